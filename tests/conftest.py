@@ -1,0 +1,46 @@
+"""Shared fixtures. Tests that need ../shared (OpenFace models, samples, reference dumps) use the
+`shared_dir` fixture: they skip when it is absent, except under PYPARITY_REQUIRE_SHARED=1 (set by
+.ci/run), where a missing ../shared is an error rather than a silent skip."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _shared_path() -> Path:
+    return Path(os.environ.get("PYPARITY_SHARED", REPO.parent / "shared")).resolve()
+
+
+def shared_available() -> bool:
+    return (_shared_path() / "reference_dumps").is_dir()
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    p = _shared_path()
+    if not (p / "reference_dumps").is_dir():
+        if os.environ.get("PYPARITY_REQUIRE_SHARED") == "1":
+            pytest.fail(f"PYPARITY_REQUIRE_SHARED=1 but {p} has no reference_dumps/")
+        pytest.skip(f"needs the shared data folder at {p}")
+    return p
+
+
+@pytest.fixture(scope="session")
+def openface_dumps(shared_dir) -> Path:
+    return shared_dir / "reference_dumps" / "openface-2.0.2"
+
+
+@pytest.fixture(scope="session")
+def openface_model_dir(shared_dir) -> Path:
+    """The shared mirror laid out like OpenFace's lib/local/LandmarkDetector/model/ folder."""
+    return shared_dir / "openface" / "model"
+
+
+@pytest.fixture(scope="session")
+def samples_dir(shared_dir) -> Path:
+    return shared_dir / "openface" / "samples"
