@@ -1,0 +1,86 @@
+"""The `pyparity` command: assembles the command groups and turns user errors into exit code 2."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from cli.common import EXIT_USAGE
+from cli.diff_cmd import diff
+from cli.ingest_cmd import ingest_app
+from cli.show_cmd import show
+
+app = typer.Typer(
+    name="pyparity",
+    help="Stage-by-stage parity testing for face and pose pipelines (OpenFace, img2pose, POF).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command("diff")(diff)
+app.command("show")(show)
+app.add_typer(ingest_app, name="ingest")
+
+run_app = typer.Typer(help="Run a reimplemented pipeline, record its trace, optionally diff it.",
+                      no_args_is_help=True)
+app.add_typer(run_app, name="run")
+
+
+def _register_optional() -> None:
+    """Command groups whose modules may be absent in a partial install are added when importable."""
+    import importlib
+
+    for mod in ("cli.run_mtcnn", "cli.run_clnf", "cli.run_img2pose", "cli.run_pof"):
+        try:
+            m = importlib.import_module(mod)
+        except ModuleNotFoundError as exc:
+            if exc.name == mod:
+                continue
+            raise
+        m.register(run_app)
+    for mod, attr, name in (("cli.models_cmd", "models_app", "models"), ("cli.gate_cmd", "golden_app", "golden"),
+                            ("cli.probe_cmd", "probe_app", "probe")):
+        try:
+            m = importlib.import_module(mod)
+        except ModuleNotFoundError as exc:
+            if exc.name == mod:
+                continue
+            raise
+        app.add_typer(getattr(m, attr), name=name)
+    try:
+        m = importlib.import_module("cli.gate_cmd")
+        app.command("gate")(m.gate)
+    except ModuleNotFoundError as exc:
+        if exc.name != "cli.gate_cmd":
+            raise
+
+
+_register_optional()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: PyparityError (bad input) -> one line on stderr, exit 2; never a traceback for it.
+
+    Usage errors are click's (exit 2); commands end with typer.Exit(code).
+    """
+    from pyparity.errors import PyparityError
+
+    try:
+        app(args=argv, prog_name="pyparity")
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else EXIT_USAGE)
+    except PyparityError as exc:
+        from pyparity.render.table import make_console
+
+        make_console(stderr=True).print(f"error: {exc}", markup=False, highlight=False)
+        return EXIT_USAGE
+    return 0
+
+
+def entry() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry()

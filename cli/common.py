@@ -1,0 +1,88 @@
+"""Pieces every command shares: the console, error exits, and 'report a run' for `run` commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from pyparity.errors import PyparityError
+
+EXIT_OK, EXIT_DIVERGED, EXIT_USAGE = 0, 1, 2
+
+
+def fail(message: str) -> "typer.Exit":
+    """Print one line to stderr and exit 2 (bad usage or unreadable input)."""
+    from pyparity.render.table import make_console
+
+    make_console(stderr=True).print(f"error: {message}", markup=False, highlight=False)
+    raise typer.Exit(EXIT_USAGE)
+
+
+def diff_and_report(
+    a, b, policy=None, mapping=None, stages=None, json_out: Path | None = None, junit_out: Path | None = None,
+    html_out: Path | None = None, max_rows: int = 40, quiet: bool = False, diagnose_all: bool = False,
+) -> int:
+    """Diff trace ``b`` against reference ``a``, print the table, write reports; returns the exit code."""
+    from pyparity.diff import diff_traces
+    from pyparity.render.table import make_console, render_diff
+
+    report = diff_traces(a, b, policy=policy, mapping=mapping, stages=stages, diagnose_all=diagnose_all)
+    if not quiet:
+        render_diff(report, make_console(), max_rows=max_rows)
+    if json_out:
+        from pyparity.render.json_report import write_json
+
+        write_json(report, json_out)
+    if junit_out:
+        from pyparity.render.junit import write_junit
+
+        write_junit([(Path(str(b.source)).name or "run", report)], junit_out)
+    if html_out:
+        from pyparity.render.html import write_html
+
+        write_html(report, html_out, reference=a, candidate=b)
+    return EXIT_OK if report.ok else EXIT_DIVERGED
+
+
+def finish_run(
+    trace, out: Path | None = None, diff_against: Path | None = None, policy: Path | str | None = None,
+    json_out: Path | None = None, junit_out: Path | None = None, html_out: Path | None = None,
+    max_rows: int = 40, stages: list[str] | None = None,
+) -> int:
+    """What a `pyparity run <pipeline>` does after the pipeline ran: report and optionally diff.
+
+    ``policy`` is a path or the name of a committed component policy (``pyparity/policies/<name>.toml``).
+    Returns the exit code (0 parity or no diff asked, 1 divergence).
+    """
+    from pyparity.diff.policy import builtin_policy, load_policy
+    from pyparity.render.table import make_console
+    from pyparity.trace import read_trace
+
+    console = make_console()
+    if out is not None:
+        console.print(f"trace: {out} ({len(trace)} stages)", markup=False, highlight=False)
+    if diff_against is None:
+        if out is None:
+            console.print(f"{len(trace)} stages recorded (use --out to keep them, --diff to compare)")
+        return EXIT_OK
+    ref = read_trace(diff_against)
+    if policy is None:
+        pol = None
+    elif isinstance(policy, str) and not Path(policy).exists() and "/" not in policy and not policy.endswith(".toml"):
+        pol = builtin_policy(policy)
+    else:
+        pol = load_policy(policy)
+    # Compare only the stages this run records (a reference dump holds later pipelines' stages too).
+    prefixes = sorted({n.split("/")[0] for n in trace.names})
+    sel = stages or [p + "/**" for p in prefixes]
+    return diff_and_report(ref, trace, policy=pol, stages=sel, json_out=json_out, junit_out=junit_out,
+                           html_out=html_out, max_rows=max_rows)
+
+
+def run_guarded(fn, *args, **kwargs):
+    """Call ``fn``; a PyparityError becomes one line on stderr and exit 2."""
+    try:
+        return fn(*args, **kwargs)
+    except PyparityError as exc:
+        fail(str(exc))

@@ -1,0 +1,30 @@
+"""`pyparity ingest openface-dump DIR --out TRACE`: validate a reference dump and store it as a trace."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+ingest_app = typer.Typer(help="Turn what references produce into pyparity traces.", no_args_is_help=True)
+
+
+@ingest_app.command("openface-dump")
+def openface_dump(
+    dump: Path = typer.Argument(..., help="A reference dump directory (meta.json, index.tsv, arrays.npz)."),
+    out: Path = typer.Option(..., "--out", help="Where to write the trace."),
+    compress: bool = typer.Option(False, "--compress", help="Deflate arrays (smaller, not memory-mappable)."),
+) -> None:
+    """Validate every array of a reference dump against its index and write it as a trace.
+
+    pyparity's trace format *is* the reference dump format, so `diff` reads dumps directly; ingesting
+    checks a dump in depth (every array loads and matches the index) and stores it uncompressed so
+    that later diffs memory-map it.
+    """
+    from pyparity.render.table import make_console
+    from pyparity.trace import read_trace, write_trace
+
+    t = read_trace(dump)
+    t.validate()
+    write_trace(t, out, compress=compress)
+    make_console().print(f"{out}: {len(t)} stages from {dump}", markup=False, highlight=False)

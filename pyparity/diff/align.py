@@ -1,0 +1,132 @@
+"""Aligning two traces by stage name, with an optional mapping file.
+
+A mapping file (TOML) renames B's stages into A's names or ignores stages::
+
+    strip_prefix_a = "face00/"          # e.g. tracking dumps nest stages under face00/
+    strip_prefix_b = ""
+    ignore = ["**/crops"]               # stages left out of the comparison (either side)
+    [rename]                            # B's name = A's name
+    "port/pnet/prob_0" = "mtcnn/pnet/s00/prob"
+    [[rename_regex]]                    # applied to B's names, in order, after [rename]
+    pattern = "^port/(.*)$"
+    replace = "mtcnn/\\1"
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pyparity.errors import PolicyError
+from pyparity.trace.trace import glob_match
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+
+@dataclass
+class Mapping:
+    rename: dict[str, str] = field(default_factory=dict)
+    rename_regex: list[tuple[re.Pattern, str]] = field(default_factory=list)
+    ignore: list[str] = field(default_factory=list)
+    strip_prefix_a: str = ""
+    strip_prefix_b: str = ""
+
+    def b_to_a(self, name_b: str) -> str:
+        n = name_b[len(self.strip_prefix_b):] if self.strip_prefix_b and name_b.startswith(self.strip_prefix_b) else name_b
+        if n in self.rename:
+            return self.rename[n]
+        for rx, rep in self.rename_regex:
+            if rx.search(n):
+                return rx.sub(rep, n)
+        return n
+
+    def a_name(self, name_a: str) -> str:
+        if self.strip_prefix_a and name_a.startswith(self.strip_prefix_a):
+            return name_a[len(self.strip_prefix_a):]
+        return name_a
+
+    def ignored(self, name: str) -> bool:
+        return any(glob_match(name, p) for p in self.ignore)
+
+
+def load_mapping(path: str | Path | None) -> Mapping:
+    if path is None:
+        return Mapping()
+    p = Path(path)
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise PolicyError(f"{p}: cannot read mapping file ({exc.strerror or exc})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise PolicyError(f"{p}: not valid TOML ({exc})") from None
+    unknown = set(data) - {"rename", "rename_regex", "ignore", "strip_prefix_a", "strip_prefix_b"}
+    if unknown:
+        raise PolicyError(f"{p}: unknown key(s) {', '.join(sorted(unknown))}")
+    m = Mapping()
+    ren = data.get("rename", {})
+    if not isinstance(ren, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in ren.items()):
+        raise PolicyError(f"{p}: [rename] must map stage names to stage names")
+    m.rename = dict(ren)
+    for i, r in enumerate(data.get("rename_regex", []), start=1):
+        if not isinstance(r, dict) or not isinstance(r.get("pattern"), str) or not isinstance(r.get("replace"), str):
+            raise PolicyError(f"{p}: rename_regex {i} needs pattern = \"...\" and replace = \"...\"")
+        try:
+            m.rename_regex.append((re.compile(r["pattern"]), r["replace"]))
+        except re.error as exc:
+            raise PolicyError(f"{p}: rename_regex {i}: bad pattern ({exc})") from None
+    ign = data.get("ignore", [])
+    if isinstance(ign, str):
+        ign = [ign]
+    if not isinstance(ign, list) or not all(isinstance(x, str) for x in ign):
+        raise PolicyError(f"{p}: ignore must be a list of globs")
+    m.ignore = ign
+    for k in ("strip_prefix_a", "strip_prefix_b"):
+        v = data.get(k, "")
+        if not isinstance(v, str):
+            raise PolicyError(f"{p}: {k} must be a string")
+        setattr(m, k, v)
+    return m
+
+
+@dataclass
+class AlignedStage:
+    name: str                 # the stage's name in A's terms
+    name_a: str | None        # the name in trace A (None: only in B)
+    name_b: str | None        # the name in trace B (None: only in A)
+
+
+def align(names_a: list[str], names_b: list[str], mapping: Mapping) -> list[AlignedStage]:
+    """Pairs in A's recording order; B-only stages are placed after the B stage that precedes them."""
+    a_by_name = {}
+    for n in names_a:
+        key = mapping.a_name(n)
+        if not mapping.ignored(key):
+            a_by_name[key] = n
+    b_by_name = {}
+    for n in names_b:
+        key = mapping.b_to_a(n)
+        if not mapping.ignored(key) and key not in b_by_name:
+            b_by_name[key] = n
+    out: list[AlignedStage] = [AlignedStage(k, na, b_by_name.get(k)) for k, na in a_by_name.items()]
+    pos = {s.name: i for i, s in enumerate(out)}
+    # Insert B-only stages after the closest preceding B stage that is aligned.
+    inserts: dict[int, list[AlignedStage]] = {}
+    last = -1
+    for n in names_b:
+        key = mapping.b_to_a(n)
+        if mapping.ignored(key) or b_by_name.get(key) != n:
+            continue
+        if key in pos:
+            last = pos[key]
+        else:
+            inserts.setdefault(last, []).append(AlignedStage(key, None, n))
+    result: list[AlignedStage] = list(inserts.get(-1, []))
+    for i, s in enumerate(out):
+        result.append(s)
+        result.extend(inserts.get(i, []))
+    return result

@@ -1,0 +1,238 @@
+"""Comparing one stage's two arrays under a tolerance: metrics, status, set-aware matching.
+
+Large arrays are processed in cache-sized chunks so that a diff of gigabytes runs at memory speed
+and never allocates temporaries the size of the stage.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from pyparity.diff.policy import Tolerance
+
+MATCH = "match"
+DIVERGED = "diverged"
+SHAPE_MISMATCH = "shape-mismatch"
+DTYPE_MISMATCH = "dtype-mismatch"
+ONLY_IN_A = "only-in-A"
+ONLY_IN_B = "only-in-B"
+IGNORED = "ignored"
+UNREADABLE = "unreadable"
+FAILING = {DIVERGED, SHAPE_MISMATCH, DTYPE_MISMATCH, UNREADABLE}
+
+_CHUNK = 1 << 16  # elements per chunk: a few float64 temporaries stay in L2
+
+
+@dataclass
+class StageResult:
+    """The comparison of one aligned stage (A is the reference side, B the candidate)."""
+
+    name: str
+    status: str
+    tolerance: str = ""
+    rule: str = ""
+    name_b: str | None = None
+    dtype_a: str | None = None
+    dtype_b: str | None = None
+    shape_a: tuple | None = None
+    shape_b: tuple | None = None
+    max_abs: float | None = None
+    mean_abs: float | None = None
+    max_rel: float | None = None
+    argmax: tuple | None = None
+    n_over: int | None = None
+    n_total: int | None = None
+    nan_a: int = 0
+    nan_b: int = 0
+    inf_a: int = 0
+    inf_b: int = 0
+    order_only: bool = False
+    note: str = ""
+    diagnosis: list = field(default_factory=list)
+
+    @property
+    def failing(self) -> bool:
+        return self.status in FAILING
+
+
+@dataclass
+class _Metrics:
+    max_abs: float
+    mean_abs: float
+    max_rel: float
+    argmax: int
+    n_over: int
+    nan_a: int
+    nan_b: int
+    inf_a: int
+    inf_b: int
+
+
+def _ulp_keys(x: np.ndarray) -> np.ndarray:
+    """Map floats to int64 keys whose difference counts ULPs (monotonic across zero)."""
+    itype = {2: np.int16, 4: np.int32, 8: np.int64}[x.dtype.itemsize]
+    i = x.view(itype).astype(np.int64)
+    magnitude = i & np.int64(np.iinfo(itype).max)
+    return np.where(i < 0, -magnitude, magnitude)
+
+
+def _within_ulps(a: np.ndarray, b: np.ndarray, ulps: int) -> np.ndarray:
+    ka, kb = _ulp_keys(a), _ulp_keys(b)
+    same_sign = (ka >= 0) == (kb >= 0)
+    with np.errstate(over="ignore"):
+        d_same = np.abs(ka - kb)  # cannot overflow when the signs agree
+    small = (np.abs(ka) <= ulps) & (np.abs(kb) <= ulps)
+    return np.where(same_sign, d_same <= ulps, small & (np.abs(ka) + np.abs(kb) <= ulps))
+
+
+def _chunk_metrics(a: np.ndarray, b: np.ndarray, tol: Tolerance) -> tuple:
+    """Metrics of one chunk of flat arrays of the same length."""
+    is_float = a.dtype.kind in "fc" or b.dtype.kind in "fc"
+    if a.dtype.kind == "c" or b.dtype.kind == "c":
+        af, bf = a.astype(np.complex128), b.astype(np.complex128)
+        d = np.abs(af - bf)
+        mag = np.abs(af)
+    else:
+        af, bf = a.astype(np.float64), b.astype(np.float64)
+        d = np.abs(af - bf)
+        mag = np.abs(af)
+    equal = a == b
+    if is_float:
+        nan_a_m, nan_b_m = np.isnan(af), np.isnan(bf)
+        inf_a_m, inf_b_m = np.isinf(af), np.isinf(bf)
+        both_nan = nan_a_m & nan_b_m
+        if tol.nan_equal:
+            equal |= both_nan
+        d_for_max = np.where(equal, 0.0, d)
+        # A NaN on one side, or an inf against a finite value, is an infinite error.
+        d_for_max = np.where(np.isnan(d_for_max), np.inf, d_for_max)
+        counts = (int(nan_a_m.sum()), int(nan_b_m.sum()), int(inf_a_m.sum()), int(inf_b_m.sum()))
+    else:
+        d_for_max = np.where(equal, 0.0, d)
+        counts = (0, 0, 0, 0)
+    if tol.exact:
+        if is_float and a.dtype == b.dtype:
+            same_bits = a.view(np.uint8).reshape(a.size, -1) == b.view(np.uint8).reshape(b.size, -1)
+            ok = same_bits.all(axis=1)
+            if tol.nan_equal:
+                ok |= both_nan
+        else:
+            ok = equal
+    else:
+        thr = tol.atol + tol.rtol * mag
+        ok = equal | (d <= thr)
+        if tol.ulps is not None and is_float and a.dtype == b.dtype and a.dtype.kind == "f":
+            ok |= _within_ulps(a, b, tol.ulps)
+    n_over = int(ok.size - np.count_nonzero(ok))
+    i = int(np.argmax(d_for_max)) if d_for_max.size else 0
+    mx = float(d_for_max[i]) if d_for_max.size else 0.0
+    finite = np.where(np.isfinite(d_for_max), d_for_max, 0.0)
+    s = float(finite.sum())
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rel = np.where(mag > 0, finite / np.where(mag > 0, mag, 1.0), np.where(finite > 0, np.inf, 0.0))
+    mr = float(rel.max()) if rel.size else 0.0
+    return mx, i, s, mr, n_over, counts
+
+
+def compute_metrics(a: np.ndarray, b: np.ndarray, tol: Tolerance) -> _Metrics:
+    """Chunked metrics over two arrays of the same shape (any dtype numpy can subtract)."""
+    fa, fb = a.reshape(-1), b.reshape(-1)
+    n = fa.size
+    best, best_i, total, max_rel, n_over = -1.0, 0, 0.0, 0.0, 0
+    nan_a = nan_b = inf_a = inf_b = 0
+    for start in range(0, max(n, 1), _CHUNK):
+        ca, cb = fa[start : start + _CHUNK], fb[start : start + _CHUNK]
+        if ca.size == 0:
+            break
+        mx, i, s, mr, no, (na, nb, ia, ib) = _chunk_metrics(ca, cb, tol)
+        if mx > best:
+            best, best_i = mx, start + i
+        total += s
+        max_rel = max(max_rel, mr)
+        n_over += no
+        nan_a, nan_b, inf_a, inf_b = nan_a + na, nan_b + nb, inf_a + ia, inf_b + ib
+    return _Metrics(
+        max_abs=max(best, 0.0), mean_abs=total / n if n else 0.0, max_rel=max_rel, argmax=best_i,
+        n_over=n_over, nan_a=nan_a, nan_b=nan_b, inf_a=inf_a, inf_b=inf_b,
+    )
+
+
+def _numeric(x: np.ndarray) -> bool:
+    return x.dtype.kind in "biufc"
+
+
+def compare_arrays(name: str, a: np.ndarray, b: np.ndarray, tol: Tolerance) -> StageResult:
+    """Compare reference ``a`` with candidate ``b`` under ``tol``."""
+    r = StageResult(
+        name=name, status=MATCH, tolerance=tol.describe(), dtype_a=a.dtype.name, dtype_b=b.dtype.name,
+        shape_a=tuple(a.shape), shape_b=tuple(b.shape),
+    )
+    if tol.ignore:
+        r.status = IGNORED
+        return r
+    if a.shape != b.shape:
+        r.status = SHAPE_MISMATCH
+        r.note = f"shape {_shape(a.shape)} vs {_shape(b.shape)}"
+        return r
+    if not (_numeric(a) and _numeric(b)):
+        same = a.dtype == b.dtype and bool(np.array_equal(a, b))
+        r.n_total, r.n_over = int(a.size), 0 if same else int(np.count_nonzero(a != b)) if a.dtype.kind == b.dtype.kind else int(a.size)
+        r.status = MATCH if same else DIVERGED
+        return r
+    m = compute_metrics(a, b, tol)
+    _fill(r, m, a.shape)
+    if m.n_over:
+        r.status = DIVERGED
+        if a.ndim >= 1:
+            permuted = match_as_set(a, b, tol)
+            if permuted is not None:
+                r.order_only = True
+                if tol.order == "set":
+                    r.status = MATCH
+                    mm = compute_metrics(a, permuted, tol)
+                    _fill(r, mm, a.shape)
+                    r.note = "same rows in another order"
+                else:
+                    r.note = "differs only in row order"
+    if tol.check_dtype and a.dtype != b.dtype:
+        if r.status == MATCH:
+            r.status = DTYPE_MISMATCH
+        r.note = (r.note + "; " if r.note else "") + f"dtype {a.dtype.name} vs {b.dtype.name}"
+    return r
+
+
+def _fill(r: StageResult, m: _Metrics, shape: tuple) -> None:
+    r.max_abs, r.mean_abs, r.max_rel, r.n_over = m.max_abs, m.mean_abs, m.max_rel, m.n_over
+    r.n_total = int(np.prod(shape, dtype=np.int64)) if shape else 1
+    r.argmax = tuple(int(i) for i in np.unravel_index(m.argmax, shape)) if shape and r.n_total else ()
+    r.nan_a, r.nan_b, r.inf_a, r.inf_b = m.nan_a, m.nan_b, m.inf_a, m.inf_b
+
+
+def match_as_set(a: np.ndarray, b: np.ndarray, tol: Tolerance) -> np.ndarray | None:
+    """``b``'s rows reordered to match ``a``'s, or None when no reordering makes them agree.
+
+    Rows are paired by minimum total distance (Hungarian assignment, e.g. boxes by their corner
+    distance), then the pairing is checked under ``tol``.
+    """
+    if a.ndim == 0 or a.shape[0] < 2 or a.shape[0] ** 2 * max(a[0].size, 1) > 5_000_000:
+        return None
+    ra = a.reshape(a.shape[0], -1).astype(np.float64)
+    rb = b.reshape(b.shape[0], -1).astype(np.float64)
+    cost = np.abs(ra[:, None, :] - rb[None, :, :]).sum(axis=2)
+    cost = np.where(np.isnan(cost), 1e300, cost)
+    from scipy.optimize import linear_sum_assignment
+
+    rows, cols = linear_sum_assignment(cost)
+    perm = cols[np.argsort(rows)]
+    if np.array_equal(perm, np.arange(len(perm))):
+        return None
+    candidate = b[perm]
+    if compute_metrics(a, candidate, tol).n_over:
+        return None
+    return candidate
+
+
+def _shape(s) -> str:
+    return "(" + ", ".join(str(d) for d in s) + (",)" if len(s) == 1 else ")")

@@ -1,0 +1,429 @@
+"""Diagnosis: cheap hypotheses that could explain why a stage diverged.
+
+Each hypothesis says how the candidate B relates to the reference A (``B ≈ f(A)``); it is reported
+only when applying it leaves a residual within the stage's tolerance. Each one carries the
+alignment transform (in the probe-file syntax) that maps B back into A's convention.
+
+The hypotheses cover the bug classes that cost ports the most time: transposed or permuted axes
+(an im2col that swapped H and W), stacked ``[x0..xn, y0..yn]`` vs interleaved ``[x0, y0, ...]``
+layouts (Jacobians, landmarks), BGR/RGB, constant offsets (a crop at (x, y) instead of
+(x-1, y-1); half-pixel centres), uniform scale, sign, xywh vs xyxy boxes, row order, rounding,
+values that belong to another stage (stale inputs), NMS run on other scores, and landmarks
+denormalised with another box.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import asdict, dataclass
+from typing import Callable, Iterable
+
+import numpy as np
+
+from pyparity.conventions.boxes import xywh_to_xyxy, xyxy_to_xywh
+from pyparity.conventions.landmarks import interleaved_to_stacked, stacked_to_interleaved
+from pyparity.diff.compare import compute_metrics
+from pyparity.diff.policy import Tolerance
+
+
+@dataclass
+class Hypothesis:
+    """One explanation of a divergence. ``transform`` aligns B to A (probe-file syntax)."""
+
+    id: str
+    title: str
+    detail: str
+    transform: str
+    residual: float
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Context:
+    """What a hypothesis may look at besides the two arrays."""
+
+    stage: str
+    reference: object = None          # the reference Trace (A), for cross-stage hypotheses
+    candidate: object = None          # the candidate Trace (B)
+    earlier: tuple[str, ...] = ()     # A's stage names recorded before this one
+
+
+_MAX_SIZE = 20_000_000
+
+
+def _explains(predicted: np.ndarray, b: np.ndarray, tol: Tolerance) -> float | None:
+    """Residual max abs error when ``predicted`` matches ``b`` within tolerance, else None."""
+    if predicted.shape != b.shape:
+        return None
+    t = tol if not tol.exact else Tolerance()
+    m = compute_metrics(predicted.astype(np.result_type(predicted.dtype, b.dtype), copy=False), b, t)
+    return None if m.n_over else m.max_abs
+
+
+def _f64(x: np.ndarray) -> np.ndarray:
+    return x.astype(np.float64, copy=False)
+
+
+# single-array hypotheses ---------------------------------------------------------------------
+
+def _axes(a, b, tol, ctx):
+    if a.ndim < 2 or a.ndim > 5 or a.size != b.size or a.size < 2:
+        return
+    for perm in itertools.permutations(range(a.ndim)):
+        if perm == tuple(range(a.ndim)):
+            continue
+        t = np.transpose(a, perm)
+        if t.shape == b.shape:
+            r = _explains(t, b, tol)
+            if r is not None:
+                inv = list(np.argsort(perm))
+                swapped = [i for i, p in enumerate(perm) if p != i]
+                title = "axes swapped" if len(swapped) == 2 else "axes permuted"
+                if len(swapped) == 2 and a.ndim >= 2 and set(swapped) == {a.ndim - 2, a.ndim - 1}:
+                    title = "last two axes swapped (H and W, or rows and columns)"
+                yield Hypothesis("transposed", f"transposed: {title}",
+                                 f"B = A transposed with axes {list(perm)}", f"transpose = {inv}", r)
+                return
+        elif t.size == b.size:
+            reshaped = t.reshape(b.shape)
+            r = _explains(reshaped, b, tol)
+            if r is not None:
+                yield Hypothesis(
+                    "transposed-reshaped", "axes traversed in another order, then reshaped (im2col H/W swap?)",
+                    f"B = A transposed with axes {list(perm)} then reshaped to {list(b.shape)}",
+                    f"reshape = {list(np.transpose(np.empty(a.shape, bool), perm).shape)}; transpose = "
+                    f"{list(np.argsort(perm))}", r)
+                return
+
+
+def _reshape(a, b, tol, ctx):
+    if a.shape != b.shape and a.size == b.size and a.size:
+        r = _explains(a.reshape(b.shape), b, tol)
+        if r is not None:
+            yield Hypothesis("reshaped", "same values in another shape",
+                             f"B is A reshaped from {list(a.shape)} to {list(b.shape)}",
+                             f"reshape = {list(a.shape)}", r)
+
+
+def _layout(a, b, tol, ctx):
+    if a.size < 4 or a.size > _MAX_SIZE:
+        return
+    af = a
+    if a.shape != b.shape and a.size == b.size:
+        af = a.reshape(b.shape)  # e.g. (2N, 1) stacked vs (2N,)
+    if af.shape != b.shape:
+        # (N, 2) rows against a flat stacked/interleaved vector
+        if a.ndim == 2 and a.shape[1] == 2 and b.size == a.size:
+            flat_il = a.reshape(-1)
+            r = _explains(flat_il.reshape(b.shape), b, tol)
+            if r is not None:
+                yield Hypothesis("interleaved", "interleaved [x0, y0, x1, y1, ...] where A has (N, 2) rows",
+                                 "B is A's (N, 2) rows flattened", "layout = \"interleaved_to_stacked\"", r)
+        return
+    for axis in range(af.ndim):
+        if af.shape[axis] % 2 or af.shape[axis] < 4:
+            continue
+        moved = np.moveaxis(af, axis, 0)
+        il = np.moveaxis(stacked_to_interleaved(moved), 0, axis)
+        r = _explains(il, b, tol)
+        if r is not None:
+            yield Hypothesis(
+                "interleaved", "interleaved [x0, y0, x1, y1, ...] where the reference stacks [x0..xn, y0..yn]",
+                f"B = A with axis {axis} reordered from stacked to interleaved",
+                f"layout = \"interleaved_to_stacked\"" + (f"; axis = {axis}" if axis else ""), r)
+            return
+        st = np.moveaxis(interleaved_to_stacked(moved), 0, axis)
+        r = _explains(st, b, tol)
+        if r is not None:
+            yield Hypothesis(
+                "stacked", "stacked [x0..xn, y0..yn] where the reference interleaves [x0, y0, ...]",
+                f"B = A with axis {axis} reordered from interleaved to stacked",
+                f"layout = \"stacked_to_interleaved\"" + (f"; axis = {axis}" if axis else ""), r)
+            return
+
+
+def _channels(a, b, tol, ctx):
+    if a.shape != b.shape:
+        return
+    for axis in range(a.ndim):
+        if a.shape[axis] == 3:
+            r = _explains(np.flip(a, axis), b, tol)
+            if r is not None:
+                yield Hypothesis("channel-order", "reversed channel order (BGR vs RGB)",
+                                 f"B = A with axis {axis} (size 3) reversed", f"flip_axis = {axis}", r)
+                return
+
+
+def _label_offset(c: np.ndarray) -> str:
+    nz = np.abs(c[c != 0])
+    if nz.size and np.allclose(nz, 1.0):
+        return "off by one pixel (e.g. a crop at (x, y) where the reference takes (x-1, y-1))"
+    if nz.size and np.allclose(nz, 0.5):
+        return "half-pixel offset (pixel-centre vs pixel-corner convention)"
+    return "constant offset"
+
+
+def _offset(a, b, tol, ctx):
+    if a.shape != b.shape or a.size == 0 or a.dtype.kind not in "iuf" or b.dtype.kind not in "iuf":
+        return
+    d = _f64(b) - _f64(a)
+    finite = np.isfinite(d)
+    if not finite.any():
+        return
+    c = float(np.median(d[finite]))
+    if c != 0:
+        r = _explains(_f64(a) + c, b, tol)
+        if r is not None:
+            yield Hypothesis("offset", _label_offset(np.array([c])), f"B = A + {c:g}", f"offset = {-c:g}", r)
+            return
+    if a.ndim >= 2 and 2 <= a.shape[-1] <= 16:
+        dd = d.reshape(-1, a.shape[-1])
+        ok = np.isfinite(dd).all(axis=1)
+        if ok.sum() == 0:
+            return
+        cols = np.median(dd[ok], axis=0)
+        if np.any(cols != 0):
+            r = _explains(_f64(a) + cols, b, tol)
+            if r is not None:
+                vec = ", ".join(f"{v:g}" for v in cols)
+                yield Hypothesis("offset", _label_offset(cols), f"B = A + [{vec}] per column",
+                                 f"offset = [{', '.join(f'{-v:g}' for v in cols)}]", r)
+
+
+def _scale(a, b, tol, ctx):
+    if a.shape != b.shape or a.size == 0 or a.dtype.kind not in "iuf" or b.dtype.kind not in "iuf":
+        return
+    fa, fb = _f64(a).reshape(-1), _f64(b).reshape(-1)
+    m = np.isfinite(fa) & np.isfinite(fb)
+    den = float(np.dot(fa[m], fa[m]))
+    if den == 0:
+        return
+    s = float(np.dot(fa[m], fb[m])) / den
+    if s == 1.0 or s == -1.0 or s == 0.0 or not np.isfinite(s):
+        return
+    r = _explains(_f64(a) * s, b, tol)
+    if r is not None:
+        yield Hypothesis("scale", "uniform scale factor", f"B = {s:.6g} × A", f"scale = {1 / s:.9g}", r)
+
+
+def _sign(a, b, tol, ctx):
+    if a.shape != b.shape or a.size == 0 or a.dtype.kind not in "if":
+        return
+    r = _explains(-_f64(a), b, tol)
+    if r is not None:
+        yield Hypothesis("sign", "sign flip", "B = -A", "scale = -1", r)
+
+
+def _boxes(a, b, tol, ctx):
+    if a.shape != b.shape or a.ndim == 0 or a.shape[-1] != 4 or a.dtype.kind != "f":
+        return
+    r = _explains(xywh_to_xyxy(a), b, tol)
+    if r is not None:
+        yield Hypothesis("xyxy", "boxes as [x1, y1, x2, y2] where the reference has [x, y, w, h]",
+                         "B = xywh_to_xyxy(A)", "boxes = \"xyxy_to_xywh\"", r)
+        return
+    r = _explains(xyxy_to_xywh(a), b, tol)
+    if r is not None:
+        yield Hypothesis("xywh", "boxes as [x, y, w, h] where the reference has [x1, y1, x2, y2]",
+                         "B = xyxy_to_xywh(A)", "boxes = \"xywh_to_xyxy\"", r)
+
+
+def _rows(a, b, tol, ctx):
+    if a.shape != b.shape or a.ndim == 0 or a.shape[0] < 2:
+        return
+    from pyparity.diff.compare import match_as_set
+
+    perm = match_as_set(a, b, tol)
+    if perm is not None:
+        yield Hypothesis("row-order", "same rows in another order",
+                         "B holds A's rows permuted", "sort_rows = true  # or order = \"set\" in the policy", 0.0)
+
+
+def _rounding(a, b, tol, ctx):
+    if a.shape != b.shape or a.size == 0 or a.dtype.kind not in "iuf" or b.dtype.kind not in "iuf":
+        return
+    fa, fb = _f64(a), _f64(b)
+    for k in range(0, 7):
+        if np.array_equal(np.round(fa, k), fb, equal_nan=True):
+            yield Hypothesis("rounding", f"B is A rounded to {k} decimal(s)", f"B = round(A, {k})",
+                             f"round = {k}  # apply to A as well, or compare with atol = {0.5 * 10 ** -k:g}",
+                             float(np.nanmax(np.abs(fa - fb))))
+            return
+        if np.array_equal(fa, np.round(fb, k), equal_nan=True):
+            yield Hypothesis("rounding", f"A is B rounded to {k} decimal(s)", f"A = round(B, {k})",
+                             f"round = {k}", float(np.nanmax(np.abs(fa - fb))))
+            return
+    for fn, label in ((np.floor, "floor"), (np.trunc, "truncation toward zero")):
+        if np.array_equal(fn(fa), fb):
+            yield Hypothesis("rounding", f"B is A after {label}", f"B = {fn.__name__}(A)",
+                             f"round = \"{fn.__name__}\"", float(np.max(np.abs(fa - fb))))
+            return
+
+
+# cross-stage hypotheses ----------------------------------------------------------------------
+
+def _stale(a, b, tol, ctx):
+    ref = ctx.reference
+    if ref is None or b.size == 0 or b.size > 1_000_000:
+        return
+    checked = 0
+    for other in reversed(ctx.earlier):
+        info = ref.info(other)
+        if info.shape != b.shape or other == ctx.stage:
+            continue
+        checked += 1
+        if checked > 64:
+            break
+        oa = ref[other]
+        if oa.dtype.kind not in "biuf" or b.dtype.kind not in "biuf":
+            continue
+        r = _explains(oa, b, tol)
+        if r is not None:
+            yield Hypothesis("stale-values", f"values of another stage: B equals A's {other!r}",
+                             f"B's {ctx.stage!r} equals the reference's earlier stage {other!r} "
+                             "(a stale or wrong input, or a missing update step)", f"# compare with {other}", r)
+            return
+
+
+def _nms(boxes_xywh: np.ndarray, scores: np.ndarray, thresh: float, method: str) -> np.ndarray:
+    """Greedy NMS as OpenFace's MTCNN does it (boxes xywh, x2 = x + w), for diagnosis only."""
+    x1, y1 = boxes_xywh[:, 0].astype(np.float64), boxes_xywh[:, 1].astype(np.float64)
+    x2, y2 = x1 + boxes_xywh[:, 2], y1 + boxes_xywh[:, 3]
+    area = (x2 - x1) * (y2 - y1)
+    order = list(np.argsort(-scores, kind="stable"))
+    keep = []
+    while order:
+        i = order.pop(0)
+        keep.append(i)
+        rest = []
+        for j in order:
+            iw = max(0.0, min(x2[i], x2[j]) - max(x1[i], x1[j]))
+            ih = max(0.0, min(y2[i], y2[j]) - max(y1[i], y1[j]))
+            inter = iw * ih
+            denom = min(area[i], area[j]) if method == "min" else area[i] + area[j] - inter
+            if denom <= 0 or inter / denom <= thresh:
+                rest.append(j)
+        order = rest
+    return np.array(keep, dtype=np.int64)
+
+
+def _nms_scores(a, b, tol, ctx):
+    ref = ctx.reference
+    if ref is None or b.ndim != 1 or b.dtype.kind not in "iu" or not ctx.stage.endswith("keep"):
+        return
+    boxes = [n for n in ctx.earlier if len(ref.info(n).shape) == 2 and ref.info(n).shape[1] == 4][-6:]
+    for bn in reversed(boxes):
+        n_rows = ref.info(bn).shape[0]
+        if n_rows == 0 or n_rows > 2000 or (b.size and b.max() >= n_rows):
+            continue
+        scores = [n for n in ctx.earlier if ref.info(n).shape == (n_rows,) and ref.info(n).dtype.startswith("float")]
+        bx = ref[bn]
+        correct = None
+        for sn in reversed(scores):
+            s = ref[sn].astype(np.float64)
+            for thr, method in ((0.5, "union"), (0.7, "union"), (0.7, "min"), (0.5, "min"), (0.3, "union")):
+                keep = _nms(bx, s, thr, method)
+                if correct is None and np.array_equal(np.sort(keep), np.sort(a)):
+                    correct = (sn, thr, method)
+                if np.array_equal(np.sort(keep), np.sort(b)):
+                    same_as_ref = np.array_equal(np.sort(a), np.sort(b))
+                    if same_as_ref:
+                        continue
+                    detail = f"B's kept indices are NMS({bn}, scores={sn}, IoU {thr}, {method})"
+                    title = f"NMS run on other scores ({sn})"
+                    if correct is not None and correct[0] != sn:
+                        detail += f"; the reference's are reproduced with scores={correct[0]}"
+                        title = f"NMS on stale scores: {sn} instead of {correct[0]}"
+                    elif correct is not None and correct[0] == sn:
+                        title = f"NMS with another threshold/overlap ({thr}, {method})"
+                    yield Hypothesis("nms-inputs", title, detail, "# fix the port: NMS inputs", 0.0)
+                    return
+
+
+def _landmark_box(a, b, tol, ctx):
+    """Landmarks denormalised with another box: per row x' = sx·x + tx, y' = sy·y + ty."""
+    if a.shape != b.shape or a.dtype.kind != "f" or a.ndim < 2 or a.shape[0] < 1:
+        return
+    if a.ndim == 3 and a.shape[2] == 2:
+        ax, ay, bx_, by_ = a[..., 0], a[..., 1], b[..., 0], b[..., 1]
+        layout = "(N, K, 2)"
+    elif a.ndim == 2 and a.shape[1] % 2 == 0 and a.shape[1] >= 4:
+        k = a.shape[1] // 2
+        ax, ay, bx_, by_ = a[:, :k], a[:, k:], b[:, :k], b[:, k:]
+        layout = "(N, 2K) per-row stacked"
+    else:
+        return
+    fits = []
+    for u, v in ((ax, bx_), (ay, by_)):
+        u, v = _f64(u), _f64(v)
+        um, vm = u.mean(axis=1, keepdims=True), v.mean(axis=1, keepdims=True)
+        den = ((u - um) ** 2).sum(axis=1)
+        if np.any(den == 0):
+            return
+        s = ((u - um) * (v - vm)).sum(axis=1) / den
+        t = vm[:, 0] - s * um[:, 0]
+        fits.append((s, t))
+    (sx, tx), (sy, ty) = fits
+    pred = np.empty_like(_f64(a))
+    if a.ndim == 3:
+        pred[..., 0] = sx[:, None] * ax + tx[:, None]
+        pred[..., 1] = sy[:, None] * ay + ty[:, None]
+    else:
+        k = a.shape[1] // 2
+        pred[:, :k] = sx[:, None] * ax + tx[:, None]
+        pred[:, k:] = sy[:, None] * ay + ty[:, None]
+    if np.allclose(sx, 1) and np.allclose(sy, 1):
+        return  # a pure offset: the offset hypothesis names it
+    loose = Tolerance(atol=max(tol.atol, 1e-3), rtol=max(tol.rtol, 1e-5))
+    r = _explains(pred, b, loose)
+    if r is None:
+        return
+    detail = f"each row of B is an affine image of A's row {layout}: the same normalised landmarks mapped through another box"
+    title = "landmarks denormalised with another box"
+    ref = ctx.reference
+    if ref is not None:
+        box_stages = [n for n in ctx.earlier if "box" in n.rsplit("/", 1)[-1]
+                      and ref.info(n).shape == (a.shape[0], 4)]
+        for rn, cn in itertools.permutations(box_stages, 2):
+            R, C = _f64(ref[rn]), _f64(ref[cn])
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ex_sx, ex_sy = C[:, 2] / R[:, 2], C[:, 3] / R[:, 3]
+                ex_tx, ex_ty = C[:, 0] - ex_sx * R[:, 0], C[:, 1] - ex_sy * R[:, 1]
+            if (np.allclose(ex_sx, sx, rtol=1e-4, atol=1e-6) and np.allclose(ex_sy, sy, rtol=1e-4, atol=1e-6)
+                    and np.allclose(ex_tx, tx, atol=1e-2) and np.allclose(ex_ty, ty, atol=1e-2)):
+                title = f"landmarks denormalised with {cn} instead of {rn}"
+                detail += f"; B used {cn!r} where the reference used {rn!r}"
+                break
+    yield Hypothesis("landmark-box", title, detail, "# fix the port: denormalise with the reference's box", r)
+
+
+HYPOTHESES: list[Callable] = [
+    _layout, _axes, _reshape, _channels, _boxes, _offset, _sign, _scale, _rows, _rounding,
+    _landmark_box, _nms_scores, _stale,
+]
+
+
+def diagnose(a: np.ndarray, b: np.ndarray, tol: Tolerance, ctx: Context | None = None,
+             limit: int = 3) -> list[Hypothesis]:
+    """The hypotheses (most specific first) that explain how ``b`` diverged from ``a``."""
+    ctx = ctx or Context(stage="")
+    if a.size > _MAX_SIZE or b.size > _MAX_SIZE:
+        return []
+    found: list[Hypothesis] = []
+    with np.errstate(all="ignore"):
+        for h in HYPOTHESES:
+            try:
+                for hyp in h(a, b, tol, ctx):
+                    if all(f.id != hyp.id for f in found):
+                        found.append(hyp)
+            except (ValueError, TypeError, FloatingPointError, IndexError, KeyError):
+                continue  # a hypothesis that does not apply to these arrays is no explanation
+            if len(found) >= limit:
+                break
+    return found
+
+
+def explain(hypotheses: Iterable[Hypothesis]) -> str:
+    return "; ".join(h.title for h in hypotheses)

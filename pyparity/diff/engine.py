@@ -1,0 +1,78 @@
+"""diff_traces: align two traces, compare every stage under its tolerance, diagnose divergences."""
+
+from __future__ import annotations
+
+from pyparity.diff.align import Mapping, align
+from pyparity.diff.compare import (
+    FAILING, IGNORED, ONLY_IN_A, ONLY_IN_B, UNREADABLE, StageResult, compare_arrays,
+)
+from pyparity.diff.diagnose import Context, diagnose
+from pyparity.diff.policy import Policy, default_policy
+from pyparity.diff.report import DiffReport
+from pyparity.errors import TraceError
+from pyparity.trace.trace import Trace, glob_match
+
+
+def diff_traces(
+    a: Trace,
+    b: Trace,
+    policy: Policy | None = None,
+    mapping: Mapping | None = None,
+    stages: list[str] | None = None,
+    diagnose_all: bool = False,
+    progress=None,
+) -> DiffReport:
+    """Compare trace ``b`` (candidate) against ``a`` (reference), stage by stage.
+
+    Parameters
+    ----------
+    policy : tolerances per stage (default: the built-in policy).
+    mapping : renames / ignores (default: names as they are).
+    stages : optional globs (A's names) restricting the comparison.
+    diagnose_all : diagnose every diverged stage, not only the first one (diagnosis costs time).
+    progress : optional callable(done, total) for progress bars.
+    """
+    policy = policy or default_policy()
+    mapping = mapping or Mapping()
+    pairs = align(a.names, b.names, mapping)
+    if stages:
+        pairs = [p for p in pairs if any(glob_match(p.name, g) for g in stages)]
+    results: list[StageResult] = []
+    first = None
+    earlier: list[str] = []
+    for i, p in enumerate(pairs):
+        tol = policy.tolerance_for(p.name)
+        rule = policy.rule_for(p.name)
+        if p.name_b is None or p.name_a is None:
+            status = ONLY_IN_A if p.name_b is None else ONLY_IN_B
+            info = a.info(p.name_a) if p.name_a else b.info(p.name_b)
+            r = StageResult(name=p.name, status=IGNORED if tol.ignore else status, tolerance=tol.describe(),
+                            rule=rule, name_b=p.name_b)
+            if p.name_a:
+                r.dtype_a, r.shape_a = info.dtype, info.shape
+            else:
+                r.dtype_b, r.shape_b = info.dtype, info.shape
+        else:
+            try:
+                arr_a, arr_b = a[p.name_a], b[p.name_b]
+            except TraceError as exc:
+                r = StageResult(name=p.name, status=UNREADABLE, tolerance=tol.describe(), rule=rule, note=str(exc))
+            else:
+                r = compare_arrays(p.name, arr_a, arr_b, tol)
+                r.rule = rule
+                if p.name_b != p.name:
+                    r.name_b = p.name_b
+                if r.status in FAILING and (first is None or diagnose_all) and r.status != UNREADABLE:
+                    ctx = Context(stage=p.name_a, reference=a, candidate=b, earlier=tuple(earlier))
+                    r.diagnosis = diagnose(arr_a, arr_b, tol, ctx)
+        if r.status in FAILING and first is None:
+            first = p.name
+        if p.name_a:
+            earlier.append(p.name_a)
+        results.append(r)
+        if progress is not None:
+            progress(i + 1, len(pairs))
+    return DiffReport(
+        a_source=a.source or "A", b_source=b.source or "B", stages=results, first_divergence=first,
+        policy_source=policy.source,
+    )

@@ -1,0 +1,188 @@
+"""Tolerance policies: which tolerance applies to which stage, chosen by glob, read from TOML.
+
+A policy file::
+
+    [default]                 # when no rule matches
+    rtol = 1e-5
+    ulps = 4
+    [[rule]]                  # rules are tried in file order; the first match wins
+    stages = ["**/landmarks*"]
+    atol = 0.005              # |b - a| <= atol + rtol * |a|
+    [[rule]]
+    stages = ["**/*_keep"]
+    exact = true              # bit-identical
+    [[rule]]
+    stages = ["mtcnn/pnet/merged/*"]
+    order = "set"             # rows may come in another order
+    [[rule]]
+    stages = ["**/crops"]
+    ignore = true
+
+Keys of a tolerance: ``atol``, ``rtol``, ``ulps`` (an element passes if it is within atol/rtol OR
+within ``ulps`` units in the last place), ``exact``, ``order`` ("sequence" | "set"), ``ignore``,
+``check_dtype`` (default true), ``nan_equal`` (NaN == NaN at the same place; default true).
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from pyparity.errors import PolicyError
+from pyparity.trace.trace import glob_match
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+_KEYS = {"atol", "rtol", "ulps", "exact", "order", "ignore", "check_dtype", "nan_equal"}
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    atol: float = 0.0
+    rtol: float = 0.0
+    ulps: int | None = None
+    exact: bool = False
+    order: str = "sequence"
+    ignore: bool = False
+    check_dtype: bool = True
+    nan_equal: bool = True
+
+    def describe(self) -> str:
+        if self.ignore:
+            return "ignored"
+        if self.exact:
+            parts = ["exact"]
+        else:
+            parts = []
+            if self.atol:
+                parts.append(f"abs≤{self.atol:g}")
+            if self.rtol:
+                parts.append(f"rel≤{self.rtol:g}")
+            if self.ulps is not None:
+                parts.append(f"{self.ulps} ulp")
+            if not parts:
+                parts.append("equal")
+        text = " or ".join(parts)
+        return text + (", any order" if self.order == "set" else "")
+
+
+@dataclass(frozen=True)
+class Rule:
+    patterns: tuple[str, ...]
+    tolerance: Tolerance
+
+
+@dataclass
+class Policy:
+    rules: list[Rule] = field(default_factory=list)
+    default: Tolerance = field(default_factory=lambda: Tolerance(rtol=1e-5, ulps=4))
+    source: str = "<built-in>"
+
+    def tolerance_for(self, stage: str) -> Tolerance:
+        for rule in self.rules:
+            if any(glob_match(stage, p) for p in rule.patterns):
+                return rule.tolerance
+        return self.default
+
+    def rule_for(self, stage: str) -> str:
+        for rule in self.rules:
+            for p in rule.patterns:
+                if glob_match(stage, p):
+                    return p
+        return "default"
+
+    def merged_over(self, base: "Policy") -> "Policy":
+        """This policy's rules first, then ``base``'s; this policy's default."""
+        return Policy(self.rules + base.rules, self.default, f"{self.source} + {base.source}")
+
+
+def _tolerance(table: dict, where: str, base: Tolerance | None = None) -> Tolerance:
+    unknown = set(table) - _KEYS - {"stages"}
+    if unknown:
+        raise PolicyError(f"{where}: unknown key(s) {', '.join(sorted(unknown))} (known: {', '.join(sorted(_KEYS))})")
+    kw = {}
+    for k in ("atol", "rtol"):
+        if k in table:
+            v = table[k]
+            if not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0:
+                raise PolicyError(f"{where}: {k} must be a non-negative number, got {v!r}")
+            kw[k] = float(v)
+    if "ulps" in table:
+        v = table["ulps"]
+        if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+            raise PolicyError(f"{where}: ulps must be a non-negative integer, got {v!r}")
+        kw["ulps"] = v
+    for k in ("exact", "ignore", "check_dtype", "nan_equal"):
+        if k in table:
+            if not isinstance(table[k], bool):
+                raise PolicyError(f"{where}: {k} must be true or false, got {table[k]!r}")
+            kw[k] = table[k]
+    if "order" in table:
+        if table["order"] not in ("sequence", "set"):
+            raise PolicyError(f"{where}: order must be \"sequence\" or \"set\", got {table['order']!r}")
+        kw["order"] = table["order"]
+    if base is not None and not ({"atol", "rtol", "ulps", "exact"} & set(kw)):
+        return replace(base, **kw)
+    return Tolerance(**kw)
+
+
+def parse_policy(data: dict, source: str) -> Policy:
+    unknown = set(data) - {"default", "rule", "description"}
+    if unknown:
+        raise PolicyError(f"{source}: unknown section(s) {', '.join(sorted(unknown))} (expected [default], [[rule]])")
+    default = Policy().default
+    if "default" in data:
+        if not isinstance(data["default"], dict):
+            raise PolicyError(f"{source}: [default] must be a table")
+        default = _tolerance(data["default"], f"{source} [default]")
+    rules = []
+    raw_rules = data.get("rule", [])
+    if not isinstance(raw_rules, list):
+        raise PolicyError(f"{source}: rules must be written as [[rule]] tables")
+    for i, r in enumerate(raw_rules, start=1):
+        where = f"{source} rule {i}"
+        if not isinstance(r, dict):
+            raise PolicyError(f"{where}: must be a table")
+        stages = r.get("stages")
+        if isinstance(stages, str):
+            stages = [stages]
+        if not stages or not isinstance(stages, list) or not all(isinstance(s, str) and s for s in stages):
+            raise PolicyError(f"{where}: needs stages = [\"glob\", ...]")
+        rules.append(Rule(tuple(stages), _tolerance(r, where, base=default)))
+    return Policy(rules, default, source)
+
+
+def load_policy(path: str | Path | None) -> Policy:
+    """Read a policy TOML file; ``None`` gives the built-in default policy."""
+    if path is None:
+        return default_policy()
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PolicyError(f"{p}: cannot read policy file ({exc.strerror or exc})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise PolicyError(f"{p}: not valid TOML ({exc})") from None
+    return parse_policy(data, str(p))
+
+
+BUILTIN_POLICY_DIR = Path(__file__).resolve().parents[1] / "policies"
+
+
+def default_policy() -> Policy:
+    return load_policy(BUILTIN_POLICY_DIR / "default.toml")
+
+
+def builtin_policy(name: str) -> Policy:
+    """A committed component policy (``pyparity/policies/<name>.toml``) over the default one."""
+    p = BUILTIN_POLICY_DIR / f"{name}.toml"
+    if not p.is_file():
+        raise PolicyError(f"no built-in policy named {name!r} (have: "
+                          f"{', '.join(sorted(x.stem for x in BUILTIN_POLICY_DIR.glob('*.toml')))})")
+    return load_policy(p)
