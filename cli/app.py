@@ -71,9 +71,9 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else EXIT_USAGE)
     except PyparityError as exc:
-        from pyparity.render.table import make_console
+        from pyparity.render.table import print_error
 
-        make_console(stderr=True).print(f"error: {exc}", markup=False, highlight=False)
+        print_error(str(exc))
         return EXIT_USAGE
     return 0
 

@@ -13,9 +13,9 @@ EXIT_OK, EXIT_DIVERGED, EXIT_USAGE = 0, 1, 2
 
 def fail(message: str) -> "typer.Exit":
     """Print one line to stderr and exit 2 (bad usage or unreadable input)."""
-    from pyparity.render.table import make_console
+    from pyparity.render.table import print_error
 
-    make_console(stderr=True).print(f"error: {message}", markup=False, highlight=False)
+    print_error(message)
     raise typer.Exit(EXIT_USAGE)
 
 

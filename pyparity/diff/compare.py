@@ -19,8 +19,7 @@ DTYPE_MISMATCH = "dtype-mismatch"
 ONLY_IN_A = "only-in-A"
 ONLY_IN_B = "only-in-B"
 IGNORED = "ignored"
-UNREADABLE = "unreadable"
-FAILING = {DIVERGED, SHAPE_MISMATCH, DTYPE_MISMATCH, UNREADABLE}
+FAILING = {DIVERGED, SHAPE_MISMATCH, DTYPE_MISMATCH}
 
 _CHUNK = 1 << 16  # elements per chunk: a few float64 temporaries stay in L2
 

@@ -245,18 +245,26 @@ def _rounding(a, b, tol, ctx):
     if a.shape != b.shape or a.size == 0 or a.dtype.kind not in "iuf" or b.dtype.kind not in "iuf":
         return
     fa, fb = _f64(a), _f64(b)
+    # Rounding done in float32 lands within a float32 ulp of the float64 rounding.
+    eps = max(np.finfo(a.dtype).eps if a.dtype.kind == "f" else 0.0, np.finfo(b.dtype).eps if b.dtype.kind == "f" else 0.0)
+
+    def same(x, y):
+        return bool(np.allclose(x, y, rtol=2 * eps, atol=0.0, equal_nan=True))
+
+    if same(fa, fb):
+        return
     for k in range(0, 7):
-        if np.array_equal(np.round(fa, k), fb, equal_nan=True):
+        if same(np.round(fa, k), fb):
             yield Hypothesis("rounding", f"B is A rounded to {k} decimal(s)", f"B = round(A, {k})",
                              f"round = {k}  # apply to A as well, or compare with atol = {0.5 * 10 ** -k:g}",
                              float(np.nanmax(np.abs(fa - fb))))
             return
-        if np.array_equal(fa, np.round(fb, k), equal_nan=True):
+        if same(fa, np.round(fb, k)):
             yield Hypothesis("rounding", f"A is B rounded to {k} decimal(s)", f"A = round(B, {k})",
                              f"round = {k}", float(np.nanmax(np.abs(fa - fb))))
             return
     for fn, label in ((np.floor, "floor"), (np.trunc, "truncation toward zero")):
-        if np.array_equal(fn(fa), fb):
+        if same(fn(fa), fb):
             yield Hypothesis("rounding", f"B is A after {label}", f"B = {fn.__name__}(A)",
                              f"round = \"{fn.__name__}\"", float(np.max(np.abs(fa - fb))))
             return
@@ -309,36 +317,82 @@ def _nms(boxes_xywh: np.ndarray, scores: np.ndarray, thresh: float, method: str)
     return np.array(keep, dtype=np.int64)
 
 
+def _rows_of(ref, names, length: int, want: str, max_out: int = 24):
+    """Earlier arrays with ``length`` rows — stages themselves, or stages indexed by earlier keep-lists
+    (one or two levels, e.g. ``pnet/merged/scores[pnet/nms_keep][rnet/thresh_keep]``)."""
+    def fits(info):
+        if want == "boxes":
+            return len(info.shape) == 2 and info.shape[1] == 4 and info.dtype.startswith("float")
+        return len(info.shape) == 1 and info.dtype.startswith("float")
+
+    index_stages = [n for n in names if len(ref.info(n).shape) == 1 and ref.info(n).dtype.startswith(("int", "uint"))]
+    out = []
+    for n in reversed(names):
+        info = ref.info(n)
+        if not fits(info):
+            continue
+        rows = info.shape[0]
+        if rows == length:
+            out.append((n, ref[n]))
+        for i1 in index_stages:
+            l1 = ref.info(i1).shape[0]
+            if l1 > rows or l1 == 0:
+                continue
+            idx1 = ref[i1]
+            if idx1.max() >= rows:
+                continue
+            if l1 == length:
+                out.append((f"{n}[{i1}]", ref[n][idx1]))
+            for i2 in index_stages:
+                if ref.info(i2).shape[0] != length or i2 == i1:
+                    continue
+                idx2 = ref[i2]
+                if length and idx2.max() < l1:
+                    out.append((f"{n}[{i1}][{i2}]", ref[n][idx1][idx2]))
+        if len(out) >= max_out:
+            break
+    return out
+
+
 def _nms_scores(a, b, tol, ctx):
+    """An NMS keep-list that a known NMS over the reference's own boxes reproduces with other scores."""
     ref = ctx.reference
     if ref is None or b.ndim != 1 or b.dtype.kind not in "iu" or not ctx.stage.endswith("keep"):
         return
-    boxes = [n for n in ctx.earlier if len(ref.info(n).shape) == 2 and ref.info(n).shape[1] == 4][-6:]
-    for bn in reversed(boxes):
-        n_rows = ref.info(bn).shape[0]
-        if n_rows == 0 or n_rows > 2000 or (b.size and b.max() >= n_rows):
+    if np.array_equal(np.sort(a), np.sort(b)):
+        return
+    n_max = int(max(a.max(initial=-1), b.max(initial=-1))) + 1
+    names = list(ctx.earlier)
+    settings = ((0.7, "union"), (0.5, "union"), (0.7, "min"), (0.5, "min"), (0.3, "union"))
+    # The keep-list indexes a set of rows: a box stage, or a subset picked by an earlier keep-list.
+    lengths = {ref.info(n).shape[0] for n in names if len(ref.info(n).shape) in (1, 2)
+               and (len(ref.info(n).shape) == 1 and ref.info(n).dtype.startswith(("int", "uint"))
+                    or ref.info(n).shape[-1] == 4)}
+    for length in sorted(x for x in lengths if x >= n_max):
+        if length == 0 or length > 2000:
             continue
-        scores = [n for n in ctx.earlier if ref.info(n).shape == (n_rows,) and ref.info(n).dtype.startswith("float")]
-        bx = ref[bn]
-        correct = None
-        for sn in reversed(scores):
-            s = ref[sn].astype(np.float64)
-            for thr, method in ((0.5, "union"), (0.7, "union"), (0.7, "min"), (0.5, "min"), (0.3, "union")):
-                keep = _nms(bx, s, thr, method)
-                if correct is None and np.array_equal(np.sort(keep), np.sort(a)):
-                    correct = (sn, thr, method)
-                if np.array_equal(np.sort(keep), np.sort(b)):
-                    same_as_ref = np.array_equal(np.sort(a), np.sort(b))
-                    if same_as_ref:
-                        continue
-                    detail = f"B's kept indices are NMS({bn}, scores={sn}, IoU {thr}, {method})"
-                    title = f"NMS run on other scores ({sn})"
-                    if correct is not None and correct[0] != sn:
-                        detail += f"; the reference's are reproduced with scores={correct[0]}"
-                        title = f"NMS on stale scores: {sn} instead of {correct[0]}"
-                    elif correct is not None and correct[0] == sn:
-                        title = f"NMS with another threshold/overlap ({thr}, {method})"
-                    yield Hypothesis("nms-inputs", title, detail, "# fix the port: NMS inputs", 0.0)
+        boxes = _rows_of(ref, names, length, "boxes", max_out=6)
+        if not boxes:
+            continue
+        scores = _rows_of(ref, names, length, "scores", max_out=200)
+        for bn, bx in boxes:
+            correct = None
+            for thr, method in settings:
+                for sn, sc in scores:
+                    keep = np.sort(_nms(bx, sc.astype(np.float64), thr, method))
+                    if correct is None and np.array_equal(keep, np.sort(a)):
+                        correct = (sn, thr, method)
+            if correct is None:
+                continue
+            thr, method = correct[1], correct[2]
+            for sn, sc in scores:
+                keep = np.sort(_nms(bx, sc.astype(np.float64), thr, method))
+                if np.array_equal(keep, np.sort(b)):
+                    yield Hypothesis(
+                        "nms-inputs", f"NMS on stale scores: {sn} instead of {correct[0]}",
+                        f"B's kept indices are NMS({bn}, IoU {thr}, {method}) ranked by {sn}; the reference's "
+                        f"are reproduced with {correct[0]}", "# fix the port: NMS must rank by the current scores",
+                        0.0)
                     return
 
 
@@ -384,10 +438,10 @@ def _landmark_box(a, b, tol, ctx):
     title = "landmarks denormalised with another box"
     ref = ctx.reference
     if ref is not None:
-        box_stages = [n for n in ctx.earlier if "box" in n.rsplit("/", 1)[-1]
-                      and ref.info(n).shape == (a.shape[0], 4)]
-        for rn, cn in itertools.permutations(box_stages, 2):
-            R, C = _f64(ref[rn]), _f64(ref[cn])
+        names = [n for n in ctx.earlier if "box" in n.rsplit("/", 1)[-1] or ref.info(n).dtype.startswith(("int", "uint"))]
+        candidates = dict(_rows_of(ref, names, a.shape[0], "boxes", max_out=12))
+        for rn, cn in itertools.permutations(candidates, 2):
+            R, C = _f64(candidates[rn]), _f64(candidates[cn])
             with np.errstate(divide="ignore", invalid="ignore"):
                 ex_sx, ex_sy = C[:, 2] / R[:, 2], C[:, 3] / R[:, 3]
                 ex_tx, ex_ty = C[:, 0] - ex_sx * R[:, 0], C[:, 1] - ex_sy * R[:, 1]

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from pyparity.diff.align import Mapping, align
 from pyparity.diff.compare import (
-    FAILING, IGNORED, ONLY_IN_A, ONLY_IN_B, UNREADABLE, StageResult, compare_arrays,
+    FAILING, IGNORED, ONLY_IN_A, ONLY_IN_B, StageResult, compare_arrays,
 )
 from pyparity.diff.diagnose import Context, diagnose
 from pyparity.diff.policy import Policy, default_policy
 from pyparity.diff.report import DiffReport
-from pyparity.errors import TraceError
 from pyparity.trace.trace import Trace, glob_match
 
 
@@ -53,18 +52,15 @@ def diff_traces(
             else:
                 r.dtype_b, r.shape_b = info.dtype, info.shape
         else:
-            try:
-                arr_a, arr_b = a[p.name_a], b[p.name_b]
-            except TraceError as exc:
-                r = StageResult(name=p.name, status=UNREADABLE, tolerance=tol.describe(), rule=rule, note=str(exc))
-            else:
-                r = compare_arrays(p.name, arr_a, arr_b, tol)
-                r.rule = rule
-                if p.name_b != p.name:
-                    r.name_b = p.name_b
-                if r.status in FAILING and (first is None or diagnose_all) and r.status != UNREADABLE:
-                    ctx = Context(stage=p.name_a, reference=a, candidate=b, earlier=tuple(earlier))
-                    r.diagnosis = diagnose(arr_a, arr_b, tol, ctx)
+            # An unreadable array is bad input (TraceError, exit 2), not a divergence.
+            arr_a, arr_b = a[p.name_a], b[p.name_b]
+            r = compare_arrays(p.name, arr_a, arr_b, tol)
+            r.rule = rule
+            if p.name_b != p.name:
+                r.name_b = p.name_b
+            if r.status in FAILING and (first is None or diagnose_all):
+                ctx = Context(stage=p.name_a, reference=a, candidate=b, earlier=tuple(earlier))
+                r.diagnosis = diagnose(arr_a, arr_b, tol, ctx)
         if r.status in FAILING and first is None:
             first = p.name
         if p.name_a:

@@ -25,6 +25,14 @@ def make_console(stderr: bool = False) -> Console:
     return c
 
 
+def print_error(message: str) -> None:
+    """One line on stderr (never wrapped, newlines folded), for messages that scripts grep."""
+    import sys
+
+    sys.stderr.write("error: " + " ".join(str(message).split()) + "\n")
+    sys.stderr.flush()
+
+
 def _fmt(x: float | None) -> str:
     if x is None:
         return ""
@@ -92,7 +100,7 @@ def render_diff(report: DiffReport, console: Console, max_rows: int = 40) -> Non
     console.print(t)
     c = report.counts()
     parts = [f"{c.get(k, 0)} {k}" for k in (MATCH, DIVERGED, "shape-mismatch", "dtype-mismatch", ONLY_IN_A,
-                                            ONLY_IN_B, IGNORED, "unreadable") if c.get(k)]
+                                            ONLY_IN_B, IGNORED) if c.get(k)]
     console.print(", ".join(parts))
     f = report.first
     if f is None:

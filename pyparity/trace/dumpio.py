@@ -20,7 +20,7 @@ from typing import Mapping
 import numpy as np
 
 from pyparity.errors import TraceError
-from pyparity.trace.trace import StageInfo, Trace
+from pyparity.trace.trace import StageInfo, Trace, dtype_label
 
 FORMAT_NAME = "reference-dump"
 FORMAT_VERSION = 1
@@ -207,7 +207,7 @@ class TraceWriter:
         with self._zip.open(name + ".npy", "w", force_zip64=True) as f:
             np.lib.format.write_array(f, a, allow_pickle=False)
         self._names.add(name)
-        self._rows.append(StageInfo(len(self._rows), name, a.dtype.name, tuple(a.shape)))
+        self._rows.append(StageInfo(len(self._rows), name, dtype_label(a.dtype), tuple(a.shape)))
 
     def commit(self) -> Path:
         if self._done:

@@ -28,6 +28,12 @@ class StageInfo:
         return n
 
 
+def dtype_label(dtype: np.dtype) -> str:
+    """The index's dtype column: NumPy's name for numbers (``float32``), the type string otherwise (``<U5``)."""
+    dt = np.dtype(dtype)
+    return dt.name if dt.kind in "biufc" else dt.str
+
+
 def glob_match(name: str, pattern: str) -> bool:
     """Stage-name glob: ``*`` stays inside one path component, ``**`` crosses components."""
     return _compile_glob(pattern)(name)
@@ -114,7 +120,7 @@ class Trace:
         for seq, (name, value) in enumerate(items):
             a = np.asarray(value)
             data[name] = a
-            stages.append(StageInfo(seq, name, a.dtype.name, tuple(a.shape)))
+            stages.append(StageInfo(seq, name, dtype_label(a.dtype), tuple(a.shape)))
         return cls(stages, data.__getitem__, meta, source or "<memory>")
 
     # access ------------------------------------------------------------------------------
@@ -144,9 +150,9 @@ class Trace:
     def __getitem__(self, name: str) -> np.ndarray:
         info = self.info(name)
         arr = self._loader(name)
-        if arr.dtype.name != info.dtype or tuple(arr.shape) != info.shape:
+        if dtype_label(arr.dtype) != info.dtype or tuple(arr.shape) != info.shape:
             raise TraceError(
-                f"{self.source}: stage {name!r} holds {arr.dtype.name} {_fmt_shape(arr.shape)} "
+                f"{self.source}: stage {name!r} holds {dtype_label(arr.dtype)} {_fmt_shape(arr.shape)} "
                 f"but the index says {info.dtype} {_fmt_shape(info.shape)}"
             )
         return arr
