@@ -9,6 +9,7 @@ import typer
 from cli.common import EXIT_USAGE
 from cli.diff_cmd import diff
 from cli.ingest_cmd import ingest_app
+from cli.probe_cmd import hunt, record
 from cli.show_cmd import show
 
 app = typer.Typer(
@@ -21,6 +22,8 @@ app = typer.Typer(
 app.command("diff")(diff)
 app.command("show")(show)
 app.add_typer(ingest_app, name="ingest")
+app.command("record")(record)
+app.command("hunt")(hunt)
 
 run_app = typer.Typer(help="Run a reimplemented pipeline, record its trace, optionally diff it.",
                       no_args_is_help=True)
@@ -39,8 +42,7 @@ def _register_optional() -> None:
                 continue
             raise
         m.register(run_app)
-    for mod, attr, name in (("cli.models_cmd", "models_app", "models"), ("cli.gate_cmd", "golden_app", "golden"),
-                            ("cli.probe_cmd", "probe_app", "probe")):
+    for mod, attr, name in (("cli.models_cmd", "models_app", "models"), ("cli.gate_cmd", "golden_app", "golden")):
         try:
             m = importlib.import_module(mod)
         except ModuleNotFoundError as exc:

@@ -9,4 +9,9 @@ if [ ! -x .venv/bin/python ]; then
   .venv/bin/python -m pip install -q --upgrade pip
 fi
 .venv/bin/python -m pip install -q -e ".[test]"
+# torch is an optional backend, used by the cross-check tests: installed only where a CPU build is
+# available locally (pip's configured find-links); a registry-only machine would pull GBs of CUDA.
+if ! .venv/bin/python -c "import torch" 2>/dev/null; then
+  .venv/bin/python -m pip install -q --no-index torch==2.13.0 2>/dev/null || echo "note: torch not installed (optional)"
+fi
 exec .venv/bin/python -m pytest "$@"

@@ -1,0 +1,225 @@
+"""Probe files: how to build and call a port on an input, and what to capture under which stage name.
+
+A probe file is TOML (documented in `docs/probes.md`)::
+
+    [probe]
+    name = "toy-mtcnn"
+    requires = ["toy_port"]                 # modules that must import (else: 'not installed')
+    install = "pip install toy-port==1.0"   # shown when they do not
+
+    [port]
+    setup = "toy_port:Detector"             # optional: builds the port object (a class or factory)
+    setup_kwargs = { min_size = 60 }
+    call = "detect"                         # a method of that object, or "module:function"
+    args = ["$image_bgr"]                   # placeholders: $image_bgr $image_rgb $image_gray $path
+    kwargs = {}                             #   $models $shared $probe_dir $ref:STAGE (from --reference)
+    env = { TOY_MODELS = "$models" }        # set while the port runs, restored after
+
+    [[capture]]                             # a function or method, wherever the port calls it
+    target = "toy_port.nets:PNet.forward"   # module:qualname
+    value = "return[0]"                     # return | args.NAME | args[i] | self.ATTR, then .x ['k'] [1, :]
+    stage = "mtcnn/pnet/s{n:02d}/out"       # n counts this capture's calls from 0
+    transform = { transpose = [2, 0, 1] }   # alignment to the reference's conventions
+    calls = [0, 1]                          # optional: only these call numbers
+
+    [[capture]]                             # a torch module (forward hook)
+    torch_module = "backbone.layer1"        # dotted name inside the module found at `root`
+    root = "self.model"                     # value path from the port object, or "module:attr"
+    value = "output"                        # output | input[0] | output[1] ...
+
+    [onnx]                                  # or: the port is an ONNX graph run by onnxruntime
+    model = "$probe_dir/model.onnx"
+    inputs = { x = { from = "$ref:mtcnn/pnet/s00/input", transform = { transpose = [2, 0, 1], reshape = [1, 3, -1, 128] } } }
+    [[capture]]
+    tensor = "conv1_out"                    # an intermediate tensor, exposed as an output
+    stage = "mtcnn/pnet/s00/conv1"
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pyparity.errors import PyparityError
+from pyparity.probe.transforms import normalise_steps
+from pyparity.probe.valuepath import ValuePath, parse_value_path
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+SHIPPED_DIR = Path(__file__).resolve().parent / "shipped"
+
+
+class ProbeError(PyparityError):
+    """A probe that cannot be read or run: the message names the probe file and line."""
+
+
+@dataclass
+class Capture:
+    index: int
+    where: str                    # "probe.toml:12 (capture 3)": for messages
+    stage: str
+    transform: list
+    target: str | None = None     # module:qualname
+    value: ValuePath | None = None
+    when: str = "after"
+    torch_module: str | None = None
+    torch_root: str | None = None
+    torch_value: str = "output"
+    tensor: str | None = None
+    calls: list[int] | None = None
+
+
+@dataclass
+class Probe:
+    path: Path
+    name: str
+    description: str = ""
+    requires: list[str] = field(default_factory=list)
+    install: str = ""
+    setup: str | None = None
+    setup_args: list = field(default_factory=list)
+    setup_kwargs: dict = field(default_factory=dict)
+    call: str | None = None
+    args: list = field(default_factory=list)
+    kwargs: dict = field(default_factory=dict)
+    env: dict = field(default_factory=dict)
+    captures: list[Capture] = field(default_factory=list)
+    onnx_model: str | None = None
+    onnx_inputs: dict = field(default_factory=dict)
+    record_return: str | None = None
+
+    def line_of(self, text: str) -> int | None:
+        return _line_of(self.path, text)
+
+
+def _line_of(path: Path, needle: str) -> int | None:
+    try:
+        for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            if needle in line:
+                return i
+    except OSError:
+        pass
+    return None
+
+
+def resolve_probe_path(name_or_path: str | Path) -> Path:
+    p = Path(name_or_path)
+    if p.is_file():
+        return p
+    shipped = SHIPPED_DIR / f"{name_or_path}.toml"
+    if shipped.is_file():
+        return shipped
+    names = sorted(x.stem for x in SHIPPED_DIR.glob("*.toml")) if SHIPPED_DIR.is_dir() else []
+    raise ProbeError(f"{name_or_path}: no such probe file, and no shipped probe of that name "
+                     f"(shipped: {', '.join(names) or 'none'})")
+
+
+def load_probe(name_or_path: str | Path) -> Probe:
+    path = resolve_probe_path(name_or_path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ProbeError(f"{path}: cannot read ({exc})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ProbeError(f"{path}: not valid TOML ({exc})") from None
+    unknown = set(data) - {"probe", "port", "capture", "onnx"}
+    if unknown:
+        raise ProbeError(f"{path}: unknown section(s) {', '.join(sorted(unknown))} (expected [probe], [port], "
+                         "[[capture]], [onnx])")
+    meta = data.get("probe", {})
+    pr = Probe(path=path, name=str(meta.get("name", path.stem)), description=str(meta.get("description", "")),
+               requires=list(meta.get("requires", [])), install=str(meta.get("install", "")))
+    port = data.get("port", {})
+    onnx = data.get("onnx")
+    if not port and not onnx:
+        raise ProbeError(f"{path}: needs a [port] section (or [onnx])")
+    known_port = {"setup", "setup_args", "setup_kwargs", "call", "args", "kwargs", "env", "record_return"}
+    bad = set(port) - known_port
+    if bad:
+        raise ProbeError(f"{path}:{_line_of(path, sorted(bad)[0]) or '?'}: unknown [port] key(s) {', '.join(sorted(bad))}")
+    pr.setup = port.get("setup")
+    pr.setup_args = list(port.get("setup_args", []))
+    pr.setup_kwargs = dict(port.get("setup_kwargs", {}))
+    pr.call = port.get("call")
+    pr.args = list(port.get("args", []))
+    pr.kwargs = dict(port.get("kwargs", {}))
+    pr.env = {str(k): str(v) for k, v in dict(port.get("env", {})).items()}
+    pr.record_return = port.get("record_return")
+    if port and not pr.call:
+        raise ProbeError(f"{path}: [port] needs call = \"method\" or \"module:function\"")
+    if pr.call and not pr.setup and ":" not in pr.call:
+        raise ProbeError(f"{path}:{_line_of(path, 'call') or '?'}: call = {pr.call!r} names a method but there is "
+                         "no setup to build the object; use \"module:function\"")
+    if onnx:
+        if not isinstance(onnx, dict) or "model" not in onnx:
+            raise ProbeError(f"{path}: [onnx] needs model = \"path.onnx\"")
+        pr.onnx_model = str(onnx["model"])
+        pr.onnx_inputs = dict(onnx.get("inputs", {}))
+    for i, c in enumerate(data.get("capture", []), start=1):
+        pr.captures.append(_capture(path, i, c))
+    if not pr.captures and not pr.record_return:
+        raise ProbeError(f"{path}: no [[capture]] tables: nothing would be recorded")
+    return pr
+
+
+_CAPTURE_KEYS = {"target", "value", "when", "stage", "transform", "calls", "torch_module", "root", "tensor"}
+
+
+def _capture(path: Path, i: int, c: dict) -> Capture:
+    key = c.get("target") or c.get("torch_module") or c.get("tensor") or c.get("stage") or ""
+    line = _line_of(path, f'"{key}"') if key else None
+    where = f"{path}:{line or '?'} (capture {i})"
+    if not isinstance(c, dict):
+        raise ProbeError(f"{where}: a capture is a [[capture]] table")
+    bad = set(c) - _CAPTURE_KEYS
+    if bad:
+        raise ProbeError(f"{where}: unknown key(s) {', '.join(sorted(bad))}")
+    kinds = [k for k in ("target", "torch_module", "tensor") if k in c]
+    if len(kinds) != 1:
+        raise ProbeError(f"{where}: needs exactly one of target = \"module:qualname\", torch_module = \"name\", "
+                         "tensor = \"onnx tensor\"")
+    stage = c.get("stage")
+    if not isinstance(stage, str) or not stage:
+        raise ProbeError(f"{where}: needs stage = \"reference/stage/name\" (may use {{n:02d}})")
+    try:
+        stage.format(n=0)
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ProbeError(f"{where}: stage template {stage!r} is not valid ({exc}); only {{n}} is defined") from None
+    try:
+        steps = normalise_steps(c.get("transform"), where)
+    except PyparityError as exc:
+        raise ProbeError(str(exc)) from None
+    cap = Capture(index=i, where=where, stage=stage, transform=steps)
+    calls = c.get("calls")
+    if calls is not None:
+        if not isinstance(calls, list) or not all(isinstance(x, int) for x in calls):
+            raise ProbeError(f"{where}: calls must be a list of call numbers")
+        cap.calls = calls
+    if "target" in c:
+        t = c["target"]
+        if t != "$call" and (not isinstance(t, str) or not re.fullmatch(r"[\w.]+:[\w.]+", t)):
+            raise ProbeError(f"{where}: target {t!r} must be \"package.module:Qualified.name\" or \"$call\"")
+        cap.target = t
+        try:
+            cap.value = parse_value_path(c.get("value", "return"))
+        except PyparityError as exc:
+            raise ProbeError(f"{where}: {exc}") from None
+        default_when = "before" if cap.value.root == "args" else "after"
+        cap.when = c.get("when", default_when)
+        if cap.when not in ("before", "after"):
+            raise ProbeError(f"{where}: when must be \"before\" or \"after\"")
+    elif "torch_module" in c:
+        cap.torch_module = c["torch_module"]
+        cap.torch_root = c.get("root", "self")
+        cap.torch_value = c.get("value", "output")
+        if not re.fullmatch(r"(output|input)(\[\d+\])*", cap.torch_value):
+            raise ProbeError(f"{where}: value for a torch module is output, input[0], output[1], ...")
+    else:
+        cap.tensor = c["tensor"]
+    return cap
