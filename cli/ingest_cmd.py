@@ -28,3 +28,19 @@ def openface_dump(
     t.validate()
     write_trace(t, out, compress=compress)
     make_console().print(f"{out}: {len(t)} stages from {dump}", markup=False, highlight=False)
+
+
+@ingest_app.command("openface-csv")
+def openface_csv(
+    csv: Path = typer.Argument(..., help="A FaceLandmarkImg or FeatureExtraction CSV file."),
+    out: Path = typer.Option(..., "--out", help="Where to write the trace."),
+    frame: int = typer.Option(None, "--frame", help="Sequence CSVs: only this frame (0-based), without the frameNNNN/ prefix."),
+) -> None:
+    """Read OpenFace's CSV output into faceNN/output/... stages (printed precision kept for `diff`)."""
+    from pyparity.adapters.openface_csv import read_openface_csv
+    from pyparity.render.table import make_console
+    from pyparity.trace import write_trace
+
+    t = read_openface_csv(csv, frame=frame)
+    write_trace(t, out)
+    make_console().print(f"{out}: {len(t)} stages from {csv}", markup=False, highlight=False)

@@ -238,6 +238,31 @@ def compare_arrays(name: str, a: np.ndarray, b: np.ndarray, tol: Tolerance) -> S
     return r
 
 
+def compare_printed(name: str, a: np.ndarray, b: np.ndarray, decimals) -> StageResult:
+    """Compare where one side was printed with ``decimals`` digits per element: within half a unit of
+    the last printed digit (plus float32 noise), whatever the policy says."""
+    dec = np.asarray(decimals, dtype=np.float64)
+    atol = 0.5 * 10.0 ** -dec
+    r = StageResult(name=name, status=MATCH, dtype_a=a.dtype.name, dtype_b=b.dtype.name, shape_a=tuple(a.shape),
+                    shape_b=tuple(b.shape))
+    lo, hi = int(dec.min()), int(dec.max())
+    r.tolerance = f"printed to {lo}{'-' + str(hi) if hi != lo else ''} decimal(s): abs≤half a digit"
+    if a.shape != b.shape:
+        r.status, r.note = SHAPE_MISMATCH, f"shape {_shape(a.shape)} vs {_shape(b.shape)}"
+        return r
+    fa, fb = a.astype(np.float64).reshape(-1), b.astype(np.float64).reshape(-1)
+    d = np.abs(fa - fb)
+    limit = atol * (1 + 1e-6) + 4 * np.finfo(np.float32).eps * np.abs(fa)
+    over = ~(d <= limit)
+    _fill(r, _Metrics(max_abs=float(np.nanmax(d)) if d.size else 0.0, mean_abs=float(np.nanmean(d)) if d.size else 0.0,
+                      max_rel=0.0, argmax=int(np.nanargmax(d)) if d.size and not np.isnan(d).all() else 0,
+                      n_over=int(over.sum()), nan_a=int(np.isnan(fa).sum()), nan_b=int(np.isnan(fb).sum()),
+                      inf_a=0, inf_b=0), a.shape)
+    if r.n_over:
+        r.status = DIVERGED
+    return r
+
+
 def _fill(r: StageResult, m: _Metrics, shape: tuple) -> None:
     r.max_abs, r.mean_abs, r.max_rel, r.n_over = m.max_abs, m.mean_abs, m.max_rel, m.n_over
     r.n_total = int(np.prod(shape, dtype=np.int64)) if shape else 1

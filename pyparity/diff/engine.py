@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from pyparity.diff.align import Mapping, align
 from pyparity.diff.compare import (
-    FAILING, IGNORED, ONLY_IN_A, ONLY_IN_B, StageResult, compare_arrays,
+    FAILING, IGNORED, ONLY_IN_A, ONLY_IN_B, StageResult, compare_arrays, compare_printed,
 )
 from pyparity.diff.diagnose import Context, diagnose
 from pyparity.diff.policy import Policy, default_policy
 from pyparity.diff.report import DiffReport
 from pyparity.trace.trace import Trace, glob_match
+
+
+def _printed_decimals(trace: Trace, name: str) -> list[int] | None:
+    """Digits a text source (an OpenFace CSV) printed for each element of a stage, if it says."""
+    return (trace.meta.get("printed_decimals") or {}).get(name)
 
 
 def diff_traces(
@@ -54,7 +59,11 @@ def diff_traces(
         else:
             # An unreadable array is bad input (TraceError, exit 2), not a divergence.
             arr_a, arr_b = a[p.name_a], b[p.name_b]
-            r = compare_arrays(p.name, arr_a, arr_b, tol)
+            decimals = _printed_decimals(a, p.name_a) or _printed_decimals(b, p.name_b)
+            if decimals is not None and not tol.ignore and arr_a.size == len(decimals):
+                r = compare_printed(p.name, arr_a, arr_b, decimals)
+            else:
+                r = compare_arrays(p.name, arr_a, arr_b, tol)
             r.rule = rule
             if p.name_b != p.name:
                 r.name_b = p.name_b

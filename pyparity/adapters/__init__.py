@@ -1,0 +1,1 @@
+"""Adapters: turn what reference programs write (CSV files, ...) into traces."""
