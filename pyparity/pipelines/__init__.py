@@ -1,0 +1,1 @@
+"""Reimplemented reference pipelines (MTCNN, CLNF, img2pose, POF), every stage recordable by name."""

@@ -1,0 +1,597 @@
+"""CCNF patch experts (OpenFace CCNF_patch_expert.cpp, Patch_experts::Read_CCNF_patch_experts).
+
+API:
+    read_ccnf_patch_experts(path) -> CcnfScale       # one `ccnf_patches_*.txt` file (one scale, all views)
+    CcnfScale.sigma(view, landmark, window_size) -> (ws², ws²) float32   # CCNF_patch_expert::ComputeSigmas
+    ccnf_response(expert, sigma, area_of_interest) -> (ws, ws) float32   # CCNF_patch_expert::ResponseOpenBlas
+    ccnf_responses_batch(...)                                             # the same for many landmarks at once
+
+Arithmetic follows the C++ bit for bit: im2col with contrast normalisation in float32
+(im2colContrastNormBias), the neuron layer as the float32 sgemm of the reference's OpenBLAS 0.3.21
+Haswell kernel (FMA chains, with its two-accumulator blocks), the sigmoid `(2·alpha)/(1+expf(-x))` with
+glibc's expf and double arithmetic accumulated into a float32 response, the Sigma product as a float32
+sgemm (m = 1: plain FMA chains), then the response shifted to be non-negative. The one approximation:
+Sigma for window size 11 (121x121), which OpenCV inverts through LAPACK sposv (see _invert_cholesky).
+FMA_FUSED tells whether the CPU's FMA is used (else it is emulated in float64: slower, same results
+except at float32 rounding ties).
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numba
+import numpy as np
+
+from pyparity.errors import ModelError
+
+# OpenCV type codes used by LandmarkDetector::ReadMatBin (single channel only)
+_CV_DTYPES = {0: np.uint8, 1: np.int8, 2: np.uint16, 3: np.int16, 4: np.int32, 5: np.float32, 6: np.float64}
+
+
+class _Reader:
+    def __init__(self, data: bytes, path: Path):
+        self.data = data
+        self.pos = 0
+        self.path = path
+
+    def _take(self, n: int) -> bytes:
+        if self.pos + n > len(self.data):
+            raise ModelError(f"{self.path}: truncated (wanted {n} bytes at offset {self.pos})")
+        b = self.data[self.pos:self.pos + n]
+        self.pos += n
+        return b
+
+    def i32(self) -> int:
+        return struct.unpack("<i", self._take(4))[0]
+
+    def f64(self) -> float:
+        return struct.unpack("<d", self._take(8))[0]
+
+    def f32(self) -> float:
+        return struct.unpack("<f", self._take(4))[0]
+
+    def mat(self) -> np.ndarray:
+        """LandmarkDetector::ReadMatBin: rows, cols, OpenCV type, then row-major data."""
+        rows, cols, typ = self.i32(), self.i32(), self.i32()
+        dt = _CV_DTYPES.get(typ)
+        if dt is None or rows < 0 or cols < 0:
+            raise ModelError(f"{self.path}: bad matrix header ({rows}x{cols}, type {typ}) at offset {self.pos - 12}")
+        n = rows * cols
+        a = np.frombuffer(self._take(n * np.dtype(dt).itemsize), dtype=dt).reshape(rows, cols)
+        return a.copy()
+
+
+@dataclass
+class CcnfNeuron:
+    neuron_type: int
+    norm_weights: float
+    bias: float
+    alpha: float
+    weights: np.ndarray          # (height, width) as stored (float32 after C++'s Mat_<float> conversion)
+
+
+@dataclass
+class CcnfExpert:
+    """One landmark's expert in one view. `neurons` is empty for a landmark invisible in that view."""
+
+    width: int
+    height: int
+    neurons: list[CcnfNeuron]
+    betas: np.ndarray            # (n_betas,) float64
+    patch_confidence: float
+    # weight_matrix as CCNF_patch_expert::Read builds it: (n_neurons, 1 + w*h) float32, column 0 the
+    # bias, then the weights flattened column-major (weights.t() reshaped), times norm_weights.
+    weight_matrix: np.ndarray = field(default=None, repr=False)
+    # 2*alpha (float64) of the neurons that take part (alpha > 1e-4), and their row indices
+    active_rows: np.ndarray = field(default=None, repr=False)
+    two_alphas: np.ndarray = field(default=None, repr=False)
+    sum_alphas: np.float32 = np.float32(0)
+
+    @property
+    def visible(self) -> bool:
+        return len(self.neurons) > 0
+
+
+@dataclass
+class CcnfScale:
+    """One patch-expert file: one scale, every view, every landmark (invisible ones included)."""
+
+    path: Path
+    patch_scaling: float                 # float64
+    centers: np.ndarray                  # (n_views, 3) float64 radians (degrees * M_PI / 180 as C++)
+    visibilities: np.ndarray             # (n_views, n_landmarks) int32
+    window_sizes: tuple[int, ...]        # the window sizes with sigma components
+    sigma_components: dict[int, list[np.ndarray]]   # window size -> list of (ws², ws²) float32
+    experts: list[list[CcnfExpert]]      # [view][landmark]
+    _sigmas: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def n_views(self) -> int:
+        return len(self.experts)
+
+    @property
+    def n_landmarks(self) -> int:
+        return self.visibilities.shape[1]
+
+    def sigma(self, view: int, landmark: int, window_size: int) -> np.ndarray:
+        """CCNF_patch_expert::ComputeSigmas for one expert and window size, cached: (ws², ws²) float32."""
+        key = (view, landmark, window_size)
+        s = self._sigmas.get(key)
+        if s is None:
+            # Patch_experts::Response passes an empty component list when the file has none for
+            # this window size (the eye models): Sigma is then inv(2·sum_alphas·I)
+            comps = self.sigma_components.get(window_size, [])
+            try:
+                s = compute_sigma(self.experts[view][landmark], comps, window_size)
+            except ModelError as e:
+                raise ModelError(f"{self.path}: view {view}, landmark {landmark}: {e}") from None
+            self._sigmas[key] = s
+        return s
+
+
+def compute_sigma(expert: CcnfExpert, sigma_components: list[np.ndarray], window_size: int) -> np.ndarray:
+    """CCNF_patch_expert::ComputeSigmas: Sigma = inv(2·(sum_alphas·I + Σ_b beta_b·S_b)), float32.
+
+    `q2 + beta·S_b` is cv::scaleAdd, a fused multiply-add in OpenCV's AVX2 code (emulated in float64:
+    the product is exact there). The inverse is cv::invert(DECOMP_CHOLESKY): OpenCV's own float
+    Cholesky below 100x100 (reproduced bit for bit), LAPACK sposv from 100x100 (window 11), where
+    the reference's OpenBLAS is not reproduced (see `_invert_cholesky`)."""
+    n = window_size * window_size
+    q2 = np.zeros((n, n), dtype=np.float32)
+    for b, comp in enumerate(sigma_components):
+        q2 = (comp.astype(np.float64) * np.float64(np.float32(expert.betas[b])) + q2.astype(np.float64)).astype(np.float32)
+    q = q2.copy()
+    idx = np.arange(n)
+    q[idx, idx] = q2[idx, idx] + np.float32(expert.sum_alphas)
+    sigma_inv = (np.float32(2) * q).astype(np.float32)
+    return _invert_cholesky(sigma_inv)
+
+
+@numba.njit(cache=True)
+def _chol_inverse_opencv(a):
+    """OpenCV's CholImpl<float> (lapack.cpp) solving A·X = I: double accumulators, float storage,
+    float products of stored L entries in the off-diagonal updates, as the C++ template does."""
+    m = a.shape[0]
+    L = a.copy()
+    for i in range(m):
+        for j in range(i):
+            s = np.float64(L[i, j])
+            for k in range(j):
+                s -= np.float64(np.float32(L[i, k] * L[j, k]))
+            L[i, j] = np.float32(s * np.float64(L[j, j]))
+        s = np.float64(L[i, i])
+        for k in range(i):
+            t = np.float64(L[i, k])
+            s -= t * t
+        if s < np.float64(np.finfo(np.float32).eps):
+            return np.zeros((0, 0), dtype=np.float32)
+        L[i, i] = np.float32(1.0 / np.sqrt(s))
+    b = np.eye(m, dtype=np.float32)
+    for i in range(m):
+        for j in range(m):
+            s = np.float64(b[i, j])
+            for k in range(i):
+                s -= np.float64(np.float32(L[i, k] * b[k, j]))
+            b[i, j] = np.float32(s * np.float64(L[i, i]))
+    for i in range(m - 1, -1, -1):
+        for j in range(m):
+            s = np.float64(b[i, j])
+            for k in range(m - 1, i, -1):
+                s -= np.float64(np.float32(L[k, i] * b[k, j]))
+            b[i, j] = np.float32(s * np.float64(L[i, i]))
+    return b
+
+
+def _invert_cholesky(a: np.ndarray) -> np.ndarray:
+    """cv::invert(DECOMP_CHOLESKY) of a float32 SPD matrix.
+
+    Below 100x100 OpenCV uses its own CholImpl, reproduced bit for bit. From 100x100 (window size 11)
+    OpenCV hands the matrix to LAPACK sposv (uplo 'L', b = I, the row-major arrays read as column-major),
+    in the reference OpenBLAS 0.3.21 with its Haswell kernels. The same LAPACK call is made here through
+    SciPy's bundled OpenBLAS, whose kernels are picked by CPU: with the Haswell ones
+    (OPENBLAS_CORETYPE=Haswell) ~96% of the window-11 response values over the shared dumps come out
+    bit-identical (max abs error 6e-8), with the AVX-512 ones ~51% (max 1.2e-7)."""
+    if a.shape[0] >= 100:
+        from scipy.linalg import lapack
+
+        _, x, info = lapack.sposv(np.asfortranarray(a), np.eye(a.shape[0], dtype=np.float32), lower=1)
+        if info != 0:
+            raise ModelError("CCNF Sigma^-1 is not positive definite (corrupt patch expert file?)")
+        return np.ascontiguousarray(x, dtype=np.float32)
+    out = _chol_inverse_opencv(np.ascontiguousarray(a, dtype=np.float32))
+    if out.size == 0:
+        raise ModelError("CCNF Sigma^-1 is not positive definite (corrupt patch expert file?)")
+    return out
+
+
+def _read_expert(r: _Reader, n_betas: int, has_sigmas: bool) -> CcnfExpert:
+    read_type = r.i32()
+    if read_type != 5:
+        raise ModelError(f"{r.path}: expected a CCNF patch expert record (type 5), found {read_type} at offset {r.pos - 4}")
+    width, height, num_neurons = r.i32(), r.i32(), r.i32()
+    if num_neurons == 0:
+        r.i32()  # an empty int written after invisible landmarks (CCNF_patch_expert::Read)
+        return CcnfExpert(width, height, [], np.zeros(0), 0.0)
+    neurons = []
+    for _ in range(num_neurons):
+        t = r.i32()
+        if t != 2:
+            raise ModelError(f"{r.path}: expected a CCNF neuron record (type 2), found {t} at offset {r.pos - 4}")
+        neuron_type = r.i32()
+        norm_weights, bias, alpha = r.f64(), r.f64(), r.f64()
+        w = r.mat()
+        neurons.append(CcnfNeuron(neuron_type, norm_weights, bias, alpha, w.astype(np.float32)))
+    betas = np.array([r.f64() for _ in range(n_betas)] if has_sigmas else [], dtype=np.float64)
+    conf = r.f64()
+    e = CcnfExpert(width, height, neurons, betas, conf)
+    _prepare(e)
+    return e
+
+
+def _prepare(e: CcnfExpert) -> None:
+    nh, nw = e.neurons[0].weights.shape
+    wm = np.empty((len(e.neurons), 1 + nh * nw), dtype=np.float32)
+    for i, nr in enumerate(e.neurons):
+        # weights.t() reshaped to one row = column-major flattening; `* norm_weights` is a
+        # Mat::convertTo with a float alpha: float32 product
+        wm[i, 1:] = nr.weights.T.reshape(-1) * np.float32(nr.norm_weights)
+        wm[i, 0] = np.float32(nr.bias)
+    e.weight_matrix = wm
+    act = np.array([i for i, nr in enumerate(e.neurons) if nr.alpha > 1e-4], dtype=np.intp)
+    e.active_rows = act
+    e.two_alphas = np.array([2.0 * e.neurons[i].alpha for i in act], dtype=np.float64)
+    s = np.float32(0)
+    for nr in e.neurons:  # float += double, rounded to float each step (ComputeSigmas)
+        s = np.float32(np.float64(s) + nr.alpha)
+    e.sum_alphas = s
+
+
+def read_ccnf_patch_experts(path: str | Path) -> CcnfScale:
+    """Patch_experts::Read_CCNF_patch_experts for one file (binary, despite the .txt name)."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise ModelError(f"{path}: cannot read CCNF patch experts ({e.strerror})") from None
+    r = _Reader(data, path)
+    patch_scaling = r.f64()
+    n_views = r.i32()
+    if not 0 < n_views < 1000:
+        raise ModelError(f"{path}: not a CCNF patch expert file (view count {n_views})")
+    centers = np.stack([r.mat().astype(np.float64).reshape(-1)[:3] for _ in range(n_views)])
+    centers = centers * np.pi / 180.0
+    vis = [r.mat().reshape(-1) for _ in range(n_views)]
+    n_points = vis[0].shape[0]
+    visibilities = np.stack([v.astype(np.int32) for v in vis])
+    n_win = r.i32()
+    windows: list[int] = []
+    comps: dict[int, list[np.ndarray]] = {}
+    n_betas = 0
+    for _ in range(n_win):
+        ws = r.i32()
+        n_comp = r.i32()
+        windows.append(ws)
+        comps[ws] = [r.mat().astype(np.float32) for _ in range(n_comp)]
+        n_betas = n_comp
+    if n_win:
+        n_betas = len(comps[windows[0]])
+    experts = [[_read_expert(r, n_betas, n_win > 0) for _ in range(n_points)] for _ in range(n_views)]
+    if r.pos != len(data):
+        raise ModelError(f"{path}: {len(data) - r.pos} unexpected trailing bytes after the patch experts")
+    return CcnfScale(path, patch_scaling, centers, visibilities, tuple(windows), comps, experts)
+
+
+# ---------------------------------------------------------------------------------------------
+# Responses
+# ---------------------------------------------------------------------------------------------
+
+
+
+def _expf_table() -> np.ndarray:
+    # 2^(i/32) rounded to double, i = 0..31 (glibc's __exp2f_data table before its exponent offset)
+    from decimal import Decimal, getcontext
+    getcontext().prec = 60
+    return np.array([float(Decimal(2) ** (Decimal(i) / Decimal(32))) for i in range(32)], dtype=np.float64)
+
+
+_EXPF_TAB = _expf_table()
+_EXPF_C0 = float.fromhex("0x1.c6af84b912394p-5") / 32 / 32 / 32
+_EXPF_C1 = float.fromhex("0x1.ebfce50fac4f3p-3") / 32 / 32
+_EXPF_C2 = float.fromhex("0x1.62e42ff0c52d6p-1") / 32
+_EXPF_INVLN2N = float.fromhex("0x1.71547652b82fep+0") * 32
+_EXPF_SHIFT = float.fromhex("0x1.8p+52")
+_EXPF_OFLOW = float.fromhex("0x1.62e42ep6")     # above: +inf (__math_oflowf)
+_EXPF_UFLOW = float.fromhex("-0x1.9fe368p6")    # below: 0 (__math_uflowf, round to nearest)
+
+
+@numba.njit(cache=True, fastmath={"contract"})
+def _expf(x):
+    """glibc 2.36 expf (sysdeps/ieee754/flt-32/e_expf.c, the FMA variant that x86-64 CPUs with AVX2
+    select): the float32 result C++'s std::exp(float) gives, including its rare last-bit departures
+    from the correctly rounded value. Valid for finite x; |x| > ~88 saturates as glibc does."""
+    xd = np.float64(x)
+    if xd > _EXPF_OFLOW:
+        return np.float32(np.inf)
+    if xd < _EXPF_UFLOW:
+        return np.float32(0.0)
+    z = _EXPF_INVLN2N * xd
+    kd = (z + _EXPF_SHIFT) - _EXPF_SHIFT      # round to nearest integer, ties to even
+    r = z - kd
+    k = np.int64(kd)
+    s = math.ldexp(_EXPF_TAB[k & 31], k >> 5)
+    zz = _EXPF_C0 * r + _EXPF_C1
+    r2 = r * r
+    y = _EXPF_C2 * r + 1.0
+    y = zz * r2 + y
+    return np.float32(y * s)
+
+
+@numba.njit(cache=True)
+def _im2col_contrast_norm(aoi, ph, pw, col, s, ss):
+    """im2colContrastNormBias (CCNF_patch_expert.cpp), written transposed: col is (1 + ph·pw, n_patches)
+    float32, patch index p = x·yB + y (C++ iterates x-blocks outside), feature index 1 + xx·ph + yy.
+    Float32 sums in the C++ order per patch (the mean over rows-then-columns, the square sum over the
+    column-major feature order, no fused multiply-add); the loops run over all patches at once so
+    that they vectorise. s, ss: (n_patches,) float32 scratch."""
+    H, W = aoi.shape
+    yB = H - ph + 1
+    xB = W - pw + 1
+    K = ph * pw + 1
+    P = xB * yB
+    npix = np.float32(ph * pw)
+    aoi_t = np.ascontiguousarray(aoi.T)   # so that the copies read contiguous memory
+    for p in range(P):
+        s[p] = np.float32(0.0)
+        ss[p] = np.float32(0.0)
+    for yy in range(ph):
+        for xx in range(pw):
+            f = 1 + xx * ph + yy
+            for j in range(xB):
+                for i in range(yB):
+                    col[f, j * yB + i] = aoi_t[j + xx, i + yy]
+            for p in range(P):
+                s[p] = s[p] + col[f, p]
+    for p in range(P):
+        s[p] = s[p] / npix
+    for x in range(1, K):
+        for p in range(P):
+            v = col[x, p] - s[p]
+            col[x, p] = v
+            ss[p] = ss[p] + v * v
+    for p in range(P):
+        norm = np.float32(np.sqrt(ss[p]))
+        if norm == 0:
+            norm = np.float32(1.0)
+        ss[p] = np.float32(1.0 / np.float64(norm))
+    for x in range(1, K):
+        for p in range(P):
+            col[x, p] = col[x, p] * ss[p]
+    for p in range(P):
+        col[0, p] = np.float32(1.0)
+
+
+@numba.njit(cache=True)
+def _sgemm_row_emulated(w_row, col, out, split, acc1):
+    """out[p] = Σ_k w_row[k]·col[k, p] accumulated as OpenBLAS 0.3.x's Haswell sgemm kernel does for
+    the C++ call (m = patches, n = neurons): one float32 fused multiply-add chain in k order, except
+    inside full 8-row m-blocks of the 4- and 8-wide n-blocks (`split`), where the kernel keeps two
+    accumulators over the k's of its 8-unrolled main loop (even k -> acc0, odd k -> acc1), adds the
+    remaining K % 8 terms to acc0, then returns acc0 + acc1. (Measured against OpenBLAS with
+    OPENBLAS_CORETYPE=Haswell for K <= 290; the CCNF experts have K = 122.)
+    Here the FMA is emulated in float64 (the product is exact there; only a tie at the float32
+    rounding could differ); `_sgemm_row_fused` is the same with the CPU's FMA."""
+    K, P = col.shape
+    p8 = P - P % 8 if split else 0
+    km = K - K % 8
+    for p in range(P):
+        out[p] = np.float32(0.0)
+        acc1[p] = np.float32(0.0)
+    for k in range(K):
+        wk = np.float64(w_row[k])
+        if k < km and (k & 1) == 1:
+            for p in range(p8):
+                acc1[p] = np.float32(wk * np.float64(col[k, p]) + np.float64(acc1[p]))
+            for p in range(p8, P):
+                out[p] = np.float32(wk * np.float64(col[k, p]) + np.float64(out[p]))
+        else:
+            for p in range(P):
+                out[p] = np.float32(wk * np.float64(col[k, p]) + np.float64(out[p]))
+    for p in range(p8):
+        out[p] = out[p] + acc1[p]
+
+
+# `contract` lets LLVM fuse the float32 a*b + c into one FMA instruction (checked at import by
+# _fma_is_fused; without an FMA unit the emulated versions are used)
+@numba.njit(cache=True, fastmath={"contract"})
+def _sgemm_row_fused(w_row, col, out, split, acc1):
+    """_sgemm_row_emulated with hardware FMA."""
+    K, P = col.shape
+    p8 = P - P % 8 if split else 0
+    km = K - K % 8
+    for p in range(P):
+        out[p] = np.float32(0.0)
+        acc1[p] = np.float32(0.0)
+    for k in range(K):
+        wk = w_row[k]
+        if k < km and (k & 1) == 1:
+            for p in range(p8):
+                acc1[p] = wk * col[k, p] + acc1[p]
+            for p in range(p8, P):
+                out[p] = wk * col[k, p] + out[p]
+        else:
+            for p in range(P):
+                out[p] = wk * col[k, p] + out[p]
+    for p in range(p8):
+        out[p] = out[p] + acc1[p]
+
+
+@numba.njit(cache=True)
+def _matvec_t_emulated(v, m_t, out, n):
+    """out[r] = Σ_k v[k]·m_t[k, r], one FMA chain per r in k order (sgemm with m = 1), emulated FMA."""
+    for r in range(n):
+        out[r] = np.float32(0.0)
+    for k in range(n):
+        vk = np.float64(v[k])
+        for r in range(n):
+            out[r] = np.float32(vk * np.float64(m_t[k, r]) + np.float64(out[r]))
+
+
+@numba.njit(cache=True, fastmath={"contract"})
+def _matvec_t_fused(v, m_t, out, n):
+    """_matvec_t_emulated with hardware FMA."""
+    for r in range(n):
+        out[r] = np.float32(0.0)
+    for k in range(n):
+        vk = v[k]
+        for r in range(n):
+            out[r] = vk * m_t[k, r] + out[r]
+
+
+def _fma_is_fused() -> bool:
+    """Whether _sgemm_row_fused really rounds once: 1+2^-12 squared minus (1+2^-11) is 2^-24 with a
+    fused multiply-add and 0 without (the product rounds to a tie)."""
+    a = np.float32(1 + 2.0 ** -12)
+    K, P = 9, 17
+    col = np.zeros((K, P), dtype=np.float32)
+    w = np.zeros(K, dtype=np.float32)
+    col[0, :] = 1
+    w[0] = -(1 + 2.0 ** -11)
+    col[K - 1, :] = a
+    w[K - 1] = a
+    out = np.empty(P, dtype=np.float32)
+    acc1 = np.empty(P, dtype=np.float32)
+    ref = np.empty(P, dtype=np.float32)
+    _sgemm_row_fused(w, col, out, False, acc1)
+    _sgemm_row_emulated(w, col, ref, False, acc1)
+    mv = np.empty(P, dtype=np.float32)
+    mv_ref = np.empty(P, dtype=np.float32)
+    m = np.zeros((P, P), dtype=np.float32)
+    m[0, :] = -(1 + 2.0 ** -11)
+    m[P - 1, :] = a
+    v = np.zeros(P, dtype=np.float32)
+    v[0] = 1
+    v[P - 1] = a
+    _matvec_t_fused(v, m, mv, P)
+    _matvec_t_emulated(v, m, mv_ref, P)
+    return bool(np.all(out == ref) and np.all(out == np.float32(2.0 ** -24)) and np.all(mv == mv_ref))
+
+
+@numba.njit(cache=True)
+def _n_block_split(n, nn):
+    """Whether neuron row n of nn falls in a 4- or 8-wide n-block of the sgemm kernel (blocks are
+    taken 12, 8, 4, 2, 1 wide in that order of preference)."""
+    start = 0
+    rem = nn
+    while rem > 0:
+        if rem >= 12:
+            size = 12
+        elif rem >= 8:
+            size = 8
+        elif rem >= 4:
+            size = 4
+        elif rem >= 2:
+            size = 2
+        else:
+            size = 1
+        if n < start + size:
+            return size == 8 or size == 4
+        start += size
+        rem -= size
+    return False
+
+
+@numba.njit(cache=True)
+def _ccnf_response_one(aoi, ph, pw, wm, nn, active, two_alphas, sigma_t, ws, col, tmp, resp, acc1, s, ss, out, fused):
+    """CCNF_patch_expert::ResponseOpenBlas for one landmark into out (ws, ws) float32.
+    sigma_t is Sigma transposed (the product is accumulated over k for all rows at once)."""
+    _im2col_contrast_norm(aoi, ph, pw, col, s, ss)
+    P = col.shape[1]
+    yB = aoi.shape[0] - ph + 1
+    for p in range(P):
+        resp[p] = np.float32(0.0)
+    for a in range(active.shape[0]):
+        if fused:
+            _sgemm_row_fused(wm[active[a]], col, tmp, _n_block_split(active[a], nn), acc1)
+        else:
+            _sgemm_row_emulated(wm[active[a]], col, tmp, _n_block_split(active[a], nn), acc1)
+        ta = two_alphas[a]
+        for p in range(P):
+            # `*p += (2.0*alpha) / (1.0 + exp(-x))`: std::exp(float) (glibc expf), the rest in double
+            e = _expf(-tmp[p])
+            resp[p] = np.float32(np.float64(resp[p]) + ta / (1.0 + np.float64(e)))
+    # response.t(): resp is indexed x-major; the Sigma product takes the y-major vector
+    n = ws * ws
+    for y in range(ws):
+        for x in range(ws):
+            tmp[y * ws + x] = resp[x * yB + y]
+    # sgemm with m = 1: one fused multiply-add chain per output in k order
+    if fused:
+        _matvec_t_fused(tmp, sigma_t, acc1, n)
+    else:
+        _matvec_t_emulated(tmp, sigma_t, acc1, n)
+    mn = acc1[0]
+    for r in range(1, n):
+        if acc1[r] < mn:
+            mn = acc1[r]
+    if mn < 0:
+        for r in range(n):
+            acc1[r] = acc1[r] - mn
+    for r in range(n):
+        out[r // ws, r % ws] = acc1[r]
+
+
+@numba.njit(cache=True)
+def ccnf_responses_batch(aois, ph, pw, wms, n_neurons, actives, n_active, two_alphas, sigmas_t, ws, out, fused):
+    """Responses of L landmarks at once.
+
+    aois (L, H, W) float32 areas of interest (H = ws + ph - 1), wms (L, nn, 1+ph·pw) float32 weight
+    matrices (first n_neurons[l] rows used: the sgemm blocking depends on it), actives (L, nn) int64
+    row indices of the neurons with alpha > 1e-4 (first n_active[l] used), two_alphas (L, nn) float64
+    (2·alpha of those neurons), sigmas_t (L, ws², ws²) float32 Sigma matrices TRANSPOSED,
+    out (L, ws, ws) float32 (written); fused: use the CPU's FMA (FMA_FUSED) rather than emulating it."""
+    L = aois.shape[0]
+    yB = aois.shape[1] - ph + 1
+    P = yB * (aois.shape[2] - pw + 1)
+    K = ph * pw + 1
+    col = np.empty((K, P), dtype=np.float32)
+    m = max(P, ws * ws)
+    tmp = np.empty(m, dtype=np.float32)
+    resp = np.empty(P, dtype=np.float32)
+    acc1 = np.empty(m, dtype=np.float32)
+    s = np.empty(P, dtype=np.float32)
+    ss = np.empty(P, dtype=np.float32)
+    for l in range(L):
+        na = n_active[l]
+        _ccnf_response_one(aois[l], ph, pw, wms[l], n_neurons[l], actives[l, :na], two_alphas[l, :na],
+                           sigmas_t[l], ws, col, tmp, resp, acc1, s, ss, out[l], fused)
+
+
+FMA_FUSED = _fma_is_fused()
+
+
+def ccnf_response(expert: CcnfExpert, sigma: np.ndarray, area_of_interest: np.ndarray) -> np.ndarray:
+    """CCNF_patch_expert::ResponseOpenBlas for one landmark.
+
+    area_of_interest: (ws + height - 1, ws + width - 1) float32 (the warped image around the landmark).
+    sigma: (ws², ws²) float32 from CcnfScale.sigma. Returns (ws, ws) float32, zeros if the expert
+    has no neurons (landmark invisible in this view)."""
+    aoi = np.ascontiguousarray(area_of_interest, dtype=np.float32)
+    ws = aoi.shape[0] - expert.height + 1
+    out = np.zeros((1, ws, ws), dtype=np.float32)
+    if not expert.visible:
+        return out[0]
+    nn = len(expert.neurons)
+    act = np.zeros((1, nn), dtype=np.int64)
+    act[0, :len(expert.active_rows)] = expert.active_rows
+    ta = np.zeros((1, nn), dtype=np.float64)
+    ta[0, :len(expert.two_alphas)] = expert.two_alphas
+    ccnf_responses_batch(aoi[None], expert.height, expert.width, expert.weight_matrix[None],
+                         np.array([nn], dtype=np.int64), act,
+                         np.array([len(expert.active_rows)], dtype=np.int64), ta,
+                         np.ascontiguousarray(np.asarray(sigma, dtype=np.float32).T)[None], ws, out, FMA_FUSED)
+    return out[0]
+
