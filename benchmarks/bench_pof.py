@@ -1,0 +1,49 @@
+"""reconstruct_3d per frame for each POF variant, 1 thread, vs upstream's STAGES.md figures.
+
+Run: OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 python benchmarks/bench_pof.py
+(the thread variables must be set before NumPy loads; this script sets them if absent).
+Upstream (torch 2.13 CPU, 1 thread, 2-core Xeon VM; reconstruct_3d incl. LS solver, ms/frame):
+semgcn-temporal 2.5-2.7, semgcn 0.53-0.58, gcn 0.40-0.41, transformer 0.61-0.64.
+"""
+
+from __future__ import annotations
+
+import os
+
+for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_v, "1")
+
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+UPSTREAM_MS = {"semgcn-temporal": (2.5, 2.7), "semgcn": (0.53, 0.58), "gcn": (0.40, 0.41), "transformer": (0.61, 0.64)}
+
+
+def main(repeats: int = 7) -> int:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from pyparity.pipelines.pof.checkpoint import synthetic_model
+    from pyparity.pipelines.pof.reconstruct import Options, reconstruct_3d
+    from pyparity.trace import read_trace
+
+    dumps = Path(__file__).resolve().parents[1].parent / "shared" / "reference_dumps" / "pof-upstream"
+    ref = read_trace(dumps / "gcn" / "walk")
+    kp, vis = ref["clip/pose_2d"], ref["clip/visibility"]
+    opts = Options(record_zsign_path=False)
+    print(f"{'model':16s} {'ours ms/frame':>14s} {'upstream':>12s} {'ratio':>7s}")
+    for v, (lo, hi) in UPSTREAM_MS.items():
+        m = synthetic_model(v)
+        reconstruct_3d(m, kp, vis, 1.78, opts=opts)
+        ts = []
+        for _ in range(repeats):
+            t = time.perf_counter()
+            reconstruct_3d(m, kp, vis, 1.78, opts=opts)
+            ts.append((time.perf_counter() - t) / len(kp) * 1e3)
+        med = statistics.median(ts)
+        print(f"{v:16s} {med:14.3f} {lo:5.2f}-{hi:<5.2f} {med / ((lo + hi) / 2):7.2f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,56 @@
+"""`pyparity run pof INPUT --model ... [--weights FILE | --synthetic] [--height] [--out] [--trc] [--diff]`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+
+def register(run_app: typer.Typer) -> None:
+    @run_app.command("pof")
+    def pof(
+        input: Path = typer.Argument(..., help="reference dump dir, .npz (pose_2d, visibility) or .csv"),
+        model: str = typer.Option("semgcn-temporal", "--model", help="semgcn-temporal|semgcn|gcn|transformer"),
+        weights: Optional[Path] = typer.Option(None, "--weights", help="upstream .pth (needs torch) or .npz"),
+        synthetic: bool = typer.Option(False, "--synthetic", help="crc32-normal-v1 synthetic weights"),
+        height: Optional[float] = typer.Option(None, "--height", help="subject height in m (default: dump's, else 1.78)"),
+        out: Optional[Path] = typer.Option(None, "--out", help="write the trace here"),
+        trc: Optional[Path] = typer.Option(None, "--trc", help="write 3D joints as TRC"),
+        fps: float = typer.Option(30.0, "--fps"),
+        diff: Optional[Path] = typer.Option(None, "--diff", help="reference dump to diff against"),
+        policy: Optional[str] = typer.Option(None, "--policy", help="policy TOML (default: POF's)"),
+        json_out: Optional[Path] = typer.Option(None, "--json"),
+        fallback: str = typer.Option("upstream", "--fallback", help="upstream|signed"),
+        zsign: str = typer.Option("upstream", "--zsign", help="upstream|always|never"),
+        aspect: str = typer.Option("upstream", "--aspect", help="upstream|isotropic"),
+        torso: str = typer.Option("upstream", "--torso", help="upstream|bone_table"),
+    ) -> None:
+        from cli.common import fail, finish_run
+        from pyparity.errors import PyparityError
+        from pyparity.pipelines.pof.checkpoint import load_checkpoint, synthetic_model
+        from pyparity.pipelines.pof.io import read_keypoints, write_trc
+        from pyparity.pipelines.pof.reconstruct import Options, reconstruct_3d
+        from pyparity.trace import Recorder
+
+        try:
+            if (weights is None) == (not synthetic):
+                raise PyparityError("give exactly one of --weights FILE or --synthetic")
+            kp, vis, h_dump = read_keypoints(input)
+            m = synthetic_model(model) if synthetic else load_checkpoint(weights, None)
+            if not synthetic and m.variant != model:
+                raise PyparityError(f"{weights}: checkpoint is a {m.variant} model, --model says {model}")
+            h = height if height is not None else (h_dump if h_dump is not None else 1.78)
+            opts = Options(fallback=fallback, zsign=zsign, aspect=aspect, torso=torso)
+            rec = Recorder(out) if out is not None else Recorder()
+            res = reconstruct_3d(m, kp, vis, h, rec, opts)
+            trace = rec.finish()
+            if trc is not None:
+                write_trc(trc, res.pose_3d_m, fps)
+            pol = policy if policy is not None else "pof"  # the committed pyparity/policies/pof.toml
+            code = finish_run(trace, out=out, diff_against=diff, policy=pol, json_out=json_out)
+        except PyparityError as e:
+            fail(str(e))
+            return
+        raise typer.Exit(code)

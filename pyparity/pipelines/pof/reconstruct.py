@@ -1,0 +1,259 @@
+"""Public API: POF prediction and 3D reconstruction, recording every stage under the dumps' names.
+
+``reconstruct_3d`` is what upstream's ``CameraPOFInference.reconstruct_3d(pose_2d, visibility,
+height_m)`` does (src/pof/inference.py), i.e. the app's call:
+
+    predict_pof -> bone_lengths(height) -> metric_torso_scale = height / 3.4
+    -> normalise 2D -> limb-by-limb LS depths -> head heuristic -> denormalise -> enforce bones
+
+Inputs: ``pose_2d`` (T,17,2) float32 [0,1] image coords x = u/W, y = v/H (COCO-17 order),
+``visibility`` (T,17) float32. Output: (T,17,3) float32 metres, camera-ish frame (x right, y down,
+z away; pelvis depth 2.0 m by construction, not measured).
+
+Upstream-exact by default. Each known defect has an option that fixes it (``Options``):
+``fallback="signed"``, ``zsign="always"|"never"``, ``aspect="isotropic"``, ``torso="bone_table"``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from pyparity.errors import InputError
+from pyparity.pipelines.pof import constants as C
+from pyparity.pipelines.pof import nn
+from pyparity.pipelines.pof.features import limb_features_2d, normalize_pose_2d
+from pyparity.pipelines.pof.models import PofModel, structural_buffers
+from pyparity.pipelines.pof.recording import FrameSaver
+from pyparity.pipelines.pof.solver import (
+    bone_lengths_from_height, denormalize, enforce_bone_lengths, metric_torso_scale, solve_depths,
+)
+from pyparity.trace import NULL_RECORDER
+
+F32 = np.float32
+
+
+@dataclass(frozen=True)
+class Options:
+    """Reconstruction switches; the defaults reproduce upstream @ 396dac4 exactly.
+
+    fallback: "upstream" (child always farther when |orient_xy|^2 <= 0.05) | "signed" (follow POF z).
+    zsign: "upstream" (z-sign head applied only for a 1-frame clip, by the non-temporal branch of
+        predict_pof) | "always" (every frame; uncorrected POF still fed back) | "never".
+    aspect: "upstream" (x = u/W, y = v/H as given) | "isotropic" (y rescaled to v/W before use).
+    torso: "upstream" (metric torso = H/3.4) | "bone_table" (0.288 H, the bone table's torso_side).
+    image_size: (W, H) used by aspect="isotropic".
+    use_2d_xy, enforce_bones, output_depth: upstream parameters (defaults as the app calls them).
+    """
+
+    fallback: str = "upstream"
+    zsign: str = "upstream"
+    aspect: str = "upstream"
+    torso: str = "upstream"
+    image_size: tuple[int, int] = (1920, 1080)
+    use_2d_xy: bool = True
+    enforce_bones: bool = True
+    output_depth: float = C.DEFAULT_OUTPUT_DEPTH
+    record_zsign_path: bool = True
+
+    def __post_init__(self) -> None:
+        for k, allowed in (("fallback", ("upstream", "signed")), ("zsign", ("upstream", "always", "never")),
+                           ("aspect", ("upstream", "isotropic")), ("torso", ("upstream", "bone_table"))):
+            if getattr(self, k) not in allowed:
+                raise InputError(f"option {k}={getattr(self, k)!r}: expected one of {allowed}")
+
+
+@dataclass
+class Result:
+    pose_3d_m: np.ndarray               # (T,17,3) float32 metres
+    pof: np.ndarray                     # (T,14,3) POF used by the solver
+    pof_raw: np.ndarray                 # (T,14,3) model POF before any z-sign correction
+    z_sign_logits: np.ndarray | None    # (T,14) (semgcn-temporal)
+    pose_3d_norm: np.ndarray            # (T,17,3) normalised solver output
+    scale_factors: np.ndarray           # (T,14)
+    quirks: dict = field(default_factory=dict)
+
+
+def validate_inputs(pose_2d, visibility, height_m: float | None = None, source: str = "input"):
+    """Check shapes/values; returns float32 copies (T,17,2), (T,17). One clear InputError otherwise."""
+    kp = np.asarray(pose_2d)
+    if kp.ndim == 2:
+        kp = kp[None]
+    if kp.ndim != 3 or kp.shape[1:] != (C.NUM_JOINTS, 2):
+        raise InputError(f"{source}: pose_2d must be (T,17,2) COCO-17 keypoints, got shape {tuple(np.shape(pose_2d))}")
+    if kp.shape[0] == 0:
+        raise InputError(f"{source}: no frames")
+    kp = kp.astype(F32)
+    if not np.all(np.isfinite(kp)):
+        f, j = np.argwhere(~np.isfinite(kp).all(-1))[0]
+        raise InputError(f"{source}: keypoint is NaN/inf at frame {f}, joint {j}")
+    vis = np.ones(kp.shape[:2], F32) if visibility is None else np.asarray(visibility)
+    if vis.ndim == 1:
+        vis = vis[None]
+    if vis.shape != kp.shape[:2]:
+        raise InputError(f"{source}: visibility must be (T,17) matching pose_2d, got {tuple(vis.shape)}")
+    vis = vis.astype(F32)
+    if not np.all(np.isfinite(vis)):
+        raise InputError(f"{source}: visibility holds NaN/inf")
+    dead = np.where(~(vis > 0).any(axis=1))[0]
+    if dead.size:
+        raise InputError(f"{source}: all-zero visibility at frame {dead[0]}")
+    l_t = np.linalg.norm(kp[:, C.L_SHOULDER] - kp[:, C.L_HIP], axis=-1)
+    r_t = np.linalg.norm(kp[:, C.R_SHOULDER] - kp[:, C.R_HIP], axis=-1)
+    zero = np.where((l_t + r_t) / 2 <= 1e-6)[0]
+    if zero.size:
+        raise InputError(f"{source}: zero 2D torso (shoulders on hips) at frame {zero[0]}")
+    if height_m is not None and not (np.isfinite(height_m) and height_m > 0):
+        raise InputError(f"{source}: height must be > 0 m, got {height_m}")
+    return kp, vis
+
+
+def _zsign_correct(pof: np.ndarray, logits: np.ndarray, eps: float = 1e-12):
+    """inference.py _apply_z_sign_correction: flip pof_z where (sigmoid(logit)>0.5) != (pof_z>0),
+    then F.normalize (default eps 1e-12). -> (prob, needs_flip, corrected)."""
+    prob = nn.sigmoid(logits)
+    flip = (prob > F32(0.5)) != (pof[..., 2] > 0)
+    out = pof.copy()
+    out[..., 2] = np.where(flip, -pof[..., 2], pof[..., 2])
+    return prob, flip, nn.l2_normalize(out, eps)
+
+
+def apply_aspect(pose_2d: np.ndarray, opts: Options) -> np.ndarray:
+    if opts.aspect == "upstream":
+        return pose_2d
+    W, H = opts.image_size
+    out = pose_2d.copy()
+    out[..., 1] = (pose_2d[..., 1].astype(np.float64) * (H / W)).astype(F32)
+    return out
+
+
+def predict_pof(model: PofModel, pose_2d, visibility, rec=NULL_RECORDER, opts: Options = Options(),
+                _consts: set | None = None):
+    """POF (T,14,3) as upstream predict_pof: features per frame; temporal model frame by frame with
+    prev_pof = zeros then the previous *uncorrected* POF; other models batched over frames.
+
+    Returns (pof_used, pof_raw, logits | None, zsign_applied: bool).
+    """
+    consts = _consts if _consts is not None else set()
+    T = pose_2d.shape[0]
+    norms, deltas, lengths = [], [], []
+    for f in range(T):
+        s = FrameSaver(rec, [f], "", consts)
+        n, _, _ = normalize_pose_2d(pose_2d[f:f + 1], s)
+        d, ln = limb_features_2d(n, s)
+        norms.append(n); deltas.append(d); lengths.append(ln)
+    norm = np.concatenate(norms); delta = np.concatenate(deltas); length = np.concatenate(lengths)
+    logits = None
+    zsign_applied = False
+    if model.temporal and T > 1:
+        pofs, lgs = [], []
+        prev = None
+        for f in range(T):
+            s = FrameSaver(rec, [f], "", consts)
+            pf, lg = model.forward(norm[f:f + 1], visibility[f:f + 1], delta[f:f + 1], length[f:f + 1], prev, s)
+            if s.enabled:  # diagnostic only: what the z-sign head would do (not used downstream)
+                prob, flip, corr = _zsign_correct(pf, lg)
+                s.save("zsign/prob", prob)
+                s.save("zsign/needs_flip", flip.astype(np.uint8))
+                s.save("zsign/pof_corrected_diag", corr)
+            pofs.append(pf); lgs.append(lg)
+            prev = pf  # upstream feeds back the uncorrected POF ("correction makes things worse")
+        pof_raw = np.concatenate(pofs); logits = np.concatenate(lgs)
+    else:
+        s = FrameSaver(rec, range(T), "", consts)
+        pof_raw, logits = model.forward(norm, visibility, delta, length, None, s)
+    pof = pof_raw
+    if logits is not None:
+        apply = (opts.zsign == "always") or (opts.zsign == "upstream" and T == 1)
+        if apply:
+            pof = _zsign_correct(pof_raw, logits)[2]
+            zsign_applied = True
+    return pof, pof_raw, logits, zsign_applied
+
+
+def predict_pof_with_zsign(model: PofModel, pose_2d, visibility, rec=NULL_RECORDER):
+    """inference.py predict_pof_with_zsign (temporal): correction applied *and* fed back as prev_pof.
+    Records ``zsign_path/{logits,probs,pof_before,corrections,pof}``. -> corrected POF (T,14,3)."""
+    T = pose_2d.shape[0]
+    n, _, _ = normalize_pose_2d(pose_2d)
+    d, ln = limb_features_2d(n)
+    prev = None
+    out = []
+    for f in range(T):
+        pf, lg = model.forward(n[f:f + 1], visibility[f:f + 1], d[f:f + 1], ln[f:f + 1], prev)
+        prob, flip, corr = _zsign_correct(pf, lg)
+        s = FrameSaver(rec, [f], "zsign_path/")
+        s.save("logits", lg); s.save("probs", prob); s.save("pof_before", pf)
+        s.save("corrections", flip.astype(np.uint8)); s.save("pof", corr)
+        out.append(corr)
+        prev = corr
+    return np.concatenate(out)
+
+
+def solve_least_squares(pof, keypoints_2d, bone_lengths_m, height_m: float, rec=NULL_RECORDER,
+                        opts: Options = Options(), frames=None, inner: str = "", metric: bool = True):
+    """upstream reconstruct_skeleton_least_squares(pof, kp, bone_lengths, pelvis_depth=0,
+    denormalize=True, output_depth, metric_torso_scale, enforce_bones) on (T,..) batches.
+
+    Records ``<inner>ls/...`` and ``<inner>output/pose_3d_m``. Returns (pose_m, pose_norm, scale_factors, quirks).
+    """
+    pof = np.asarray(pof, F32)
+    kp = np.asarray(keypoints_2d, F32)
+    T = pof.shape[0]
+    s = FrameSaver(rec, range(T) if frames is None else frames, inner)
+    mts = metric_torso_scale(height_m) if opts.torso == "upstream" else float(height_m) * C.PROPORTIONS["torso_side"]
+    bl = np.asarray(bone_lengths_m, F32)
+    s.save("ls/input/pof", pof)
+    s.save("ls/input/keypoints_2d", kp)
+    s.save_same("ls/input/bone_lengths_m", bl)
+    norm, pelvis, torso = normalize_pose_2d(kp, s, "ls/normalize/", torch_names=True)
+    # float32 tensor / Python float: torch divides in float32 by float32(scalar)
+    bln = (bl / F32(mts)).astype(F32)
+    s.save_same("ls/bone_lengths_normalized", bln)
+    s.save_same("ls/bone_lengths_normalized", bln)
+    pose_n, sf, dec = solve_depths(pof, norm, bln, 0.0, opts.use_2d_xy, opts.fallback, s)
+    pose_m = denormalize(pose_n, pelvis, torso, opts.output_depth, mts, s)
+    enf = np.zeros((T, len(C.ENFORCE_ORDER)), bool)
+    if opts.enforce_bones:
+        pose_m, enf = enforce_bone_lengths(pose_m, bl, s)
+    s.save("output/pose_3d_m", pose_m)
+    quirks = {"valid_solve": dec["valid"], "scale_clamped": dec["clamped"], "enforce_clamped": enf,
+              "metric_torso_scale": mts}
+    return pose_m, pose_n, sf, quirks
+
+
+def reconstruct_3d(model: PofModel, pose_2d, visibility=None, height_m: float = 1.78, rec=NULL_RECORDER,
+                   opts: Options = Options(), record_inputs: bool = True) -> Result:
+    """CameraPOFInference.reconstruct_3d for a clip; see module doc. Records the dumps' stage names."""
+    kp, vis = validate_inputs(pose_2d, visibility, height_m)
+    T = kp.shape[0]
+    consts: set = set()
+    if getattr(rec, "enabled", False):
+        for name, buf in structural_buffers(model.variant).items():
+            rec.save(f"const/{name}", model.params[name])
+            consts.add(name)
+        if record_inputs:
+            for f in range(T):
+                rec.save(f"frame{f:04d}/input/pose_2d", kp[f])
+                rec.save(f"frame{f:04d}/input/visibility", vis[f])
+    kp_used = apply_aspect(kp, opts)
+    pof, pof_raw, logits, zapplied = predict_pof(model, kp_used, vis, rec, opts, consts)
+    s = FrameSaver(rec, range(T), "", consts)
+    s.save("metric/pof", pof)
+    bl = bone_lengths_from_height(height_m)
+    s.save_same("metric/height_m", np.float64(height_m))
+    s.save_same("metric/height_to_torso_ratio", np.float64(C.HEIGHT_TO_TORSO_RATIO))
+    mts = metric_torso_scale(height_m) if opts.torso == "upstream" else float(height_m) * C.PROPORTIONS["torso_side"]
+    s.save_same("metric/metric_torso_scale", np.float64(mts))
+    s.save_same("metric/bone_lengths_m", bl)
+    pose_m, pose_n, sf, q = solve_least_squares(pof, kp_used, bl, height_m, rec, opts)
+    s.save("output/reconstruct_3d", pose_m)
+    if model.temporal and opts.record_zsign_path and getattr(rec, "enabled", False):
+        predict_pof_with_zsign(model, kp_used, vis, rec)
+    bad = np.argwhere(~np.isfinite(pose_m).all(-1))
+    if bad.size:
+        warnings.warn(f"POF output has NaN at frame {bad[0][0]}, joint {bad[0][1]}", RuntimeWarning, stacklevel=2)
+    q.update({"zsign_applied": zapplied, "frames": T})
+    return Result(pose_m, pof, pof_raw, logits, pose_n, sf, q)
