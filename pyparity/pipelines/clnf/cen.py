@@ -1,0 +1,1034 @@
+"""CEN patch experts (OpenFace 2.0.2 CEN_patch_expert.cpp, Patch_experts::Read_CEN_patch_experts and
+the CEN branch of Patch_experts::Response): reader, writer, responses, mirroring.
+
+API
+---
+Files (one `cen_patches_*.dat` per scale):
+
+    sc = read_cen_patch_experts(path) -> CenScale        # Patch_experts::Read_CEN_patch_experts
+    write_cen_patch_experts(path, sc)                     # the inverse (byte-identical round trip)
+    sc = build_cen_scale(patch_scaling, centers_deg, visibilities, mirror_inds, mirror_views, experts)
+    sc.patch_scaling float; sc.centers (V, 3) float64 radians; sc.visibilities (V, n) int32;
+    sc.mirror_inds (n,) int32; sc.mirror_views (V,) int32; sc.experts[view][landmark] -> CenExpert
+    CenExpert(width_support, height_support, layers, confidence); .is_empty (no layers)
+    CenLayer(activation, bias, weight): 0 = sigmoid, 2 = ReLU, any other int32 = identity (as C++)
+
+One expert (the same shape of interface as `ccnf.ccnf_response`: an area of interest in, a ws x ws
+float32 response map out):
+
+    sc.landmark_response(view_id, landmark, aoi, partner_aoi=None) -> (ws, ws) float32
+        # one landmark's map with the mirroring rules (the partner's patch for frontal pairs)
+    cen_response(expert, aoi) -> (ws, ws) float32               # CEN_patch_expert::Response (dense)
+    cen_response_sparse(expert, aoi_left, aoi_right=None)        # CEN_patch_expert::ResponseSparse
+        -> (resp_left | None, resp_right | None), each (ws, ws) float32
+    aoi: (ws + height_support - 1, ws + width_support - 1) float32, the warped image around the
+    landmark (Patch_experts::Response's warpAffine). `aoi_right` is the patch around the mirror
+    partner *before* the flip: the expert is applied to its horizontal flip and the map is flipped
+    back, so resp_right is in the partner's own (unflipped) frame.
+
+All landmarks of one scale (what Patch_experts::Response does with CEN experts):
+
+    cen_scale_responses(sc, aois, view_id, window_size, rec=NULL_RECORDER, internals=())
+        aois: (n, A, A) float32 areas of interest of every landmark (A = ws + 10 for 11x11 experts;
+        only the rows of `sc.landmarks_needing_aoi(view_id)` are read)
+        -> (n, ws, ws) float32; maps of landmarks that C++ leaves untouched (invisible) are zeros
+    cen_areas_of_interest(gray_f32, landmarks_stacked, sim_ref_to_img, landmarks, aoi_size, use_cv2=False)
+        -> (L, A, A) float32 (cv::warpAffine(WARP_INVERSE_MAP | INTER_LINEAR) exactly as C++; by
+        default the CCNF path's compiled copy of it, `patch_experts._warp_areas`)
+    experts = CenPatchExperts.from_files(paths)     # drop-in for patch_experts.PatchExperts:
+    experts.n_scales, .patch_scaling, .n_landmarks, .visibility(s, v), .view_index(pg, s),
+    experts.response(gray_f32, landmarks_stacked, reference_shape_stacked, params_global,
+                     window_size, scale, rec=NULL_RECORDER, internals=()) -> patch_experts.PatchResponse
+    experts.confidence(scale, view) -> (n,) float64 (CEN_patch_expert::confidence; weight_factor only)
+
+`internals` names landmarks whose CEN internals are recorded under `cen/lmNN/*` (plus
+`cen/interp_matrix` first), as the level-2 reference dumps do for landmarks (0, 30, 36) of the
+first-scale call; the caller opens the `fit/sK` scope and records `responses` etc. itself.
+
+Mirroring (Patch_experts::Response): in the frontal view (view 0) a landmark whose expert is empty is
+skipped; a stored landmark with a mirror partner (`mirror_inds[l] != l`) computes both maps in one
+call, the partner's on its flipped patch. In other views an empty expert of a visible landmark is
+replaced by `experts[mirror_views[v]][mirror_inds[l]]` on the flipped own patch. Calls run in
+landmark order and a later call overwrites an earlier one's map (the sequential order in which the
+reference dumps were recorded; C++ runs them in parallel, which only matters for files that store
+both landmarks of a frontal pair). `mirror_inds`/`mirror_views` are members of C++'s Patch_experts
+that every CEN file overwrites: CenPatchExperts uses the last file's for every scale, as C++ does.
+
+Arithmetic is the reference's bit for bit (checked against the level-2 dumps): float32 im2col with
+the sparse contrast normalisation of im2colBiasSparseContrastNorm; each layer the float32 sgemm of
+OpenBLAS 0.3.21's Haswell kernel (the emulation shared with the CCNF experts, `ccnf._sgemm_row_*`;
+measured there for K <= 290 -- trained CEN files' 500/200-unit layers are beyond what was measured),
+then `+ bias` in float, then the activation (sigmoid `1.0f/(1.0f + expf(-x))` with glibc's expf);
+the interpolation to the full grid as OpenCV's float gemm (products summed in double).
+All 68 landmarks of one scale run in one compiled call (`_scale_kernel`): about 1 ms for window 11
+and 0.3 ms for window 5 with the synthetic experts on this machine, plus 0.2 ms for the warps.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import cv2
+import numba
+import numpy as np
+
+from pyparity.errors import InputError, ModelError
+from pyparity.pipelines.clnf.ccnf import FMA_FUSED, _expf, _n_block_split, _sgemm_row_emulated, _sgemm_row_fused
+from pyparity.trace import NULL_RECORDER
+
+CEN_RECORD_TYPE = 6            # CEN_patch_expert::Read's sanity value
+ACT_SIGMOID = 0
+ACT_RELU = 2
+ACT_IDENTITY = 1               # any code other than 0 and 2 is the identity in C++
+
+# OpenCV single-channel type codes (ReadMatBin writes rows, cols, type, then the data row-major)
+_CV_DTYPES = {0: np.uint8, 1: np.int8, 2: np.uint16, 3: np.int16, 4: np.int32, 5: np.float32, 6: np.float64}
+_CV_CODES = {np.dtype(v): k for k, v in _CV_DTYPES.items()}
+
+
+# ---------------------------------------------------------------------------------------------
+# File format
+# ---------------------------------------------------------------------------------------------
+
+
+class _Reader:
+    def __init__(self, data: bytes, path: Path):
+        self.data = data
+        self.pos = 0
+        self.path = path
+
+    def take(self, n: int, what: str) -> bytes:
+        if n < 0 or self.pos + n > len(self.data):
+            raise ModelError(f"{self.path}: truncated CEN patch expert file (wanted {n} bytes for {what} "
+                             f"at offset {self.pos}, file has {len(self.data)})")
+        b = self.data[self.pos:self.pos + n]
+        self.pos += n
+        return b
+
+    def i32(self, what: str) -> int:
+        return struct.unpack("<i", self.take(4, what))[0]
+
+    def f64(self, what: str) -> float:
+        return struct.unpack("<d", self.take(8, what))[0]
+
+    def mat(self, what: str) -> np.ndarray:
+        """LandmarkDetector::ReadMatBin: int32 rows, cols, OpenCV type, then row-major data."""
+        start = self.pos
+        rows, cols, typ = self.i32(what), self.i32(what), self.i32(what)
+        dt = _CV_DTYPES.get(typ)
+        if dt is None or rows < 0 or cols < 0 or rows * cols > len(self.data):
+            raise ModelError(f"{self.path}: bad matrix header for {what} at offset {start} "
+                             f"({rows}x{cols}, OpenCV type {typ}; single-channel types 0-6 only)")
+        n = rows * cols * np.dtype(dt).itemsize
+        return np.frombuffer(self.take(n, what), dtype=np.dtype(dt).newbyteorder("<")).reshape(rows, cols).astype(dt)
+
+
+def _mat_bytes(a: np.ndarray) -> bytes:
+    a = np.asarray(a)
+    if a.ndim != 2:
+        raise ModelError(f"a CEN matrix must be 2-D, got shape {a.shape}")
+    code = _CV_CODES.get(a.dtype)
+    if code is None:
+        raise ModelError(f"a CEN matrix of dtype {a.dtype} has no OpenCV type code")
+    return struct.pack("<iii", a.shape[0], a.shape[1], code) + np.ascontiguousarray(a, dtype=a.dtype.newbyteorder("<")).tobytes()
+
+
+@dataclass(frozen=True, eq=False)
+class CenLayer:
+    """One layer: `out = activation(weight · in + bias)`.
+
+    bias, weight: the matrices as stored (2-D, stored dtype; OpenFace's trained files keep the bias
+    as a 1 x units row, C++ reads it by element index). `w32` (units, inputs) and `b32` (units,) are
+    the float32 copies C++ computes with (its Mat_<float> assignment converts other depths)."""
+
+    activation: int
+    bias: np.ndarray
+    weight: np.ndarray
+    w32: np.ndarray = field(init=False, repr=False, compare=False)
+    b32: np.ndarray = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        if np.ndim(self.weight) != 2 or np.ndim(self.bias) != 2:
+            raise ModelError(f"a CEN layer's weight and bias must be 2-D matrices, got shapes "
+                             f"{np.shape(self.weight)} and {np.shape(self.bias)}")
+        object.__setattr__(self, "w32", np.ascontiguousarray(np.asarray(self.weight).astype(np.float32)))
+        object.__setattr__(self, "b32", np.ascontiguousarray(np.asarray(self.bias).astype(np.float32).reshape(-1)))
+
+    @property
+    def units(self) -> int:
+        return self.w32.shape[0]
+
+    @property
+    def inputs(self) -> int:
+        return self.w32.shape[1]
+
+
+@dataclass(frozen=True, eq=False)
+class CenExpert:
+    """One landmark's network in one view; no layers = an empty expert (invisible, or "use the mirror")."""
+
+    width_support: int
+    height_support: int
+    layers: tuple[CenLayer, ...]
+    confidence: float
+
+    @property
+    def is_empty(self) -> bool:
+        # C++ tests `biases.empty()`
+        return len(self.layers) == 0
+
+    def validate(self, where: str) -> None:
+        """Shapes C++ would silently misread: layer 0 takes 1 + w·h inputs (the bias column of ones
+        and the patch), each later layer the previous one's units, one bias per unit, one output."""
+        if self.width_support <= 0 or self.height_support <= 0:
+            raise ModelError(f"{where}: bad support {self.width_support}x{self.height_support}")
+        if self.is_empty:
+            return
+        k = 1 + self.width_support * self.height_support
+        for i, lay in enumerate(self.layers):
+            if lay.inputs != k:
+                raise ModelError(f"{where}: layer {i} weight is {lay.units}x{lay.inputs}, expected {k} inputs")
+            if lay.b32.shape[0] != lay.units:
+                raise ModelError(f"{where}: layer {i} has {lay.b32.shape[0]} biases for {lay.units} units")
+            k = lay.units
+        if k != 1:
+            raise ModelError(f"{where}: the last layer has {k} units (a CEN expert outputs 1)")
+
+
+@dataclass
+class CenScale:
+    """One `cen_patches_*.dat` file: one scale, every view, every landmark (empty experts included).
+
+    The `*_mats` fields are the matrices as stored (kept for the writer); the plain fields are what
+    C++ uses: centers (V, 3) float64 in radians (cv::Vec3d · M_PI / 180.0, i.e. (c·π)·(1/180)),
+    visibilities (V, n) int32, mirror_inds (n,) int32, mirror_views (V,) int32."""
+
+    path: Path
+    patch_scaling: float
+    center_mats: list[np.ndarray]
+    visibility_mats: list[np.ndarray]
+    mirror_inds_mat: np.ndarray
+    mirror_views_mat: np.ndarray
+    experts: list[list[CenExpert]]
+    centers: np.ndarray = field(init=False, repr=False)
+    visibilities: np.ndarray = field(init=False, repr=False)
+    mirror_inds: np.ndarray = field(init=False, repr=False)
+    mirror_views: np.ndarray = field(init=False, repr=False)
+    _plans: dict = field(default_factory=dict, init=False, repr=False)
+
+    def __post_init__(self):
+        where = str(self.path)
+        nv = len(self.experts)
+        if not (len(self.center_mats) == len(self.visibility_mats) == nv) or nv == 0:
+            raise ModelError(f"{where}: {len(self.center_mats)} view centres, {len(self.visibility_mats)} "
+                             f"visibilities and {nv} expert views disagree")
+        cs = []
+        for v, c in enumerate(self.center_mats):
+            if np.asarray(c).size != 3:
+                raise ModelError(f"{where}: view {v} centre has {np.asarray(c).size} values, expected 3")
+            # cv::Vec3d * M_PI / 180.0: operator/ of a Vec multiplies by 1/alpha
+            cs.append((np.asarray(c, dtype=np.float64).reshape(3) * np.pi) * (1.0 / 180.0))
+        self.centers = np.stack(cs)
+        n = np.asarray(self.visibility_mats[0]).shape[0]   # C++: visibility[0].rows
+        vis = []
+        for v, m in enumerate(self.visibility_mats):
+            m = np.asarray(m)
+            if m.shape != (n, 1) or not np.issubdtype(m.dtype, np.integer):
+                raise ModelError(f"{where}: view {v} visibility is {m.dtype} {m.shape}, expected ({n}, 1) int32")
+            vis.append(m.reshape(-1).astype(np.int32))
+        self.visibilities = np.stack(vis)
+        mi = np.asarray(self.mirror_inds_mat)
+        mv = np.asarray(self.mirror_views_mat)
+        if mi.size != n or not np.issubdtype(mi.dtype, np.integer) or mi.min(initial=0) < 0 or mi.max(initial=0) >= n:
+            raise ModelError(f"{where}: mirror_inds must be {n} landmark indices, got {mi.dtype} {mi.shape}")
+        if mv.size != nv or not np.issubdtype(mv.dtype, np.integer) or mv.min(initial=0) < 0 or mv.max(initial=0) >= nv:
+            raise ModelError(f"{where}: mirror_views must be {nv} view indices, got {mv.dtype} {mv.shape}")
+        self.mirror_inds = mi.reshape(-1).astype(np.int32)
+        self.mirror_views = mv.reshape(-1).astype(np.int32)
+        for v, row in enumerate(self.experts):
+            if len(row) != n:
+                raise ModelError(f"{where}: view {v} has {len(row)} experts for {n} landmarks")
+            for lm, e in enumerate(row):
+                e.validate(f"{where}: view {v} landmark {lm}")
+
+    @property
+    def n_views(self) -> int:
+        return len(self.experts)
+
+    @property
+    def n_landmarks(self) -> int:
+        return self.visibilities.shape[1]
+
+    def confidences(self, view: int) -> np.ndarray:
+        return np.array([e.confidence for e in self.experts[view]], dtype=np.float64)
+
+    def plan(self, view_id: int) -> "_Plan":
+        """Which expert computes which landmark's map in this view (cached)."""
+        p = self._plans.get(view_id)
+        if p is None:
+            p = _make_plan(self, view_id)
+            self._plans[view_id] = p
+        return p
+
+    def landmark_response(self, view_id: int, landmark: int, aoi: np.ndarray,
+                          partner_aoi: np.ndarray | None = None) -> np.ndarray:
+        """One landmark's (ws, ws) float32 map as Patch_experts::Response leaves it: the call that writes
+        it last, with its own expert or the mirror rule. `partner_aoi` is the area of interest around
+        `mirror_inds[landmark]`, needed in the frontal view for a mirror pair: C++ runs both patches
+        through one sgemm, and the kernel's blocking (so the last bits) depends on that. Zeros for a
+        landmark no call writes (invisible in the view)."""
+        plan = self.plan(view_id)
+        call = None
+        for c in plan.calls:
+            if landmark in (c[0], c[1]):
+                call = c
+        a = np.asarray(aoi, dtype=np.float32)
+        if call is None:
+            e = self.experts[view_id][landmark]
+            return np.zeros((a.shape[0] - e.height_support + 1,) * 2, dtype=np.float32)
+        left, right, ev, el, _ = call
+        if left >= 0 and right >= 0 and partner_aoi is None:
+            raise InputError(f"landmark {landmark} is computed together with its mirror partner in view "
+                             f"{view_id}: pass the partner's area of interest")
+        p = None if partner_aoi is None else np.asarray(partner_aoi, dtype=np.float32)
+        a_l = (a if left == landmark else p) if left >= 0 else None
+        a_r = (a if right == landmark else p) if right >= 0 else None
+        rl, rr = cen_response_sparse(self.experts[ev][el], a_l, a_r)
+        return rl if left == landmark else rr
+
+    def landmarks_needing_aoi(self, view_id: int) -> np.ndarray:
+        """(L,) sorted landmark indices whose areas of interest the view's calls read."""
+        return self.plan(view_id).aoi_landmarks
+
+
+def build_cen_scale(patch_scaling: float, centers_deg, visibilities, mirror_inds, mirror_views,
+                    experts: list[list[CenExpert]], path: str | Path = "<memory>") -> CenScale:
+    """A CenScale from plain arrays, stored with the types OpenFace's files use: centres (3, 1)
+    float64 degrees, visibility / mirror indices (k, 1) int32."""
+    c = np.asarray(centers_deg, dtype=np.float64).reshape(-1, 3)
+    vis = np.asarray(visibilities).reshape(c.shape[0], -1)
+    return CenScale(Path(path), float(patch_scaling),
+                    [row.reshape(3, 1).copy() for row in c],
+                    [row.astype(np.int32).reshape(-1, 1) for row in vis],
+                    np.asarray(mirror_inds).astype(np.int32).reshape(-1, 1),
+                    np.asarray(mirror_views).astype(np.int32).reshape(-1, 1),
+                    [list(r) for r in experts])
+
+
+def _read_expert(r: _Reader, view: int, lm: int) -> CenExpert:
+    what = f"view {view} landmark {lm}"
+    start = r.pos
+    t = r.i32(what)
+    if t != CEN_RECORD_TYPE:
+        # C++ only asserts this in debug builds and then misreads the rest of the file
+        raise ModelError(f"{r.path}: expected a CEN patch expert record (type 6) for {what} at offset {start}, found {t}")
+    w, h, nl = r.i32(what), r.i32(what), r.i32(what)
+    if nl < 0 or nl > 1000:
+        raise ModelError(f"{r.path}: {what} has a bad layer count {nl} at offset {start}")
+    layers = []
+    for i in range(nl):
+        act = r.i32(f"{what} layer {i}")
+        b = r.mat(f"{what} layer {i} bias")
+        wm = r.mat(f"{what} layer {i} weight")
+        layers.append(CenLayer(act, b, wm))
+    conf = r.f64(f"{what} confidence")
+    return CenExpert(w, h, tuple(layers), conf)
+
+
+def read_cen_patch_experts(path: str | Path) -> CenScale:
+    """Patch_experts::Read_CEN_patch_experts for one file (one scale). Raises ModelError naming the
+    file on a missing, truncated or malformed file."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise ModelError(f"{path}: cannot read CEN patch experts ({e.strerror})") from None
+    r = _Reader(data, path)
+    scaling = r.f64("the patch scaling")
+    nv = r.i32("the view count")
+    if not 0 < nv < 1000:
+        raise ModelError(f"{path}: not a CEN patch expert file (view count {nv})")
+    centers = [r.mat(f"view {v} centre") for v in range(nv)]
+    vis = [r.mat(f"view {v} visibility") for v in range(nv)]
+    n = vis[0].shape[0]
+    mi = r.mat("mirror_inds")
+    mv = r.mat("mirror_views")
+    experts = [[_read_expert(r, v, lm) for lm in range(n)] for v in range(nv)]
+    if r.pos != len(data):
+        raise ModelError(f"{path}: {len(data) - r.pos} unexpected trailing bytes after the CEN patch experts")
+    return CenScale(path, scaling, centers, vis, mi, mv, experts)
+
+
+def write_cen_patch_experts(path: str | Path, sc: CenScale) -> None:
+    """Write `sc` in OpenFace's binary CEN format (the matrices with their stored dtypes and shapes:
+    read(write(x)) == x and write(read(f)) == f byte for byte)."""
+    out = [struct.pack("<di", float(sc.patch_scaling), sc.n_views)]
+    out += [_mat_bytes(c) for c in sc.center_mats]
+    out += [_mat_bytes(v) for v in sc.visibility_mats]
+    out += [_mat_bytes(sc.mirror_inds_mat), _mat_bytes(sc.mirror_views_mat)]
+    for row in sc.experts:
+        for e in row:
+            out.append(struct.pack("<iiii", CEN_RECORD_TYPE, e.width_support, e.height_support, len(e.layers)))
+            for lay in e.layers:
+                out += [struct.pack("<i", int(lay.activation)), _mat_bytes(lay.bias), _mat_bytes(lay.weight)]
+            out.append(struct.pack("<d", float(e.confidence)))
+    Path(path).write_bytes(b"".join(out))
+
+
+# ---------------------------------------------------------------------------------------------
+# Kernels (numba). Layouts: an im2col is (K, P) float32 -- feature k (0 = the bias column of ones,
+# then 1 + xx·height + yy) by window position p -- i.e. the transposed matrix that C++ feeds to
+# sgemm. Window positions are enumerated x-major (k = x·yB + y) as the C++ loops do.
+# ---------------------------------------------------------------------------------------------
+
+
+@numba.njit(cache=True)
+def _im2col_sparse_cn(aoi, h, w, flip, col, p0):
+    """im2colBiasSparseContrastNorm of aoi (flipped horizontally first if `flip`, as cv::flip(.., 1))
+    into col[:, p0:p0 + (yB·xB - 1)/2]: every position with even x-major index is skipped; per kept
+    window: float sum in yy-outer/xx-inner order, mean = sum / (w·h) (float division), centred values
+    and their float square sum in column order, then times (float)(1.0 / sqrtf(sum_sq)) (norm 0 -> 1).
+    Each window's sums keep that order; the loops run over all windows at once so that they vectorise
+    (unsigned offsets and row slices spare numba's negative-index checks)."""
+    H, W = aoi.shape
+    yB = H - h + 1
+    xB = W - w + 1
+    K = w * h + 1
+    ns = (yB * xB - 1) // 2
+    npix = np.float32(w * h)
+    a = np.empty((H, W), dtype=np.float32)
+    for y in range(H):
+        for x in range(W):
+            a[y, x] = aoi[y, W - 1 - x] if flip else aoi[y, x]
+    af = a.reshape(-1)
+    off = np.empty(ns, dtype=np.uint64)       # top-left pixel of each kept window in af
+    for r in range(ns):
+        k = 2 * r + 1                         # C++ skips when its 1-based counter is odd: kept k are odd
+        j = k // yB
+        off[r] = (k - j * yB) * W + j
+    s = np.zeros(ns, dtype=np.float32)
+    for yy in range(h):
+        for xx in range(w):
+            d = np.uint64(yy * W + xx)
+            cf = col[1 + xx * h + yy, p0:p0 + ns]
+            for r in range(ns):
+                v = af[off[r] + d]
+                cf[r] = v
+                s[r] = s[r] + v
+    for r in range(ns):
+        s[r] = s[r] / npix
+    ss = np.zeros(ns, dtype=np.float32)
+    for x in range(1, K):
+        cx = col[x, p0:p0 + ns]
+        for r in range(ns):
+            v = cx[r] - s[r]
+            cx[r] = v
+            ss[r] = ss[r] + v * v
+    for r in range(ns):
+        norm = np.float32(np.sqrt(ss[r]))
+        if norm == 0:
+            norm = np.float32(1.0)
+        ss[r] = np.float32(1.0 / np.float64(norm))
+    for x in range(1, K):
+        cx = col[x, p0:p0 + ns]
+        for r in range(ns):
+            cx[r] = cx[r] * ss[r]
+    col[0, p0:p0 + ns] = np.float32(1.0)
+
+
+@numba.njit(cache=True)
+def _im2col_dense_cn(aoi, h, w, col):
+    """im2colBias followed by contrastNorm (the dense CEN_patch_expert::Response): every position;
+    the mean is cv::mean (double sum, times 1/n, cast to float), the norm sqrtf of the float square
+    sum, and the centred values are divided by it."""
+    H, W = aoi.shape
+    yB = H - h + 1
+    xB = W - w + 1
+    K = w * h + 1
+    for j in range(xB):
+        for i in range(yB):
+            r = i + j * yB
+            col[0, r] = np.float32(1.0)
+            for yy in range(h):
+                for xx in range(w):
+                    col[1 + xx * h + yy, r] = aoi[i + yy, j + xx]
+            sd = 0.0
+            for x in range(1, K):
+                sd += np.float64(col[x, r])
+            mean = np.float32(sd * (1.0 / (K - 1)))
+            ss = np.float32(0.0)
+            for x in range(1, K):
+                v = col[x, r] - mean
+                ss = ss + v * v
+            norm = np.float32(np.sqrt(ss))
+            if norm == 0:
+                norm = np.float32(1.0)
+            for x in range(1, K):
+                col[x, r] = (col[x, r] - mean) / norm
+
+
+@numba.njit(cache=True, fastmath={"contract"})
+def _fma_chain(w_row, x, out):
+    """out[p] = fma(w_row[K-1], x[K-1, p], ... fma(w_row[0], x[0, p], 0)): one fused chain in k order."""
+    K, P = x.shape
+    for p in range(P):
+        out[p] = np.float32(0.0)
+    for k in range(K):
+        wk = w_row[k]
+        for p in range(P):
+            out[p] = wk * x[k, p] + out[p]
+
+
+@numba.njit(cache=True)
+def _layer(w, b, act, x, out, acc, fused, dense_sigmoid):
+    """One layer on x (K, P) -> out (U, P): the OpenBLAS sgemm `out = w · x` (one call, m = P,
+    n = U, k = K), then `+ b[u]` in float, then the activation. acc: (P,) float32 scratch."""
+    U = w.shape[0]
+    K, P = x.shape
+    for u in range(U):
+        split = _n_block_split(u, U)
+        if fused and not (split and P >= 8 and K >= 8):
+            # the kernel's model without the two-accumulator blocks: one FMA chain per output in k
+            # order (written out here because this form vectorises; same arithmetic)
+            _fma_chain(w[u], x, out[u])
+        elif fused:
+            _sgemm_row_fused(w[u], x, out[u], split, acc)
+        else:
+            _sgemm_row_emulated(w[u], x, out[u], split, acc)
+        bu = b[u]
+        for p in range(P):
+            out[u, p] = out[u, p] + bu
+    if act == 0:
+        for u in range(U):
+            for p in range(P):
+                e = _expf(-out[u, p])
+                if dense_sigmoid:
+                    # Response: `1.0 / (1.0 + exp(-in))` in double, stored as float
+                    out[u, p] = np.float32(1.0 / (1.0 + np.float64(e)))
+                else:
+                    # ResponseInternal: `1.0f / (1.0f + exp(-in))` in float
+                    out[u, p] = np.float32(1.0) / (np.float32(1.0) + e)
+    elif act == 2:
+        # cv::threshold(THRESH_TOZERO, 0): src > 0 ? src : 0
+        for u in range(U):
+            for p in range(P):
+                if not out[u, p] > 0:
+                    out[u, p] = np.float32(0.0)
+
+
+@numba.njit(cache=True)
+def _interp_to_grid(sparse, p0, nb, nbw, ws, flip, out):
+    """`sparse(1 x n) · interp_matrix` as OpenCV's float gemm (float products summed in double, in
+    row order, rounded to float), reshaped column-major to (ws, ws) (out[y, x] = full[x·ws + y]) and
+    flipped horizontally if `flip`. nb/nbw: the matrix's non-zeros per column (`_interp_sparse`)."""
+    for x in range(ws):
+        xo = ws - 1 - x if flip else x
+        for y in range(ws):
+            c = x * ws + y
+            s = 0.0
+            for t in range(nb.shape[1]):
+                r = nb[c, t]
+                if r >= 0:
+                    s += np.float64(sparse[p0 + r]) * np.float64(nbw[c, t])
+            out[y, xo] = np.float32(s)
+
+
+@numba.njit(cache=True)
+def _scale_kernel(aois, aoi_index, call_left, call_right, call_expert, ws, h, w, nb, nbw,
+                  w0, b0, a0, w1, b1, a1, w2, b2, a2, w3, b3, a3, n_layers, fused, out):
+    """All calls of one (scale, view, window size) whose experts share one architecture (<= 4 layers;
+    unused layer slots are 1x1 dummies). Call c: left landmark call_left[c] (or -1), right landmark
+    call_right[c] (or -1), expert call_expert[c] (index into the stacked weights). The left map goes
+    to out[left], the right one (computed on the flipped patch, flipped back) to out[right]."""
+    C = call_left.shape[0]
+    ns = (ws * ws - 1) // 2
+    K0 = w * h + 1
+    for c in range(C):
+        left = call_left[c]
+        right = call_right[c]
+        P = ns * ((left >= 0) + (right >= 0))
+        x = np.empty((K0, P), dtype=np.float32)
+        p0 = 0
+        if left >= 0:
+            _im2col_sparse_cn(aois[aoi_index[left]], h, w, False, x, 0)
+            p0 = ns
+        if right >= 0:
+            _im2col_sparse_cn(aois[aoi_index[right]], h, w, True, x, p0)
+        e = call_expert[c]
+        acc = np.empty(P, dtype=np.float32)
+        for li in range(n_layers):
+            if li == 0:
+                wl, bl, al = w0[e], b0[e], a0[e]
+            elif li == 1:
+                wl, bl, al = w1[e], b1[e], a1[e]
+            elif li == 2:
+                wl, bl, al = w2[e], b2[e], a2[e]
+            else:
+                wl, bl, al = w3[e], b3[e], a3[e]
+            o = np.empty((wl.shape[0], P), dtype=np.float32)
+            _layer(wl, bl, al, x, o, acc, fused, False)
+            x = o
+        if left >= 0:
+            _interp_to_grid(x[0], 0, nb, nbw, ws, False, out[left])
+        if right >= 0:
+            _interp_to_grid(x[0], ns if left >= 0 else 0, nb, nbw, ws, True, out[right])
+
+
+# ---------------------------------------------------------------------------------------------
+# One expert
+# ---------------------------------------------------------------------------------------------
+
+
+def interpolation_matrix(window_size: int) -> np.ndarray:
+    """LandmarkDetector::interpolationMatrix for a ws x ws response: ((ws²-1)/2, ws²) float32. Row =
+    sparse position (the odd x-major indices k = x·ws + y), column = full position x·ws + y: a kept
+    position copies its value, a skipped one averages its existing 4-neighbours (weight
+    (float)(1.0/num_neigh))."""
+    ws = int(window_size)
+    if ws < 3 or ws % 2 == 0:
+        # (ws² - 1)/2 sparse rows: C++ overruns its im2col for even sizes and has no kept position at 1
+        raise InputError(f"CEN sparse responses need an odd window size >= 3, got {ws}")
+    m = np.zeros(((ws * ws - 1) // 2, ws * ws), dtype=np.float32)
+    flat = np.full(ws * ws, -1, dtype=np.int64)
+    flat[1::2] = np.arange((ws * ws) // 2)
+    vid = flat.reshape(ws, ws).T                       # vid[y, x]: sparse row of position x·ws + y
+    for x in range(ws):
+        for y in range(ws):
+            col = x * ws + y
+            if col % 2 == 1:
+                m[vid[y, x], col] = 1.0
+                continue
+            nb = [vid[y, x - 1]] if x - 1 >= 0 else []
+            nb += [vid[y - 1, x]] if y - 1 >= 0 else []
+            nb += [vid[y, x + 1]] if x + 1 < ws else []
+            nb += [vid[y + 1, x]] if y + 1 < ws else []
+            for r in nb:
+                m[r, col] = np.float32(1.0 / len(nb))
+    return m
+
+
+_IMAT_CACHE: dict = {}
+
+
+def _imat(ws: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(interpolation_matrix(ws), nb, nbw): nb (ws², 4) int64 the rows of each column's non-zeros in
+    ascending order (-1 padded), nbw (ws², 4) float32 their values."""
+    r = _IMAT_CACHE.get(ws)
+    if r is None:
+        m = interpolation_matrix(ws)
+        nb = np.full((ws * ws, 4), -1, dtype=np.int64)
+        nbw = np.zeros((ws * ws, 4), dtype=np.float32)
+        for c in range(ws * ws):
+            rows = np.nonzero(m[:, c])[0]
+            nb[c, :len(rows)] = rows
+            nbw[c, :len(rows)] = m[rows, c]
+        r = _IMAT_CACHE[ws] = (m, nb, nbw)
+    return r
+
+
+def _window_size(expert: CenExpert, aoi: np.ndarray) -> int:
+    a = np.asarray(aoi)
+    if a.ndim != 2:
+        raise InputError(f"a CEN area of interest must be 2-D, got shape {a.shape}")
+    wy = a.shape[0] - expert.height_support + 1
+    wx = a.shape[1] - expert.width_support + 1
+    if wy < 1 or wx < 1 or wy != wx:
+        raise InputError(f"CEN area of interest {a.shape} does not give a square response for a "
+                         f"{expert.height_support}x{expert.width_support} expert")
+    return wy
+
+
+def _run_layers(expert: CenExpert, x: np.ndarray, dense_sigmoid: bool, layer_outputs: list | None = None) -> np.ndarray:
+    acc = np.empty(x.shape[1], dtype=np.float32)
+    for lay in expert.layers:
+        o = np.empty((lay.units, x.shape[1]), dtype=np.float32)
+        _layer(lay.w32, lay.b32, int(lay.activation), x, o, acc, FMA_FUSED, dense_sigmoid)
+        if layer_outputs is not None:
+            layer_outputs.append(o)
+        x = o
+    return x
+
+
+def cen_response(expert: CenExpert, area_of_interest: np.ndarray) -> np.ndarray:
+    """CEN_patch_expert::Response (the dense variant; Patch_experts uses ResponseSparse).
+    area_of_interest (ws + h - 1, ws + w - 1) float32 -> (ws, ws) float32 (response[y, x])."""
+    if expert.is_empty:
+        raise ModelError("CEN_patch_expert::Response on an empty expert (no layers)")
+    aoi = np.ascontiguousarray(area_of_interest, dtype=np.float32)
+    ws = _window_size(expert, aoi)
+    col = np.empty((expert.width_support * expert.height_support + 1, ws * ws), dtype=np.float32)
+    _im2col_dense_cn(aoi, expert.height_support, expert.width_support, col)
+    out = _run_layers(expert, col, True)
+    # response.t().reshape(1, response_height).t(): out[0] is x-major
+    return np.ascontiguousarray(out[0].reshape(ws, ws).T)
+
+
+@dataclass
+class CenInternals:
+    """What the level-2 dumps record of one ResponseSparse call (see STAGES.md `cen/lmNN/*`)."""
+
+    input: np.ndarray | None = None          # (ns, K) float32 sparse im2col of the left patch
+    input_mirror: np.ndarray | None = None   # (ns, K) of the flipped right patch
+    layers: list = field(default_factory=list)   # per layer (units, P) float32 after activation
+
+
+def cen_response_sparse(expert: CenExpert, aoi_left: np.ndarray | None, aoi_right: np.ndarray | None = None,
+                        internals: CenInternals | None = None) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """CEN_patch_expert::ResponseSparse: the expert on `aoi_left` and on the horizontal flip of
+    `aoi_right` (either may be None), both through the network in one sgemm (left positions first),
+    each interpolated to (ws, ws) float32; the right map is flipped back. Inputs are not modified
+    (C++ flips the right patch in place)."""
+    if expert.is_empty:
+        raise ModelError("CEN_patch_expert::ResponseSparse on an empty expert (no layers)")
+    if aoi_left is None and aoi_right is None:
+        return None, None
+    h, w = expert.height_support, expert.width_support
+    parts = [(a, f) for a, f in ((aoi_left, False), (aoi_right, True)) if a is not None]
+    wss = {_window_size(expert, a) for a, _ in parts}
+    if len(wss) != 1:
+        raise InputError("CEN ResponseSparse: the two areas of interest differ in size")
+    ws = wss.pop()
+    _, nb, nbw = _imat(ws)
+    ns = (ws * ws - 1) // 2
+    col = np.empty((w * h + 1, ns * len(parts)), dtype=np.float32)
+    for i, (a, f) in enumerate(parts):
+        _im2col_sparse_cn(np.ascontiguousarray(a, dtype=np.float32), h, w, f, col, i * ns)
+    if internals is not None:
+        if aoi_left is not None:
+            internals.input = col[:, :ns].T.copy()
+        if aoi_right is not None:
+            internals.input_mirror = col[:, col.shape[1] - ns:].T.copy()
+    x = _run_layers(expert, col, False, internals.layers if internals is not None else None)
+    res = []
+    for i, (a, f) in enumerate(parts):
+        o = np.empty((ws, ws), dtype=np.float32)
+        _interp_to_grid(x[0], i * ns, nb, nbw, ws, f, o)
+        res.append(o)
+    if aoi_left is None:
+        return None, res[0]
+    return res[0], (res[1] if aoi_right is not None else None)
+
+
+# ---------------------------------------------------------------------------------------------
+# All landmarks of one scale
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Plan:
+    """The ResponseSparse calls Patch_experts::Response makes in one view, in its landmark order."""
+
+    calls: list[tuple[int, int, int, int, bool]]   # (left, right, expert_view, expert_landmark, own_mirrored)
+    aoi_landmarks: np.ndarray
+    h: int
+    w: int
+    packed: dict = field(default_factory=dict)
+
+
+def _make_plan(sc: CenScale, view: int) -> _Plan:
+    where = f"{sc.path}: view {view}"
+    if not 0 <= view < sc.n_views:
+        raise InputError(f"{sc.path}: view {view} out of range ({sc.n_views} views)")
+    n = sc.n_landmarks
+    vis = sc.visibilities[view]
+    calls = []
+    supports = set()
+    for lm in range(n):
+        if not vis[lm]:
+            continue
+        e = sc.experts[view][lm]
+        if view == 0:
+            if e.is_empty:
+                continue     # Collect_visible_landmarks: computed by its partner's call
+            mid = int(sc.mirror_inds[lm])
+            calls.append((lm, -1 if mid == lm else mid, view, lm, False))
+            supports.add((e.height_support, e.width_support))
+        elif not e.is_empty:
+            calls.append((lm, -1, view, lm, False))
+            supports.add((e.height_support, e.width_support))
+        else:
+            mv, ml = int(sc.mirror_views[view]), int(sc.mirror_inds[lm])
+            me = sc.experts[mv][ml]
+            if me.is_empty:
+                raise ModelError(f"{where}: landmark {lm} is visible but neither it nor its mirror "
+                                 f"(view {mv}, landmark {ml}) has an expert")
+            if (me.height_support, me.width_support) != (e.height_support, e.width_support):
+                raise ModelError(f"{where}: landmark {lm}'s support differs from its mirror expert's")
+            calls.append((-1, lm, mv, ml, True))
+            supports.add((e.height_support, e.width_support))
+    if view == 0:
+        covered = {c[0] for c in calls} | {c[1] for c in calls}
+        missing = [lm for lm in range(n) if vis[lm] and lm not in covered]
+        if missing:
+            raise ModelError(f"{where}: visible landmarks {missing} have no expert and no partner that computes them")
+    if len(supports) > 1:
+        raise ModelError(f"{where}: CEN experts of different support sizes {sorted(supports)} in one view")
+    h, w = supports.pop() if supports else (11, 11)
+    lms = sorted({c[0] for c in calls if c[0] >= 0} | {c[1] for c in calls if c[1] >= 0})
+    return _Plan(calls, np.array(lms, dtype=np.int64), h, w)
+
+
+_DUMMY_W = np.zeros((1, 1, 1), dtype=np.float32)
+_DUMMY_B = np.zeros((1, 1), dtype=np.float32)
+_DUMMY_A = np.zeros(1, dtype=np.int64)
+
+
+def _pack(sc: CenScale, plan: _Plan):
+    """Stack the experts of the plan's calls per layer if they share one architecture (else None)."""
+    if "stack" in plan.packed:
+        return plan.packed["stack"]
+    keys = []
+    index: dict[tuple[int, int], int] = {}
+    for (_, _, ev, el, _) in plan.calls:
+        if (ev, el) not in index:
+            index[(ev, el)] = len(keys)
+            keys.append((ev, el))
+    exps = [sc.experts[v][l] for v, l in keys]
+    arch = {tuple(lay.w32.shape for lay in e.layers) for e in exps}
+    stack = None
+    if len(arch) == 1 and 1 <= len(exps[0].layers) <= 4:
+        nl = len(exps[0].layers)
+        layers = []
+        for li in range(4):
+            if li < nl:
+                layers += [np.stack([e.layers[li].w32 for e in exps]), np.stack([e.layers[li].b32 for e in exps]),
+                           np.array([int(e.layers[li].activation) for e in exps], dtype=np.int64)]
+            else:
+                layers += [_DUMMY_W, _DUMMY_B, _DUMMY_A]
+        call_expert = np.array([index[(c[2], c[3])] for c in plan.calls], dtype=np.int64)
+        stack = (layers, nl, call_expert)
+    plan.packed["stack"] = stack
+    return stack
+
+
+def cen_scale_responses(sc: CenScale, aois: np.ndarray, view_id: int, window_size: int, rec=NULL_RECORDER,
+                        internals: Sequence[int] = ()) -> np.ndarray:
+    """The CEN maps of every landmark in one view (Patch_experts::Response's CEN branch).
+
+    aois: (n, A, A) float32, aois[l] = the area of interest around landmark l (A = ws + support - 1;
+    only rows `sc.landmarks_needing_aoi(view_id)` are read), or (L, A, A) for exactly those
+    landmarks in that order. Returns (n, ws, ws) float32; landmarks no call writes are zero.
+    internals: landmarks whose CEN internals are recorded (`cen/interp_matrix`, `cen/lmNN/...`)."""
+    plan = sc.plan(view_id)
+    ws = int(window_size)
+    n = sc.n_landmarks
+    imat, nb, nbw = _imat(ws)
+    aois = np.asarray(aois)
+    A = (ws + plan.h - 1, ws + plan.w - 1)
+    if aois.dtype != np.float32 or aois.ndim != 3 or aois.shape[1:] != A or aois.shape[0] not in (n, len(plan.aoi_landmarks)):
+        raise InputError(f"CEN responses need (n or L, {A[0]}, {A[1]}) float32 areas of interest for window "
+                         f"{ws}, got {aois.dtype} {aois.shape}")
+    if aois.shape[0] == n:
+        aoi_index = np.arange(n, dtype=np.int64)
+    else:
+        aoi_index = np.full(n, -1, dtype=np.int64)
+        aoi_index[plan.aoi_landmarks] = np.arange(len(plan.aoi_landmarks))
+    out = np.zeros((n, ws, ws), dtype=np.float32)
+    stack = _pack(sc, plan)
+    if plan.calls:
+        if stack is not None:
+            layers, nl, call_expert = stack
+            cl = np.array([c[0] for c in plan.calls], dtype=np.int64)
+            cr = np.array([c[1] for c in plan.calls], dtype=np.int64)
+            _scale_kernel(np.ascontiguousarray(aois), aoi_index, cl, cr, call_expert, ws, plan.h, plan.w, nb, nbw,
+                          *layers, nl, FMA_FUSED, out)
+        else:
+            for (left, right, ev, el, _) in plan.calls:
+                rl, rr = cen_response_sparse(sc.experts[ev][el], aois[aoi_index[left]] if left >= 0 else None,
+                                             aois[aoi_index[right]] if right >= 0 else None)
+                if rl is not None:
+                    out[left] = rl
+                if rr is not None:
+                    out[right] = rr
+    if rec.enabled and internals:
+        _record_internals(sc, plan, aois, aoi_index, view_id, ws, imat, rec, internals)
+    return out
+
+
+def _record_internals(sc, plan, aois, aoi_index, view_id, ws, imat, rec, internals) -> None:
+    """Recompute the calls of the chosen landmarks one at a time and record them as the level-2
+    dumps do (names and order of STAGES.md `cen/lmNN/*`)."""
+    rec.save("cen/interp_matrix", imat)
+    want = set(int(i) for i in internals)
+    for (left, right, ev, el, own_mirrored) in plan.calls:
+        lm = right if own_mirrored else left
+        if lm not in want:
+            continue
+        it = CenInternals()
+        a_l = aois[aoi_index[left]] if left >= 0 else None
+        a_r = aois[aoi_index[right]] if right >= 0 else None
+        rl, rr = cen_response_sparse(sc.experts[ev][el], a_l, a_r, it)
+        with rec.scope(f"cen/lm{lm:02d}"):
+            rec.save("view_id", np.int32(view_id))
+            rec.save("expert_view", np.int32(ev))
+            rec.save("expert_landmark", np.int32(el))
+            rec.save("expert_mirrored", np.int32(own_mirrored))
+            rec.save("mirror_landmark", np.int32(right if (right >= 0 and not own_mirrored) else -1))
+            if own_mirrored:
+                rec.save("area_of_interest", a_r)
+                rec.save("input_mirror", it.input_mirror)
+            else:
+                rec.save("area_of_interest", a_l)
+                if a_r is not None:
+                    rec.save("area_of_interest_mirror", a_r)
+                rec.save("input", it.input)
+                if a_r is not None:
+                    rec.save("input_mirror", it.input_mirror)
+            for i, lo in enumerate(it.layers):
+                rec.save(f"layer{i}", lo)
+            if own_mirrored:
+                rec.save("response", rr)
+            else:
+                rec.save("response", rl)
+                if rr is not None:
+                    rec.save("response_mirror", rr)
+
+
+def cen_areas_of_interest(gray_f32: np.ndarray, landmarks_stacked: np.ndarray, sim_ref_to_img: np.ndarray,
+                          landmarks: Sequence[int], aoi_size: int, use_cv2: bool = False) -> np.ndarray:
+    """(L, aoi, aoi) float32: cv::warpAffine(gray, sim, WARP_INVERSE_MAP + INTER_LINEAR, border 0) around
+    each landmark with Patch_experts::Response's float32 matrix
+    [[a1, -b1, x - a1·(W-1)/2 + b1·(W-1)/2], [b1, a1, y - a1·(W-1)/2 - b1·(W-1)/2]],
+    a1 = sim_ref_to_img[0,0], b1 = -sim_ref_to_img[0,1] (the same warps as the CCNF path). By default
+    the CCNF path's compiled copy of OpenCV's warp (bit-identical, tested); use_cv2 calls OpenCV."""
+    lm = np.asarray(landmarks_stacked, dtype=np.float32).reshape(-1)
+    n = lm.shape[0] // 2
+    a1 = np.float32(sim_ref_to_img[0, 0])
+    b1 = np.float32(-sim_ref_to_img[0, 1])
+    out = np.empty((len(landmarks), aoi_size, aoi_size), dtype=np.float32)
+    g = np.ascontiguousarray(gray_f32, dtype=np.float32)
+    if not use_cv2:
+        try:
+            from pyparity.pipelines.clnf.patch_experts import _warp_areas
+        except ImportError:        # pragma: no cover - the compiled warp moved: OpenCV gives the same
+            _warp_areas = None
+        if _warp_areas is not None:
+            _warp_areas(g, lm, n, np.asarray(landmarks, dtype=np.int64), a1, b1, aoi_size, out)
+            return out
+    half = np.float32(aoi_size - 1.0)
+    # float32 as the C++ expression x - a1*(W-1)/2 + b1*(W-1)/2, left to right
+    ta = np.float32(a1 * half) / np.float32(2.0)
+    tb = np.float32(b1 * half) / np.float32(2.0)
+    for j, i in enumerate(landmarks):
+        tx = np.float32(np.float32(lm[i] - ta) + tb)
+        ty = np.float32(np.float32(lm[i + n] - ta) - tb)
+        m = np.array([[a1, -b1, tx], [b1, a1, ty]], dtype=np.float32).astype(np.float64)
+        cv2.warpAffine(g, m, (aoi_size, aoi_size), dst=out[j], flags=cv2.WARP_INVERSE_MAP + cv2.INTER_LINEAR)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# The Patch_experts equivalent (all scales)
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class CenPatchExperts:
+    """All scales of a CE-CLM model's CEN experts, with the interface of patch_experts.PatchExperts.
+
+    mirror_inds / mirror_views: the last file's (C++ keeps one copy in Patch_experts, overwritten by
+    every CEN file read); each scale's own copy stays in `scales[k]`."""
+
+    scales: list[CenScale]
+
+    def __post_init__(self):
+        if not self.scales:
+            raise ModelError("no CEN patch expert files given (the model names no PatchesCEN)")
+        first = self.scales[0]
+        for sc in self.scales[1:]:
+            if sc.n_landmarks != first.n_landmarks:
+                raise ModelError(f"{sc.path}: {sc.n_landmarks} landmarks, but {first.path} has {first.n_landmarks}")
+        last = self.scales[-1]
+        for sc in self.scales[:-1]:
+            # the shared mirror tables must fit every scale's views and landmarks
+            if sc.n_views != last.n_views:
+                raise ModelError(f"{sc.path}: {sc.n_views} views, but {last.path} (whose mirror_views C++ "
+                                 f"applies to every scale) has {last.n_views}")
+            if not (np.array_equal(sc.mirror_inds, last.mirror_inds) and np.array_equal(sc.mirror_views, last.mirror_views)):
+                # rebuild this scale's plans with the shared tables, as C++ would use them
+                sc.mirror_inds = last.mirror_inds
+                sc.mirror_views = last.mirror_views
+                sc._plans.clear()
+
+    @classmethod
+    def from_files(cls, paths: Sequence[str | Path]) -> "CenPatchExperts":
+        return cls([read_cen_patch_experts(p) for p in paths])
+
+    @property
+    def n_scales(self) -> int:
+        return len(self.scales)
+
+    @property
+    def patch_scaling(self) -> list[float]:
+        return [s.patch_scaling for s in self.scales]
+
+    @property
+    def n_landmarks(self) -> int:
+        return self.scales[0].n_landmarks
+
+    @property
+    def n_views(self) -> int:
+        """centers[0].size(): the view count the early-termination file is read with."""
+        return self.scales[0].n_views
+
+    def visibility(self, scale: int, view_id: int) -> np.ndarray:
+        return self.scales[scale].visibilities[view_id]
+
+    def confidence(self, scale: int, view_id: int) -> np.ndarray:
+        return self.scales[scale].confidences(view_id)
+
+    def view_index(self, params_global: np.ndarray, scale: int) -> int:
+        """Patch_experts::GetViewIdx: nearest view centre to (rx, ry, rz); `float v = params_global[i] -
+        centre` (double difference stored as float), `float d = v1*v1 + v2*v2 + v3*v3` in float, the
+        first minimum wins."""
+        pg = np.asarray(params_global, dtype=np.float32).reshape(-1)
+        best, dbest = 0, np.float32(0)
+        for i, c in enumerate(self.scales[scale].centers):
+            v1 = np.float32(np.float64(pg[1]) - c[0])
+            v2 = np.float32(np.float64(pg[2]) - c[1])
+            v3 = np.float32(np.float64(pg[3]) - c[2])
+            d = np.float32(np.float32(v1 * v1) + np.float32(v2 * v2)) + np.float32(v3 * v3)
+            if i == 0 or d < dbest:
+                dbest, best = d, i
+        return best
+
+    def response(self, gray_f32: np.ndarray, landmarks_stacked: np.ndarray, reference_shape_stacked: np.ndarray,
+                 params_global: np.ndarray, window_size: int, scale: int, rec=NULL_RECORDER,
+                 internals: Sequence[int] = ()):
+        """Patch_experts::Response with CEN experts -> patch_experts.PatchResponse (responses (n, ws, ws)
+        float32, zeros for landmarks no call computes; sim_ref_to_img, sim_img_to_ref (2, 2) float32;
+        view_id). Inputs as PatchExperts.response. With `internals` and an enabled recorder, records
+        `cen/interp_matrix` and `cen/lmNN/*` in the caller's scope (the caller records `responses`...)."""
+        from pyparity.pipelines.clnf.patch_experts import PatchResponse, similarity_transforms
+
+        g = np.asarray(gray_f32)
+        if g.dtype != np.float32 or g.ndim != 2:
+            raise InputError(f"patch expert responses need a 2-D float32 image, got {g.dtype} {g.shape}")
+        if not 0 <= scale < self.n_scales:
+            raise InputError(f"scale {scale} out of range (the model has {self.n_scales} scales)")
+        n = self.n_landmarks
+        if np.asarray(landmarks_stacked).size != 2 * n or np.asarray(reference_shape_stacked).size != 2 * n:
+            raise InputError(f"patch expert responses need {2 * n} stacked landmark values "
+                             f"(got {np.asarray(landmarks_stacked).size} and {np.asarray(reference_shape_stacked).size})")
+        ws = int(window_size)
+        _imat(ws)    # odd window sizes only
+        view_id = self.view_index(params_global, scale)
+        sim_ref_to_img, sim_img_to_ref = similarity_transforms(landmarks_stacked, reference_shape_stacked)
+        sc = self.scales[scale]
+        plan = sc.plan(view_id)
+        if plan.h != plan.w:
+            raise ModelError(f"{sc.path}: non-square CEN supports ({plan.h}x{plan.w}) are not supported")
+        aois = cen_areas_of_interest(g, landmarks_stacked, sim_ref_to_img, plan.aoi_landmarks, ws + plan.w - 1)
+        responses = cen_scale_responses(sc, aois, view_id, ws, rec, internals)
+        return PatchResponse(responses, sim_ref_to_img, sim_img_to_ref, view_id)
+
+
+def load_cen_patch_experts(clnf_files) -> CenPatchExperts:
+    """CenPatchExperts of a parsed model (`model_files.ClnfModelFiles` or a MainModel's `.clnf`)."""
+    files = getattr(clnf_files, "clnf", clnf_files)
+    if not files.patches_cen:
+        raise ModelError(f"{files.path}: the model names no CEN patch experts (PatchesCEN)")
+    return CenPatchExperts.from_files(files.patches_cen)
