@@ -1,0 +1,81 @@
+"""ResNet (18/34: BasicBlock; 50/101/152: Bottleneck) + FPN, as torchvision's resnet_fpn_backbone.
+
+Frozen batch norm everywhere (eps a parameter: 1e-5 in torchvision >= 0.10, 0 in the 0.8 that
+upstream pinned). Returned layers 1-4, FPN 256 channels, LastLevelMaxPool (P6 = P5[::2, ::2]).
+Weights are unprefixed state-dict names (see weights.py). Arrays are (C, H, W) float32.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pyparity.pipelines.img2pose import ops
+from pyparity.pipelines.img2pose.weights import RESNETS
+from pyparity.trace import NULL_RECORDER
+
+
+def _basic(x, p, pre, stride, eps):
+    out = ops.frozen_bn(ops.conv2d(x, p[pre + ".conv1.weight"], stride=stride, pad=1), p, pre + ".bn1", eps, relu=True)
+    return ops.frozen_bn(ops.conv2d(out, p[pre + ".conv2.weight"], stride=1, pad=1), p, pre + ".bn2", eps)
+
+
+def _bottleneck(x, p, pre, stride, eps):
+    # torchvision ResNet v1.5: the stride is on the 3x3 conv.
+    out = ops.frozen_bn(ops.conv2d(x, p[pre + ".conv1.weight"]), p, pre + ".bn1", eps, relu=True)
+    out = ops.frozen_bn(ops.conv2d(out, p[pre + ".conv2.weight"], stride=stride, pad=1), p, pre + ".bn2", eps, relu=True)
+    return ops.frozen_bn(ops.conv2d(out, p[pre + ".conv3.weight"]), p, pre + ".bn3", eps)
+
+
+def resnet_body(x: np.ndarray, p: dict, depth: int, eps: float, rec=NULL_RECORDER) -> list[np.ndarray]:
+    """x (3, H, W) -> [C2, C3, C4, C5]; records ``body/stem``, ``body/layer1..4`` as (1, C, H, W)."""
+    kind, blocks = RESNETS[depth]
+    block = _basic if kind == "basic" else _bottleneck
+    b = "backbone.body"
+    x = ops.frozen_bn(ops.conv2d(x, p[b + ".conv1.weight"], stride=2, pad=3), p, b + ".bn1", eps, relu=True)
+    x = ops.max_pool2d(x, 3, 2, 1)
+    rec.save("body/stem", x[None])
+    outs = []
+    for li, n in enumerate(blocks, start=1):
+        for bi in range(n):
+            pre = f"{b}.layer{li}.{bi}"
+            stride = 2 if (li > 1 and bi == 0) else 1
+            out = block(x, p, pre, stride, eps)
+            if pre + ".downsample.0.weight" in p:
+                idn = ops.frozen_bn(ops.conv2d(x, p[pre + ".downsample.0.weight"], stride=stride), p, pre + ".downsample.1", eps)
+            else:
+                idn = x
+            out += idn
+            x = np.maximum(out, np.float32(0), out=out)
+        rec.save(f"body/layer{li}", x[None])
+        outs.append(x)
+    return outs
+
+
+def fpn(feats: list[np.ndarray], p: dict, rec=NULL_RECORDER) -> list[np.ndarray]:
+    """[C2..C5] -> [P2, P3, P4, P5, P6] (torchvision FeaturePyramidNetwork + LastLevelMaxPool)."""
+    f = "backbone.fpn"
+
+    def inner(i, x):
+        return ops.conv2d(x, p[f"{f}.inner_blocks.{i}.0.weight"], p[f"{f}.inner_blocks.{i}.0.bias"])
+
+    def layer(i, x):
+        return ops.conv2d(x, p[f"{f}.layer_blocks.{i}.0.weight"], p[f"{f}.layer_blocks.{i}.0.bias"], pad=1)
+
+    n = len(feats)
+    last = inner(n - 1, feats[-1])
+    results = [layer(n - 1, last)]
+    for i in range(n - 2, -1, -1):
+        lat = inner(i, feats[i])
+        # nearest upsample to the lateral's exact size, then add
+        last = lat + ops.upsample_nearest(last, lat.shape[-2:])
+        results.insert(0, layer(i, last))
+    results.append(np.ascontiguousarray(results[-1][:, ::2, ::2]))  # max_pool2d(p5, 1, 2)
+    for k, r in enumerate(results):
+        rec.save(f"fpn/p{k + 2}", r[None])
+    return results
+
+
+def backbone(x: np.ndarray, p: dict, depth: int, eps: float, rec=NULL_RECORDER) -> list[np.ndarray]:
+    """Normalised, padded image (3, Hp, Wp) float32 -> FPN maps [P2..P6], each (256, h, w) float32."""
+    with rec.scope("backbone"):
+        return fpn(resnet_body(x, p, depth, eps, rec), p, rec)

@@ -1,0 +1,138 @@
+"""NumPy neural-network primitives for img2pose (batch of one image, NCHW without the N).
+
+All arithmetic is float32 as in PyTorch's CPU kernels. Convolutions are float32 GEMMs (one per
+kernel tap, see `conv2d`): PyTorch (oneDNN) sums the same products in another order, so results differ from the reference in
+the last bits (BLAS reduction order), never in structure.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+_F32 = np.float32
+
+
+def conv2d(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, stride: int = 1, pad: int = 0) -> np.ndarray:
+    """x (C, H, W) float32, w (O, C, kh, kw) -> (O, Ho, Wo) float32; zero padding, no dilation/groups.
+
+    One GEMM per kernel tap on a *contiguous* slice of the flattened padded input (no im2col copy):
+    for stride s the padded input is split once into its s*s phases ``xp[:, a::s, b::s]``; tap (i, j)
+    reads phase (i % s, j % s) at flat offset ``(i // s) * Wq + j // s``, which yields rows of width
+    Wq of which the first Wo columns are the output. Taps are summed in (i, j) order in float32.
+    """
+    C, H, Wd = x.shape
+    O, C2, kh, kw = w.shape
+    assert C == C2, (x.shape, w.shape)
+    Ho = (H + 2 * pad - kh) // stride + 1
+    Wo = (Wd + 2 * pad - kw) // stride + 1
+    if kh == 1 and kw == 1 and pad == 0:
+        xs = x[:, ::stride, ::stride] if stride != 1 else x
+        out = (w.reshape(O, C) @ np.ascontiguousarray(xs).reshape(C, Ho * Wo)).reshape(O, Ho, Wo)
+    elif C < 16 or Ho * Wo <= 512:
+        # few input channels (the 7x7 stem on RGB) or a small map: per-tap GEMMs would be too thin,
+        # one im2col GEMM is faster
+        xp = np.pad(x, ((0, 0), (pad, pad), (pad, pad)))
+        sc, sh, sw = xp.strides
+        cols = as_strided(xp, shape=(C, kh, kw, Ho, Wo), strides=(sc, sh, sw, sh * stride, sw * stride),
+                          writeable=False).reshape(C * kh * kw, Ho * Wo)
+        out = (w.reshape(O, C * kh * kw) @ cols).reshape(O, Ho, Wo)
+    else:
+        s = stride
+        Hp, Wp = H + 2 * pad, Wd + 2 * pad
+        # phase sizes (ceil), plus one spare row so the last tap's slice stays in bounds
+        Hq, Wq = -(-Hp // s), -(-Wp // s)
+        xp = np.zeros((C, Hq * s + s, Wq * s), dtype=_F32)
+        xp[:, pad:pad + H, pad:pad + Wd] = x
+        phases = {}
+        n = Ho * Wq
+        wt = _taps(w)  # (kh, kw, O, C)
+        acc = None
+        for i in range(kh):
+            for j in range(kw):
+                key = (i % s, j % s)
+                if key not in phases:
+                    phases[key] = np.ascontiguousarray(xp[:, key[0]::s, key[1]::s]).reshape(C, -1)
+                off = (i // s) * Wq + (j // s)
+                t = wt[i, j] @ phases[key][:, off:off + n]
+                if acc is None:
+                    acc = t
+                else:
+                    acc += t
+        out = acc.reshape(O, Ho, Wq)[:, :, :Wo]
+    if b is not None:
+        out = out + b[:, None, None]
+    return out
+
+
+_TAPS: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+
+def _taps(w: np.ndarray) -> np.ndarray:
+    """w (O, C, kh, kw) -> contiguous (kh, kw, O, C), cached per weight array (weights are constant)."""
+    hit = _TAPS.get(id(w))
+    if hit is not None and hit[0] is w:
+        return hit[1]
+    t = np.ascontiguousarray(w.transpose(2, 3, 0, 1))
+    if len(_TAPS) > 512:
+        _TAPS.clear()
+    _TAPS[id(w)] = (w, t)
+    return t
+
+
+def frozen_bn(x: np.ndarray, p: dict, name: str, eps: float, relu: bool = False) -> np.ndarray:
+    """torchvision FrozenBatchNorm2d: ``x * scale + (b - rm * scale)``, ``scale = w * rsqrt(rv + eps)``.
+
+    Same float32 op sequence as torchvision.ops.misc.FrozenBatchNorm2d.forward (rsqrt as 1/sqrt, which
+    is how PyTorch's vectorised rsqrt computes it). Works in place on ``x`` (a fresh conv output);
+    ``relu=True`` applies the following ReLU in place too.
+    """
+    w, b = p[name + ".weight"], p[name + ".bias"]
+    rm, rv = p[name + ".running_mean"], p[name + ".running_var"]
+    scale = w * (_F32(1) / np.sqrt(rv + _F32(eps)))
+    bias = b - rm * scale
+    x *= scale[:, None, None]
+    x += bias[:, None, None]
+    if relu:
+        np.maximum(x, _F32(0), out=x)
+    return x
+
+
+def relu(x: np.ndarray) -> np.ndarray:
+    return np.maximum(x, _F32(0))
+
+
+def max_pool2d(x: np.ndarray, k: int, stride: int, pad: int) -> np.ndarray:
+    """(C, H, W) max pooling, padding with -inf (as PyTorch), floor output size."""
+    C, H, W = x.shape
+    Ho = (H + 2 * pad - k) // stride + 1
+    Wo = (W + 2 * pad - k) // stride + 1
+    xp = np.pad(x, ((0, 0), (pad, pad), (pad, pad)), constant_values=-np.inf) if pad else x
+    out = None
+    for i in range(k):
+        for j in range(k):
+            s = xp[:, i:i + stride * (Ho - 1) + 1:stride, j:j + stride * (Wo - 1) + 1:stride]
+            out = s.copy() if out is None else np.maximum(out, s, out=out)
+    return out
+
+
+def upsample_nearest(x: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """``F.interpolate(x, size=size, mode="nearest")`` on (C, H, W): src = min(floor(dst * in/out), in-1)."""
+    C, H, W = x.shape
+    Ho, Wo = size
+
+    def idx(n_in, n_out):
+        if n_out == 2 * n_in:
+            return np.arange(n_out) >> 1
+        scale = _F32(n_in) / _F32(n_out)
+        return np.minimum(np.floor(np.arange(n_out, dtype=_F32) * scale).astype(np.int64), n_in - 1)
+
+    return x[:, idx(H, Ho)][:, :, idx(W, Wo)]
+
+
+def linear(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``x @ w.T + b`` (torch.nn.Linear / addmm), float32. Computed as ``(w @ x.T).T``: with few rows
+    (32 RoIs) OpenBLAS is ~25% faster streaming the large C-order weight that way."""
+    if x.shape[0] <= 256:
+        return (w @ x.T).T + b
+    return x @ w.T + b

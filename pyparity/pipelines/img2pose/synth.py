@@ -1,0 +1,73 @@
+"""Synthetic img2pose weights (recipe `crc32-normal-v1`, ../shared/docs/synthetic-weights.md).
+
+Seeds hash upstream's full entry names *with* the ``module.`` prefix (as the dumps' meta.json says).
+The generic recipe lives in `pyparity.models.synthetic_weights` (shared with POF); this module only
+supplies img2pose's entry list (weights.layout) and the known hash.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Mapping
+
+import numpy as np
+
+from pyparity.errors import ModelError
+from pyparity.models import synthetic_weights as sw
+from pyparity.pipelines.img2pose import weights as W
+
+RECIPE = "crc32-normal-v1"
+# weights_sha256 recorded in every img2pose-upstream dump's meta.json (depth 18, no overrides).
+KNOWN_SHA256 = {18: "a882d2ed9e0e34c1316864866a724d4dc4762f5f72722723958f8f17d6379fc9"}
+
+
+def synthetic_state_dict(depth: int = 18, overrides: Mapping[str, float] | None = None) -> dict[str, np.ndarray]:
+    """{prefixed name: array} in upstream's state_dict order."""
+    return sw.synth_state_dict(W.layout(depth, prefix=W.PREFIX), overrides)
+
+
+def weights_sha256(state: Mapping[str, np.ndarray]) -> str:
+    return sw.state_dict_sha256(state)
+
+
+def _meta(meta_or_dump: str | Path | Mapping) -> Mapping:
+    if isinstance(meta_or_dump, Mapping):
+        return meta_or_dump
+    p = Path(meta_or_dump)
+    p = p / "meta.json" if p.is_dir() else p
+    try:
+        return json.loads(p.read_text())
+    except (OSError, ValueError) as e:
+        raise ModelError(f"{p}: cannot read the dump's meta.json ({e})") from None
+
+
+def synthetic_weights(
+    depth: int = 18, check_against: str | Path | Mapping | None = None, overrides: Mapping[str, float] | None = None
+) -> dict[str, np.ndarray]:
+    """Synthetic weights as {unprefixed name: array}, validated.
+
+    ``check_against``: a dump directory, its meta.json or the parsed dict; its ``weights.overrides``
+    are applied and its ``weights_sha256`` checked first (a mismatch raises ModelError: no later stage
+    could match). Without it, the hash is checked against the known depth-18 value when no overrides.
+    """
+    want = None
+    if check_against is not None:
+        w = _meta(check_against).get("weights", {})
+        if w.get("recipe") not in (None, RECIPE):
+            raise ModelError(f"dump weights recipe {w.get('recipe')!r} is not {RECIPE}")
+        if overrides is None:
+            overrides = w.get("overrides") or None
+        want = w.get("weights_sha256")
+    elif not overrides:
+        want = KNOWN_SHA256.get(depth)
+    sd = synthetic_state_dict(depth, overrides)
+    sw.check_sha256(sd, want, f"synthetic img2pose ResNet-{depth} weights")
+    return W.validate(sd, depth, source="synthetic weights")
+
+
+def synth_img2pose(depth: int, out_path: str | Path, check_against: str | Path | None = None) -> Path:
+    """`pyparity models synth img2pose --depth D --out FILE`: write the weights as .npz with upstream's
+    prefixed names (loadable by `weights.load_weights`); hash checked as in `synthetic_weights`."""
+    sd = synthetic_weights(depth, check_against)
+    return W.save_npz(sd, out_path)
