@@ -134,3 +134,16 @@ def test_shape_and_dtype_mismatch_are_statuses(tmp_path):
 
     st = {s["name"]: s["status"] for s in json.loads(out.read_text())["stages"]}
     assert st == {"x": "shape-mismatch", "y": "dtype-mismatch"}
+
+
+def test_rtol_max_scales_with_the_stage_peak(tmp_path):
+    from pyparity.diff import diff_traces, load_policy
+    from pyparity.trace import Trace
+
+    a = Trace.from_arrays({"maps": np.array([1000.0, 1e-3, -2.0], np.float32)})
+    b = Trace.from_arrays({"maps": np.array([1000.05, 2e-3, -2.05], np.float32)})
+    pol = tmp_path / "p.toml"
+    pol.write_text('[[rule]]\nstages = ["maps"]\nrtol_max = 1e-4\n')
+    assert diff_traces(a, b, load_policy(pol)).ok          # 0.05 <= 1e-4 * 1000
+    pol.write_text('[[rule]]\nstages = ["maps"]\nrtol_max = 1e-5\n')
+    assert not diff_traces(a, b, load_policy(pol)).ok      # 0.05 > 1e-5 * 1000

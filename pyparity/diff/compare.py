@@ -6,7 +6,7 @@ and never allocates temporaries the size of the stage.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -216,6 +216,10 @@ def compare_arrays(name: str, a: np.ndarray, b: np.ndarray, tol: Tolerance) -> S
         r.n_total, r.n_over = int(a.size), 0 if same else int(np.count_nonzero(a != b)) if a.dtype.kind == b.dtype.kind else int(a.size)
         r.status = MATCH if same else DIVERGED
         return r
+    if tol.rtol_max and a.size and a.dtype.kind in "iuf":
+        with np.errstate(invalid="ignore"):
+            peak = float(np.nanmax(np.abs(a))) if not np.isnan(a).all() else 0.0
+        tol = replace(tol, atol=tol.atol + tol.rtol_max * peak, rtol_max=0.0)
     m = compute_metrics(a, b, tol)
     _fill(r, m, a.shape)
     if m.n_over:

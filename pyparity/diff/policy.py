@@ -19,7 +19,9 @@ A policy file::
     ignore = true
 
 Keys of a tolerance: ``atol``, ``rtol``, ``ulps`` (an element passes if it is within atol/rtol OR
-within ``ulps`` units in the last place), ``exact``, ``order`` ("sequence" | "set"), ``ignore``,
+within ``ulps`` units in the last place), ``rtol_max`` (adds ``rtol_max × max|a|`` over the stage to
+atol: "error ≤ 1e-4 × the stage's largest value", for feature maps whose small values carry no
+meaning), ``exact``, ``order`` ("sequence" | "set"), ``ignore``,
 ``check_dtype`` (default true), ``nan_equal`` (NaN == NaN at the same place; default true).
 """
 
@@ -37,13 +39,14 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-_KEYS = {"atol", "rtol", "ulps", "exact", "order", "ignore", "check_dtype", "nan_equal"}
+_KEYS = {"atol", "rtol", "rtol_max", "ulps", "exact", "order", "ignore", "check_dtype", "nan_equal"}
 
 
 @dataclass(frozen=True)
 class Tolerance:
     atol: float = 0.0
     rtol: float = 0.0
+    rtol_max: float = 0.0
     ulps: int | None = None
     exact: bool = False
     order: str = "sequence"
@@ -62,6 +65,8 @@ class Tolerance:
                 parts.append(f"abs≤{self.atol:g}")
             if self.rtol:
                 parts.append(f"rel≤{self.rtol:g}")
+            if self.rtol_max:
+                parts.append(f"abs≤{self.rtol_max:g}×max|a|")
             if self.ulps is not None:
                 parts.append(f"{self.ulps} ulp")
             if not parts:
@@ -105,7 +110,7 @@ def _tolerance(table: dict, where: str, base: Tolerance | None = None) -> Tolera
     if unknown:
         raise PolicyError(f"{where}: unknown key(s) {', '.join(sorted(unknown))} (known: {', '.join(sorted(_KEYS))})")
     kw = {}
-    for k in ("atol", "rtol"):
+    for k in ("atol", "rtol", "rtol_max"):
         if k in table:
             v = table[k]
             if not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0:
@@ -125,7 +130,7 @@ def _tolerance(table: dict, where: str, base: Tolerance | None = None) -> Tolera
         if table["order"] not in ("sequence", "set"):
             raise PolicyError(f"{where}: order must be \"sequence\" or \"set\", got {table['order']!r}")
         kw["order"] = table["order"]
-    if base is not None and not ({"atol", "rtol", "ulps", "exact"} & set(kw)):
+    if base is not None and not ({"atol", "rtol", "rtol_max", "ulps", "exact"} & set(kw)):
         return replace(base, **kw)
     return Tolerance(**kw)
 
