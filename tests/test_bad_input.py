@@ -147,3 +147,20 @@ def test_rtol_max_scales_with_the_stage_peak(tmp_path):
     assert diff_traces(a, b, load_policy(pol)).ok          # 0.05 <= 1e-4 * 1000
     pol.write_text('[[rule]]\nstages = ["maps"]\nrtol_max = 1e-5\n')
     assert not diff_traces(a, b, load_policy(pol)).ok      # 0.05 > 1e-5 * 1000
+
+
+def test_expected_divergence_is_listed_and_fails_nothing(tmp_path):
+    from pyparity.diff import diff_traces, load_policy
+    from pyparity.trace import Trace
+
+    a = Trace.from_arrays({"solver/scale": np.array([1.0, 2.0]), "solver/out": np.array([3.0])})
+    b = Trace.from_arrays({"solver/scale": np.array([1.0, 2.5]), "solver/out": np.array([3.5])})
+    pol = tmp_path / "p.toml"
+    pol.write_text('[[rule]]\nstages = ["solver/**"]\nexpected = "the signed fallback fixes upstream"\n')
+    rep = diff_traces(a, b, load_policy(pol))
+    assert rep.ok and [s.name for s in rep.expected] == ["solver/scale", "solver/out"]
+    assert "expected divergence" in rep.summary()
+    assert rep.to_dict()["expected_divergences"][0]["reason"].startswith("expected: the signed")
+    pol.write_text('[[rule]]\nstages = ["solver/out"]\nexpected = "later stage"\n')
+    rep = diff_traces(a, b, load_policy(pol))
+    assert rep.first_divergence == "solver/scale"

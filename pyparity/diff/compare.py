@@ -19,6 +19,7 @@ DTYPE_MISMATCH = "dtype-mismatch"
 ONLY_IN_A = "only-in-A"
 ONLY_IN_B = "only-in-B"
 IGNORED = "ignored"
+EXPECTED = "expected-divergence"
 FAILING = {DIVERGED, SHAPE_MISMATCH, DTYPE_MISMATCH}
 
 _CHUNK = 1 << 15  # elements per chunk: the temporaries stay in L2

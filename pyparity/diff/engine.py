@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pyparity.diff.align import Mapping, align
 from pyparity.diff.compare import (
-    FAILING, IGNORED, ONLY_IN_A, ONLY_IN_B, StageResult, compare_arrays, compare_printed,
+    EXPECTED, FAILING, IGNORED, ONLY_IN_A, ONLY_IN_B, StageResult, compare_arrays, compare_printed,
 )
 from pyparity.diff.diagnose import Context, diagnose
 from pyparity.diff.policy import Policy, default_policy
@@ -70,6 +70,9 @@ def diff_traces(
             if r.status in FAILING and (first is None or diagnose_all):
                 ctx = Context(stage=p.name_a, reference=a, candidate=b, earlier=tuple(earlier))
                 r.diagnosis = diagnose(arr_a, arr_b, tol, ctx)
+        if tol.expected and r.status in FAILING:
+            r.note = (f"expected: {tol.expected}" + (f"; {r.note}" if r.note else ""))
+            r.status = EXPECTED
         if r.status in FAILING and first is None:
             first = p.name
         if p.name_a:

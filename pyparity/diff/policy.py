@@ -22,7 +22,9 @@ Keys of a tolerance: ``atol``, ``rtol``, ``ulps`` (an element passes if it is wi
 within ``ulps`` units in the last place), ``rtol_max`` (adds ``rtol_max × max|a|`` over the stage to
 atol: "error ≤ 1e-4 × the stage's largest value", for feature maps whose small values carry no
 meaning), ``exact``, ``order`` ("sequence" | "set"), ``ignore``,
-``check_dtype`` (default true), ``nan_equal`` (NaN == NaN at the same place; default true).
+``check_dtype`` (default true), ``nan_equal`` (NaN == NaN at the same place; default true),
+``expected`` (a reason: the stage is *expected* to diverge — e.g. where a named fix changes upstream's
+behaviour; its divergence is reported separately and fails nothing).
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-_KEYS = {"atol", "rtol", "rtol_max", "ulps", "exact", "order", "ignore", "check_dtype", "nan_equal"}
+_KEYS = {"atol", "rtol", "rtol_max", "ulps", "exact", "order", "ignore", "check_dtype", "nan_equal", "expected"}
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,7 @@ class Tolerance:
     ignore: bool = False
     check_dtype: bool = True
     nan_equal: bool = True
+    expected: str = ""
 
     def describe(self) -> str:
         if self.ignore:
@@ -126,6 +129,10 @@ def _tolerance(table: dict, where: str, base: Tolerance | None = None) -> Tolera
             if not isinstance(table[k], bool):
                 raise PolicyError(f"{where}: {k} must be true or false, got {table[k]!r}")
             kw[k] = table[k]
+    if "expected" in table:
+        if not isinstance(table["expected"], str) or not table["expected"].strip():
+            raise PolicyError(f"{where}: expected must be the reason the stage diverges (a non-empty string)")
+        kw["expected"] = table["expected"]
     if "order" in table:
         if table["order"] not in ("sequence", "set"):
             raise PolicyError(f"{where}: order must be \"sequence\" or \"set\", got {table['order']!r}")

@@ -6,7 +6,7 @@ import math
 from collections import Counter
 from dataclasses import dataclass, field
 
-from pyparity.diff.compare import FAILING, MATCH, ONLY_IN_A, ONLY_IN_B, StageResult
+from pyparity.diff.compare import EXPECTED, FAILING, MATCH, ONLY_IN_A, ONLY_IN_B, StageResult
 
 
 @dataclass
@@ -46,6 +46,11 @@ class DiffReport:
         return max(f, key=lambda s: s.max_abs) if f else (self.failing[0] if self.failing else None)
 
     @property
+    def expected(self) -> list[StageResult]:
+        """Stages that diverged where the policy says they are expected to (reported, not failing)."""
+        return [s for s in self.stages if s.status == EXPECTED]
+
+    @property
     def n_aligned(self) -> int:
         return sum(1 for s in self.stages if s.status not in (ONLY_IN_A, ONLY_IN_B))
 
@@ -55,6 +60,8 @@ class DiffReport:
         head = (f"{c.get(MATCH, 0)}/{self.n_aligned} aligned stages match"
                 + (f", {c.get(ONLY_IN_A, 0)} only in A" if c.get(ONLY_IN_A) else "")
                 + (f", {c.get(ONLY_IN_B, 0)} only in B" if c.get(ONLY_IN_B) else ""))
+        if self.expected:
+            head += f", {len(self.expected)} expected divergence(s) (first: {self.expected[0].name})"
         if self.ok:
             return head + "."
         f = self.first
@@ -76,6 +83,7 @@ class DiffReport:
             "ok": self.ok,
             "first_divergence": self.first_divergence,
             "counts": self.counts(),
+            "expected_divergences": [{"name": s.name, "reason": s.note} for s in self.expected],
             "stages": [stage_dict(s) for s in self.stages],
         }
 

@@ -11,11 +11,11 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from pyparity.diff.compare import DIVERGED, FAILING, IGNORED, MATCH, ONLY_IN_A, ONLY_IN_B, StageResult
+from pyparity.diff.compare import DIVERGED, EXPECTED, FAILING, IGNORED, MATCH, ONLY_IN_A, ONLY_IN_B, StageResult
 from pyparity.diff.report import DiffReport
 from pyparity.trace.trace import Trace
 
-_STYLE = {MATCH: "green", DIVERGED: "red", ONLY_IN_A: "yellow", ONLY_IN_B: "yellow", IGNORED: "dim"}
+_STYLE = {MATCH: "green", DIVERGED: "red", ONLY_IN_A: "yellow", ONLY_IN_B: "yellow", IGNORED: "dim", EXPECTED: "cyan"}
 
 
 def make_console(stderr: bool = False) -> Console:
@@ -100,8 +100,10 @@ def render_diff(report: DiffReport, console: Console, max_rows: int = 40) -> Non
     console.print(t)
     c = report.counts()
     parts = [f"{c.get(k, 0)} {k}" for k in (MATCH, DIVERGED, "shape-mismatch", "dtype-mismatch", ONLY_IN_A,
-                                            ONLY_IN_B, IGNORED) if c.get(k)]
+                                            ONLY_IN_B, IGNORED, EXPECTED) if c.get(k)]
     console.print(", ".join(parts))
+    for e in report.expected:
+        console.print(Text.assemble(("expected divergence ", "cyan"), e.name, f"  ({e.note})"))
     f = report.first
     if f is None:
         console.print(Text("PARITY: all aligned stages match", style="bold green"))
