@@ -32,7 +32,8 @@ def hunt(
     probe: str = typer.Argument(..., help="Probe file, or the name of a shipped probe."),
     input_path: Path = typer.Argument(..., help="The input the port runs on (an image)."),
     reference: Path = typer.Option(..., "--reference", help="The reference dump to compare with."),
-    policy: Optional[Path] = typer.Option(None, "--policy", help="Tolerance policy TOML."),
+    policy: Optional[Path] = typer.Option(None, "--policy", help="Tolerance policy TOML (default: the probe's own "
+                                          "policy = ..., else the built-in one)."),
     stage: Optional[List[str]] = typer.Option(None, "--stage", help="Only stages matching this glob."),
     out: Optional[Path] = typer.Option(None, "--out", help="Also keep the recorded trace here."),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Write the diff report as JSON."),
@@ -55,6 +56,7 @@ def hunt(
     recorded = set(trace.names)
     sel = stage or None
     sub = ref.select(sorted(recorded)) if not sel else ref
+    policy = policy or p.policy  # the probe may name the policy that is honest about its port
     code = diff_and_report(sub, trace, policy=load_policy(policy) if policy else None, stages=sel,
                            json_out=json_out, junit_out=junit_out, html_out=html_out, max_rows=max_rows)
     raise typer.Exit(code)

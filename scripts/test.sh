@@ -9,6 +9,10 @@ if [ ! -x .venv/bin/python ]; then
   .venv/bin/python -m pip install -q --upgrade pip
 fi
 .venv/bin/python -m pip install -q -e ".[test]"
+# The published ports that the shipped probes hunt (test-only, installed without their dependencies).
+if ! .venv/bin/python -c "import pymtcnn, pyclnf" 2>/dev/null; then
+  bash .ci/install-probe-ports.sh .venv
+fi
 # torch is an optional backend, used by the cross-check tests: installed only where a CPU build is
 # available locally (pip's configured find-links); a registry-only machine would pull GBs of CUDA.
 if ! .venv/bin/python -c "import torch" 2>/dev/null; then

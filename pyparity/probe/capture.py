@@ -29,6 +29,9 @@ def to_array(value: Any) -> np.ndarray:
         value = value.detach().cpu().numpy()
     elif isinstance(value, (list, tuple)) and value and hasattr(value[0], "detach"):
         value = [v.detach().cpu().numpy() for v in value]
+    if isinstance(value, dict) and value and all(isinstance(k, (int, np.integer)) for k in value):
+        # {index: array} (e.g. one response map per landmark): stacked in index order
+        value = [to_array(value[k]) for k in sorted(value)]
     a = np.array(value, copy=True)
     if a.dtype.hasobject:
         raise ValueError(f"cannot record a {type(value).__name__} as an array (ragged or non-numeric)")
@@ -63,15 +66,16 @@ class _Session:
         self.counts: dict[int, int] = {}
         self.errors: list[str] = []
 
-    def record(self, cap: Capture, getter) -> None:
+    def record(self, cap: Capture, getter, frame: dict | None = None) -> None:
         n = self.counts.get(cap.index, 0)
         self.counts[cap.index] = n + 1
         if cap.calls is not None and n not in cap.calls:
             return
         try:
+            stage = cap.stage_name(n, frame)
             value = getter()
             arr = apply_steps(to_array(value), cap.transform, cap.where)
-            self.recorder.save(cap.stage.format(n=n), arr)
+            self.recorder.save(stage, arr)
         except Exception as exc:  # never break the port; report after it returns
             self.errors.append(f"{cap.where}: {exc}")
 
@@ -87,7 +91,8 @@ def _wrap_function(func, caps: list[Capture], session: _Session, is_method: bool
     def wrapper(*args, **kwargs):
         bound = None
         before = [c for c in caps if c.when == "before"]
-        if any(c.value.root == "args" for c in caps) and sig is not None:
+        if any(c.value.root == "args" or any(f.root == "args" for f in c.fields.values()) for c in caps) \
+                and sig is not None:
             try:
                 bound = sig.bind(*args, **kwargs)
                 bound.apply_defaults()
@@ -95,12 +100,12 @@ def _wrap_function(func, caps: list[Capture], session: _Session, is_method: bool
                 bound = None
         frame = {"self": args[0] if is_method and args else None, "args": _Args(bound, args)}
         for c in before:
-            session.record(c, lambda c=c: c.value.get(frame[c.value.root]))
+            session.record(c, lambda c=c: c.value.get(frame[c.value.root]), frame)
         result = func(*args, **kwargs)
         frame["return"] = result
         for c in caps:
             if c.when == "after":
-                session.record(c, lambda c=c: c.value.get(frame[c.value.root]))
+                session.record(c, lambda c=c: c.value.get(frame[c.value.root]), frame)
         return result
 
     return wrapper

@@ -29,8 +29,10 @@ class Inputs:
 
     def image_bgr(self) -> np.ndarray:
         if self._image is None:
-            from pyparity.imageio import read_image_bgr
-
+            try:
+                from pyparity.imageio import read_image_bgr
+            except ModuleNotFoundError:  # no shared image reader yet: read as OpenFace's ImageCapture does
+                read_image_bgr = _imread_color
             self._image = read_image_bgr(self.input_path)
         return self._image
 
@@ -83,6 +85,16 @@ class Inputs:
         if self.shared_dir is not None:
             return str(self.shared_dir)
         return os.environ.get("PYPARITY_SHARED", str(Path.cwd().parent / "shared"))
+
+
+def _imread_color(path: Path) -> np.ndarray:
+    """The image as 8-bit BGR, like OpenFace's ImageCapture (``cv::imread(file, cv::IMREAD_COLOR)``)."""
+    import cv2
+
+    img = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if img is None:
+        raise ProbeError(f"{path}: cannot read as an image")
+    return img
 
 
 @contextlib.contextmanager
@@ -173,7 +185,7 @@ def _run_port(probe: Probe, inputs: Inputs, rec) -> Any:
         for c in probe.captures:
             if c.target == "$call":
                 frame = {"return": result, "self": obj, "args": None}
-                session.record(c, lambda c=c: c.value.get(frame[c.value.root]))
+                session.record(c, lambda c=c: c.value.get(frame[c.value.root]), frame)
     if session.errors:
         raise ProbeError(session.errors[0])
     return result

@@ -6,6 +6,7 @@ A probe file is TOML (documented in `docs/probes.md`)::
     name = "toy-mtcnn"
     requires = ["toy_port"]                 # modules that must import (else: 'not installed')
     install = "pip install toy-port==1.0"   # shown when they do not
+    policy = "toy.policy.toml"              # optional: hunt's tolerance policy (next to the probe) unless --policy
 
     [port]
     setup = "toy_port:Detector"             # optional: builds the port object (a class or factory)
@@ -21,6 +22,10 @@ A probe file is TOML (documented in `docs/probes.md`)::
     stage = "mtcnn/pnet/s{n:02d}/out"       # n counts this capture's calls from 0
     transform = { transpose = [2, 0, 1] }   # alignment to the reference's conventions
     calls = [0, 1]                          # optional: only these call numbers
+    # stage-name fields from the call, for ports whose loops are numbered unlike the reference's:
+    #   stage = "clnf/{ws}/it{it:02d}/mean_shifts"
+    #   fields = { ws = "args.window_size", it = "args.iteration" }
+    #   lookup = { ws = { 11 = "s0", 9 = "s1" } }      # optional: value -> text
 
     [[capture]]                             # a torch module (forward hook)
     torch_module = "backbone.layer1"        # dotted name inside the module found at `root`
@@ -73,6 +78,29 @@ class Capture:
     torch_value: str = "output"
     tensor: str | None = None
     calls: list[int] | None = None
+    # Stage-name fields taken from the call (``fields = { ws = "args.window_size" }``), optionally
+    # mapped through ``lookup = { ws = { "11" = "s0", "9" = "s1" } }``: for a port whose loops are not
+    # numbered the way the reference's are (one function called per scale and per iteration).
+    fields: dict = field(default_factory=dict)
+    lookup: dict = field(default_factory=dict)
+
+    def stage_name(self, n: int, frame: dict | None = None) -> str:
+        kw = {}
+        for name, vp in self.fields.items():
+            if frame is None or frame.get(vp.root) is None:
+                raise ValueError(f"stage field {name} = {vp.text!r}: not available for this capture")
+            v = vp.get(frame[vp.root])
+            v = v.item() if hasattr(v, "item") and getattr(v, "ndim", 0) == 0 else v
+            if isinstance(v, float) and v.is_integer() and name not in self.lookup:
+                v = int(v)
+            if name in self.lookup:
+                key = str(v)
+                if key not in self.lookup[name]:
+                    raise ValueError(f"stage field {name} = {v!r} is not in lookup.{name} "
+                                     f"({', '.join(self.lookup[name])})")
+                v = self.lookup[name][key]
+            kw[name] = v
+        return self.stage.format(n=n, **kw)
 
 
 @dataclass
@@ -93,6 +121,7 @@ class Probe:
     onnx_model: str | None = None
     onnx_inputs: dict = field(default_factory=dict)
     record_return: str | None = None
+    policy: Path | None = None  # [probe] policy = "file.toml": hunt's tolerance policy unless --policy
 
     def line_of(self, text: str) -> int | None:
         return _line_of(self.path, text)
@@ -135,6 +164,13 @@ def load_probe(name_or_path: str | Path) -> Probe:
     meta = data.get("probe", {})
     pr = Probe(path=path, name=str(meta.get("name", path.stem)), description=str(meta.get("description", "")),
                requires=list(meta.get("requires", [])), install=str(meta.get("install", "")))
+    if "policy" in meta:
+        pol = meta["policy"]
+        pol_path = (path.parent / pol) if isinstance(pol, str) and pol else None
+        if pol_path is None or not pol_path.is_file():
+            raise ProbeError(f"{path}:{_line_of(path, 'policy') or '?'}: policy = {pol!r}: no such file "
+                             f"next to the probe")
+        pr.policy = pol_path
     port = data.get("port", {})
     onnx = data.get("onnx")
     if not port and not onnx:
@@ -168,7 +204,8 @@ def load_probe(name_or_path: str | Path) -> Probe:
     return pr
 
 
-_CAPTURE_KEYS = {"target", "value", "when", "stage", "transform", "calls", "torch_module", "root", "tensor"}
+_CAPTURE_KEYS = {"target", "value", "when", "stage", "transform", "calls", "torch_module", "root", "tensor",
+                 "fields", "lookup"}
 
 
 def _capture(path: Path, i: int, c: dict) -> Capture:
@@ -187,15 +224,33 @@ def _capture(path: Path, i: int, c: dict) -> Capture:
     stage = c.get("stage")
     if not isinstance(stage, str) or not stage:
         raise ProbeError(f"{where}: needs stage = \"reference/stage/name\" (may use {{n:02d}})")
+    fields = c.get("fields", {})
+    lookup = c.get("lookup", {})
+    if not isinstance(fields, dict) or not isinstance(lookup, dict):
+        raise ProbeError(f"{where}: fields and lookup are tables, e.g. fields = {{ ws = \"args.window_size\" }}")
+    parsed_fields = {}
+    for fname, ftext in fields.items():
+        if fname == "n" or not isinstance(ftext, str):
+            raise ProbeError(f"{where}: fields.{fname} must be a value path such as \"args.window_size\"")
+        try:
+            parsed_fields[fname] = parse_value_path(ftext)
+        except PyparityError as exc:
+            raise ProbeError(f"{where}: fields.{fname}: {exc}") from None
+    for lname, table in lookup.items():
+        if lname not in parsed_fields or not isinstance(table, dict) or not table:
+            raise ProbeError(f"{where}: lookup.{lname} must map values of fields.{lname} to strings")
+    lookup = {k: {str(a): str(b) for a, b in t.items()} for k, t in lookup.items()}
     try:
-        stage.format(n=0)
+        dummy = {k: (next(iter(lookup[k].values())) if k in lookup else 0) for k in parsed_fields}
+        stage.format(n=0, **dummy)
     except (KeyError, IndexError, ValueError) as exc:
-        raise ProbeError(f"{where}: stage template {stage!r} is not valid ({exc}); only {{n}} is defined") from None
+        known = ", ".join(["{n}"] + [f"{{{k}}}" for k in parsed_fields])
+        raise ProbeError(f"{where}: stage template {stage!r} is not valid ({exc}); defined: {known}") from None
     try:
         steps = normalise_steps(c.get("transform"), where)
     except PyparityError as exc:
         raise ProbeError(str(exc)) from None
-    cap = Capture(index=i, where=where, stage=stage, transform=steps)
+    cap = Capture(index=i, where=where, stage=stage, transform=steps, fields=parsed_fields, lookup=lookup)
     calls = c.get("calls")
     if calls is not None:
         if not isinstance(calls, list) or not all(isinstance(x, int) for x in calls):

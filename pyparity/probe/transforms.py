@@ -113,4 +113,5 @@ def apply_steps(a: np.ndarray, steps: Iterable[tuple[str, Any, dict]], where: st
                 a = np.squeeze(a)
         except (ValueError, IndexError, TypeError, np.exceptions.AxisError) as exc:
             raise TransformError(f"{where}: step {k} = {v!r} fails on an array of shape {list(a.shape)} ({exc})") from None
-    return np.ascontiguousarray(a)
+    # np.ascontiguousarray would turn a 0-d array (a recorded scalar) into shape (1,)
+    return np.ascontiguousarray(a) if a.ndim else np.array(a)

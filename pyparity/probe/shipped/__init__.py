@@ -1,0 +1,1 @@
+"""Probes shipped with pyparity (``<name>.toml``) and the small setup helpers they name."""
