@@ -129,3 +129,13 @@ def test_set_policy_matches_reordered_rows(reference):
     pol = parse_policy({"rule": [{"stages": ["mtcnn/pnet/merged/*"], "order": "set", "atol": 0.0005}]}, "t")
     loose = diff_traces(reference, cand, policy=pol)
     assert loose.ok and loose.stage("mtcnn/pnet/merged/boxes").order_only
+
+
+def test_a_row_lost_by_selection_is_named(reference):
+    """A filtering step that drops one candidate (e.g. an NMS tie broken the other way)."""
+    stage = "mtcnn/pnet/merged/boxes"
+    cand = _inject(reference, stage, lambda a: np.delete(a, 3, axis=0))
+    report = diff_traces(reference, cand)
+    assert report.first_divergence == stage and report.first.status == "shape-mismatch"
+    hyp = {h.id: h for h in report.first.diagnosis}
+    assert "row-set" in hyp and "rows missing [3]" in hyp["row-set"].title

@@ -270,6 +270,45 @@ def _rounding(a, b, tol, ctx):
             return
 
 
+def _row_subset(a, b, tol, ctx):
+    """The rows as a set: most agree, some of A's are missing and/or some of B's are new (a filter,
+    threshold or NMS that kept another set — a tie broken otherwise, > where the reference has >=)."""
+    if a.ndim == 0 or a.shape[1:] != b.shape[1:] or min(a.shape[0], b.shape[0]) == 0:
+        return
+    if a.shape[0] * b.shape[0] * max(a[0].size, 1) > 5_000_000 or a.dtype.kind not in "biuf":
+        return
+    ra = a.reshape(a.shape[0], -1).astype(np.float64)
+    rb = b.reshape(b.shape[0], -1).astype(np.float64)
+    # The shared rows need only agree roughly: a port that computes boxes in float64 where the
+    # reference rounds to float32 still shows which rows were dropped.
+    limit = np.maximum(max(tol.atol * 20, 0.01), max(tol.rtol, 1e-4) * np.abs(ra))
+    ok = (np.abs(ra[:, None, :] - rb[None, :, :]) <= limit[:, None, :]).all(axis=2)
+    from scipy.optimize import linear_sum_assignment
+
+    rows, cols = linear_sum_assignment(-ok.astype(np.float64))
+    shared = ok[rows, cols]
+    rows, cols = rows[shared], cols[shared]
+    missing = sorted(set(range(a.shape[0])) - set(rows.tolist()))
+    extra = sorted(set(range(b.shape[0])) - set(cols.tolist()))
+    if not (missing or extra) or len(rows) < max(1, min(a.shape[0], b.shape[0]) // 2):
+        return
+    if a.shape == b.shape and np.array_equal(rows, cols):
+        return  # same rows in place, values differ: not a selection problem
+
+    def show(ix):
+        return "[" + ", ".join(str(i) for i in ix[:8]) + (" …" if len(ix) > 8 else "") + "]"
+
+    parts = []
+    if missing:
+        parts.append(f"{len(missing)} of the reference's rows missing {show(missing)}")
+    if extra:
+        parts.append(f"{len(extra)} row(s) of B not in the reference {show(extra)}")
+    yield Hypothesis(
+        "row-set", "another set of rows selected: " + "; ".join(parts) + f"; the other {len(rows)} agree",
+        "a filter, threshold or NMS upstream of this stage kept another set (a tie broken the other way? "
+        "> where the reference has >=?)", "# look at the step that selects these rows", 0.0)
+
+
 # cross-stage hypotheses ----------------------------------------------------------------------
 
 def _stale(a, b, tol, ctx):
@@ -454,7 +493,7 @@ def _landmark_box(a, b, tol, ctx):
 
 
 HYPOTHESES: list[Callable] = [
-    _layout, _axes, _reshape, _channels, _boxes, _offset, _sign, _scale, _rows, _rounding,
+    _layout, _axes, _reshape, _channels, _boxes, _offset, _sign, _scale, _rows, _row_subset, _rounding,
     _landmark_box, _nms_scores, _stale,
 ]
 

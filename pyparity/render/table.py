@@ -119,8 +119,12 @@ def render_diff(report: DiffReport, console: Console, max_rows: int = 40) -> Non
     if f.diagnosis:
         for h in f.diagnosis:
             console.print(Text.assemble(("  likely cause: ", "bold yellow"), h.title))
-            console.print(f"    {h.detail}; residual after the fix {_fmt(h.residual)}")
-            console.print(Text(f"    align with: {h.transform}", style="cyan"))
+            if h.transform.startswith("#"):
+                console.print(f"    {h.detail}")
+                console.print(Text(f"    next: {h.transform.lstrip('# ')}", style="cyan"))
+            else:
+                console.print(f"    {h.detail}; residual after the fix {_fmt(h.residual)}")
+                console.print(Text(f"    align with: {h.transform}", style="cyan"))
     else:
         console.print("  no simple explanation found (offset, scale, layout, axes, order, rounding, stale input all ruled out)")
 
