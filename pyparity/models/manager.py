@@ -1,0 +1,530 @@
+"""The model manager: a per-user cache of licensed model files, fetched, verified and located.
+
+Layout of the cache root (``$PYPARITY_CACHE_DIR``, else ``$XDG_CACHE_HOME/pyparity``, else
+``~/.cache/pyparity``)::
+
+    openface-2.2.0/model/            laid out like OpenFace's lib/local/LandmarkDetector/model/
+    openface-2.2.0/synthetic_cen/    the synthetic CE-CLM experts (mirror only)
+    img2pose/pose_references/        img2pose's 3D reference points
+    licences/<id>.accepted.json      one record per accepted licence
+    verified.json                    path -> (size, mtime_ns, inode, sha256) of files already hashed
+
+``$PYPARITY_MODEL_DIR``, when set, is used as the OpenFace model folder instead of the cache's.
+
+Verification is by size and sha256 against the manifest (``models/openface-2.2.0.toml``). Hashing
+is done once per file version: ``verified.json`` remembers the stat signature of every file whose
+hash was checked, so ``openface_model_dir()`` costs a few ``stat`` calls, not 35 MB of hashing.
+
+``fetch`` is all-or-nothing: every file is first written into a staging folder inside the cache
+root and checked there; only when all passed are they renamed (atomically) into place. A failure
+(wrong checksum, missing file, unreachable URL, Ctrl-C) leaves the cache as it was.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import os
+import shutil
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Callable, Iterable, Sequence
+
+from pyparity.errors import ModelError
+from pyparity.models.manifest import Licence, Manifest, ModelFile, load_manifest
+
+__all__ = [
+    "cache_root", "group_dir", "openface_model_dir", "synthetic_cen_dir", "img2pose_dir", "model_path",
+    "fetch", "verify", "list_models", "select", "licence_accepted", "accept_licence", "licences_to_accept",
+    "manifest",
+    "FileStatus", "FetchResult", "DOWNLOAD_TIMEOUT_S",
+]
+
+DOWNLOAD_TIMEOUT_S = 10.0
+_CHUNK = 1 << 20
+ProgressFn = Callable[[ModelFile, int, int], None]   # (file, bytes done for this file, file size)
+PromptFn = Callable[[Licence], bool]
+
+_manifest_cache: dict[str, Manifest] = {}
+_stamps: dict[str, list] | None = None
+_stamps_file: Path | None = None
+
+
+def manifest(path: str | os.PathLike | None = None) -> Manifest:
+    """The manifest (loaded once per process and path)."""
+    from pyparity.models.manifest import default_manifest_path
+
+    key = str(Path(path) if path is not None else default_manifest_path())
+    if key not in _manifest_cache:
+        _manifest_cache[key] = load_manifest(key)
+    return _manifest_cache[key]
+
+
+def cache_root() -> Path:
+    env = os.environ.get("PYPARITY_CACHE_DIR", "").strip()
+    if env:
+        return Path(env).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME", "").strip()
+    base = Path(xdg) if xdg and os.path.isabs(xdg) else Path.home() / ".cache"
+    return base / "pyparity"
+
+
+def group_dir(group: str, m: Manifest | None = None) -> Path:
+    """Where a group's files live: the cache folder, or ``$PYPARITY_MODEL_DIR`` for ``openface``."""
+    m = m or manifest()
+    if group not in m.groups:
+        raise ModelError(f"unknown model group {group!r} (known: {', '.join(m.groups)})")
+    if group == "openface":
+        env = os.environ.get("PYPARITY_MODEL_DIR", "").strip()
+        if env:
+            return Path(env).expanduser()
+    return cache_root() / m.groups[group].cache_dir
+
+
+# --------------------------------------------------------------------------------------------------
+# Hash stamps: hash a file version once, then trust its stat signature.
+
+def _stamp_path() -> Path:
+    return cache_root() / "verified.json"
+
+
+def _load_stamps() -> dict[str, list]:
+    global _stamps, _stamps_file
+    sp = _stamp_path()
+    if _stamps is None or _stamps_file != sp:
+        try:
+            data = json.loads(sp.read_text(encoding="utf-8"))
+            _stamps = data if isinstance(data, dict) else {}
+        except (OSError, ValueError):
+            _stamps = {}
+        _stamps_file = sp
+    return _stamps
+
+
+def _save_stamps() -> None:
+    if _stamps is None or _stamps_file is None:
+        return
+    try:
+        from pyparity.render.atomic import write_text_atomic
+
+        write_text_atomic(_stamps_file, json.dumps(_stamps, indent=0, sort_keys=True))
+    except OSError:
+        pass  # a read-only cache only costs re-hashing in the next process
+
+
+def _signature(st: os.stat_result) -> list:
+    return [st.st_size, st.st_mtime_ns, st.st_ino]
+
+
+def _clear_process_caches() -> None:
+    """Forget what this process loaded (tests that change environment variables call this)."""
+    global _stamps, _stamps_file
+    _manifest_cache.clear()
+    _stamps, _stamps_file = None, None
+
+
+@dataclass(frozen=True)
+class FileStatus:
+    file: ModelFile
+    path: Path
+    status: str          # ok | missing | size mismatch | sha256 mismatch | not fetched
+    detail: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("ok", "not fetched")
+
+    @property
+    def message(self) -> str:
+        return f"{self.file.key}: {self.status}" + (f" ({self.detail})" if self.detail else "") + f" at {self.path}"
+
+
+def _check_file(f: ModelFile, p: Path, deep: bool, stamps: dict[str, list]) -> tuple[FileStatus, bool]:
+    """Check one file; returns (status, stamps changed)."""
+    try:
+        st = p.stat()
+    except OSError:
+        return FileStatus(f, p, "missing"), False
+    if not p.is_file():
+        return FileStatus(f, p, "missing", "not a regular file"), False
+    if st.st_size != f.size:
+        return FileStatus(f, p, "size mismatch", f"{st.st_size} bytes, expected {f.size}"), False
+    key = str(p.resolve())
+    sig = _signature(st)
+    known = stamps.get(key)
+    if not deep and known is not None and known[:3] == sig and known[3] == f.sha256:
+        return FileStatus(f, p, "ok"), False
+    from pyparity.models.manifest import sha256_file
+
+    try:
+        digest = sha256_file(p)
+    except OSError as exc:
+        return FileStatus(f, p, "missing", f"unreadable: {exc.strerror or exc}"), False
+    if digest != f.sha256:
+        stamps.pop(key, None)
+        return FileStatus(f, p, "sha256 mismatch", f"got {digest[:12]}…, expected {f.sha256[:12]}…"), True
+    stamps[key] = sig + [digest]
+    return FileStatus(f, p, "ok"), known != stamps[key]
+
+
+def _check_many(files: Iterable[ModelFile], deep: bool, m: Manifest, optional_absent_ok: bool) -> list[FileStatus]:
+    stamps = _load_stamps()
+    out, changed = [], False
+    for f in files:
+        p = group_dir(f.group, m) / f.name
+        s, ch = _check_file(f, p, deep, stamps)
+        changed |= ch
+        if s.status == "missing" and not s.detail and optional_absent_ok and not m.groups[f.group].default:
+            s = FileStatus(f, p, "not fetched")
+        out.append(s)
+    if changed:
+        _save_stamps()
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# Selection
+
+def select(names: Sequence[str] | None = None, all_groups: bool = False, m: Manifest | None = None) -> list[ModelFile]:
+    """Manifest entries chosen by globs (matched against ``group/name``, ``name`` and the upstream path).
+
+    No globs: the default groups' files (``all_groups``: every file). A glob that matches nothing is an error.
+    """
+    m = m or manifest()
+    if not names:
+        return [f for f in m.files if all_groups or m.groups[f.group].default]
+    chosen: dict[str, ModelFile] = {}
+    for g in names:
+        hits = [f for f in m.files
+                if any(fnmatch.fnmatchcase(s, g) for s in (f.key, f.name, f.path, f.group))]
+        if not hits:
+            if any(fnmatch.fnmatchcase(u.key, g) or fnmatch.fnmatchcase(u.name, g) for u in m.unpinned):
+                raise ModelError(f"{g!r} names a file with no pinned checksum, which pyparity cannot fetch or "
+                                 "verify (see `pyparity models list --all`)")
+            raise ModelError(f"no model file matches {g!r} (see `pyparity models list --all`)")
+        for f in hits:
+            chosen.setdefault(f.key, f)
+    return [f for f in m.files if f.key in chosen]
+
+
+# --------------------------------------------------------------------------------------------------
+# Public queries
+
+def verify(names: Sequence[str] | None = None, all_groups: bool = False, deep: bool = True) -> list[FileStatus]:
+    """Status of each selected file (default: every file; absent files of optional groups are
+    "not fetched", which is not a failure). ``deep``: hash every file even if its stamp is current."""
+    m = manifest()
+    files = select(names, all_groups=True, m=m) if names else list(m.files)
+    return _check_many(files, deep=deep, m=m, optional_absent_ok=not names and not all_groups)
+
+
+def list_models(all_groups: bool = True) -> list[FileStatus]:
+    """Status of every manifest file, cheaply (hashes only files never hashed in this version)."""
+    m = manifest()
+    return _check_many(select(None, all_groups=all_groups, m=m), deep=False, m=m, optional_absent_ok=True)
+
+
+def _require(group: str, files: Sequence[ModelFile] | None = None) -> Path:
+    m = manifest()
+    d = group_dir(group, m)
+    statuses = _check_many(files if files is not None else m.group_files(group), deep=False, m=m,
+                           optional_absent_ok=False)
+    bad = [s for s in statuses if not s.ok]
+    if bad:
+        overridden = group == "openface" and bool(os.environ.get("PYPARITY_MODEL_DIR", "").strip())
+        where = f"PYPARITY_MODEL_DIR={d}" if overridden else str(d)
+        missing = [s for s in bad if s.status == "missing"]
+        first = bad[0]
+        what = (f"{first.file.name}: {first.status}" + (f" ({first.detail})" if first.detail else "")
+                + (f" and {len(bad) - 1} more file(s) are missing or corrupt" if len(bad) > 1 else ""))
+        how = ("run `pyparity models fetch" + (f" --only '{group}/*'" if not m.groups[group].default else "")
+               + "` (add --from DIR to copy from a local mirror)")
+        if overridden:
+            how = "point PYPARITY_MODEL_DIR at an intact copy of OpenFace's model folder, or unset it and " + how
+        if missing and len(missing) == len(bad) and len(bad) == len(statuses):
+            raise ModelError(f"{group} model files are not installed in {where}: {how}")
+        raise ModelError(f"{where}: {what}; {how}")
+    return d
+
+
+def openface_model_dir() -> Path:
+    """The verified folder laid out like OpenFace's ``model/`` folder (``.../mtcnn_detector/PNet.dat``).
+
+    ``$PYPARITY_MODEL_DIR`` if set, else the cache's copy. Raises ``ModelError`` (one line, telling
+    the user to run ``pyparity models fetch``) when a file is missing or fails its size/sha256 check.
+    """
+    return _require("openface")
+
+
+def synthetic_cen_dir() -> Path:
+    """The verified folder of synthetic CEN experts (``cen_patches_0.25_of.dat``, ...,
+    ``no_early_termination/early_term_cen_of.txt``), laid out like ../shared/openface/synthetic_cen."""
+    return _require("synthetic_cen")
+
+
+def img2pose_dir() -> Path:
+    """The verified img2pose data folder (``pose_references/reference_3d_68_points_trans.npy``, ...)."""
+    return _require("img2pose")
+
+
+def model_path(relpath: str) -> Path:
+    """The verified path of one file: ``"mtcnn_detector/PNet.dat"`` (OpenFace model-relative),
+    ``"model/..."`` or ``"lib/local/LandmarkDetector/model/..."`` (OpenFace-relative), or a key
+    ``"group/name"`` (``"img2pose/pose_references/reference_3d_5_points_trans.npy"``)."""
+    m = manifest()
+    rel = relpath.replace("\\", "/")
+    while rel.startswith("./"):
+        rel = rel[2:]
+    candidates = [rel]
+    for prefix in ("lib/local/LandmarkDetector/model/", "model/"):
+        if rel.startswith(prefix):
+            candidates.append("openface/" + rel[len(prefix):])
+    candidates.append("openface/" + rel)
+    keys = m.by_key()
+    for c in candidates:
+        f = keys.get(c)
+        if f is not None:
+            _require(f.group, [f])
+            return group_dir(f.group, m) / f.name
+    for f in m.files:
+        if f.path == rel:
+            _require(f.group, [f])
+            return group_dir(f.group, m) / f.name
+    raise ModelError(f"{relpath!r} is not a model file pyparity knows (see `pyparity models list --all`)")
+
+
+# --------------------------------------------------------------------------------------------------
+# Licences
+
+def _licence_record(lid: str) -> Path:
+    return cache_root() / "licences" / f"{lid}.accepted.json"
+
+
+def licence_accepted(lid: str) -> bool:
+    m = manifest()
+    p = _licence_record(lid)
+    try:
+        rec = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    lic = m.licences.get(lid)
+    return isinstance(rec, dict) and lic is not None and rec.get("url") == lic.url
+
+
+def accept_licence(lid: str) -> None:
+    from pyparity.render.atomic import write_text_atomic
+
+    lic = manifest().licences[lid]
+    rec = {"licence": lid, "title": lic.title, "url": lic.url,
+           "accepted_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    try:
+        write_text_atomic(_licence_record(lid), json.dumps(rec, indent=2) + "\n")
+    except OSError as exc:
+        raise ModelError(f"{_licence_record(lid)}: cannot record the licence acceptance: {exc.strerror or exc}") from None
+
+
+# --------------------------------------------------------------------------------------------------
+# Fetching
+
+@dataclass(frozen=True)
+class FetchResult:
+    fetched: tuple[tuple[ModelFile, str], ...]   # (file, source: a mirror path or a URL)
+    already: tuple[ModelFile, ...]
+    licences_accepted: tuple[str, ...]
+
+
+def _copy_stream(src: BinaryIO, dst: BinaryIO, f: ModelFile, progress: ProgressFn | None, what: str):
+    """Copy and hash; stops as soon as more than the pinned size arrives. Returns (size, sha256)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    n = 0
+    if progress:
+        progress(f, 0, f.size)
+    while True:
+        b = src.read(_CHUNK)
+        if not b:
+            break
+        n += len(b)
+        if n > f.size:
+            raise ModelError(f"{f.key}: {what} is larger than the pinned {f.size} bytes")
+        h.update(b)
+        dst.write(b)
+        if progress:
+            progress(f, n, f.size)
+    return n, h.hexdigest()
+
+
+def _check_digest(f: ModelFile, n: int, digest: str, what: str) -> None:
+    if n != f.size:
+        raise ModelError(f"{f.key}: {what} has {n} bytes, the manifest pins {f.size}")
+    if digest != f.sha256:
+        raise ModelError(f"{f.key}: {what} fails its sha256 check (got {digest[:16]}…, expected "
+                         f"{f.sha256[:16]}…); refusing to install it")
+
+
+def _mirror_candidates(f: ModelFile, from_dirs: Sequence[Path], m: Manifest) -> list[Path]:
+    out = []
+    for d in from_dirs:
+        for layout in m.groups[f.group].mirror_layouts:
+            p = Path(os.path.normpath(Path(d) / layout.format(name=f.name)))
+            if p.is_file() and p not in out:
+                out.append(p)
+    return out
+
+
+def _stage_from_mirror(f: ModelFile, srcs: list[Path], tmp: Path, progress: ProgressFn | None) -> str:
+    errors = []
+    for src in srcs:
+        try:
+            with open(src, "rb") as fi, open(tmp, "wb") as fo:
+                n, digest = _copy_stream(fi, fo, f, progress, str(src))
+                fo.flush()
+                os.fsync(fo.fileno())
+            _check_digest(f, n, digest, str(src))
+            return str(src)
+        except ModelError as exc:
+            errors.append(str(exc))
+        except OSError as exc:
+            errors.append(f"{f.key}: cannot read {src}: {exc.strerror or exc}")
+    raise ModelError(errors[0] if len(errors) == 1 else "; ".join(errors))
+
+
+def _stage_from_urls(f: ModelFile, tmp: Path, progress: ProgressFn | None, timeout: float) -> str:
+    if not f.urls:
+        raise ModelError(f"{f.key}: not found in the mirror folder(s) and it has no official download URL; "
+                         "copy it with `pyparity models fetch --from DIR`")
+    last = ""
+    for url in f.urls:
+        try:
+            req = urllib.request.Request(url, headers={"User-Agent": "pyparity-model-manager"})
+            with urllib.request.urlopen(req, timeout=timeout) as resp, open(tmp, "wb") as fo:
+                n, digest = _copy_stream(resp, fo, f, progress, url)
+                fo.flush()
+                os.fsync(fo.fileno())
+            _check_digest(f, n, digest, f"the download from {url}")
+            return url
+        except ModelError:
+            raise  # a wrong checksum from the official URL is not something a retry fixes
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            reason = getattr(exc, "reason", None) or exc
+            last = f"{url}: {reason}"
+    raise ModelError(f"{f.key}: cannot download ({last}); no network? copy from a local mirror with "
+                     "`pyparity models fetch --from DIR`")
+
+
+def _cache_dest(f: ModelFile) -> Path:
+    return cache_root() / manifest().groups[f.group].cache_dir / f.name
+
+
+def _partition(wanted: Sequence[ModelFile], force: bool, m: Manifest) -> tuple[list[ModelFile], list[ModelFile]]:
+    """(to install, already installed and verified) -- cheap: stamps, hashing only unstamped files."""
+    stamps = _load_stamps()
+    todo, already = [], []
+    for f in wanted:
+        s, _ = _check_file(f, _cache_dest(f), False, stamps)
+        (already if s.status == "ok" and not force else todo).append(f)
+    return todo, already
+
+
+def _unaccepted(files: Sequence[ModelFile], m: Manifest) -> list[Licence]:
+    lids = dict.fromkeys(m.groups[f.group].licence for f in files)
+    return [m.licences[lid] for lid in lids if not licence_accepted(lid)]
+
+
+def not_accepted_message(lic: Licence) -> str:
+    return (f"the licence of these model files is not accepted: {lic.title} ({lic.url}); "
+            "read it, then run `pyparity models fetch --accept-license`")
+
+
+def licences_to_accept(names: Sequence[str] | None = None, all_groups: bool = False,
+                       force: bool = False) -> list[Licence]:
+    """The licences a ``fetch`` with these arguments would need accepted (none if nothing is to install)."""
+    m = manifest()
+    todo, _ = _partition(select(names, all_groups=all_groups, m=m), force, m)
+    return _unaccepted(todo, m)
+
+
+def fetch(
+    from_dir: str | os.PathLike | Sequence[str | os.PathLike] | None = None,
+    accept_license: bool = False,
+    names: Sequence[str] | None = None,
+    progress: ProgressFn | None = None,
+    *,
+    all_groups: bool = False,
+    force: bool = False,
+    prompt: PromptFn | None = None,
+    timeout: float = DOWNLOAD_TIMEOUT_S,
+) -> FetchResult:
+    """Install the selected files into the cache, verified, all-or-nothing.
+
+    from_dir: mirror folder(s) laid out like OpenFace's ``model/`` folder (or an OpenFace checkout,
+        or a folder holding ``openface/model``...; each group's ``mirror_layouts`` say where to
+        look). Files not found there are downloaded from their official URLs.
+    accept_license: accept the licences of the files fetched (recorded once in the cache).
+        Otherwise ``prompt(licence) -> bool`` is asked (the CLI asks on a terminal); without a
+        prompt, an unaccepted licence is a ``ModelError``.
+    names: globs on ``group/name``, ``name`` or the upstream path (default: the default groups;
+        ``all_groups``: everything).
+    progress: ``progress(file, bytes_done, size)`` while each file is copied or downloaded.
+    force: re-install files already present and verified.
+    The OpenFace group always goes to the cache, even when ``$PYPARITY_MODEL_DIR`` points elsewhere.
+    """
+    m = manifest()
+    wanted = select(names, all_groups=all_groups, m=m)
+    from_dirs = [] if from_dir is None else (
+        [Path(from_dir)] if isinstance(from_dir, (str, os.PathLike)) else [Path(d) for d in from_dir])
+    for d in from_dirs:
+        if not d.is_dir():
+            raise ModelError(f"{d}: mirror folder not found")
+    root = cache_root()
+    stamps = _load_stamps()
+    dest = _cache_dest
+    todo, already = _partition(wanted, force, m)
+    accepted = []
+    for lic in _unaccepted(todo, m):
+        if not (accept_license or (prompt is not None and prompt(lic))):
+            raise ModelError(not_accepted_message(lic))
+        accept_licence(lic.id)
+        accepted.append(lic.id)
+
+    if not todo:
+        return FetchResult((), tuple(already), tuple(accepted))
+
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=root))
+    except OSError as exc:
+        raise ModelError(f"{root}: cannot write to the model cache: {exc.strerror or exc} "
+                         "(set PYPARITY_CACHE_DIR to a writable folder)") from None
+    fetched = []
+    try:
+        staged = []
+        for i, f in enumerate(todo):
+            tmp = staging / f"{i:04d}.part"
+            srcs = _mirror_candidates(f, from_dirs, m)
+            if srcs:
+                source = _stage_from_mirror(f, srcs, tmp, progress)
+            else:
+                source = _stage_from_urls(f, tmp, progress, timeout)
+            staged.append((f, tmp, source))
+        for f, tmp, source in staged:
+            d = dest(f)
+            try:
+                d.parent.mkdir(parents=True, exist_ok=True)
+                os.chmod(tmp, 0o644)
+                os.replace(tmp, d)
+            except OSError as exc:
+                raise ModelError(f"{d}: cannot install: {exc.strerror or exc}") from None
+            st = d.stat()
+            stamps[str(d.resolve())] = _signature(st) + [f.sha256]
+            fetched.append((f, source))
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        if fetched:
+            _save_stamps()
+    return FetchResult(tuple(fetched), tuple(already), tuple(accepted))
