@@ -1,0 +1,135 @@
+"""Public API: ``detect(image) -> Detections``, OpenFace 2.0.2's FaceDetectorMTCNN::DetectFaces."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from pyparity.errors import InputError, ModelError, TraceError
+from pyparity.pipelines.mtcnn.onet import landmarks_from_onet, run_onet
+from pyparity.pipelines.mtcnn.pnet import Candidates, run_pnet
+from pyparity.pipelines.mtcnn.pyramid import num_scales
+from pyparity.pipelines.mtcnn.rnet import prepare_rnet, run_rnet
+from pyparity.pipelines.mtcnn.weights import load_mtcnn
+from pyparity.trace import NULL_RECORDER
+
+#: Stages ``detect(start_from=(ref, stage))`` can start from.
+START_STAGES = ("mtcnn/pnet/merged", "mtcnn/rnet/input_boxes", "mtcnn/onet/input_boxes")
+
+
+@dataclass
+class Detections:
+    """MTCNN faces, in the order OpenFace reports them (final NMS order).
+
+    boxes_xywh: (N, 4) float32, after OpenFace's calibration (what CLNF is given);
+    raw_boxes_xywh: (N, 4) float32, before calibration; scores: (N,) float32 ONet probabilities;
+    landmarks: (N, 5, 2) float64 (x, y) image pixels — left eye, right eye, nose, left and right
+    mouth corner — from ONet outputs 6..15 denormalised with the rectified ONet input box
+    ``onet_boxes_xywh`` (see ``onet.landmarks_from_onet``); onet_boxes_xywh: (N, 4) float32.
+    """
+
+    boxes_xywh: np.ndarray
+    raw_boxes_xywh: np.ndarray
+    scores: np.ndarray
+    landmarks: np.ndarray
+    onet_boxes_xywh: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+
+def _as_bgr_float(image: np.ndarray) -> np.ndarray:
+    a = np.asarray(image)
+    if a.dtype != np.uint8:
+        raise InputError(f"detect: expected an 8-bit image, got dtype {a.dtype} (read files with pyparity.imageio.read_image_bgr)")
+    if a.ndim == 3 and a.shape[2] == 1:
+        a = a[:, :, 0]
+    if a.ndim == 2:
+        a = np.repeat(a[:, :, None], 3, axis=2)  # cvtColor GRAY2RGB copies the channel
+    if a.ndim != 3 or a.shape[2] != 3:
+        raise InputError(f"detect: expected an (H, W) or (H, W, 3) image, got shape {a.shape}")
+    return a.astype(np.float32)
+
+
+def _copy_reference(ref, upto: str, rec) -> None:
+    """Record the reference's own mtcnn stages that come before ``upto`` (stage isolation)."""
+    for name in ref.names:
+        if not name.startswith("mtcnn/") or name.startswith("mtcnn/config/"):
+            continue
+        if name == upto or name.startswith(upto + "/"):
+            return
+        rec.save(name, ref[name])
+
+
+def _reference_array(ref, name: str) -> np.ndarray:
+    if name not in ref:
+        raise TraceError(f"{getattr(ref, 'source', 'reference')}: no stage {name} to start from")
+    return np.asarray(ref[name])
+
+
+def detect(image_bgr_uint8: np.ndarray, min_face_size: int = 60, thresholds=(0.6, 0.7, 0.7),
+           model_dir: str | os.PathLike | None = None, rec=NULL_RECORDER, start_from=None) -> Detections:
+    """Detect faces with OpenFace's MTCNN cascade, recording every stage under ``mtcnn/...``.
+
+    image_bgr_uint8: (H, W, 3) uint8 BGR or (H, W) uint8 gray. thresholds: (t1, t2, t3) for PNet,
+    RNet, ONet. model_dir: an OpenFace model folder (holding ``mtcnn_detector/PNet.dat`` ...) or the
+    folder of the .dat files; None -> ``pyparity.models.openface_model_dir()``.
+    start_from: ``(reference_trace, stage)`` with stage one of ``START_STAGES``: the stages before it
+    are taken from the reference (and recorded as such) so that a divergence can be pinned to the
+    stage that introduces it. No face is a result (empty arrays), not an error.
+    """
+    if model_dir is None:
+        try:
+            from pyparity.models import openface_model_dir
+        except ImportError:
+            raise ModelError("no model_dir given and the model manager (pyparity.models) is not available; "
+                             "pass model_dir=<OpenFace model folder>") from None
+        model_dir = openface_model_dir()
+    models = load_mtcnn(model_dir)
+    img = _as_bgr_float(image_bgr_uint8)
+    t1, t2, t3 = (float(t) for t in thresholds)
+    min_face_size = int(min_face_size)
+    if min_face_size <= 0:
+        raise InputError(f"detect: min_face_size must be positive, got {min_face_size}")
+    start = None
+    if start_from is not None:
+        ref, start = start_from
+        start = start.rstrip("/")
+        if start.startswith("mtcnn/pnet/merged"):
+            start = "mtcnn/pnet/merged"
+        if start not in START_STAGES:
+            raise TraceError(f"cannot start from {start!r}; choose one of {', '.join(START_STAGES)}")
+
+    with rec.scope("mtcnn"):
+        rec.save("config/min_face_size", np.int32(min_face_size))
+        rec.save("config/t1", np.float32(t1))
+        rec.save("config/t2", np.float32(t2))
+        rec.save("config/t3", np.float32(t3))
+        rec.save("config/num_scales", np.int32(max(num_scales(img.shape[0], img.shape[1], min_face_size), 0)))
+    if start is not None:
+        _copy_reference(ref, start, rec)
+    with rec.scope("mtcnn"):
+        if start is None:
+            merged = run_pnet(models.pnet, img, min_face_size, t1, rec)
+        elif start == "mtcnn/pnet/merged":
+            merged = Candidates(*(_reference_array(ref, f"mtcnn/pnet/merged/{k}").astype(np.float32)
+                                  for k in ("boxes", "scores", "corrections")))
+            with rec.scope("pnet/merged"):
+                rec.save("boxes", merged.boxes)
+                rec.save("scores", merged.scores)
+                rec.save("corrections", merged.corrections)
+        if start in (None, "mtcnn/pnet/merged"):
+            rnet_boxes = prepare_rnet(merged, rec)
+        if start == "mtcnn/rnet/input_boxes":
+            rnet_boxes = _reference_array(ref, "mtcnn/rnet/input_boxes").astype(np.float32).reshape(-1, 4)
+            rec.save("rnet/input_boxes", rnet_boxes)
+        if start != "mtcnn/onet/input_boxes":
+            onet_boxes = run_rnet(models.rnet, img, rnet_boxes, t2, rec)
+        else:
+            onet_boxes = _reference_array(ref, "mtcnn/onet/input_boxes").astype(np.float32).reshape(-1, 4)
+            rec.save("onet/input_boxes", onet_boxes)
+        res = run_onet(models.onet, img, onet_boxes, t3, rec)
+    return Detections(res.boxes, res.raw_boxes, res.scores, landmarks_from_onet(res.out, res.input_boxes),
+                      res.input_boxes)

@@ -1,0 +1,70 @@
+"""ONet stage (48x48 crops), final NMS and OpenFace's calibration."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from pyparity.pipelines.mtcnn.boxes import apply_correction, calibrate
+from pyparity.pipelines.mtcnn.nms import non_maximum_suppression
+from pyparity.pipelines.mtcnn.refine import probability, run_on_boxes
+from pyparity.pipelines.mtcnn.weights import CNN
+from pyparity.trace import NULL_RECORDER
+
+
+@dataclass
+class OnetResult:
+    """Survivors of the ONet stage, in NMS order.
+
+    raw_boxes / boxes: (N, 4) float32 xywh before / after calibration; scores: (N,) float32;
+    input_boxes: (N, 4) float32 the rectified ONet crop boxes they came from; out: (N, 16) float32
+    ONet outputs (2 logits, 4 corrections, 5 landmark x's, 5 landmark y's, normalised to the crop).
+    """
+
+    raw_boxes: np.ndarray
+    boxes: np.ndarray
+    scores: np.ndarray
+    input_boxes: np.ndarray
+    out: np.ndarray
+
+
+def landmarks_from_onet(out: np.ndarray, input_boxes: np.ndarray) -> np.ndarray:
+    """5-point landmarks (N, 5, 2) float64 (x, y) in image pixels, OpenCV pixel centres.
+
+    ONet's outputs 6..10 are x and 11..15 y, as fractions of the crop it saw. That crop is the
+    (w+1) x (h+1) region starting at (x-1, y-1) of the rectified ONet input box (x, y, w, h), so a
+    point is ``(x - 1) + (w + 1) * fx``, ``(y - 1) + (h + 1) * fy`` (the original MTCNN mapping,
+    ``x1 + w * fx - 1`` with 1-based x1 and w = x2 - x1 + 1). OpenFace itself does not use them.
+    """
+    if len(out) == 0:
+        return np.zeros((0, 5, 2), np.float64)
+    b = input_boxes.astype(np.float64)
+    o = out.astype(np.float64)
+    xs = (b[:, 0:1] - 1.0) + (b[:, 2:3] + 1.0) * o[:, 6:11]
+    ys = (b[:, 1:2] - 1.0) + (b[:, 3:4] + 1.0) * o[:, 11:16]
+    return np.stack([xs, ys], axis=2)
+
+
+def run_onet(onet: CNN, img_float: np.ndarray, boxes: np.ndarray, t3: float, rec=NULL_RECORDER) -> OnetResult:
+    """ONet on each box, threshold t3, correction with +1, NMS with the "minimum" overlap (0.7),
+    calibration. Records ``onet/*`` and ``output/*``."""
+    crops, out = run_on_boxes(onet, img_float, boxes, 48, 16)
+    scores = probability(out)
+    rec.save("onet/out", out)
+    rec.save("onet/crops", crops)
+    rec.save("onet/scores", scores)
+    thresh_keep = np.nonzero(scores >= np.float32(t3))[0].astype(np.int32)
+    rec.save("onet/thresh_keep", thresh_keep)
+    corrected = apply_correction(boxes[thresh_keep].reshape(-1, 4), out[thresh_keep, 2:6].reshape(-1, 4), add1=True)
+    rec.save("onet/corrected_boxes", corrected)
+    keep = non_maximum_suppression(corrected, scores[thresh_keep], 0.7, True)
+    rec.save("onet/nms_keep", keep)
+    src = thresh_keep[keep]
+    raw = corrected[keep].reshape(-1, 4)
+    final_scores = scores[src].astype(np.float32)
+    calibrated = calibrate(raw)
+    rec.save("output/raw_boxes", raw)
+    rec.save("output/scores", final_scores)
+    rec.save("output/boxes", calibrated)
+    return OnetResult(raw, calibrated, final_scores, boxes[src].reshape(-1, 4), out[src].reshape(-1, 16))

@@ -1,0 +1,50 @@
+"""RNet stage (24x24 crops) of FaceDetectorMTCNN::DetectFaces."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pyparity.pipelines.mtcnn.boxes import apply_correction, rectify
+from pyparity.pipelines.mtcnn.nms import non_maximum_suppression
+from pyparity.pipelines.mtcnn.pnet import Candidates
+from pyparity.pipelines.mtcnn.refine import probability, run_on_boxes
+from pyparity.pipelines.mtcnn.weights import CNN
+from pyparity.trace import NULL_RECORDER
+
+
+def prepare_rnet(merged: Candidates, rec=NULL_RECORDER) -> np.ndarray:
+    """Cross-scale NMS (IoU 0.7) on PNet's merged candidates, correction (no +1), rectify.
+
+    Records ``pnet/nms_keep``, ``pnet/corrected_boxes``, ``rnet/input_boxes``. Returns the RNet
+    input boxes (N, 4) float32 xywh."""
+    keep = non_maximum_suppression(merged.boxes, merged.scores, 0.7, False)
+    rec.save("pnet/nms_keep", keep)
+    sel = merged.subset(keep)
+    corrected = apply_correction(sel.boxes, sel.corrections, add1=False)
+    rec.save("pnet/corrected_boxes", corrected)
+    boxes = rectify(corrected)
+    rec.save("rnet/input_boxes", boxes)
+    return boxes
+
+
+def run_rnet(rnet: CNN, img_float: np.ndarray, boxes: np.ndarray, t2: float, rec=NULL_RECORDER) -> np.ndarray:
+    """RNet on each box, threshold t2, NMS 0.7, correction (no +1), rectify.
+
+    Records ``rnet/out, crops, scores, thresh_keep, nms_keep, corrected_boxes`` and
+    ``onet/input_boxes``. Returns the ONet input boxes (N, 4) float32 xywh."""
+    crops, out = run_on_boxes(rnet, img_float, boxes, 24, 6)
+    scores = probability(out)
+    rec.save("rnet/out", out)
+    rec.save("rnet/crops", crops)
+    rec.save("rnet/scores", scores)
+    thresh_keep = np.nonzero(scores >= np.float32(t2))[0].astype(np.int32)
+    rec.save("rnet/thresh_keep", thresh_keep)
+    cand = Candidates(boxes, scores, np.ascontiguousarray(out[:, 2:6])).subset(thresh_keep)
+    keep = non_maximum_suppression(cand.boxes, cand.scores, 0.7, False)
+    rec.save("rnet/nms_keep", keep)
+    cand = cand.subset(keep)
+    corrected = apply_correction(cand.boxes, cand.corrections, add1=False)
+    rec.save("rnet/corrected_boxes", corrected)
+    onet_boxes = rectify(corrected)
+    rec.save("onet/input_boxes", onet_boxes)
+    return onet_boxes
