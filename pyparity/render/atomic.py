@@ -16,6 +16,7 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
             f.write(text)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes files private; reports are meant to be read
         os.replace(tmp, p)
     except BaseException:
         try:

@@ -1,0 +1,1 @@
+"""Goldens and the regression gate: blessed traces, corpus specs, and a parallel corpus runner."""
