@@ -220,7 +220,7 @@ def test_expf_matches_glibc_algorithm():
 
     import numba
 
-    from pyparity.pipelines.clnf.ccnf import FMA_FUSED, _expf
+    from pyparity.pipelines.clnf.f32kernels import FMA_FUSED, expf as _expf
 
     @numba.njit
     def run(xs, out):

@@ -13,13 +13,12 @@ glibc's expf and double arithmetic accumulated into a float32 response, the Sigm
 sgemm (m = 1: plain FMA chains), then the response shifted to be non-negative. The one approximation:
 Sigma for window size 11 (121x121), which OpenCV inverts through LAPACK sposv (see _invert_cholesky).
 FMA_FUSED tells whether the CPU's FMA is used (else it is emulated in float64: slower, same results
-except at float32 rounding ties).
+except at float32 rounding ties). The float32 kernels (expf, sgemm rows, FMA detection) live in
+f32kernels.py, shared with the CEN experts.
 """
 
 from __future__ import annotations
 
-import math
-import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,43 +26,9 @@ import numba
 import numpy as np
 
 from pyparity.errors import ModelError
-
-# OpenCV type codes used by LandmarkDetector::ReadMatBin (single channel only)
-_CV_DTYPES = {0: np.uint8, 1: np.int8, 2: np.uint16, 3: np.int16, 4: np.int32, 5: np.float32, 6: np.float64}
-
-
-class _Reader:
-    def __init__(self, data: bytes, path: Path):
-        self.data = data
-        self.pos = 0
-        self.path = path
-
-    def _take(self, n: int) -> bytes:
-        if self.pos + n > len(self.data):
-            raise ModelError(f"{self.path}: truncated (wanted {n} bytes at offset {self.pos})")
-        b = self.data[self.pos:self.pos + n]
-        self.pos += n
-        return b
-
-    def i32(self) -> int:
-        return struct.unpack("<i", self._take(4))[0]
-
-    def f64(self) -> float:
-        return struct.unpack("<d", self._take(8))[0]
-
-    def f32(self) -> float:
-        return struct.unpack("<f", self._take(4))[0]
-
-    def mat(self) -> np.ndarray:
-        """LandmarkDetector::ReadMatBin: rows, cols, OpenCV type, then row-major data."""
-        rows, cols, typ = self.i32(), self.i32(), self.i32()
-        dt = _CV_DTYPES.get(typ)
-        if dt is None or rows < 0 or cols < 0:
-            raise ModelError(f"{self.path}: bad matrix header ({rows}x{cols}, type {typ}) at offset {self.pos - 12}")
-        n = rows * cols
-        a = np.frombuffer(self._take(n * np.dtype(dt).itemsize), dtype=dt).reshape(rows, cols)
-        return a.copy()
-
+from pyparity.pipelines.clnf.matbin import MatBinReader
+from pyparity.pipelines.clnf.f32kernels import (FMA_FUSED, expf, matvec_t, n_block_split, sgemm_row, sgemm_row_rowwise,
+                                                sgemm_rows2)
 
 @dataclass
 class CcnfNeuron:
@@ -208,7 +173,7 @@ def _invert_cholesky(a: np.ndarray) -> np.ndarray:
     return out
 
 
-def _read_expert(r: _Reader, n_betas: int, has_sigmas: bool) -> CcnfExpert:
+def _read_expert(r: MatBinReader, n_betas: int, has_sigmas: bool) -> CcnfExpert:
     read_type = r.i32()
     if read_type != 5:
         raise ModelError(f"{r.path}: expected a CCNF patch expert record (type 5), found {read_type} at offset {r.pos - 4}")
@@ -253,11 +218,7 @@ def _prepare(e: CcnfExpert) -> None:
 def read_ccnf_patch_experts(path: str | Path) -> CcnfScale:
     """Patch_experts::Read_CCNF_patch_experts for one file (binary, despite the .txt name)."""
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise ModelError(f"{path}: cannot read CCNF patch experts ({e.strerror})") from None
-    r = _Reader(data, path)
+    r = MatBinReader.from_file(path, "CCNF patch experts")
     patch_scaling = r.f64()
     n_views = r.i32()
     if not 0 < n_views < 1000:
@@ -280,8 +241,7 @@ def read_ccnf_patch_experts(path: str | Path) -> CcnfScale:
     if n_win:
         n_betas = len(comps[windows[0]])
     experts = [[_read_expert(r, n_betas, n_win > 0) for _ in range(n_points)] for _ in range(n_views)]
-    if r.pos != len(data):
-        raise ModelError(f"{path}: {len(data) - r.pos} unexpected trailing bytes after the patch experts")
+    r.expect_end("the patch experts")
     return CcnfScale(path, patch_scaling, centers, visibilities, tuple(windows), comps, experts)
 
 
@@ -291,55 +251,13 @@ def read_ccnf_patch_experts(path: str | Path) -> CcnfScale:
 
 
 
-def _expf_table() -> np.ndarray:
-    # 2^(i/32) rounded to double, i = 0..31 (glibc's __exp2f_data table before its exponent offset)
-    from decimal import Decimal, getcontext
-    getcontext().prec = 60
-    return np.array([float(Decimal(2) ** (Decimal(i) / Decimal(32))) for i in range(32)], dtype=np.float64)
-
-
-_EXPF_TAB = _expf_table()
-_EXPF_C0 = float.fromhex("0x1.c6af84b912394p-5") / 32 / 32 / 32
-_EXPF_C1 = float.fromhex("0x1.ebfce50fac4f3p-3") / 32 / 32
-_EXPF_C2 = float.fromhex("0x1.62e42ff0c52d6p-1") / 32
-_EXPF_INVLN2N = float.fromhex("0x1.71547652b82fep+0") * 32
-_EXPF_SHIFT = float.fromhex("0x1.8p+52")
-_EXPF_OFLOW = float.fromhex("0x1.62e42ep6")     # above: +inf (__math_oflowf)
-_EXPF_UFLOW = float.fromhex("-0x1.9fe368p6")    # below: 0 (__math_uflowf, round to nearest)
-
-
-@numba.njit(cache=True, fastmath={"contract"})
-def _expf(x):
-    """glibc 2.36 expf (sysdeps/ieee754/flt-32/e_expf.c, the FMA variant that x86-64 CPUs with AVX2
-    select): the float32 result C++'s std::exp(float) gives, including its rare last-bit departures
-    from the correctly rounded value. Valid for finite x; |x| > ~88 saturates as glibc does."""
-    xd = np.float64(x)
-    if xd > _EXPF_OFLOW:
-        return np.float32(np.inf)
-    if xd < _EXPF_UFLOW:
-        return np.float32(0.0)
-    z = _EXPF_INVLN2N * xd
-    kd = (z + _EXPF_SHIFT) - _EXPF_SHIFT      # round to nearest integer, ties to even
-    r = z - kd
-    k = np.int64(kd)
-    s = math.ldexp(_EXPF_TAB[k & 31], k >> 5)
-    zz = _EXPF_C0 * r + _EXPF_C1
-    r2 = r * r
-    y = _EXPF_C2 * r + 1.0
-    y = zz * r2 + y
-    return np.float32(y * s)
-
-
-@numba.njit(cache=True)
-def _im2col_contrast_norm(aoi, ph, pw, col, s, ss):
+@numba.njit(cache=True, inline="always")
+def _im2col_body(aoi, ph, pw, yB, xB, col, s, ss):
     """im2colContrastNormBias (CCNF_patch_expert.cpp), written transposed: col is (1 + ph·pw, n_patches)
     float32, patch index p = x·yB + y (C++ iterates x-blocks outside), feature index 1 + xx·ph + yy.
     Float32 sums in the C++ order per patch (the mean over rows-then-columns, the square sum over the
     column-major feature order, no fused multiply-add); the loops run over all patches at once so
     that they vectorise. s, ss: (n_patches,) float32 scratch."""
-    H, W = aoi.shape
-    yB = H - ph + 1
-    xB = W - pw + 1
     K = ph * pw + 1
     P = xB * yB
     npix = np.float32(ph * pw)
@@ -375,137 +293,38 @@ def _im2col_contrast_norm(aoi, ph, pw, col, s, ss):
 
 
 @numba.njit(cache=True)
-def _sgemm_row_emulated(w_row, col, out, split, acc1):
-    """out[p] = Σ_k w_row[k]·col[k, p] accumulated as OpenBLAS 0.3.x's Haswell sgemm kernel does for
-    the C++ call (m = patches, n = neurons): one float32 fused multiply-add chain in k order, except
-    inside full 8-row m-blocks of the 4- and 8-wide n-blocks (`split`), where the kernel keeps two
-    accumulators over the k's of its 8-unrolled main loop (even k -> acc0, odd k -> acc1), adds the
-    remaining K % 8 terms to acc0, then returns acc0 + acc1. (Measured against OpenBLAS with
-    OPENBLAS_CORETYPE=Haswell for K <= 290; the CCNF experts have K = 122.)
-    Here the FMA is emulated in float64 (the product is exact there; only a tie at the float32
-    rounding could differ); `_sgemm_row_fused` is the same with the CPU's FMA."""
-    K, P = col.shape
-    p8 = P - P % 8 if split else 0
-    km = K - K % 8
+def _im2col_contrast_norm(aoi, ph, pw, col, s, ss):
+    """_im2col_body for aoi (H, W) float32 (yB = H - ph + 1 by xB = W - pw + 1 patches). For the 11x11
+    experts of OpenFace's models and the odd window sizes 3..11 the body is compiled with the sizes as
+    constants: LLVM then unrolls the short copy loops (about twice as fast; same arithmetic)."""
+    yB = aoi.shape[0] - ph + 1
+    xB = aoi.shape[1] - pw + 1
+    if ph == 11 and pw == 11 and yB == xB:
+        if yB == 11:
+            return _im2col_body(aoi, 11, 11, 11, 11, col, s, ss)
+        if yB == 9:
+            return _im2col_body(aoi, 11, 11, 9, 9, col, s, ss)
+        if yB == 7:
+            return _im2col_body(aoi, 11, 11, 7, 7, col, s, ss)
+        if yB == 5:
+            return _im2col_body(aoi, 11, 11, 5, 5, col, s, ss)
+        if yB == 3:
+            return _im2col_body(aoi, 11, 11, 3, 3, col, s, ss)
+    _im2col_body(aoi, ph, pw, yB, xB, col, s, ss)
+
+
+@numba.njit(cache=True)
+def _add_sigmoid(x, two_alpha, resp, P):
+    """`*p += (2.0*alpha) / (1.0 + exp(-x))`: std::exp(float) (glibc expf), the rest in double, into the
+    float32 response (neuron by neuron, as the C++ loop)."""
     for p in range(P):
-        out[p] = np.float32(0.0)
-        acc1[p] = np.float32(0.0)
-    for k in range(K):
-        wk = np.float64(w_row[k])
-        if k < km and (k & 1) == 1:
-            for p in range(p8):
-                acc1[p] = np.float32(wk * np.float64(col[k, p]) + np.float64(acc1[p]))
-            for p in range(p8, P):
-                out[p] = np.float32(wk * np.float64(col[k, p]) + np.float64(out[p]))
-        else:
-            for p in range(P):
-                out[p] = np.float32(wk * np.float64(col[k, p]) + np.float64(out[p]))
-    for p in range(p8):
-        out[p] = out[p] + acc1[p]
-
-
-# `contract` lets LLVM fuse the float32 a*b + c into one FMA instruction (checked at import by
-# _fma_is_fused; without an FMA unit the emulated versions are used)
-@numba.njit(cache=True, fastmath={"contract"})
-def _sgemm_row_fused(w_row, col, out, split, acc1):
-    """_sgemm_row_emulated with hardware FMA."""
-    K, P = col.shape
-    p8 = P - P % 8 if split else 0
-    km = K - K % 8
-    for p in range(P):
-        out[p] = np.float32(0.0)
-        acc1[p] = np.float32(0.0)
-    for k in range(K):
-        wk = w_row[k]
-        if k < km and (k & 1) == 1:
-            for p in range(p8):
-                acc1[p] = wk * col[k, p] + acc1[p]
-            for p in range(p8, P):
-                out[p] = wk * col[k, p] + out[p]
-        else:
-            for p in range(P):
-                out[p] = wk * col[k, p] + out[p]
-    for p in range(p8):
-        out[p] = out[p] + acc1[p]
+        e = expf(-x[p])
+        resp[p] = np.float32(np.float64(resp[p]) + two_alpha / (1.0 + np.float64(e)))
 
 
 @numba.njit(cache=True)
-def _matvec_t_emulated(v, m_t, out, n):
-    """out[r] = Σ_k v[k]·m_t[k, r], one FMA chain per r in k order (sgemm with m = 1), emulated FMA."""
-    for r in range(n):
-        out[r] = np.float32(0.0)
-    for k in range(n):
-        vk = np.float64(v[k])
-        for r in range(n):
-            out[r] = np.float32(vk * np.float64(m_t[k, r]) + np.float64(out[r]))
-
-
-@numba.njit(cache=True, fastmath={"contract"})
-def _matvec_t_fused(v, m_t, out, n):
-    """_matvec_t_emulated with hardware FMA."""
-    for r in range(n):
-        out[r] = np.float32(0.0)
-    for k in range(n):
-        vk = v[k]
-        for r in range(n):
-            out[r] = vk * m_t[k, r] + out[r]
-
-
-def _fma_is_fused() -> bool:
-    """Whether _sgemm_row_fused really rounds once: 1+2^-12 squared minus (1+2^-11) is 2^-24 with a
-    fused multiply-add and 0 without (the product rounds to a tie)."""
-    a = np.float32(1 + 2.0 ** -12)
-    K, P = 9, 17
-    col = np.zeros((K, P), dtype=np.float32)
-    w = np.zeros(K, dtype=np.float32)
-    col[0, :] = 1
-    w[0] = -(1 + 2.0 ** -11)
-    col[K - 1, :] = a
-    w[K - 1] = a
-    out = np.empty(P, dtype=np.float32)
-    acc1 = np.empty(P, dtype=np.float32)
-    ref = np.empty(P, dtype=np.float32)
-    _sgemm_row_fused(w, col, out, False, acc1)
-    _sgemm_row_emulated(w, col, ref, False, acc1)
-    mv = np.empty(P, dtype=np.float32)
-    mv_ref = np.empty(P, dtype=np.float32)
-    m = np.zeros((P, P), dtype=np.float32)
-    m[0, :] = -(1 + 2.0 ** -11)
-    m[P - 1, :] = a
-    v = np.zeros(P, dtype=np.float32)
-    v[0] = 1
-    v[P - 1] = a
-    _matvec_t_fused(v, m, mv, P)
-    _matvec_t_emulated(v, m, mv_ref, P)
-    return bool(np.all(out == ref) and np.all(out == np.float32(2.0 ** -24)) and np.all(mv == mv_ref))
-
-
-@numba.njit(cache=True)
-def _n_block_split(n, nn):
-    """Whether neuron row n of nn falls in a 4- or 8-wide n-block of the sgemm kernel (blocks are
-    taken 12, 8, 4, 2, 1 wide in that order of preference)."""
-    start = 0
-    rem = nn
-    while rem > 0:
-        if rem >= 12:
-            size = 12
-        elif rem >= 8:
-            size = 8
-        elif rem >= 4:
-            size = 4
-        elif rem >= 2:
-            size = 2
-        else:
-            size = 1
-        if n < start + size:
-            return size == 8 or size == 4
-        start += size
-        rem -= size
-    return False
-
-
-@numba.njit(cache=True)
-def _ccnf_response_one(aoi, ph, pw, wm, nn, active, two_alphas, sigma_t, ws, col, tmp, resp, acc1, s, ss, out, fused):
+def _ccnf_response_one(aoi, ph, pw, wm, nn, active, two_alphas, sigma_t, ws, col, tmp, resp, acc1, s, ss, out, fused,
+                       rowwise, tmp2, acc2):
     """CCNF_patch_expert::ResponseOpenBlas for one landmark into out (ws, ws) float32.
     sigma_t is Sigma transposed (the product is accumulated over k for all rows at once)."""
     _im2col_contrast_norm(aoi, ph, pw, col, s, ss)
@@ -513,26 +332,31 @@ def _ccnf_response_one(aoi, ph, pw, wm, nn, active, two_alphas, sigma_t, ws, col
     yB = aoi.shape[0] - ph + 1
     for p in range(P):
         resp[p] = np.float32(0.0)
-    for a in range(active.shape[0]):
-        if fused:
-            _sgemm_row_fused(wm[active[a]], col, tmp, _n_block_split(active[a], nn), acc1)
+    na = active.shape[0]
+    a = 0
+    while a < na:
+        ra = active[a]
+        split = n_block_split(ra, nn)
+        # two neurons with the same blocking go through the product together (same bits, one pass)
+        pair = not rowwise and a + 1 < na and n_block_split(active[a + 1], nn) == split
+        if pair:
+            sgemm_rows2(wm[ra], wm[active[a + 1]], col, tmp, tmp2, split, acc1, acc2, fused)
+        elif fused and rowwise:
+            sgemm_row_rowwise(wm[ra], col, tmp, split, acc1)
         else:
-            _sgemm_row_emulated(wm[active[a]], col, tmp, _n_block_split(active[a], nn), acc1)
-        ta = two_alphas[a]
-        for p in range(P):
-            # `*p += (2.0*alpha) / (1.0 + exp(-x))`: std::exp(float) (glibc expf), the rest in double
-            e = _expf(-tmp[p])
-            resp[p] = np.float32(np.float64(resp[p]) + ta / (1.0 + np.float64(e)))
+            sgemm_row(wm[ra], col, tmp, split, acc1, fused)
+        _add_sigmoid(tmp, two_alphas[a], resp, P)
+        if pair:
+            _add_sigmoid(tmp2, two_alphas[a + 1], resp, P)
+            a += 1
+        a += 1
     # response.t(): resp is indexed x-major; the Sigma product takes the y-major vector
     n = ws * ws
     for y in range(ws):
         for x in range(ws):
             tmp[y * ws + x] = resp[x * yB + y]
     # sgemm with m = 1: one fused multiply-add chain per output in k order
-    if fused:
-        _matvec_t_fused(tmp, sigma_t, acc1, n)
-    else:
-        _matvec_t_emulated(tmp, sigma_t, acc1, n)
+    matvec_t(tmp, sigma_t, acc1, n, fused)
     mn = acc1[0]
     for r in range(1, n):
         if acc1[r] < mn:
@@ -545,14 +369,17 @@ def _ccnf_response_one(aoi, ph, pw, wm, nn, active, two_alphas, sigma_t, ws, col
 
 
 @numba.njit(cache=True)
-def ccnf_responses_batch(aois, ph, pw, wms, n_neurons, actives, n_active, two_alphas, sigmas_t, ws, out, fused):
+def ccnf_responses_batch(aois, ph, pw, wms, n_neurons, actives, n_active, two_alphas, sigmas_t, ws, out, fused,
+                         rowwise=False):
     """Responses of L landmarks at once.
 
     aois (L, H, W) float32 areas of interest (H = ws + ph - 1), wms (L, nn, 1+ph·pw) float32 weight
     matrices (first n_neurons[l] rows used: the sgemm blocking depends on it), actives (L, nn) int64
     row indices of the neurons with alpha > 1e-4 (first n_active[l] used), two_alphas (L, nn) float64
     (2·alpha of those neurons), sigmas_t (L, ws², ws²) float32 Sigma matrices TRANSPOSED,
-    out (L, ws, ws) float32 (written); fused: use the CPU's FMA (FMA_FUSED) rather than emulating it."""
+    out (L, ws, ws) float32 (written); fused: use the CPU's FMA (FMA_FUSED) rather than emulating it;
+    rowwise: the neuron product one neuron at a time, one k per pass (f32kernels.sgemm_row_rowwise;
+    the benchmark's baseline, same bits) rather than in pairs of neurons (sgemm_rows2)."""
     L = aois.shape[0]
     yB = aois.shape[1] - ph + 1
     P = yB * (aois.shape[2] - pw + 1)
@@ -562,15 +389,15 @@ def ccnf_responses_batch(aois, ph, pw, wms, n_neurons, actives, n_active, two_al
     tmp = np.empty(m, dtype=np.float32)
     resp = np.empty(P, dtype=np.float32)
     acc1 = np.empty(m, dtype=np.float32)
+    tmp2 = np.empty(P, dtype=np.float32)
+    acc2 = np.empty(P, dtype=np.float32)
     s = np.empty(P, dtype=np.float32)
     ss = np.empty(P, dtype=np.float32)
     for l in range(L):
         na = n_active[l]
         _ccnf_response_one(aois[l], ph, pw, wms[l], n_neurons[l], actives[l, :na], two_alphas[l, :na],
-                           sigmas_t[l], ws, col, tmp, resp, acc1, s, ss, out[l], fused)
+                           sigmas_t[l], ws, col, tmp, resp, acc1, s, ss, out[l], fused, rowwise, tmp2, acc2)
 
-
-FMA_FUSED = _fma_is_fused()
 
 
 def ccnf_response(expert: CcnfExpert, sigma: np.ndarray, area_of_interest: np.ndarray) -> np.ndarray:

@@ -34,7 +34,7 @@ All landmarks of one scale (what Patch_experts::Response does with CEN experts):
         -> (n, ws, ws) float32; maps of landmarks that C++ leaves untouched (invisible) are zeros
     cen_areas_of_interest(gray_f32, landmarks_stacked, sim_ref_to_img, landmarks, aoi_size, use_cv2=False)
         -> (L, A, A) float32 (cv::warpAffine(WARP_INVERSE_MAP | INTER_LINEAR) exactly as C++; by
-        default the CCNF path's compiled copy of it, `patch_experts._warp_areas`)
+        default the compiled copy of it, `aoi.warp_areas`; the same function as aoi.areas_of_interest)
     experts = CenPatchExperts.from_files(paths)     # drop-in for patch_experts.PatchExperts:
     experts.n_scales, .patch_scaling, .n_landmarks, .visibility(s, v), .view_index(pg, s),
     experts.response(gray_f32, landmarks_stacked, reference_shape_stacked, params_global,
@@ -56,7 +56,7 @@ that every CEN file overwrites: CenPatchExperts uses the last file's for every s
 
 Arithmetic is the reference's bit for bit (checked against the level-2 dumps): float32 im2col with
 the sparse contrast normalisation of im2colBiasSparseContrastNorm; each layer the float32 sgemm of
-OpenBLAS 0.3.21's Haswell kernel (the emulation shared with the CCNF experts, `ccnf._sgemm_row_*`;
+OpenBLAS 0.3.21's Haswell kernel (the emulation shared with the CCNF experts, `f32kernels.sgemm_row_*`;
 measured there for K <= 290 -- trained CEN files' 500/200-unit layers are beyond what was measured),
 then `+ bias` in float, then the activation (sigmoid `1.0f/(1.0f + expf(-x))` with glibc's expf);
 the interpolation to the full grid as OpenCV's float gemm (products summed in double).
@@ -66,317 +66,22 @@ and 0.3 ms for window 5 with the synthetic experts on this machine, plus 0.2 ms 
 
 from __future__ import annotations
 
-import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
-import cv2
 import numba
 import numpy as np
 
 from pyparity.errors import InputError, ModelError
-from pyparity.pipelines.clnf.ccnf import FMA_FUSED, _expf, _n_block_split, _sgemm_row_emulated, _sgemm_row_fused
+from pyparity.pipelines.clnf.aoi import areas_of_interest
+# the file format, re-exported so that `from pyparity.pipelines.clnf.cen import ...` keeps working
+from pyparity.pipelines.clnf.cen_format import (ACT_IDENTITY, ACT_RELU, ACT_SIGMOID, CEN_RECORD_TYPE,  # noqa: F401
+                                                CenExpert, CenLayer, CenScale, build_cen_scale,
+                                                read_cen_patch_experts, write_cen_patch_experts)
+from pyparity.pipelines.clnf.f32kernels import FMA_FUSED, expf, n_block_split, sgemm_row
+from pyparity.pipelines.clnf.patch_experts import PatchResponse, nearest_view, similarity_transforms
 from pyparity.trace import NULL_RECORDER
-
-CEN_RECORD_TYPE = 6            # CEN_patch_expert::Read's sanity value
-ACT_SIGMOID = 0
-ACT_RELU = 2
-ACT_IDENTITY = 1               # any code other than 0 and 2 is the identity in C++
-
-# OpenCV single-channel type codes (ReadMatBin writes rows, cols, type, then the data row-major)
-_CV_DTYPES = {0: np.uint8, 1: np.int8, 2: np.uint16, 3: np.int16, 4: np.int32, 5: np.float32, 6: np.float64}
-_CV_CODES = {np.dtype(v): k for k, v in _CV_DTYPES.items()}
-
-
-# ---------------------------------------------------------------------------------------------
-# File format
-# ---------------------------------------------------------------------------------------------
-
-
-class _Reader:
-    def __init__(self, data: bytes, path: Path):
-        self.data = data
-        self.pos = 0
-        self.path = path
-
-    def take(self, n: int, what: str) -> bytes:
-        if n < 0 or self.pos + n > len(self.data):
-            raise ModelError(f"{self.path}: truncated CEN patch expert file (wanted {n} bytes for {what} "
-                             f"at offset {self.pos}, file has {len(self.data)})")
-        b = self.data[self.pos:self.pos + n]
-        self.pos += n
-        return b
-
-    def i32(self, what: str) -> int:
-        return struct.unpack("<i", self.take(4, what))[0]
-
-    def f64(self, what: str) -> float:
-        return struct.unpack("<d", self.take(8, what))[0]
-
-    def mat(self, what: str) -> np.ndarray:
-        """LandmarkDetector::ReadMatBin: int32 rows, cols, OpenCV type, then row-major data."""
-        start = self.pos
-        rows, cols, typ = self.i32(what), self.i32(what), self.i32(what)
-        dt = _CV_DTYPES.get(typ)
-        if dt is None or rows < 0 or cols < 0 or rows * cols > len(self.data):
-            raise ModelError(f"{self.path}: bad matrix header for {what} at offset {start} "
-                             f"({rows}x{cols}, OpenCV type {typ}; single-channel types 0-6 only)")
-        n = rows * cols * np.dtype(dt).itemsize
-        return np.frombuffer(self.take(n, what), dtype=np.dtype(dt).newbyteorder("<")).reshape(rows, cols).astype(dt)
-
-
-def _mat_bytes(a: np.ndarray) -> bytes:
-    a = np.asarray(a)
-    if a.ndim != 2:
-        raise ModelError(f"a CEN matrix must be 2-D, got shape {a.shape}")
-    code = _CV_CODES.get(a.dtype)
-    if code is None:
-        raise ModelError(f"a CEN matrix of dtype {a.dtype} has no OpenCV type code")
-    return struct.pack("<iii", a.shape[0], a.shape[1], code) + np.ascontiguousarray(a, dtype=a.dtype.newbyteorder("<")).tobytes()
-
-
-@dataclass(frozen=True, eq=False)
-class CenLayer:
-    """One layer: `out = activation(weight · in + bias)`.
-
-    bias, weight: the matrices as stored (2-D, stored dtype; OpenFace's trained files keep the bias
-    as a 1 x units row, C++ reads it by element index). `w32` (units, inputs) and `b32` (units,) are
-    the float32 copies C++ computes with (its Mat_<float> assignment converts other depths)."""
-
-    activation: int
-    bias: np.ndarray
-    weight: np.ndarray
-    w32: np.ndarray = field(init=False, repr=False, compare=False)
-    b32: np.ndarray = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self):
-        if np.ndim(self.weight) != 2 or np.ndim(self.bias) != 2:
-            raise ModelError(f"a CEN layer's weight and bias must be 2-D matrices, got shapes "
-                             f"{np.shape(self.weight)} and {np.shape(self.bias)}")
-        object.__setattr__(self, "w32", np.ascontiguousarray(np.asarray(self.weight).astype(np.float32)))
-        object.__setattr__(self, "b32", np.ascontiguousarray(np.asarray(self.bias).astype(np.float32).reshape(-1)))
-
-    @property
-    def units(self) -> int:
-        return self.w32.shape[0]
-
-    @property
-    def inputs(self) -> int:
-        return self.w32.shape[1]
-
-
-@dataclass(frozen=True, eq=False)
-class CenExpert:
-    """One landmark's network in one view; no layers = an empty expert (invisible, or "use the mirror")."""
-
-    width_support: int
-    height_support: int
-    layers: tuple[CenLayer, ...]
-    confidence: float
-
-    @property
-    def is_empty(self) -> bool:
-        # C++ tests `biases.empty()`
-        return len(self.layers) == 0
-
-    def validate(self, where: str) -> None:
-        """Shapes C++ would silently misread: layer 0 takes 1 + w·h inputs (the bias column of ones
-        and the patch), each later layer the previous one's units, one bias per unit, one output."""
-        if self.width_support <= 0 or self.height_support <= 0:
-            raise ModelError(f"{where}: bad support {self.width_support}x{self.height_support}")
-        if self.is_empty:
-            return
-        k = 1 + self.width_support * self.height_support
-        for i, lay in enumerate(self.layers):
-            if lay.inputs != k:
-                raise ModelError(f"{where}: layer {i} weight is {lay.units}x{lay.inputs}, expected {k} inputs")
-            if lay.b32.shape[0] != lay.units:
-                raise ModelError(f"{where}: layer {i} has {lay.b32.shape[0]} biases for {lay.units} units")
-            k = lay.units
-        if k != 1:
-            raise ModelError(f"{where}: the last layer has {k} units (a CEN expert outputs 1)")
-
-
-@dataclass
-class CenScale:
-    """One `cen_patches_*.dat` file: one scale, every view, every landmark (empty experts included).
-
-    The `*_mats` fields are the matrices as stored (kept for the writer); the plain fields are what
-    C++ uses: centers (V, 3) float64 in radians (cv::Vec3d · M_PI / 180.0, i.e. (c·π)·(1/180)),
-    visibilities (V, n) int32, mirror_inds (n,) int32, mirror_views (V,) int32."""
-
-    path: Path
-    patch_scaling: float
-    center_mats: list[np.ndarray]
-    visibility_mats: list[np.ndarray]
-    mirror_inds_mat: np.ndarray
-    mirror_views_mat: np.ndarray
-    experts: list[list[CenExpert]]
-    centers: np.ndarray = field(init=False, repr=False)
-    visibilities: np.ndarray = field(init=False, repr=False)
-    mirror_inds: np.ndarray = field(init=False, repr=False)
-    mirror_views: np.ndarray = field(init=False, repr=False)
-    _plans: dict = field(default_factory=dict, init=False, repr=False)
-
-    def __post_init__(self):
-        where = str(self.path)
-        nv = len(self.experts)
-        if not (len(self.center_mats) == len(self.visibility_mats) == nv) or nv == 0:
-            raise ModelError(f"{where}: {len(self.center_mats)} view centres, {len(self.visibility_mats)} "
-                             f"visibilities and {nv} expert views disagree")
-        cs = []
-        for v, c in enumerate(self.center_mats):
-            if np.asarray(c).size != 3:
-                raise ModelError(f"{where}: view {v} centre has {np.asarray(c).size} values, expected 3")
-            # cv::Vec3d * M_PI / 180.0: operator/ of a Vec multiplies by 1/alpha
-            cs.append((np.asarray(c, dtype=np.float64).reshape(3) * np.pi) * (1.0 / 180.0))
-        self.centers = np.stack(cs)
-        n = np.asarray(self.visibility_mats[0]).shape[0]   # C++: visibility[0].rows
-        vis = []
-        for v, m in enumerate(self.visibility_mats):
-            m = np.asarray(m)
-            if m.shape != (n, 1) or not np.issubdtype(m.dtype, np.integer):
-                raise ModelError(f"{where}: view {v} visibility is {m.dtype} {m.shape}, expected ({n}, 1) int32")
-            vis.append(m.reshape(-1).astype(np.int32))
-        self.visibilities = np.stack(vis)
-        mi = np.asarray(self.mirror_inds_mat)
-        mv = np.asarray(self.mirror_views_mat)
-        if mi.size != n or not np.issubdtype(mi.dtype, np.integer) or mi.min(initial=0) < 0 or mi.max(initial=0) >= n:
-            raise ModelError(f"{where}: mirror_inds must be {n} landmark indices, got {mi.dtype} {mi.shape}")
-        if mv.size != nv or not np.issubdtype(mv.dtype, np.integer) or mv.min(initial=0) < 0 or mv.max(initial=0) >= nv:
-            raise ModelError(f"{where}: mirror_views must be {nv} view indices, got {mv.dtype} {mv.shape}")
-        self.mirror_inds = mi.reshape(-1).astype(np.int32)
-        self.mirror_views = mv.reshape(-1).astype(np.int32)
-        for v, row in enumerate(self.experts):
-            if len(row) != n:
-                raise ModelError(f"{where}: view {v} has {len(row)} experts for {n} landmarks")
-            for lm, e in enumerate(row):
-                e.validate(f"{where}: view {v} landmark {lm}")
-
-    @property
-    def n_views(self) -> int:
-        return len(self.experts)
-
-    @property
-    def n_landmarks(self) -> int:
-        return self.visibilities.shape[1]
-
-    def confidences(self, view: int) -> np.ndarray:
-        return np.array([e.confidence for e in self.experts[view]], dtype=np.float64)
-
-    def plan(self, view_id: int) -> "_Plan":
-        """Which expert computes which landmark's map in this view (cached)."""
-        p = self._plans.get(view_id)
-        if p is None:
-            p = _make_plan(self, view_id)
-            self._plans[view_id] = p
-        return p
-
-    def landmark_response(self, view_id: int, landmark: int, aoi: np.ndarray,
-                          partner_aoi: np.ndarray | None = None) -> np.ndarray:
-        """One landmark's (ws, ws) float32 map as Patch_experts::Response leaves it: the call that writes
-        it last, with its own expert or the mirror rule. `partner_aoi` is the area of interest around
-        `mirror_inds[landmark]`, needed in the frontal view for a mirror pair: C++ runs both patches
-        through one sgemm, and the kernel's blocking (so the last bits) depends on that. Zeros for a
-        landmark no call writes (invisible in the view)."""
-        plan = self.plan(view_id)
-        call = None
-        for c in plan.calls:
-            if landmark in (c[0], c[1]):
-                call = c
-        a = np.asarray(aoi, dtype=np.float32)
-        if call is None:
-            e = self.experts[view_id][landmark]
-            return np.zeros((a.shape[0] - e.height_support + 1,) * 2, dtype=np.float32)
-        left, right, ev, el, _ = call
-        if left >= 0 and right >= 0 and partner_aoi is None:
-            raise InputError(f"landmark {landmark} is computed together with its mirror partner in view "
-                             f"{view_id}: pass the partner's area of interest")
-        p = None if partner_aoi is None else np.asarray(partner_aoi, dtype=np.float32)
-        a_l = (a if left == landmark else p) if left >= 0 else None
-        a_r = (a if right == landmark else p) if right >= 0 else None
-        rl, rr = cen_response_sparse(self.experts[ev][el], a_l, a_r)
-        return rl if left == landmark else rr
-
-    def landmarks_needing_aoi(self, view_id: int) -> np.ndarray:
-        """(L,) sorted landmark indices whose areas of interest the view's calls read."""
-        return self.plan(view_id).aoi_landmarks
-
-
-def build_cen_scale(patch_scaling: float, centers_deg, visibilities, mirror_inds, mirror_views,
-                    experts: list[list[CenExpert]], path: str | Path = "<memory>") -> CenScale:
-    """A CenScale from plain arrays, stored with the types OpenFace's files use: centres (3, 1)
-    float64 degrees, visibility / mirror indices (k, 1) int32."""
-    c = np.asarray(centers_deg, dtype=np.float64).reshape(-1, 3)
-    vis = np.asarray(visibilities).reshape(c.shape[0], -1)
-    return CenScale(Path(path), float(patch_scaling),
-                    [row.reshape(3, 1).copy() for row in c],
-                    [row.astype(np.int32).reshape(-1, 1) for row in vis],
-                    np.asarray(mirror_inds).astype(np.int32).reshape(-1, 1),
-                    np.asarray(mirror_views).astype(np.int32).reshape(-1, 1),
-                    [list(r) for r in experts])
-
-
-def _read_expert(r: _Reader, view: int, lm: int) -> CenExpert:
-    what = f"view {view} landmark {lm}"
-    start = r.pos
-    t = r.i32(what)
-    if t != CEN_RECORD_TYPE:
-        # C++ only asserts this in debug builds and then misreads the rest of the file
-        raise ModelError(f"{r.path}: expected a CEN patch expert record (type 6) for {what} at offset {start}, found {t}")
-    w, h, nl = r.i32(what), r.i32(what), r.i32(what)
-    if nl < 0 or nl > 1000:
-        raise ModelError(f"{r.path}: {what} has a bad layer count {nl} at offset {start}")
-    layers = []
-    for i in range(nl):
-        act = r.i32(f"{what} layer {i}")
-        b = r.mat(f"{what} layer {i} bias")
-        wm = r.mat(f"{what} layer {i} weight")
-        layers.append(CenLayer(act, b, wm))
-    conf = r.f64(f"{what} confidence")
-    return CenExpert(w, h, tuple(layers), conf)
-
-
-def read_cen_patch_experts(path: str | Path) -> CenScale:
-    """Patch_experts::Read_CEN_patch_experts for one file (one scale). Raises ModelError naming the
-    file on a missing, truncated or malformed file."""
-    path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise ModelError(f"{path}: cannot read CEN patch experts ({e.strerror})") from None
-    r = _Reader(data, path)
-    scaling = r.f64("the patch scaling")
-    nv = r.i32("the view count")
-    if not 0 < nv < 1000:
-        raise ModelError(f"{path}: not a CEN patch expert file (view count {nv})")
-    centers = [r.mat(f"view {v} centre") for v in range(nv)]
-    vis = [r.mat(f"view {v} visibility") for v in range(nv)]
-    n = vis[0].shape[0]
-    mi = r.mat("mirror_inds")
-    mv = r.mat("mirror_views")
-    experts = [[_read_expert(r, v, lm) for lm in range(n)] for v in range(nv)]
-    if r.pos != len(data):
-        raise ModelError(f"{path}: {len(data) - r.pos} unexpected trailing bytes after the CEN patch experts")
-    return CenScale(path, scaling, centers, vis, mi, mv, experts)
-
-
-def write_cen_patch_experts(path: str | Path, sc: CenScale) -> None:
-    """Write `sc` in OpenFace's binary CEN format (the matrices with their stored dtypes and shapes:
-    read(write(x)) == x and write(read(f)) == f byte for byte)."""
-    out = [struct.pack("<di", float(sc.patch_scaling), sc.n_views)]
-    out += [_mat_bytes(c) for c in sc.center_mats]
-    out += [_mat_bytes(v) for v in sc.visibility_mats]
-    out += [_mat_bytes(sc.mirror_inds_mat), _mat_bytes(sc.mirror_views_mat)]
-    for row in sc.experts:
-        for e in row:
-            out.append(struct.pack("<iiii", CEN_RECORD_TYPE, e.width_support, e.height_support, len(e.layers)))
-            for lay in e.layers:
-                out += [struct.pack("<i", int(lay.activation)), _mat_bytes(lay.bias), _mat_bytes(lay.weight)]
-            out.append(struct.pack("<d", float(e.confidence)))
-    Path(path).write_bytes(b"".join(out))
-
 
 # ---------------------------------------------------------------------------------------------
 # Kernels (numba). Layouts: an im2col is (K, P) float32 -- feature k (0 = the bias column of ones,
@@ -470,18 +175,6 @@ def _im2col_dense_cn(aoi, h, w, col):
                 col[x, r] = (col[x, r] - mean) / norm
 
 
-@numba.njit(cache=True, fastmath={"contract"})
-def _fma_chain(w_row, x, out):
-    """out[p] = fma(w_row[K-1], x[K-1, p], ... fma(w_row[0], x[0, p], 0)): one fused chain in k order."""
-    K, P = x.shape
-    for p in range(P):
-        out[p] = np.float32(0.0)
-    for k in range(K):
-        wk = w_row[k]
-        for p in range(P):
-            out[p] = wk * x[k, p] + out[p]
-
-
 @numba.njit(cache=True)
 def _layer(w, b, act, x, out, acc, fused, dense_sigmoid):
     """One layer on x (K, P) -> out (U, P): the OpenBLAS sgemm `out = w · x` (one call, m = P,
@@ -489,22 +182,14 @@ def _layer(w, b, act, x, out, acc, fused, dense_sigmoid):
     U = w.shape[0]
     K, P = x.shape
     for u in range(U):
-        split = _n_block_split(u, U)
-        if fused and not (split and P >= 8 and K >= 8):
-            # the kernel's model without the two-accumulator blocks: one FMA chain per output in k
-            # order (written out here because this form vectorises; same arithmetic)
-            _fma_chain(w[u], x, out[u])
-        elif fused:
-            _sgemm_row_fused(w[u], x, out[u], split, acc)
-        else:
-            _sgemm_row_emulated(w[u], x, out[u], split, acc)
+        sgemm_row(w[u], x, out[u], n_block_split(u, U), acc, fused)
         bu = b[u]
         for p in range(P):
             out[u, p] = out[u, p] + bu
     if act == 0:
         for u in range(U):
             for p in range(P):
-                e = _expf(-out[u, p])
+                e = expf(-out[u, p])
                 if dense_sigmoid:
                     # Response: `1.0 / (1.0 + exp(-in))` in double, stored as float
                     out[u, p] = np.float32(1.0 / (1.0 + np.float64(e)))
@@ -728,7 +413,7 @@ class _Plan:
     packed: dict = field(default_factory=dict)
 
 
-def _make_plan(sc: CenScale, view: int) -> _Plan:
+def make_plan(sc: CenScale, view: int) -> _Plan:
     where = f"{sc.path}: view {view}"
     if not 0 <= view < sc.n_views:
         raise InputError(f"{sc.path}: view {view} out of range ({sc.n_views} views)")
@@ -769,6 +454,33 @@ def _make_plan(sc: CenScale, view: int) -> _Plan:
     h, w = supports.pop() if supports else (11, 11)
     lms = sorted({c[0] for c in calls if c[0] >= 0} | {c[1] for c in calls if c[1] >= 0})
     return _Plan(calls, np.array(lms, dtype=np.int64), h, w)
+
+
+def landmark_response(sc: CenScale, view_id: int, landmark: int, aoi: np.ndarray,
+                      partner_aoi: np.ndarray | None = None) -> np.ndarray:
+    """One landmark's (ws, ws) float32 map as Patch_experts::Response leaves it: the call that writes
+    it last, with its own expert or the mirror rule. `partner_aoi` is the area of interest around
+    `mirror_inds[landmark]`, needed in the frontal view for a mirror pair: C++ runs both patches
+    through one sgemm, and the kernel's blocking (so the last bits) depends on that. Zeros for a
+    landmark no call writes (invisible in the view)."""
+    plan = sc.plan(view_id)
+    call = None
+    for c in plan.calls:
+        if landmark in (c[0], c[1]):
+            call = c
+    a = np.asarray(aoi, dtype=np.float32)
+    if call is None:
+        e = sc.experts[view_id][landmark]
+        return np.zeros((a.shape[0] - e.height_support + 1,) * 2, dtype=np.float32)
+    left, right, ev, el, _ = call
+    if left >= 0 and right >= 0 and partner_aoi is None:
+        raise InputError(f"landmark {landmark} is computed together with its mirror partner in view "
+                         f"{view_id}: pass the partner's area of interest")
+    p = None if partner_aoi is None else np.asarray(partner_aoi, dtype=np.float32)
+    a_l = (a if left == landmark else p) if left >= 0 else None
+    a_r = (a if right == landmark else p) if right >= 0 else None
+    rl, rr = cen_response_sparse(sc.experts[ev][el], a_l, a_r)
+    return rl if left == landmark else rr
 
 
 _DUMMY_W = np.zeros((1, 1, 1), dtype=np.float32)
@@ -887,37 +599,8 @@ def _record_internals(sc, plan, aois, aoi_index, view_id, ws, imat, rec, interna
                     rec.save("response_mirror", rr)
 
 
-def cen_areas_of_interest(gray_f32: np.ndarray, landmarks_stacked: np.ndarray, sim_ref_to_img: np.ndarray,
-                          landmarks: Sequence[int], aoi_size: int, use_cv2: bool = False) -> np.ndarray:
-    """(L, aoi, aoi) float32: cv::warpAffine(gray, sim, WARP_INVERSE_MAP + INTER_LINEAR, border 0) around
-    each landmark with Patch_experts::Response's float32 matrix
-    [[a1, -b1, x - a1·(W-1)/2 + b1·(W-1)/2], [b1, a1, y - a1·(W-1)/2 - b1·(W-1)/2]],
-    a1 = sim_ref_to_img[0,0], b1 = -sim_ref_to_img[0,1] (the same warps as the CCNF path). By default
-    the CCNF path's compiled copy of OpenCV's warp (bit-identical, tested); use_cv2 calls OpenCV."""
-    lm = np.asarray(landmarks_stacked, dtype=np.float32).reshape(-1)
-    n = lm.shape[0] // 2
-    a1 = np.float32(sim_ref_to_img[0, 0])
-    b1 = np.float32(-sim_ref_to_img[0, 1])
-    out = np.empty((len(landmarks), aoi_size, aoi_size), dtype=np.float32)
-    g = np.ascontiguousarray(gray_f32, dtype=np.float32)
-    if not use_cv2:
-        try:
-            from pyparity.pipelines.clnf.patch_experts import _warp_areas
-        except ImportError:        # pragma: no cover - the compiled warp moved: OpenCV gives the same
-            _warp_areas = None
-        if _warp_areas is not None:
-            _warp_areas(g, lm, n, np.asarray(landmarks, dtype=np.int64), a1, b1, aoi_size, out)
-            return out
-    half = np.float32(aoi_size - 1.0)
-    # float32 as the C++ expression x - a1*(W-1)/2 + b1*(W-1)/2, left to right
-    ta = np.float32(a1 * half) / np.float32(2.0)
-    tb = np.float32(b1 * half) / np.float32(2.0)
-    for j, i in enumerate(landmarks):
-        tx = np.float32(np.float32(lm[i] - ta) + tb)
-        ty = np.float32(np.float32(lm[i + n] - ta) - tb)
-        m = np.array([[a1, -b1, tx], [b1, a1, ty]], dtype=np.float32).astype(np.float64)
-        cv2.warpAffine(g, m, (aoi_size, aoi_size), dst=out[j], flags=cv2.WARP_INVERSE_MAP + cv2.INTER_LINEAR)
-    return out
+# Patch_experts::Response warps the CEN areas of interest exactly as the CCNF ones
+cen_areas_of_interest = areas_of_interest
 
 
 # ---------------------------------------------------------------------------------------------
@@ -981,19 +664,8 @@ class CenPatchExperts:
         return self.scales[scale].confidences(view_id)
 
     def view_index(self, params_global: np.ndarray, scale: int) -> int:
-        """Patch_experts::GetViewIdx: nearest view centre to (rx, ry, rz); `float v = params_global[i] -
-        centre` (double difference stored as float), `float d = v1*v1 + v2*v2 + v3*v3` in float, the
-        first minimum wins."""
-        pg = np.asarray(params_global, dtype=np.float32).reshape(-1)
-        best, dbest = 0, np.float32(0)
-        for i, c in enumerate(self.scales[scale].centers):
-            v1 = np.float32(np.float64(pg[1]) - c[0])
-            v2 = np.float32(np.float64(pg[2]) - c[1])
-            v3 = np.float32(np.float64(pg[3]) - c[2])
-            d = np.float32(np.float32(v1 * v1) + np.float32(v2 * v2)) + np.float32(v3 * v3)
-            if i == 0 or d < dbest:
-                dbest, best = d, i
-        return best
+        """Patch_experts::GetViewIdx (patch_experts.nearest_view)."""
+        return nearest_view(self.scales[scale].centers, params_global)
 
     def response(self, gray_f32: np.ndarray, landmarks_stacked: np.ndarray, reference_shape_stacked: np.ndarray,
                  params_global: np.ndarray, window_size: int, scale: int, rec=NULL_RECORDER,
@@ -1002,8 +674,6 @@ class CenPatchExperts:
         float32, zeros for landmarks no call computes; sim_ref_to_img, sim_img_to_ref (2, 2) float32;
         view_id). Inputs as PatchExperts.response. With `internals` and an enabled recorder, records
         `cen/interp_matrix` and `cen/lmNN/*` in the caller's scope (the caller records `responses`...)."""
-        from pyparity.pipelines.clnf.patch_experts import PatchResponse, similarity_transforms
-
         g = np.asarray(gray_f32)
         if g.dtype != np.float32 or g.ndim != 2:
             raise InputError(f"patch expert responses need a 2-D float32 image, got {g.dtype} {g.shape}")

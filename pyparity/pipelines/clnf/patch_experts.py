@@ -10,7 +10,7 @@ API summary (what the fitting code calls):
                                                                   # .parts[i].{name, model, mappings, parameters}, .validator
     experts = load_patch_experts(model)                          # main model; load_patch_experts(part.model) for a part
     experts.n_scales, experts.patch_scaling[scale]               # float64 per scale
-    experts.view_index(params_global, scale) -> int              # Patch_experts::GetViewIdx
+    experts.view_index(params_global, scale) -> int              # Patch_experts::GetViewIdx (nearest_view)
     experts.visibility(scale, view_id) -> (n,) int32             # visibilities[scale][view_id]
     res = experts.response(gray_f32, landmarks_stacked, reference_shape_stacked,
                            params_global, window_size, scale)     # Patch_experts::Response
@@ -24,6 +24,8 @@ API summary (what the fitting code calls):
     align_shapes_with_scale(src_xy, dst_xy) -> (2, 2) float32     # Utilities::AlignShapesWithScale
     invert_2x2(m) -> (2, 2) float32                               # cv::Matx22f::inv(DECOMP_LU)
     gray_to_float(gray_u8) -> float32 image                       # CLNF::DetectLandmarks convertTo
+    nearest_view(centers, params_global) -> int                   # Patch_experts::GetViewIdx
+    aoi.areas_of_interest(...)                                    # the warped windows (shared with CEN)
 
 Inputs, as C++ Patch_experts::Response computes them itself from the PDM:
   - gray_f32: (H, W) float32, the 8-bit grayscale image converted to float (`gray_to_float`).
@@ -40,10 +42,10 @@ from pathlib import Path
 from typing import Sequence
 
 import cv2
-import numba
 import numpy as np
 
 from pyparity.errors import InputError, ModelError
+from pyparity.pipelines.clnf.aoi import areas_of_interest
 from pyparity.pipelines.clnf.ccnf import FMA_FUSED, CcnfScale, ccnf_responses_batch, read_ccnf_patch_experts
 
 
@@ -141,54 +143,21 @@ def similarity_transforms(landmarks_stacked: np.ndarray, reference_shape_stacked
     return invert_2x2(img_to_ref), img_to_ref
 
 
-@numba.njit(cache=True)
-def _warp_affine_inverse_linear(src, m, size, out):
-    """cv::warpAffine(src, out, m, (size, size), WARP_INVERSE_MAP | INTER_LINEAR), constant 0 border,
-    float32 single channel, as OpenCV 4.x computes it: destination->source coordinates in fixed point
-    (AB_BITS = 10, rounded to 1/32 pixel), bilinear weights from the 1/32 table, float32 sum
-    v00·w0 + v01·w1 + v10·w2 + v11·w3 with out-of-image neighbours read as 0.
-    m: (6,) float64 (the float32 2x3 matrix C++ passes, widened)."""
-    sh, sw = src.shape
-    for y in range(size):
-        x0 = np.int64(np.rint((m[1] * y + m[2]) * 1024.0)) + 16
-        y0 = np.int64(np.rint((m[4] * y + m[5]) * 1024.0)) + 16
-        for x in range(size):
-            X = (x0 + np.int64(np.rint(m[0] * x * 1024.0))) >> 5
-            Y = (y0 + np.int64(np.rint(m[3] * x * 1024.0))) >> 5
-            sx = X >> 5
-            sy = Y >> 5
-            fx = np.float32(X & 31) * np.float32(1.0 / 32.0)
-            fy = np.float32(Y & 31) * np.float32(1.0 / 32.0)
-            w0 = np.float32(np.float32(1.0) - fy) * np.float32(np.float32(1.0) - fx)
-            w1 = np.float32(np.float32(1.0) - fy) * fx
-            w2 = fy * np.float32(np.float32(1.0) - fx)
-            w3 = fy * fx
-            if sx >= sw or sx + 1 < 0 or sy >= sh or sy + 1 < 0:
-                out[y, x] = np.float32(0.0)
-                continue
-            v0 = src[sy, sx] if (0 <= sx < sw and 0 <= sy < sh) else np.float32(0.0)
-            v1 = src[sy, sx + 1] if (0 <= sx + 1 < sw and 0 <= sy < sh) else np.float32(0.0)
-            v2 = src[sy + 1, sx] if (0 <= sx < sw and 0 <= sy + 1 < sh) else np.float32(0.0)
-            v3 = src[sy + 1, sx + 1] if (0 <= sx + 1 < sw and 0 <= sy + 1 < sh) else np.float32(0.0)
-            out[y, x] = ((v0 * w0 + v1 * w1) + v2 * w2) + v3 * w3
-
-
-@numba.njit(cache=True)
-def _warp_areas(src, lm, n, idx, a1, b1, size, out):
-    """The areas of interest of Patch_experts::Response for landmarks idx (see areas_of_interest)."""
-    half = np.float32(size - 1.0)
-    ta = np.float32(a1 * half) / np.float32(2.0)
-    tb = np.float32(b1 * half) / np.float32(2.0)
-    m = np.empty(6, dtype=np.float64)
-    m[0] = a1
-    m[1] = -b1
-    m[3] = b1
-    m[4] = a1
-    for j in range(idx.shape[0]):
-        i = idx[j]
-        m[2] = np.float32(np.float32(lm[i] - ta) + tb)
-        m[5] = np.float32(np.float32(lm[i + n] - ta) - tb)
-        _warp_affine_inverse_linear(src, m, size, out[j])
+def nearest_view(centers: np.ndarray, params_global: np.ndarray) -> int:
+    """Patch_experts::GetViewIdx: the index of the view centre nearest to (rx, ry, rz).
+    centers (V, 3) float64 radians; params_global (6,) float32. As C++: `float v = params_global[i] -
+    centre` (the double difference stored as float), `float d = v1*v1 + v2*v2 + v3*v3` in float, the
+    first minimum wins. Shared by the CCNF and CEN experts."""
+    pg = np.asarray(params_global, dtype=np.float32).reshape(-1)
+    best, dbest = 0, np.float32(0)
+    for i, c in enumerate(centers):
+        v1 = np.float32(np.float64(pg[1]) - c[0])
+        v2 = np.float32(np.float64(pg[2]) - c[1])
+        v3 = np.float32(np.float64(pg[3]) - c[2])
+        d = np.float32(np.float32(v1 * v1) + np.float32(v2 * v2)) + np.float32(v3 * v3)
+        if i == 0 or d < dbest:
+            dbest, best = d, i
+    return best
 
 
 @dataclass
@@ -235,20 +204,8 @@ class PatchExperts:
         return self.scales[scale].visibilities[view_id]
 
     def view_index(self, params_global: np.ndarray, scale: int) -> int:
-        """Patch_experts::GetViewIdx: nearest view centre to (rx, ry, rz); float32 params minus the
-        double centres, the squared distance rounded to float, first minimum wins."""
-        pg = np.asarray(params_global, dtype=np.float32).reshape(-1)
-        best = 0
-        dbest = np.float32(0)
-        for i, c in enumerate(self.scales[scale].centers):
-            v1 = float(pg[1]) - c[0]
-            v2 = float(pg[2]) - c[1]
-            v3 = float(pg[3]) - c[2]
-            d = np.float32(v1 * v1 + v2 * v2 + v3 * v3)
-            if i == 0 or d < dbest:
-                dbest = d
-                best = i
-        return best
+        """Patch_experts::GetViewIdx (see nearest_view)."""
+        return nearest_view(self.scales[scale].centers, params_global)
 
     def _pack(self, scale: int, view_id: int, window_size: int) -> _Packed:
         key = (scale, view_id, window_size)
@@ -288,30 +245,8 @@ class PatchExperts:
 
     def areas_of_interest(self, gray_f32: np.ndarray, landmarks_stacked: np.ndarray, sim_ref_to_img: np.ndarray,
                           landmarks: np.ndarray, aoi_size: int, use_cv2: bool = False) -> np.ndarray:
-        """The (L, aoi, aoi) float32 windows around the given landmarks, warped into the reference frame
-        with cv::warpAffine(WARP_INVERSE_MAP + INTER_LINEAR), border 0, as Patch_experts::Response."""
-        lm = np.asarray(landmarks_stacked, dtype=np.float32).reshape(-1)
-        n = lm.shape[0] // 2
-        a1 = np.float32(sim_ref_to_img[0, 0])
-        b1 = np.float32(-sim_ref_to_img[0, 1])
-        half = np.float32(aoi_size - 1.0)
-        # float32 as the C++ expression: x - a1*(W-1)/2 + b1*(W-1)/2 (evaluated left to right)
-        ta = np.float32(a1 * half) / np.float32(2.0)
-        tb = np.float32(b1 * half) / np.float32(2.0)
-        out = np.empty((len(landmarks), aoi_size, aoi_size), dtype=np.float32)
-        if not use_cv2:
-            # the same warps in one compiled loop (checked against cv2.warpAffine in the tests)
-            _warp_areas(gray_f32, lm, n, np.asarray(landmarks, dtype=np.int64), a1, b1, aoi_size, out)
-            return out
-        for j, i in enumerate(landmarks):
-            x = lm[i]
-            y = lm[i + n]
-            tx = np.float32(np.float32(x - ta) + tb)
-            ty = np.float32(np.float32(y - ta) - tb)
-            m = np.array([[a1, -b1, tx], [b1, a1, ty]], dtype=np.float32).astype(np.float64)
-            cv2.warpAffine(gray_f32, m, (aoi_size, aoi_size), dst=out[j],
-                           flags=cv2.WARP_INVERSE_MAP + cv2.INTER_LINEAR)
-        return out
+        """aoi.areas_of_interest: the (L, aoi, aoi) float32 windows around the given landmarks."""
+        return areas_of_interest(gray_f32, landmarks_stacked, sim_ref_to_img, landmarks, aoi_size, use_cv2)
 
     def response(self, gray_f32: np.ndarray, landmarks_stacked: np.ndarray, reference_shape_stacked: np.ndarray,
                  params_global: np.ndarray, window_size: int, scale: int) -> PatchResponse:

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from pyparity.errors import InputError, ModelError
-from pyparity.pipelines.clnf.ccnf import _Reader
+from pyparity.pipelines.clnf.matbin import MatBinReader
 from pyparity.pipelines.clnf.paw import Paw
 
 
@@ -148,11 +148,7 @@ def _max_pool_2x2(m: np.ndarray) -> np.ndarray:
 def read_validator(path: str | Path) -> DetectionValidator:
     """DetectionValidator::Read (validator type 3: CNN)."""
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise ModelError(f"{path}: cannot read the detection validator ({e.strerror})") from None
-    r = _Reader(data, path)
+    r = MatBinReader.from_file(path, "detection validator")
     vtype = r.i32()
     if vtype != 3:
         raise ModelError(f"{path}: validator type {vtype} is not supported (only the CNN validator, type 3)")
@@ -194,6 +190,5 @@ def read_validator(path: str | Path) -> DetectionValidator:
                 raise ModelError(f"{path}: unknown validator layer type {t}")
         paw = Paw.read(r)
         views.append(_View(mean_img, std_img, layers, paw))
-    if r.pos != len(data):
-        raise ModelError(f"{path}: {len(data) - r.pos} unexpected trailing bytes")
+    r.expect_end("the validator")
     return DetectionValidator(path, orientations, views)
