@@ -1,6 +1,6 @@
-"""img2pose NumPy port: `predict` wall time per image, one thread, against upstream's figures.
+"""img2pose port: `predict` wall time per image and backend, one thread, against upstream's figures.
 
-    python benchmarks/bench_img2pose.py [--threads N] [--repeat 5] [--image PATH]
+    python benchmarks/bench_img2pose.py [--threads N] [--repeat 5] [--image PATH] [--backend numpy,torch,onnx]
 
 Two settings, as STAGES.md (../shared/reference_dumps/img2pose-upstream/) measured upstream on
 ``image_sequence/001.jpg`` (640x480), synthetic weights, median of 5 after 2 warm-up calls:
@@ -30,6 +30,7 @@ def main() -> None:
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--shared", type=Path, default=Path(__file__).resolve().parents[2] / "shared")
     ap.add_argument("--image", type=Path, default=None)
+    ap.add_argument("--backend", default="numpy,torch,onnx", help="comma-separated: numpy, torch, onnx")
     args = ap.parse_args()
     for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
         os.environ[v] = str(args.threads)
@@ -54,18 +55,25 @@ def main() -> None:
     configs["upstream@0.05"] = configs["upstream"].with_(box_score_thresh=0.05)
     print(f"image {image.name} {img.shape[1]}x{img.shape[0]}, threads {args.threads}, "
           f"median of {args.repeat} after {args.warmup} warm-up")
-    for name, cfg in configs.items():
-        model = Img2Pose(weights, cfg, p68, p5)
-        for _ in range(args.warmup):
-            det = model.predict(img)
-        ts = []
-        for _ in range(args.repeat):
-            t0 = time.perf_counter()
-            det = model.predict(img)
-            ts.append(time.perf_counter() - t0)
-        ms = 1000 * sorted(ts)[len(ts) // 2]
-        up = UPSTREAM_MS[name.split("@")[0]][0 if args.threads == 1 else 1]
-        print(f"  {name:13s} {ms:8.1f} ms  ({len(det)} detections)  upstream {up:.0f} ms  ratio {ms / up:.2f}x")
+    for backend in args.backend.split(","):
+        try:
+            models = {name: Img2Pose(weights, cfg, p68, p5, backend=backend, threads=args.threads)
+                      for name, cfg in configs.items()}
+        except Exception as e:  # a backend whose package is missing: say so, go on
+            print(f"  {backend}: skipped ({e})")
+            continue
+        for name, model in models.items():
+            for _ in range(args.warmup):
+                det = model.predict(img)
+            ts = []
+            for _ in range(args.repeat):
+                t0 = time.perf_counter()
+                det = model.predict(img)
+                ts.append(time.perf_counter() - t0)
+            ms = 1000 * sorted(ts)[len(ts) // 2]
+            up = UPSTREAM_MS[name.split("@")[0]][0 if args.threads == 1 else 1]
+            print(f"  {backend:6s} {name:13s} {ms:8.1f} ms  ({len(det)} detections)  upstream {up:.0f} ms  "
+                  f"ratio {ms / up:.2f}x", flush=True)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""`pyparity run img2pose IMAGE`: the NumPy img2pose port, recorded under the upstream dumps' names."""
+"""`pyparity run img2pose IMAGE [--backend numpy|torch|onnx]`: the img2pose port, recorded under the upstream dumps' names."""
 
 from __future__ import annotations
 
@@ -28,16 +28,18 @@ def run_img2pose(
     json_out: Optional[Path] = typer.Option(None, "--json", help="write the diff report as JSON"),
     from_reference: Optional[Path] = typer.Option(None, "--from-reference", help="take --start's inputs from this dump"),
     start: str = typer.Option("input", "--start", help="input | backbone | rpn | roi | postprocess"),
+    backend: str = typer.Option("numpy", "--backend", help="network backend: numpy | torch | onnx"),
+    threads: Optional[int] = typer.Option(None, "--threads", help="torch/onnxruntime intra-op threads"),
 ) -> None:
     from cli.common import run_guarded
 
     code = run_guarded(_run, image, weights, synthetic, config, points, depth, scipy_legacy, out, diff, policy,
-                       json_out, from_reference, start)
+                       json_out, from_reference, start, backend, threads)
     raise typer.Exit(code)
 
 
 def _run(image, weights, synthetic, config, points, depth, scipy_legacy, out, diff, policy, json_out,
-         from_reference, start) -> int:
+         from_reference, start, backend="numpy", threads=None) -> int:
     from cli.common import finish_run
     from pyparity.errors import InputError
     from pyparity.pipelines.img2pose import Img2Pose, Img2PoseConfig
@@ -64,14 +66,14 @@ def _run(image, weights, synthetic, config, points, depth, scipy_legacy, out, di
     else:
         params, d = load_weights(weights, depth)
         cfg = cfg.with_(depth=d)
-    model = Img2Pose(params, cfg, p68, p5, orthogonalize=not scipy_legacy)
+    model = Img2Pose(params, cfg, p68, p5, orthogonalize=not scipy_legacy, backend=backend, threads=threads)
     img = load_image(image)
     ref = read_trace(diff) if diff is not None else None
     src = read_trace(from_reference) if from_reference is not None else None
     probe = ref["probe/roi_align/boxes"] if ref is not None and "probe/roi_align/boxes" in ref else None
     level = int(ref.meta.get("producer", {}).get("dump_level", 2)) if ref is not None else 2
     meta = {
-        "producer": {"name": "pyparity-img2pose", "version": "numpy"},
+        "producer": {"name": "pyparity-img2pose", "version": backend, "backend": backend},
         "input": {"file": Path(image).name, "height": int(img.shape[0]), "width": int(img.shape[1])},
         "parameters": {k: v for k, v in cfg.__dict__.items() if k != "extra"},
     }

@@ -14,6 +14,13 @@ from pyparity.conventions.landmarks import (
     xy_to_stacked,
 )
 from pyparity.conventions.colour import swap_bgr_rgb
+from pyparity.conventions.intrinsics import crop_intrinsics, pad_intrinsics, resize_intrinsics
+from pyparity.conventions.rotations import (
+    euler_to_matrix,
+    matrix_to_euler,
+    matrix_to_rotvec,
+    rotvec_to_matrix,
+)
 
 __all__ = [
     "xywh_to_xyxy",
@@ -23,4 +30,11 @@ __all__ = [
     "stacked_to_xy",
     "xy_to_stacked",
     "swap_bgr_rgb",
+    "crop_intrinsics",
+    "pad_intrinsics",
+    "resize_intrinsics",
+    "euler_to_matrix",
+    "matrix_to_euler",
+    "matrix_to_rotvec",
+    "rotvec_to_matrix",
 ]

@@ -19,13 +19,11 @@ from pathlib import Path
 import numpy as np
 
 from pyparity.errors import InputError, ModelError
-from pyparity.pipelines.img2pose import backbone as B
 from pyparity.pipelines.img2pose import postprocess as PP
 from pyparity.pipelines.img2pose import roi as R
 from pyparity.pipelines.img2pose import rpn as RPN
 from pyparity.pipelines.img2pose import transform as T
 from pyparity.pipelines.img2pose.config import Img2PoseConfig
-from pyparity.pipelines.img2pose.heads import roi_networks
 from pyparity.trace import NULL_RECORDER
 
 START_STAGES = ("input", "backbone", "rpn", "roi", "postprocess")
@@ -67,11 +65,17 @@ class Detections:
 
 
 class Img2Pose:
-    """The img2pose network and its pre/post-processing, NumPy backend."""
+    """The img2pose network (NumPy, torch or onnxruntime backend) and its shared pre/post-processing."""
 
     def __init__(self, weights: dict, config: Img2PoseConfig, points68: np.ndarray, points5: np.ndarray | None = None,
-                 orthogonalize: bool = True):
+                 orthogonalize: bool = True, backend: str = "numpy", threads: int | None = None):
+        """``backend``: who runs the network (backbone, RPN head, RoI MLPs): ``numpy``, ``torch``
+        (optional extra) or ``onnx`` (onnxruntime); pre/post-processing is shared (network.py)."""
+        from pyparity.pipelines.img2pose.network import make_network
+
         self.p = weights
+        self.backend = backend
+        self.net = make_network(backend, weights, config, threads)
         self.cfg = config
         self.points68 = np.asarray(points68, dtype=np.float32)
         self.points5 = None if points5 is None else np.asarray(points5, dtype=np.float32)
@@ -140,7 +144,7 @@ class Img2Pose:
         if start == "input" or start == "backbone":
             if start == "backbone":
                 x = np.asarray(ref["transform/resized"][0], dtype=np.float32)
-            feats = B.backbone(x, self.p, cfg.depth, cfg.frozen_bn_eps, rec)
+            feats = self.net.backbone(x, rec)
             padded = x.shape[-2:]
         else:
             feats = [np.asarray(ref[f"backbone/fpn/p{k}"][0]) for k in range(2, 7)]
@@ -148,7 +152,7 @@ class Img2Pose:
             if padded is None:
                 raise InputError("reference lacks transform/resized (its shape gives the padded size)")
         if start in ("input", "backbone", "rpn"):
-            proposals, _ = RPN.rpn(feats, padded, hw, self.p, cfg, rec)
+            proposals, _ = RPN.rpn(feats, padded, hw, self.p, cfg, rec, head=self.net.rpn_head)
         else:
             proposals = np.asarray(ref["rpn/post_nms/boxes"])
         with rec.scope("roi"):
@@ -158,7 +162,7 @@ class Img2Pose:
                 rec.save("box_roi_pool/features", pooled)
                 rec.save("box_roi_pool/levels", levels)
                 rec.save("box_roi_pool/scales", np.asarray(scales, dtype=np.float64))
-                dof_reg, logits = roi_networks(pooled, self.p, cfg.dof_bn_eps, rec)
+                dof_reg, logits = self.net.roi_networks(pooled, rec)
             else:
                 dof_reg, logits = np.asarray(ref["roi/dof_regression"]), np.asarray(ref["roi/class_logits"])
             boxes, dofs, scores, labels = PP.postprocess_detections(

@@ -18,111 +18,19 @@ import numpy as np
 from pyparity.trace import NULL_RECORDER
 
 
-# --- rotations (scipy.spatial.transform.Rotation's formulas) ---------------------------------
-
-_EYE = np.eye(3)
-
-def rotvec_to_quat(r: np.ndarray) -> np.ndarray:
-    """(..., 3) rotation vector -> (..., 4) quaternion (x, y, z, w), scalar last."""
-    r = np.asarray(r, dtype=np.float64)
-    angle = np.sqrt(r[..., 0] ** 2 + r[..., 1] ** 2 + r[..., 2] ** 2)
-    small = angle <= 1e-3
-    a2 = angle * angle
-    with np.errstate(invalid="ignore", divide="ignore"):
-        large_scale = np.sin(angle / 2) / angle
-    scale = np.where(small, 0.5 - a2 / 48 + a2 * a2 / 3840, large_scale)
-    return np.concatenate([scale[..., None] * r, np.cos(angle / 2)[..., None]], axis=-1)
-
-
-def quat_to_matrix(q: np.ndarray) -> np.ndarray:
-    """(..., 4) unit quaternion (x, y, z, w) -> (..., 3, 3)."""
-    x, y, z, w = q[..., 0], q[..., 1], q[..., 2], q[..., 3]
-    x2, y2, z2, w2 = x * x, y * y, z * z, w * w
-    xy, zw, xz, yw, yz, xw = x * y, z * w, x * z, y * w, y * z, x * w
-    m = np.stack(
-        [
-            x2 - y2 - z2 + w2, 2 * (xy - zw), 2 * (xz + yw),
-            2 * (xy + zw), -x2 + y2 - z2 + w2, 2 * (yz - xw),
-            2 * (xz - yw), 2 * (yz + xw), -x2 - y2 + z2 + w2,
-        ],
-        axis=-1,
-    )
-    return m.reshape(q.shape[:-1] + (3, 3))
-
-
-def rotvec_to_matrix(r: np.ndarray) -> np.ndarray:
-    """``Rotation.from_rotvec(r).as_matrix()``."""
-    return quat_to_matrix(rotvec_to_quat(r))
-
-
-def orthogonalize(m: np.ndarray) -> np.ndarray:
-    """Nearest rotation in the Frobenius sense: ``U @ Vt`` of the SVD (SciPy >= 1.17 from_matrix)."""
-    u, _, vt = np.linalg.svd(m, full_matrices=False)
-    return u @ vt
-
-
-def matrix_to_quat(m: np.ndarray) -> np.ndarray:
-    """Markley's method on (3, 3) ``m`` as given (no orthogonalisation), normalised quaternion."""
-    m = np.asarray(m, dtype=np.float64)
-    tr = m[0, 0] + m[1, 1] + m[2, 2]
-    dec = np.array([m[0, 0], m[1, 1], m[2, 2], tr])
-    c = int(np.argmax(dec))
-    q = np.empty(4)
-    if c != 3:
-        i = c
-        j = (i + 1) % 3
-        k = (j + 1) % 3
-        q[i] = 1 - tr + 2 * m[i, i]
-        q[j] = m[j, i] + m[i, j]
-        q[k] = m[k, i] + m[i, k]
-        q[3] = m[k, j] - m[j, k]
-    else:
-        q[0] = m[2, 1] - m[1, 2]
-        q[1] = m[0, 2] - m[2, 0]
-        q[2] = m[1, 0] - m[0, 1]
-        q[3] = 1 + tr
-    return q / np.sqrt(q[0] ** 2 + q[1] ** 2 + q[2] ** 2 + q[3] ** 2)
-
-
-def quat_to_rotvec(q: np.ndarray) -> np.ndarray:
-    """(4,) quaternion -> rotation vector (SciPy as_rotvec: canonical w >= 0, atan2 angle)."""
-    q = np.asarray(q, dtype=np.float64)
-    if q[3] < 0 or (q[3] == 0 and (q[0] < 0 or (q[0] == 0 and (q[1] < 0 or (q[1] == 0 and q[2] < 0))))):
-        q = -q
-    n = np.sqrt(q[0] ** 2 + q[1] ** 2 + q[2] ** 2)
-    angle = 2 * np.arctan2(n, q[3])
-    if angle <= 1e-3:
-        a2 = angle * angle
-        scale = 2 + a2 / 12 + 7 * a2 * a2 / 2880
-    else:
-        scale = angle / np.sin(angle / 2)
-    return scale * q[:3]
-
-
-def matrix_to_rotvec(m: np.ndarray, orthogonalize_first: bool = True) -> np.ndarray:
-    """``Rotation.from_matrix(m).as_rotvec()``; ``orthogonalize_first`` as SciPy >= 1.17 (SVD) or
-    False as SciPy <= 1.5 (Markley on the raw matrix). An already orthogonal matrix is left alone."""
-    m = np.asarray(m, dtype=np.float64)
-    # SciPy's test: isclose(m m^T, I, atol=1e-12) (rtol 1e-5): |g - I| <= 1e-12 + 1e-5 * |I|
-    if orthogonalize_first and not np.all(np.abs(m @ m.T - _EYE) <= 1e-12 + 1e-5 * _EYE):
-        m = orthogonalize(m)
-    return quat_to_rotvec(matrix_to_quat(m))
-
-
-# --- intrinsics and pose transforms ------------------------------------------------------------
-
-def image_intrinsics(h: int, w: int) -> np.ndarray:
-    """int64 ``[[w+h, 0, w//2], [0, w+h, h//2], [0, 0, 1]]``."""
-    return np.array([[w + h, 0, w // 2], [0, w + h, h // 2], [0, 0, 1]], dtype=np.int64)
-
-
-def bbox_intrinsics(K: np.ndarray, box: np.ndarray) -> np.ndarray:
-    """K with the principal point at the box centre ``x1 + (x2 - x1) // 2`` (floor-division in the
-    box's dtype, float32 here), stored into the int64 matrix (truncation), as get_bbox_intrinsics."""
-    Kb = K.copy()
-    Kb[0, 2] = box[0] + ((box[2] - box[0]) // 2)
-    Kb[1, 2] = box[1] + ((box[3] - box[1]) // 2)
-    return Kb
+# Rotations and intrinsics live in pyparity.conventions (one implementation for the project); the
+# names are re-exported here because the pose chain and its tests use them.
+from pyparity.conventions.intrinsics import img2pose_bbox_intrinsics as bbox_intrinsics  # noqa: E402
+from pyparity.conventions.intrinsics import img2pose_intrinsics as image_intrinsics  # noqa: E402
+from pyparity.conventions.rotations import (  # noqa: E402,F401
+    matrix_to_quat,
+    matrix_to_rotvec,
+    orthogonalize,
+    quat_to_matrix,
+    quat_to_rotvec,
+    rotvec_to_matrix,
+    rotvec_to_quat,
+)
 
 
 def pose_bbox_to_full_image(pose: np.ndarray, K: np.ndarray, box: np.ndarray, orthogonalize_first: bool = True,

@@ -12,6 +12,11 @@ import math
 
 import numpy as np
 
+try:
+    import numba
+except ImportError:  # pragma: no cover - numba is a core dependency; keep the NumPy path working
+    numba = None
+
 from pyparity.trace import NULL_RECORDER
 
 _F32 = np.float32
@@ -58,10 +63,11 @@ def _axis(start, bin_size, pooled, grid, size):
 
 
 def roi_align(feat: np.ndarray, boxes: np.ndarray, spatial_scale: float, output_size: int = 7,
-              sampling_ratio: int = 2, chunk: int = 4) -> np.ndarray:
+              sampling_ratio: int = 2) -> np.ndarray:
     """feat (C, H, W) float32, boxes (K, 4) xyxy -> (K, C, out, out) float32 (aligned=False).
 
-    Vectorised over chunks of boxes (4 keeps the temporaries in cache: fastest measured); the map is read as (H, W, C) so each sample gathers C
+    Sample coordinates vectorised in NumPy (`_axis`), the gather/accumulate loop compiled with numba
+    (`_gather_kernel`; `_roi_align_grid_numpy` without numba); the map is read as (H, W, C) so each sample gathers C
     contiguous floats. An out-of-range sample reads position 0 with weight 0, as the kernel.
     """
     C, H, W = feat.shape
@@ -81,13 +87,64 @@ def roi_align(feat: np.ndarray, boxes: np.ndarray, spatial_scale: float, output_
                                      int(math.ceil(rh[k] / output_size)), int(math.ceil(rw[k] / output_size)))[0]
         return out
     g = sampling_ratio
-    for k0 in range(0, K, chunk):
-        sl = slice(k0, min(K, k0 + chunk))
-        out[sl] = _roi_align_grid(hwc, H, W, C, b[sl], bw[sl], bh[sl], output_size, g, g)
+    out[:] = _roi_align_grid(hwc, H, W, C, b, bw, bh, output_size, g, g)
     return out
 
 
+def _gather_kernel(hwc, W, yl, yh, ly, hy, yout, xl, xh, lx, hx, xout, P, gh, gw, out):
+    """The kernel's per-bin loop in float32, in its order: for each sample (iy, ix) the bilinear sum
+    ``((w1*v1 + w2*v2) + w3*v3) + w4*v4`` (weights 0 outside), accumulated from 0, divided by the
+    count. ``out`` (K, P, P, C). No fastmath: no FMA contraction, no reassociation."""
+    K = yl.shape[0]
+    C = hwc.shape[1]
+    zero = np.float32(0.0)
+    cnt = np.float32(max(gh * gw, 1))
+    acc = np.empty(C, dtype=np.float32)
+    for k in range(K):
+        for ph in range(P):
+            for pw in range(P):
+                for c in range(C):
+                    acc[c] = zero
+                for iy in range(gh):
+                    sy = ph * gh + iy
+                    for ix in range(gw):
+                        sx = pw * gw + ix
+                        if yout[k, sy] or xout[k, sx]:
+                            w1 = zero
+                            w2 = zero
+                            w3 = zero
+                            w4 = zero
+                        else:
+                            w1 = hy[k, sy] * hx[k, sx]
+                            w2 = hy[k, sy] * lx[k, sx]
+                            w3 = ly[k, sy] * hx[k, sx]
+                            w4 = ly[k, sy] * lx[k, sx]
+                        r1 = yl[k, sy] * W + xl[k, sx]
+                        r2 = yl[k, sy] * W + xh[k, sx]
+                        r3 = yh[k, sy] * W + xl[k, sx]
+                        r4 = yh[k, sy] * W + xh[k, sx]
+                        for c in range(C):
+                            acc[c] += ((w1 * hwc[r1, c] + w2 * hwc[r2, c]) + w3 * hwc[r3, c]) + w4 * hwc[r4, c]
+                for c in range(C):
+                    out[k, ph, pw, c] = acc[c] / cnt
+
+
+if numba is not None:
+    _gather_kernel = numba.njit(cache=True, nogil=True)(_gather_kernel)
+
+
 def _roi_align_grid(hwc, H, W, C, b, bw, bh, P, gh, gw):
+    if numba is None:
+        return _roi_align_grid_numpy(hwc, H, W, C, b, bw, bh, P, gh, gw)
+    yl, yh, ly, hy, yout = _axis(b[:, 1], bh, P, gh, H)
+    xl, xh, lx, hx, xout = _axis(b[:, 0], bw, P, gw, W)
+    out = np.empty((len(b), P, P, C), dtype=_F32)
+    _gather_kernel(hwc, W, yl, yh, ly, hy, yout, xl, xh, lx, hx, xout, P, gh, gw, out)
+    return out.transpose(0, 3, 1, 2)
+
+
+def _roi_align_grid_numpy(hwc, H, W, C, b, bw, bh, P, gh, gw):
+    """The same computation vectorised in NumPy (the reference for `_gather_kernel`)."""
     yl, yh, ly, hy, yout = _axis(b[:, 1], bh, P, gh, H)
     xl, xh, lx, hx, xout = _axis(b[:, 0], bw, P, gw, W)
     empty = (yout[:, :, None] | xout[:, None, :])[..., None]  # (k, Sy, Sx, 1)

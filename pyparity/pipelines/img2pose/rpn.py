@@ -74,10 +74,14 @@ def topk_desc(x: np.ndarray, k: int) -> np.ndarray:
     return part[order].astype(np.int64)
 
 
-def rpn(feats: list[np.ndarray], padded_hw: tuple[int, int], image_hw: tuple[int, int], p: dict, cfg, rec=NULL_RECORDER):
-    """FPN maps [P2..P6] -> (proposals (K, 4) float32, scores (K,) float32 logits)."""
+def rpn(feats: list[np.ndarray], padded_hw: tuple[int, int], image_hw: tuple[int, int], p: dict, cfg, rec=NULL_RECORDER,
+        head=None):
+    """FPN maps [P2..P6] -> (proposals (K, 4) float32, scores (K,) float32 logits).
+
+    ``head(feats, rec) -> (logits, deltas)``: the RPN head of a network backend (network.py);
+    default the NumPy one."""
     with rec.scope("rpn"):
-        logits, deltas = rpn_head(feats, p, rec)
+        logits, deltas = head(feats, rec) if head is not None else rpn_head(feats, p, rec)
         # all configured sizes are generated (and recorded); zip with the feature maps uses the first len(feats)
         bases = [A.cell_anchors(s, r) for s, r in zip(cfg.anchor_sizes, cfg.anchor_aspect_ratios)]
         for i, b in enumerate(bases):
