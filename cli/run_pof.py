@@ -1,4 +1,11 @@
-"""`pyparity run pof INPUT --model ... [--weights FILE | --synthetic] [--height] [--out] [--trc] [--diff]`."""
+"""`pyparity run pof INPUT --model ... [--weights FILE | --synthetic] [--height] [--out] [--trc] [--diff]
+[--from-reference DUMP --start input|model|solver] [--fallback signed] [--zsign always|never]
+[--aspect isotropic] [--torso bone_table]`.
+
+INPUT: a pof reference dump (its clip inputs), a .npz (pose_2d (T,17,2), visibility (T,17)) or a CSV
+(layouts in pyparity/pipelines/pof/io.py). With --diff and no --policy the committed policy is
+``pof``, or ``pof-fix-<name>`` when exactly one fix option is given (its expected divergences).
+"""
 
 from __future__ import annotations
 
@@ -26,29 +33,44 @@ def register(run_app: typer.Typer) -> None:
         zsign: str = typer.Option("upstream", "--zsign", help="upstream|always|never"),
         aspect: str = typer.Option("upstream", "--aspect", help="upstream|isotropic"),
         torso: str = typer.Option("upstream", "--torso", help="upstream|bone_table"),
+        from_reference: Optional[Path] = typer.Option(None, "--from-reference", help="pof dump to take --start's inputs from"),
+        start: Optional[str] = typer.Option(None, "--start", help="input | model (dump's model inputs) | solver (dump's POF)"),
     ) -> None:
         from cli.common import fail, finish_run
         from pyparity.errors import PyparityError
         from pyparity.pipelines.pof.checkpoint import load_checkpoint, synthetic_model
         from pyparity.pipelines.pof.io import read_keypoints, write_trc
-        from pyparity.pipelines.pof.reconstruct import Options, reconstruct_3d
-        from pyparity.trace import Recorder
+        from pyparity.pipelines.pof.reconstruct import Options, reconstruct_3d, reconstruct_from_reference
+        from pyparity.trace import Recorder, read_trace
 
         try:
-            if (weights is None) == (not synthetic):
+            if (from_reference is None) != (start is None):
+                raise PyparityError("--from-reference and --start go together")
+            solver_only = start == "solver"
+            if not solver_only and (weights is None) == (not synthetic):
                 raise PyparityError("give exactly one of --weights FILE or --synthetic")
-            kp, vis, h_dump = read_keypoints(input)
-            m = synthetic_model(model) if synthetic else load_checkpoint(weights, None)
-            if not synthetic and m.variant != model:
-                raise PyparityError(f"{weights}: checkpoint is a {m.variant} model, --model says {model}")
-            h = height if height is not None else (h_dump if h_dump is not None else 1.78)
+            if height is not None and not height > 0:
+                raise PyparityError(f"--height must be > 0 m, got {height}")
+            m = None
+            if not solver_only:
+                m = synthetic_model(model) if synthetic else load_checkpoint(weights, None)
+                if not synthetic and m.variant != model:
+                    raise PyparityError(f"{weights}: checkpoint is a {m.variant} model, --model says {model}")
             opts = Options(fallback=fallback, zsign=zsign, aspect=aspect, torso=torso)
             rec = Recorder(out) if out is not None else Recorder()
-            res = reconstruct_3d(m, kp, vis, h, rec, opts)
+            if from_reference is not None:
+                res = reconstruct_from_reference(m, read_trace(from_reference), start, height, rec, opts)
+            else:
+                kp, vis, h_dump = read_keypoints(input)
+                h = height if height is not None else (h_dump if h_dump is not None else 1.78)
+                res = reconstruct_3d(m, kp, vis, h, rec, opts)
             trace = rec.finish()
             if trc is not None:
                 write_trc(trc, res.pose_3d_m, fps)
-            pol = policy if policy is not None else "pof"  # the committed pyparity/policies/pof.toml
+            fixes = [name for name, on in (("signed", fallback == "signed"), ("zsign", zsign == "always"),
+                                           ("isotropic", aspect == "isotropic"), ("bone_table", torso == "bone_table")) if on]
+            # the committed pyparity/policies/pof.toml, or the one fix's pof-fix-<name>.toml
+            pol = policy if policy is not None else (f"pof-fix-{fixes[0]}" if len(fixes) == 1 else "pof")
             code = finish_run(trace, out=out, diff_against=diff, policy=pol, json_out=json_out)
         except PyparityError as e:
             fail(str(e))

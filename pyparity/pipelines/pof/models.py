@@ -181,7 +181,7 @@ class PofModel:
     def _gcn_layer(self, stack: str, i: int, x: np.ndarray, s: FrameSaver) -> np.ndarray:
         a = self._adj_norm[stack]
         p = f"model/{stack}/l{i:02d}/"
-        msg = np.matmul(a, x)
+        msg = nn.propagate(a, x)
         s.save_internal(p + "msg", msg)
         lin = self._linear(f"{stack}.{i}.linear", msg)
         s.save_internal(p + "linear", lin)

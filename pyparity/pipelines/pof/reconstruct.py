@@ -11,7 +11,10 @@ Inputs: ``pose_2d`` (T,17,2) float32 [0,1] image coords x = u/W, y = v/H (COCO-1
 z away; pelvis depth 2.0 m by construction, not measured).
 
 Upstream-exact by default. Each known defect has an option that fixes it (``Options``):
-``fallback="signed"``, ``zsign="always"|"never"``, ``aspect="isotropic"``, ``torso="bone_table"``.
+``fallback="signed"``, ``zsign="always"|"never"``, ``aspect="isotropic"``, ``torso="bone_table"``;
+their expected divergences from upstream are declared in ``pyparity/policies/pof-fix-<name>.toml``.
+``reconstruct_from_reference`` runs from a reference dump's intermediate values (stage isolation).
+With recording off the non-temporal networks take all frames in one batch (the fast path).
 """
 
 from __future__ import annotations
@@ -138,13 +141,18 @@ def predict_pof(model: PofModel, pose_2d, visibility, rec=NULL_RECORDER, opts: O
     """
     consts = _consts if _consts is not None else set()
     T = pose_2d.shape[0]
-    norms, deltas, lengths = [], [], []
-    for f in range(T):
-        s = FrameSaver(rec, [f], "", consts)
-        n, _, _ = normalize_pose_2d(pose_2d[f:f + 1], s)
-        d, ln = limb_features_2d(n, s)
-        norms.append(n); deltas.append(d); lengths.append(ln)
-    norm = np.concatenate(norms); delta = np.concatenate(deltas); length = np.concatenate(lengths)
+    if getattr(rec, "enabled", False):
+        # upstream computes features frame by frame and the dumps record them frame by frame
+        norms, deltas, lengths = [], [], []
+        for f in range(T):
+            s = FrameSaver(rec, [f], "", consts)
+            n, _, _ = normalize_pose_2d(pose_2d[f:f + 1], s)
+            d, ln = limb_features_2d(n, s)
+            norms.append(n); deltas.append(d); lengths.append(ln)
+        norm = np.concatenate(norms); delta = np.concatenate(deltas); length = np.concatenate(lengths)
+    else:  # fast path: element-wise per frame, so all frames at once give the same bits
+        norm, _, _ = normalize_pose_2d(pose_2d)
+        delta, length = limb_features_2d(norm)
     logits = None
     zsign_applied = False
     if model.temporal and T > 1:
@@ -256,4 +264,74 @@ def reconstruct_3d(model: PofModel, pose_2d, visibility=None, height_m: float = 
     if bad.size:
         warnings.warn(f"POF output has NaN at frame {bad[0][0]}, joint {bad[0][1]}", RuntimeWarning, stacklevel=2)
     q.update({"zsign_applied": zapplied, "frames": T})
+    return Result(pose_m, pof, pof_raw, logits, pose_n, sf, q)
+
+
+START_STAGES = ("input", "model", "solver")
+
+
+def reconstruct_from_reference(model: PofModel | None, ref, start: str, height_m: float | None = None,
+                               rec=NULL_RECORDER, opts: Options = Options()) -> Result:
+    """Stage isolation: run from ``start`` on a pof reference dump's own intermediate values.
+
+    ``start``: "input" (= reconstruct_3d on the dump's clip inputs), "model" (the network on the dump's
+    ``frameNNNN/model/in/*`` tensors, for semgcn-temporal its recorded prev_pof, so nothing is fed back;
+    then the solver on our POF) or "solver" (the LS solver on the dump's ``frameNNNN/metric/pof``;
+    no model needed). Records the same stage names as a full run from that point on.
+    """
+    from pyparity.pipelines.pof.io import from_dump
+
+    if start not in START_STAGES:
+        raise InputError(f"--start {start!r}: expected one of {', '.join(START_STAGES)}")
+    kp, vis, h_dump = from_dump(ref)
+    h = height_m if height_m is not None else (h_dump if h_dump is not None else 1.78)
+    if start != "solver" and model is None:
+        raise InputError(f"--start {start} needs a model")
+    if start == "input":
+        return reconstruct_3d(model, kp, vis, h, rec, opts)
+    kp, vis = validate_inputs(kp, vis, h, str(ref.source))
+    T = kp.shape[0]
+
+    def need(name):
+        if name not in ref:
+            raise InputError(f"{ref.source}: reference dump has no stage {name} (needed by --start {start})")
+        return np.asarray(ref[name], F32)
+
+    logits = None
+    if start == "model":
+        if model.temporal != (f"frame0000/model/in/prev_pof" in ref):
+            raise InputError(f"{ref.source}: reference dump was not recorded with a {model.variant} model")
+        pofs, lgs = [], []
+        for f in range(T):
+            g = lambda s: need(f"frame{f:04d}/model/in/{s}")[None]
+            s = FrameSaver(rec, [f])
+            prev = g("prev_pof") if model.temporal else None
+            pf, lg = model.forward(g("pose_2d"), g("visibility"), g("limb_delta_2d"), g("limb_length_2d"), prev, s)
+            if model.temporal and s.enabled:
+                prob, flip, corr = _zsign_correct(pf, lg)
+                s.save("zsign/prob", prob)
+                s.save("zsign/needs_flip", flip.astype(np.uint8))
+                s.save("zsign/pof_corrected_diag", corr)
+            pofs.append(pf)
+            if lg is not None:
+                lgs.append(lg)
+        pof_raw = np.concatenate(pofs)
+        logits = np.concatenate(lgs) if lgs else None
+        pof = pof_raw
+        if logits is not None and ((opts.zsign == "always") or (opts.zsign == "upstream" and T == 1)):
+            pof = _zsign_correct(pof_raw, logits)[2]
+    else:
+        pof_raw = pof = np.stack([need(f"frame{f:04d}/metric/pof") for f in range(T)])
+    kp_used = apply_aspect(kp, opts)
+    s = FrameSaver(rec, range(T))
+    s.save("metric/pof", pof)
+    bl = bone_lengths_from_height(h)
+    s.save_same("metric/height_m", np.float64(h))
+    s.save_same("metric/height_to_torso_ratio", np.float64(C.HEIGHT_TO_TORSO_RATIO))
+    mts = metric_torso_scale(h) if opts.torso == "upstream" else float(h) * C.PROPORTIONS["torso_side"]
+    s.save_same("metric/metric_torso_scale", np.float64(mts))
+    s.save_same("metric/bone_lengths_m", bl)
+    pose_m, pose_n, sf, q = solve_least_squares(pof, kp_used, bl, h, rec, opts)
+    s.save("output/reconstruct_3d", pose_m)
+    q.update({"zsign_applied": pof is not pof_raw, "frames": T, "start": start})
     return Result(pose_m, pof, pof_raw, logits, pose_n, sf, q)

@@ -12,6 +12,8 @@ X, Y stay the normalised 2D positions, so the result is exact only under orthogr
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from pyparity.pipelines.pof import constants as C
@@ -123,7 +125,11 @@ def solve_depths(pof: np.ndarray, normalized_2d: np.ndarray, bone_lengths_norm: 
     pose[:, 0, 2] = sc + F32(C.HEAD_DEPTH_OFFSET)
     pose[:, 1:5, 2] = pose[:, 0:1, 2]
     nan = np.isnan(pose).any(axis=-1, keepdims=True)
-    if nan.any():
+    if nan.any():  # upstream's NaN guard zeroes the joint silently; we say where
+        f, j = np.argwhere(nan[..., 0])[0]
+        frame = s.frames[f] if f < len(s.frames) else f
+        warnings.warn(f"POF solver: NaN at frame {frame}, joint {j} ({int(nan.sum())} joint(s) set to 0, as upstream)",
+                      RuntimeWarning, stacklevel=3)
         pose = np.where(nan, F32(0), pose)
     s.save(prefix + "pose_3d_norm", pose)
     return pose, scale_factors, {"valid": valid_all, "clamped": clamped_all}
