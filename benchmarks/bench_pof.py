@@ -9,6 +9,11 @@ semgcn-temporal 2.5-2.7, semgcn 0.53-0.58, gcn 0.40-0.41, transformer 0.61-0.64
 Columns: ``batched`` = reconstruct_3d on the 8-frame clip, recording off (the fast path: features
 and network for all frames at once; what upstream measured); ``per-frame`` = reconstruct_3d called
 once per frame (batch 1), for comparison. Ratio = batched / upstream midpoint (target <= 1.0x).
+
+The STAGES.md figures come from another machine; on a shared or slower one compare like with like:
+time upstream's ``CameraPOFInference.reconstruct_3d`` on the same 8-frame clip on the same machine
+and pass the medians, e.g. ``--upstream-ms semgcn-temporal=4.4,semgcn=0.75,gcn=0.51,transformer=1.36``
+(the figures measured beside ours on a loaded 2-core AMD EPYC VM; see docs/pof.md).
 """
 
 from __future__ import annotations
@@ -26,7 +31,16 @@ from pathlib import Path  # noqa: E402
 UPSTREAM_MS = {"semgcn-temporal": (2.5, 2.7), "semgcn": (0.53, 0.58), "gcn": (0.40, 0.41), "transformer": (0.61, 0.64)}
 
 
-def main(repeats: int = 21) -> int:
+def _parse_upstream(arg: str | None) -> dict:
+    ref = dict(UPSTREAM_MS)
+    for item in (arg or "").split(","):
+        if item.strip():
+            name, ms = item.split("=")
+            ref[name.strip()] = (float(ms), float(ms))
+    return ref
+
+
+def main(repeats: int = 21, upstream: str | None = None) -> int:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from pyparity.pipelines.pof.checkpoint import synthetic_model
     from pyparity.pipelines.pof.reconstruct import Options, reconstruct_3d
@@ -47,7 +61,7 @@ def main(repeats: int = 21) -> int:
         return statistics.median(ts)
 
     print(f"{'model':16s} {'batched ms/fr':>13s} {'per-frame':>10s} {'upstream':>12s} {'ratio':>7s}")
-    for v, (lo, hi) in UPSTREAM_MS.items():
+    for v, (lo, hi) in _parse_upstream(upstream).items():
         m = synthetic_model(v)
         med = timed(lambda: reconstruct_3d(m, kp, vis, 1.78, opts=opts))
         if m.temporal:
@@ -59,4 +73,10 @@ def main(repeats: int = 21) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    import argparse
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeats", type=int, default=21)
+    ap.add_argument("--upstream-ms", help="variant=ms,... upstream medians measured on this machine")
+    a = ap.parse_args()
+    raise SystemExit(main(a.repeats, a.upstream_ms))

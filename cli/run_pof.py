@@ -1,6 +1,9 @@
 """`pyparity run pof INPUT --model ... [--weights FILE | --synthetic] [--height] [--out] [--trc] [--diff]
-[--from-reference DUMP --start input|model|solver] [--fallback signed] [--zsign always|never]
-[--aspect isotropic] [--torso bone_table]`.
+[--from-reference DUMP --start input|model|solver] [--fix signed|zsign|isotropic|bone_table ...]
+[--fallback signed] [--zsign always|never] [--aspect isotropic] [--torso bone_table]`.
+
+``--fix NAME`` (repeatable) is the short form of one upstream-defect fix: ``signed`` = --fallback signed,
+``zsign`` = --zsign always, ``isotropic`` = --aspect isotropic, ``bone_table`` = --torso bone_table.
 
 INPUT: a pof reference dump (its clip inputs), a .npz (pose_2d (T,17,2), visibility (T,17)) or a CSV
 (layouts in pyparity/pipelines/pof/io.py). With --diff and no --policy the committed policy is
@@ -13,6 +16,11 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+
+
+# --fix NAME -> (option, value); NAME is also the suffix of its policy pof-fix-<NAME>.toml
+FIXES = {"signed": ("fallback", "signed"), "zsign": ("zsign", "always"),
+         "isotropic": ("aspect", "isotropic"), "bone_table": ("torso", "bone_table")}
 
 
 def register(run_app: typer.Typer) -> None:
@@ -35,6 +43,8 @@ def register(run_app: typer.Typer) -> None:
         torso: str = typer.Option("upstream", "--torso", help="upstream|bone_table"),
         from_reference: Optional[Path] = typer.Option(None, "--from-reference", help="pof dump to take --start's inputs from"),
         start: Optional[str] = typer.Option(None, "--start", help="input | model (dump's model inputs) | solver (dump's POF)"),
+        fix: Optional[list[str]] = typer.Option(None, "--fix", help="signed|zsign|isotropic|bone_table (repeatable)"),
+        image_size: Optional[str] = typer.Option(None, "--image-size", help="WxH of the source image (for --aspect isotropic; default 1920x1080)"),
     ) -> None:
         from cli.common import fail, finish_run
         from pyparity.errors import PyparityError
@@ -44,6 +54,27 @@ def register(run_app: typer.Typer) -> None:
         from pyparity.trace import Recorder, read_trace
 
         try:
+            for name in fix or []:
+                if name not in FIXES:
+                    raise PyparityError(f"--fix {name!r}: expected one of {', '.join(FIXES)}")
+                key, value = FIXES[name]
+                if key == "fallback":
+                    fallback = value
+                elif key == "zsign":
+                    zsign = value
+                elif key == "aspect":
+                    aspect = value
+                else:
+                    torso = value
+            size = (1920, 1080)
+            if image_size is not None:
+                try:
+                    w_px, h_px = (int(v) for v in image_size.lower().split("x"))
+                except ValueError:
+                    raise PyparityError(f"--image-size {image_size!r}: expected WxH, e.g. 1920x1080") from None
+                if w_px <= 0 or h_px <= 0:
+                    raise PyparityError(f"--image-size {image_size!r}: width and height must be > 0")
+                size = (w_px, h_px)
             if (from_reference is None) != (start is None):
                 raise PyparityError("--from-reference and --start go together")
             solver_only = start == "solver"
@@ -56,7 +87,7 @@ def register(run_app: typer.Typer) -> None:
                 m = synthetic_model(model) if synthetic else load_checkpoint(weights, None)
                 if not synthetic and m.variant != model:
                     raise PyparityError(f"{weights}: checkpoint is a {m.variant} model, --model says {model}")
-            opts = Options(fallback=fallback, zsign=zsign, aspect=aspect, torso=torso)
+            opts = Options(fallback=fallback, zsign=zsign, aspect=aspect, torso=torso, image_size=size)
             rec = Recorder(out) if out is not None else Recorder()
             if from_reference is not None:
                 res = reconstruct_from_reference(m, read_trace(from_reference), start, height, rec, opts)

@@ -75,24 +75,51 @@ def test_csv_long_and_wide(walk, clip, tmp_path):
         from_csv(bad)
 
 
+def _read_trc_as_opensim(path):
+    """The checks OpenSim's TRCFileAdapter::extendRead makes (tab/CR delimiters, empty cells erased in
+    the header lines, blank lines skipped before the data, each row 2 + 3 x NumMarkers cells)."""
+    lines = path.read_text().split("\n")
+    assert lines[0].split("\t")[:3] == ["PathFileType", "4", "(X/Y/Z)"]
+    keys = [k for k in lines[1].split("\t") if k]
+    assert keys == ["DataRate", "CameraRate", "NumFrames", "NumMarkers", "Units", "OrigDataRate",
+                    "OrigDataStartFrame", "OrigNumFrames"]
+    vals = [v for v in lines[2].split("\t") if v]
+    meta = dict(zip(keys, vals))
+    assert len(vals) == len(keys)
+    n = int(meta["NumMarkers"])
+    labels = [c for c in lines[3].split("\t") if c]
+    assert len(labels) == n + 2 and labels[:2] == ["Frame#", "Time"]
+    xyz = [c for c in lines[4].split("\t") if c]
+    assert xyz == [f"{a}{i}" for i in range(1, n + 1) for a in "XYZ"]
+    i = 5
+    while not lines[i]:
+        i += 1
+    rows = []
+    while i < len(lines) and lines[i]:
+        cells = lines[i].split("\t")
+        assert len(cells) == 3 * n + 2
+        rows.append([float(c) for c in cells])
+        i += 1
+    return meta, labels[2:], np.array(rows)
+
+
 def test_trc_output(walk, clip, tmp_path):
     kp, vis, ref = clip
     trc = tmp_path / "out.trc"
     assert main(["run", "pof", str(walk), "--model", "gcn", "--synthetic", "--trc", str(trc), "--fps", "50"]) == 0
-    lines = trc.read_text().splitlines()
-    assert lines[0].split("\t")[:3] == ["PathFileType", "4", "(X/Y/Z)"]
-    keys = lines[1].split("\t")
-    vals = dict(zip(keys, lines[2].split("\t")))
-    assert vals["DataRate"] == "50" and vals["CameraRate"] == "50" and vals["Units"] == "m"
-    assert vals["NumFrames"] == "8" and vals["NumMarkers"] == "17"
-    markers = [m for m in lines[3].split("\t")[2:] if m]
+    meta, markers, data = _read_trc_as_opensim(trc)
+    assert meta["DataRate"] == "50" and meta["CameraRate"] == "50" and meta["Units"] == "m"
+    assert meta["NumFrames"] == "8" and meta["NumMarkers"] == "17" and meta["OrigNumFrames"] == "8"
     assert markers == list(COCO17_NAMES)
-    assert lines[4].split("\t")[2:5] == ["X1", "Y1", "Z1"] and lines[4].split("\t")[-1] == "Z17"
-    data = np.array([[float(x) for x in ln.split("\t")] for ln in lines[6:]])
     assert data.shape == (8, 2 + 17 * 3)
-    assert np.array_equal(data[:, 0], np.arange(1, 9)) and np.allclose(data[:, 1], np.arange(8) / 50)
+    assert np.array_equal(data[:, 0], np.arange(1, 9)) and np.allclose(data[:, 1], np.arange(8) / 50, rtol=0, atol=1e-12)
+    ours = reconstruct_3d(synthetic_model("gcn"), kp, vis, 1.78).pose_3d_m
+    # 9 significant digits: the float32 joints read back bit for bit
+    assert np.array_equal(data[:, 2:].astype(np.float32), ours.reshape(8, -1))
     want = np.stack([ref[f"frame{f:04d}/output/pose_3d_m"] for f in range(8)]).reshape(8, -1)
-    np.testing.assert_allclose(data[:, 2:], want, rtol=0, atol=1e-5)  # 6 decimals (µm) + parity 1e-5
+    np.testing.assert_allclose(data[:, 2:], want, rtol=0, atol=1e-5)  # parity with upstream, metres
+    assert not list(tmp_path.glob(".*partial"))  # atomic write left no temp file
+    assert main(["run", "pof", str(walk), "--model", "gcn", "--synthetic", "--trc", str(trc), "--fps", "0"]) == 2
 
 
 def test_pth_checkpoint(walk, clip, tmp_path):

@@ -94,9 +94,24 @@ def read_keypoints(path: str | Path):
 
 
 def write_trc(path: str | Path, pose_3d_m: np.ndarray, fps: float = 30.0, names=COCO17_NAMES) -> Path:
-    """TRC (Pose2Sim / OpenSim marker file): tab-separated, units m, one marker per COCO joint."""
+    """TRC marker file as Pose2Sim writes and OpenSim's TRCFileAdapter reads: tab-separated header
+    (PathFileType 4; DataRate .. OrigNumFrames keys and values; ``Frame#, Time`` + one marker name per
+    COCO-17 joint followed by two empty cells; ``X1 Y1 Z1 ..``; one empty line), then one row per
+    frame ``frame (1-based), time (s), x y z per marker`` in metres.
+
+    Coordinates are written as reconstructed: upstream's camera-ish frame (x right, y down, z away
+    from the camera, pelvis at depth 2.0 m); OpenSim models are Y-up, so rotate before IK if needed.
+    Values are float32 written with 9 significant digits (they read back bit for bit). NaN stays
+    ``nan`` (OpenSim reads it as a missing marker). Written atomically (temp file + rename).
+    """
+    from pyparity.render.atomic import write_text_atomic
+
     p = Path(path)
-    X = np.asarray(pose_3d_m, np.float64)
+    X = np.asarray(pose_3d_m, np.float32)
+    if X.ndim != 3 or X.shape[2] != 3 or X.shape[1] != len(names):
+        raise InputError(f"TRC: pose must be (T,{len(names)},3), got {X.shape}")
+    if not (np.isfinite(fps) and fps > 0):
+        raise InputError(f"TRC: frame rate must be > 0, got {fps}")
     T, J, _ = X.shape
     lines = [f"PathFileType\t4\t(X/Y/Z)\t{p.name}",
              "DataRate\tCameraRate\tNumFrames\tNumMarkers\tUnits\tOrigDataRate\tOrigDataStartFrame\tOrigNumFrames",
@@ -104,6 +119,5 @@ def write_trc(path: str | Path, pose_3d_m: np.ndarray, fps: float = 30.0, names=
              "Frame#\tTime\t" + "\t\t\t".join(names[:J]) + "\t\t",
              "\t\t" + "\t".join(f"X{i + 1}\tY{i + 1}\tZ{i + 1}" for i in range(J)), ""]
     for f in range(T):
-        lines.append(f"{f + 1}\t{f / fps:.6f}\t" + "\t".join(f"{v:.6f}" for v in X[f].reshape(-1)))
-    p.write_text("\n".join(lines) + "\n")
-    return p
+        lines.append(f"{f + 1}\t{f / fps:.9g}\t" + "\t".join(f"{float(v):.9g}" for v in X[f].reshape(-1)))
+    return write_text_atomic(p, "\n".join(lines) + "\n")

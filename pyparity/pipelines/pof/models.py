@@ -142,6 +142,7 @@ class PofModel:
         self.num_layers = int(self.config["num_layers"])
         self.num_heads = int(self.config.get("num_heads", 4))
         self._adj_norm: dict[str, np.ndarray] = {}
+        self._wt: dict[str, tuple] = {}  # name -> (weight, contiguous weight.T), built on first use
         p = self.params
         if self.variant == "gcn":
             self._adj_norm["gcn_layers"] = nn.row_normalize(p["adj"])
@@ -159,7 +160,10 @@ class PofModel:
 
     def _linear(self, name: str, x: np.ndarray) -> np.ndarray:
         w, b = self._w(name)
-        return nn.linear(x, w, b)
+        hit = self._wt.get(name)
+        if hit is None or hit[0] is not w:  # (re)built when params[name] is replaced
+            hit = self._wt[name] = (w, np.ascontiguousarray(w.T))
+        return nn.linear(x, w, b, hit[1])
 
     def _ln(self, name: str, x: np.ndarray) -> np.ndarray:
         w, b = self._w(name)

@@ -302,9 +302,10 @@ def reconstruct_from_reference(model: PofModel | None, ref, start: str, height_m
         if model.temporal != (f"frame0000/model/in/prev_pof" in ref):
             raise InputError(f"{ref.source}: reference dump was not recorded with a {model.variant} model")
         pofs, lgs = [], []
+        consts: set = set()  # const/<stack>/adj_norm recorded once, not once per frame
         for f in range(T):
             g = lambda s: need(f"frame{f:04d}/model/in/{s}")[None]
-            s = FrameSaver(rec, [f])
+            s = FrameSaver(rec, [f], "", consts)
             prev = g("prev_pof") if model.temporal else None
             pf, lg = model.forward(g("pose_2d"), g("visibility"), g("limb_delta_2d"), g("limb_length_2d"), prev, s)
             if model.temporal and s.enabled:
