@@ -43,6 +43,7 @@ def diff_traces(
         pairs = [p for p in pairs if any(glob_match(p.name, g) for g in stages)]
     results: list[StageResult] = []
     first = None
+    first_expected = None
     earlier: list[str] = []
     for i, p in enumerate(pairs):
         tol = policy.tolerance_for(p.name)
@@ -67,12 +68,16 @@ def diff_traces(
             r.rule = rule
             if p.name_b != p.name:
                 r.name_b = p.name_b
-            if r.status in FAILING and (first is None or diagnose_all):
+            # Expected divergences: only the first is worth a diagnosis (the rest follow from it, and
+            # diagnosing each costs more than the comparison itself).
+            wanted = first is None and (not tol.expected or first_expected is None)
+            if r.status in FAILING and (wanted or diagnose_all):
                 ctx = Context(stage=p.name_a, reference=a, candidate=b, earlier=tuple(earlier))
                 r.diagnosis = diagnose(arr_a, arr_b, tol, ctx)
         if tol.expected and r.status in FAILING:
             r.note = (f"expected: {tol.expected}" + (f"; {r.note}" if r.note else ""))
             r.status = EXPECTED
+            first_expected = first_expected or p.name
         if r.status in FAILING and first is None:
             first = p.name
         if p.name_a:
