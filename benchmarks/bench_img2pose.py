@@ -1,6 +1,7 @@
 """img2pose port: `predict` wall time per image and backend, one thread, against upstream's figures.
 
     python benchmarks/bench_img2pose.py [--threads N] [--repeat 5] [--image PATH] [--backend numpy,torch,onnx]
+                                        [--config dump,upstream] [--upstream CHECKOUT]
 
 Two settings, as STAGES.md (../shared/reference_dumps/img2pose-upstream/) measured upstream on
 ``image_sequence/001.jpg`` (640x480), synthetic weights, median of 5 after 2 warm-up calls:
@@ -10,6 +11,9 @@ The second row keeps the dumps' score threshold 0.2: upstream's figure reports 9
 is what 0.2 gives on this input (0.05, upstream's default, gives 957 and a slower pose loop); both
 are printed.
 Threads are pinned through the BLAS environment variables *before* NumPy is imported.
+The machine is shared and noisy, so absolute milliseconds drift between runs: ``--upstream`` (a
+checkout of upstream img2pose, in an environment with torchvision) times upstream's own predict()
+in the same process, rounds interleaved, and prints per-round ratios against it.
 """
 
 from __future__ import annotations
@@ -23,6 +27,37 @@ from pathlib import Path
 UPSTREAM_MS = {"dump": (102.0, 64.0), "upstream": (1632.0, 1097.0)}  # (1 thread, 2 threads)
 
 
+def upstream_runner(upstream_dir: Path, cfg, img):
+    """Upstream img2pose itself (a checkout of github:vitoralbiero/img2pose; needs torchvision, which the
+    project does not depend on) with the same synthetic weights and settings: a baseline timed on this
+    machine beside ours, since absolute times here are noisy. Returns predict() as a callable."""
+    import tempfile
+
+    import numpy as np
+    import torch
+
+    from pyparity.pipelines.img2pose import synthetic_weights
+
+    sys.path.insert(0, str(upstream_dir))
+    from img2pose import img2poseModel  # noqa: E402  (upstream's module)
+
+    ref = upstream_dir / "pose_references"
+    model = img2poseModel(cfg.depth, cfg.min_size, cfg.max_size, device=torch.device("cpu"),
+                          pose_mean=np.array(cfg.pose_mean), pose_stddev=np.array(cfg.pose_stddev),
+                          threed_68_points=np.load(ref / "reference_3d_68_points_trans.npy"),
+                          threed_5_points=np.load(ref / "reference_3d_5_points_trans.npy"),
+                          rpn_pre_nms_top_n_test=cfg.rpn_pre_nms_top_n_test,
+                          rpn_post_nms_top_n_test=cfg.rpn_post_nms_top_n_test)
+    sd = {"module." + k: torch.from_numpy(np.array(v)) for k, v in synthetic_weights(cfg.depth).items()}
+    with tempfile.TemporaryDirectory() as d:
+        torch.save({"fpn_model": sd}, Path(d) / "w.pth")
+        model.load_saved_model(str(Path(d) / "w.pth"))
+    model.evaluate()
+    model.fpn_model.module.roi_heads.score_thresh = cfg.box_score_thresh
+    t = torch.from_numpy(img).permute(2, 0, 1).to(torch.float32).div(255)  # ToTensor
+    return lambda: model.predict([t])[0]["scores"]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--threads", type=int, default=1)
@@ -31,6 +66,10 @@ def main() -> None:
     ap.add_argument("--shared", type=Path, default=Path(__file__).resolve().parents[2] / "shared")
     ap.add_argument("--image", type=Path, default=None)
     ap.add_argument("--backend", default="numpy,torch,onnx", help="comma-separated: numpy, torch, onnx")
+    ap.add_argument("--config", default="dump,upstream", help="comma-separated: dump, upstream, upstream@0.05")
+    ap.add_argument("--upstream", type=Path, default=None,
+                    help="a checkout of upstream img2pose (needs torchvision importable): timed beside ours, "
+                         "interleaved, and ratios printed against it")
     args = ap.parse_args()
     for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
         os.environ[v] = str(args.threads)
@@ -54,26 +93,44 @@ def main() -> None:
     }
     configs["upstream@0.05"] = configs["upstream"].with_(box_score_thresh=0.05)
     print(f"image {image.name} {img.shape[1]}x{img.shape[0]}, threads {args.threads}, "
-          f"median of {args.repeat} after {args.warmup} warm-up")
-    for backend in args.backend.split(","):
-        try:
-            models = {name: Img2Pose(weights, cfg, p68, p5, backend=backend, threads=args.threads)
-                      for name, cfg in configs.items()}
-        except Exception as e:  # a backend whose package is missing: say so, go on
-            print(f"  {backend}: skipped ({e})")
-            continue
-        for name, model in models.items():
+          f"median of {args.repeat} (rounds interleaved over the runners) after {args.warmup} warm-up")
+    for name in args.config.split(","):
+        cfg = configs[name]
+        runners = {}
+        if args.upstream is not None:
+            try:
+                import torch
+
+                torch.set_num_threads(args.threads)
+                runners["upstream"] = upstream_runner(args.upstream, cfg, img)
+            except Exception as e:  # torchvision missing, wrong checkout: say so, go on
+                print(f"  upstream: skipped ({type(e).__name__}: {e})")
+        for backend in args.backend.split(","):
+            try:
+                m = Img2Pose(weights, cfg, p68, p5, backend=backend, threads=args.threads)
+            except Exception as e:  # a backend whose package is missing: say so, go on
+                print(f"  {backend}: skipped ({e})")
+                continue
+            runners[backend] = (lambda m=m: m.predict(img).scores)
+        counts = {}
+        for k, f in runners.items():
             for _ in range(args.warmup):
-                det = model.predict(img)
-            ts = []
-            for _ in range(args.repeat):
+                counts[k] = len(f())
+        ts = {k: [] for k in runners}
+        for _ in range(args.repeat):
+            for k, f in runners.items():
                 t0 = time.perf_counter()
-                det = model.predict(img)
-                ts.append(time.perf_counter() - t0)
-            ms = 1000 * sorted(ts)[len(ts) // 2]
-            up = UPSTREAM_MS[name.split("@")[0]][0 if args.threads == 1 else 1]
-            print(f"  {backend:6s} {name:13s} {ms:8.1f} ms  ({len(det)} detections)  upstream {up:.0f} ms  "
-                  f"ratio {ms / up:.2f}x", flush=True)
+                f()
+                ts[k].append(time.perf_counter() - t0)
+        up = UPSTREAM_MS[name.split("@")[0]][0 if args.threads == 1 else 1]
+        for k, v in ts.items():
+            ms = 1000 * sorted(v)[len(v) // 2]
+            line = (f"  {k:8s} {name:13s} {ms:8.1f} ms  ({counts[k]} detections)  STAGES.md upstream {up:.0f} ms  "
+                    f"ratio {ms / up:.2f}x")
+            if "upstream" in ts and k != "upstream":
+                r = sorted(a / b for a, b in zip(v, ts["upstream"]))
+                line += f"  | vs local upstream, per round: median {r[len(r) // 2]:.2f}x [{r[0]:.2f}..{r[-1]:.2f}]"
+            print(line, flush=True)
 
 
 if __name__ == "__main__":

@@ -30,16 +30,18 @@ def run_img2pose(
     start: str = typer.Option("input", "--start", help="input | backbone | rpn | roi | postprocess"),
     backend: str = typer.Option("numpy", "--backend", help="network backend: numpy | torch | onnx"),
     threads: Optional[int] = typer.Option(None, "--threads", help="torch/onnxruntime intra-op threads"),
+    margins: bool = typer.Option(False, "--margins", help="print the decision margins (top-k cut, NMS IoU and "
+                                 "score-threshold distances) so that a near-tie shows"),
 ) -> None:
     from cli.common import run_guarded
 
     code = run_guarded(_run, image, weights, synthetic, config, points, depth, scipy_legacy, out, diff, policy,
-                       json_out, from_reference, start, backend, threads)
+                       json_out, from_reference, start, backend, threads, margins)
     raise typer.Exit(code)
 
 
 def _run(image, weights, synthetic, config, points, depth, scipy_legacy, out, diff, policy, json_out,
-         from_reference, start, backend="numpy", threads=None) -> int:
+         from_reference, start, backend="numpy", threads=None, margins=False) -> int:
     from cli.common import finish_run
     from pyparity.errors import InputError
     from pyparity.pipelines.img2pose import Img2Pose, Img2PoseConfig
@@ -81,4 +83,8 @@ def _run(image, weights, synthetic, config, points, depth, scipy_legacy, out, di
     with rec:
         model.predict(img, rec=rec, probe_boxes=probe, reference=src, start=start, dump_level=level)
     trace = rec.finish()
+    if margins and start == "input":
+        from pyparity.pipelines.img2pose.margins import decision_margins, format_margins
+
+        print(format_margins(decision_margins(trace, cfg)))
     return finish_run(trace, out=out, diff_against=diff, policy=policy or "img2pose", json_out=json_out)  # pyparity/policies/img2pose.toml

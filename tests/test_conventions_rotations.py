@@ -52,6 +52,10 @@ def test_openface_euler_is_rx_ry_rz_and_round_trips(rx, ry, rz):
     m = R.euler_to_matrix([rx, ry, rz], "openface")
     np.testing.assert_allclose(m, _rot([1, 0, 0], rx) @ _rot([0, 1, 0], ry) @ _rot([0, 0, 1], rz), atol=1e-12)
     np.testing.assert_allclose(R.matrix_to_euler(m, "openface"), [rx, ry, rz], atol=1e-8)
+    # through a rotation vector and back: Euler -> rotvec -> matrix -> Euler
+    r = R.euler_to_rotvec([rx, ry, rz], "openface")
+    np.testing.assert_allclose(R.rotvec_to_matrix(r), m, atol=1e-9)
+    np.testing.assert_allclose(R.rotvec_to_euler(r, "openface"), [rx, ry, rz], atol=1e-8)
 
 
 @settings(max_examples=60, deadline=None)

@@ -101,3 +101,90 @@ def test_config_from_toml_and_from_dump_agree(tmp_path, shared_dir):
     (tmp_path / "bad.toml").write_text("min_size = [")
     with pytest.raises(InputError, match="cannot read img2pose config"):
         Img2PoseConfig.from_file(tmp_path / "bad.toml")
+
+
+# -- the same refusals through the CLI: one line on stderr, exit 2 -------------------------------------
+def _cli(shared_dir, image, tmp_path, config=None, weights=None, synthetic=True):
+    from cli.run_img2pose import _run as run_cli
+    from cli.common import run_guarded
+
+    import typer
+
+    try:
+        return run_guarded(run_cli, image, weights, synthetic, config, shared_dir / "img2pose", None, False, None,
+                           None, None, None, None, "input", "numpy", 1)
+    except typer.Exit as e:  # run_guarded: one line on stderr, then exit 2
+        return e.exit_code
+
+
+def test_cli_16bit_image_exits_2_with_one_line(shared_dir, samples_dir, tmp_path, capsys):
+    code = _cli(shared_dir, samples_dir / "sample3_16bit_rgb.png", tmp_path,
+                config=shared_dir / "reference_dumps/img2pose-upstream/images/sample3.jpg")
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "uint16" in err and "\n" not in err
+
+
+def test_cli_weights_hash_not_matching_the_dump_exits_2(shared_dir, samples_dir, tmp_path, capsys):
+    import json
+    import shutil
+
+    d = tmp_path / "dump"
+    shutil.copytree(shared_dir / "reference_dumps/img2pose-upstream/images/sample1.jpg", d)
+    meta = json.loads((d / "meta.json").read_text())
+    meta["weights"]["weights_sha256"] = "0" * 64
+    (d / "meta.json").write_text(json.dumps(meta))
+    code = _cli(shared_dir, samples_dir / "sample1.jpg", tmp_path, config=d)
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "sha256" in err and "\n" not in err
+
+
+def test_cli_checkpoint_with_bad_keys_exits_2_listing_them(shared_dir, samples_dir, tmp_path, capsys):
+    from pyparity.pipelines.img2pose import synth
+    from pyparity.pipelines.img2pose import weights as W
+
+    sd = synth.synthetic_state_dict(18)
+    del sd["module.rpn.head.conv.bias"]
+    sd["module.extra.thing"] = np.zeros(1, np.float32)
+    sd["module.rpn.head.cls_logits.bias"] = np.zeros(4, np.float32)
+    ck = W.save_npz(sd, tmp_path / "bad.npz")
+    code = _cli(shared_dir, samples_dir / "sample1.jpg", tmp_path,
+                config=shared_dir / "reference_dumps/img2pose-upstream/images/sample1.jpg", weights=ck, synthetic=False)
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "\n" not in err
+    assert "1 missing: rpn.head.conv.bias" in err and "1 unexpected: extra.thing" in err
+    assert "rpn.head.cls_logits.bias (4,) != (3,)" in err
+
+
+def test_cli_no_detection_exits_0_with_empty_output(shared_dir, samples_dir, tmp_path):
+    """An image with nothing above the threshold is an empty result, not an error."""
+    from cli.run_img2pose import _run as run_cli
+    from pyparity.pipelines.img2pose import DUMP_SETTINGS
+    from pyparity.trace import read_trace
+
+    toml = "\n".join(f"{k} = {list(v) if isinstance(v, tuple) else v}" for k, v in
+                     {**DUMP_SETTINGS, "box_score_thresh": 0.99}.items())
+    (tmp_path / "c.toml").write_text("[img2pose]\n" + toml + "\n")
+    code = run_cli(samples_dir / "sample1.jpg", None, True, tmp_path / "c.toml", shared_dir / "img2pose", None, False,
+                   tmp_path / "t", None, None, None, None, "input", "numpy", 1)
+    assert code == 0
+    t = read_trace(tmp_path / "t")
+    assert t["output/boxes"].shape == (0, 4) and t["output/dofs"].shape == (0, 6)
+
+
+def test_cli_margins_line_matches_the_recorded_trace(shared_dir, samples_dir, tmp_path, capsys):
+    """--margins prints the decision margins of the run; they are those of the written trace."""
+    from cli.run_img2pose import _run as run_cli
+    from pyparity.pipelines.img2pose import Img2PoseConfig
+    from pyparity.pipelines.img2pose.margins import NAMES, decision_margins
+    from pyparity.trace import read_trace
+
+    d = shared_dir / "reference_dumps/img2pose-upstream/images/001.jpg"
+    code = run_cli(samples_dir / "image_sequence" / "001.jpg", None, True, d, shared_dir / "img2pose", None, False,
+                   tmp_path / "t", None, None, None, None, "input", "numpy", 1, True)
+    assert code == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("decision margins:"))
+    printed = dict(zip(line.split()[2::2], map(float, line.split()[3::2])))
+    assert tuple(printed) == NAMES
+    m = decision_margins(read_trace(tmp_path / "t"), Img2PoseConfig.from_file(d))
+    assert all(abs(printed[k] - m[k]) <= 0.006 * m[k] for k in NAMES)  # printed to 3 digits
+    assert all(v > 0 for v in m.values())

@@ -329,3 +329,16 @@ def test_batched_nms_on_reference_inputs_is_exact(name, shared_dir):
             m = lv == c
             order = boxops._stable_desc(s[m]).astype(np.int64)
             assert np.array_equal(boxops._nms_python(b[m], order, thr), boxops._nms_kernel(b[m], order, thr))
+
+
+def test_unrecorded_predict_gives_the_recorded_results(shared_dir):
+    """predict() without a recorder skips the consumer-side landmark projection until asked; what it
+    returns then equals the recorded output/* and post/landmarks* stages, and the dump's within policy."""
+    d = str(dumps_root(shared_dir) / "001.jpg")
+    ref, ours = run_dump(d, str(shared_dir / "img2pose"))
+    det = model_for(d, str(shared_dir / "img2pose")).predict(ref["input/image"])
+    for name, got in (("output/boxes", det.boxes), ("output/scores", det.scores), ("output/dofs", det.dofs),
+                      ("output/labels", det.labels), ("post/landmarks68", det.landmarks68),
+                      ("post/landmarks5", det.landmarks5)):
+        assert np.array_equal(got, ours[name]), name
+    assert max_abs(det.landmarks68, ref["post/landmarks68"]) <= 1e-5 * np.max(np.abs(ref["post/landmarks68"]))

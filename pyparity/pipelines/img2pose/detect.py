@@ -13,7 +13,7 @@ reference trace instead of computing them; ``start`` is one of ``START_STAGES``.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -57,11 +57,32 @@ class Detections:
     scores: np.ndarray  # (N,) float32
     labels: np.ndarray  # (N,) int64 (1 = face)
     dofs: np.ndarray  # (N, 6) float32, camera of the resized image
-    landmarks68: np.ndarray | None = None  # (N, 68, 2) float64, original image (consumer convention)
-    landmarks5: np.ndarray | None = None  # (N, 5, 2)
+    original_hw: tuple[int, int] | None = None
+    points68: np.ndarray | None = field(default=None, repr=False, compare=False)
+    points5: np.ndarray | None = field(default=None, repr=False, compare=False)
+    _landmarks: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.scores)
+
+    # Projected landmarks are a consumer step (run_face_alignment.py), not part of upstream's predict():
+    # computed on first access (or by predict when it records post/landmarks*), so predict's cost is upstream's.
+    @property
+    def landmarks68(self) -> np.ndarray | None:
+        """(N, 68, 2) float64 in the original image (K of the original image, as upstream's consumers)."""
+        return self._project("68", self.points68)
+
+    @property
+    def landmarks5(self) -> np.ndarray | None:
+        """(N, 5, 2) float64, as `landmarks68`."""
+        return self._project("5", self.points5)
+
+    def _project(self, key: str, points):
+        if points is None or self.original_hw is None:
+            return None
+        if key not in self._landmarks:
+            self._landmarks[key] = PP.project_landmarks(self.dofs, points, self.original_hw)
+        return self._landmarks[key]
 
 
 class Img2Pose:
@@ -184,13 +205,12 @@ class Img2Pose:
             rec.save("probe/roi_align/boxes", pb)
             rec.save("probe/roi_align/levels", lv)
             rec.save("probe/roi_align/features", feats_p)
-        lm68 = PP.project_landmarks(dofs, self.points68, (H, W))
-        lm5 = PP.project_landmarks(dofs, self.points5, (H, W)) if self.points5 is not None else None
+        det = Detections(out_boxes, scores, labels, dofs, (H, W), self.points68, self.points5)
         if rec.enabled:
             from pyparity.pipelines.img2pose.pose import image_intrinsics
 
             rec.save("post/intrinsics", image_intrinsics(H, W))
-            rec.save("post/landmarks68", lm68)
-            if lm5 is not None:
-                rec.save("post/landmarks5", lm5)
-        return Detections(out_boxes, scores, labels, dofs, lm68, lm5)
+            rec.save("post/landmarks68", det.landmarks68)
+            if det.landmarks5 is not None:
+                rec.save("post/landmarks5", det.landmarks5)
+        return det

@@ -99,7 +99,14 @@ def _record_map(rec, name, t):
 
 
 class TorchNetwork:
-    """The network as torch modules (eval, no grad, float32, CPU), built from the weight arrays."""
+    """The network as torch modules (eval, no grad, float32, CPU), built from the weight arrays.
+
+    NCHW, the same ops in the same order as upstream's torchvision modules: on the dumps' torch
+    build the ResNet body is bit-exact, and against upstream's code run on the same torch build (with
+    stand-ins for the torchvision ops it imports; 8 images) the output rotations agree to <= 3.6e-7
+    rad and translations to <= 1.1e-5. (channels_last convolutions were measured ~10% faster at one
+    thread but moved the FPN maps by 2.7e-5 and the output rotations by up to 9.2e-6 rad, too close
+    to the 1e-5 rad bound: not used.)"""
 
     name = "torch"
 

@@ -63,16 +63,20 @@ def _axis(start, bin_size, pooled, grid, size):
 
 
 def roi_align(feat: np.ndarray, boxes: np.ndarray, spatial_scale: float, output_size: int = 7,
-              sampling_ratio: int = 2) -> np.ndarray:
+              sampling_ratio: int = 2, out: np.ndarray | None = None, rows: np.ndarray | None = None) -> np.ndarray:
     """feat (C, H, W) float32, boxes (K, 4) xyxy -> (K, C, out, out) float32 (aligned=False).
 
     Sample coordinates vectorised in NumPy (`_axis`), the gather/accumulate loop compiled with numba
     (`_gather_kernel`; `_roi_align_grid_numpy` without numba); the map is read as (H, W, C) so each sample gathers C
     contiguous floats. An out-of-range sample reads position 0 with weight 0, as the kernel.
+    ``out``/``rows``: write box k's result into ``out[rows[k]]`` (no intermediate copy; used by
+    `multiscale_roi_align`).
     """
     C, H, W = feat.shape
     K = len(boxes)
-    out = np.zeros((K, C, output_size, output_size), dtype=_F32)
+    if out is None:
+        out = np.zeros((K, C, output_size, output_size), dtype=_F32)
+        rows = np.arange(K, dtype=np.int64)
     if K == 0:
         return out
     hwc = np.ascontiguousarray(feat.transpose(1, 2, 0)).reshape(H * W, C)
@@ -83,18 +87,20 @@ def roi_align(feat: np.ndarray, boxes: np.ndarray, spatial_scale: float, output_
     bh = (rh / _F32(output_size)).astype(_F32)
     if sampling_ratio <= 0:  # adaptive grid: per box (not used by img2pose)
         for k in range(K):
-            out[k] = _roi_align_grid(hwc, H, W, C, b[k:k + 1], bw[k:k + 1], bh[k:k + 1], output_size,
-                                     int(math.ceil(rh[k] / output_size)), int(math.ceil(rw[k] / output_size)))[0]
+            _roi_align_grid(hwc, H, W, C, b[k:k + 1], bw[k:k + 1], bh[k:k + 1], output_size,
+                            int(math.ceil(rh[k] / output_size)), int(math.ceil(rw[k] / output_size)),
+                            out, np.asarray(rows[k:k + 1], dtype=np.int64))
         return out
     g = sampling_ratio
-    out[:] = _roi_align_grid(hwc, H, W, C, b, bw, bh, output_size, g, g)
+    _roi_align_grid(hwc, H, W, C, b, bw, bh, output_size, g, g, out, np.asarray(rows, dtype=np.int64))
     return out
 
 
-def _gather_kernel(hwc, W, yl, yh, ly, hy, yout, xl, xh, lx, hx, xout, P, gh, gw, out):
+def _gather_kernel(hwc, W, yl, yh, ly, hy, yout, xl, xh, lx, hx, xout, P, gh, gw, out, rows):
     """The kernel's per-bin loop in float32, in its order: for each sample (iy, ix) the bilinear sum
     ``((w1*v1 + w2*v2) + w3*v3) + w4*v4`` (weights 0 outside), accumulated from 0, divided by the
-    count. ``out`` (K, P, P, C). No fastmath: no FMA contraction, no reassociation."""
+    count. Box k's bins go to ``out[rows[k]]`` ((C, P, P) each). No fastmath: no FMA contraction,
+    no reassociation."""
     K = yl.shape[0]
     C = hwc.shape[1]
     zero = np.float32(0.0)
@@ -125,22 +131,22 @@ def _gather_kernel(hwc, W, yl, yh, ly, hy, yout, xl, xh, lx, hx, xout, P, gh, gw
                         r4 = yh[k, sy] * W + xh[k, sx]
                         for c in range(C):
                             acc[c] += ((w1 * hwc[r1, c] + w2 * hwc[r2, c]) + w3 * hwc[r3, c]) + w4 * hwc[r4, c]
+                r = rows[k]
                 for c in range(C):
-                    out[k, ph, pw, c] = acc[c] / cnt
+                    out[r, c, ph, pw] = acc[c] / cnt
 
 
 if numba is not None:
     _gather_kernel = numba.njit(cache=True, nogil=True)(_gather_kernel)
 
 
-def _roi_align_grid(hwc, H, W, C, b, bw, bh, P, gh, gw):
+def _roi_align_grid(hwc, H, W, C, b, bw, bh, P, gh, gw, out, rows):
     if numba is None:
-        return _roi_align_grid_numpy(hwc, H, W, C, b, bw, bh, P, gh, gw)
+        out[rows] = _roi_align_grid_numpy(hwc, H, W, C, b, bw, bh, P, gh, gw)
+        return
     yl, yh, ly, hy, yout = _axis(b[:, 1], bh, P, gh, H)
     xl, xh, lx, hx, xout = _axis(b[:, 0], bw, P, gw, W)
-    out = np.empty((len(b), P, P, C), dtype=_F32)
-    _gather_kernel(hwc, W, yl, yh, ly, hy, yout, xl, xh, lx, hx, xout, P, gh, gw, out)
-    return out.transpose(0, 3, 1, 2)
+    _gather_kernel(hwc, W, yl, yh, ly, hy, yout, xl, xh, lx, hx, xout, P, gh, gw, out, rows)
 
 
 def _roi_align_grid_numpy(hwc, H, W, C, b, bw, bh, P, gh, gw):
@@ -175,9 +181,9 @@ def multiscale_roi_align(feats: list[np.ndarray], boxes: np.ndarray, image_hw: t
     k_max = int(-math.log2(scales[-1]))
     levels = level_mapper(boxes, k_min, k_max)
     C = feats[0].shape[0]
-    out = np.zeros((len(boxes), C, output_size, output_size), dtype=_F32)
+    out = np.empty((len(boxes), C, output_size, output_size), dtype=_F32)  # every row is written below
     for lvl, (f, s) in enumerate(zip(feats, scales)):
         idx = np.nonzero(levels == lvl)[0]
         if len(idx):
-            out[idx] = roi_align(f, boxes[idx], s, output_size, sampling_ratio)
+            roi_align(f, boxes[idx], s, output_size, sampling_ratio, out=out, rows=idx)
     return out, levels, scales

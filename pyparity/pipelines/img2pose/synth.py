@@ -7,6 +7,7 @@ supplies img2pose's entry list (weights.layout) and the known hash.
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from typing import Mapping
@@ -24,7 +25,17 @@ KNOWN_SHA256 = {18: "a882d2ed9e0e34c1316864866a724d4dc4762f5f72722723958f8f17d63
 
 def synthetic_state_dict(depth: int = 18, overrides: Mapping[str, float] | None = None) -> dict[str, np.ndarray]:
     """{prefixed name: array} in upstream's state_dict order."""
-    return sw.synth_state_dict(W.layout(depth, prefix=W.PREFIX), overrides)
+    return dict(_cached_state(depth, tuple(sorted((overrides or {}).items()))))
+
+
+@functools.lru_cache(maxsize=4)
+def _cached_state(depth: int, overrides: tuple) -> dict[str, np.ndarray]:
+    # generating the 141 tensors takes ~1.5 s; a process that runs several dumps (tests, the CLI's
+    # callers, benchmarks) builds them once. Read-only, so no caller can alter the cached copy.
+    sd = sw.synth_state_dict(W.layout(depth, prefix=W.PREFIX), dict(overrides) or None)
+    for v in sd.values():
+        v.setflags(write=False)
+    return sd
 
 
 def weights_sha256(state: Mapping[str, np.ndarray]) -> str:
