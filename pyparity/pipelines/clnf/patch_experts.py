@@ -46,6 +46,7 @@ import numpy as np
 
 from pyparity.errors import InputError, ModelError
 from pyparity.pipelines.clnf.aoi import areas_of_interest
+from pyparity.pipelines.clnf.pdm import cv_sum_f32
 from pyparity.pipelines.clnf.ccnf import FMA_FUSED, CcnfScale, ccnf_responses_batch, read_ccnf_patch_experts
 
 
@@ -108,8 +109,10 @@ def align_shapes_with_scale(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     for c in range(2):
         src_n[:, c] = src[:, c] - _mean_f32(src[:, c])
         dst_n[:, c] = dst[:, c] - _mean_f32(dst[:, c])
-    s_src = np.float32(np.sqrt(np.sum((src_n * src_n).astype(np.float64)) / n))
-    s_dst = np.float32(np.sqrt(np.sum((dst_n * dst_n).astype(np.float64)) / n))
+    # cv::pow(x, 2) is a float multiply; cv::sum as the reference's OpenCV 4.6 sums floats (cv_sum_f32:
+    # its float-added tail makes the scale differ from an exact double sum in the last bit)
+    s_src = np.float32(np.sqrt(cv_sum_f32((src_n * src_n).ravel()) / n))
+    s_dst = np.float32(np.sqrt(cv_sum_f32((dst_n * dst_n).ravel()) / n))
     # `mat / s` is Mat::convertTo with alpha = 1/s, applied as a float multiplier
     src_n = src_n * np.float32(1.0 / np.float64(s_src))
     dst_n = dst_n * np.float32(1.0 / np.float64(s_dst))

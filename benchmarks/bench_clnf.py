@@ -1,0 +1,124 @@
+"""CLNF landmark fit per face, image mode, the full main_clnf_general path (PDM::CalcParams from the
+box, CLNF::Fit over 3 scales with our own CCNF responses, the inner/eye part models, merge + refit; no
+validator), on samples/image_sequence/001..020 with the face boxes C++ used (the matching reference
+dumps' `faceNN/clnf/input/bbox`). Recording off. Median ms per face after one warm-up pass, against
+C++ OpenFace 2.0.2's 19 ms/face on this machine.
+
+    .venv/bin/python benchmarks/bench_clnf.py [--repeat 5] [--profile]
+
+Also prints the share of the time in the patch-expert responses (ccnf.py, warps included) from one
+timed pass with the response source wrapped, and with --profile the top functions of a cProfile pass.
+The machine is shared: compare ratios measured in the same run, not absolute numbers across runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+
+from pyparity.pipelines.clnf import fit as fit_mod  # noqa: E402
+from pyparity.pipelines.clnf.detect import fit_landmarks, load_clnf_model  # noqa: E402
+from pyparity.trace import read_trace  # noqa: E402
+
+CPP_MS = 19.0
+
+
+def _shared() -> Path:
+    return Path(os.environ.get("PYPARITY_SHARED", REPO.parent / "shared"))
+
+
+def _faces(shared: Path) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    out = []
+    seq = shared / "openface/samples/image_sequence"
+    for p in sorted(seq.glob("*.jpg")):
+        dump = shared / "reference_dumps/openface-2.0.2/images" / p.name
+        if not dump.exists():
+            continue
+        ref = read_trace(dump)
+        gray = cv2.cvtColor(cv2.imread(str(p)), cv2.COLOR_BGR2GRAY)
+        for f in range(8):
+            key = f"face{f:02d}/clnf/input/bbox"
+            if key in ref:
+                out.append((f"{p.name}/face{f:02d}", gray, np.asarray(ref[key], dtype=np.float64)))
+    return out
+
+
+def _run(faces, model, repeat: int) -> list[float]:
+    per_face = []
+    for _ in range(repeat):
+        for _, g, b in faces:
+            t = time.perf_counter()
+            fit_landmarks(g, b, model)
+            per_face.append((time.perf_counter() - t) * 1e3)
+    return per_face
+
+
+def _response_share(faces, model) -> tuple[float, float]:
+    """(total ms, ms inside ExpertResponses.__call__) over one pass."""
+    spent = [0.0]
+    orig = fit_mod.ExpertResponses.__call__
+
+    def timed(self, *a, **k):
+        t = time.perf_counter()
+        try:
+            return orig(self, *a, **k)
+        finally:
+            spent[0] += time.perf_counter() - t
+
+    fit_mod.ExpertResponses.__call__ = timed
+    try:
+        t = time.perf_counter()
+        for _, g, b in faces:
+            fit_landmarks(g, b, model)
+        total = time.perf_counter() - t
+    finally:
+        fit_mod.ExpertResponses.__call__ = orig
+    return total * 1e3, spent[0] * 1e3
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--profile", action="store_true")
+    args = ap.parse_args()
+    shared = _shared()
+    model = load_clnf_model(shared / "openface/model/main_clnf_general.txt").load_experts()
+    faces = _faces(shared)
+    if not faces:
+        print("no faces: need ../shared (PYPARITY_SHARED)", file=sys.stderr)
+        return 2
+    for _, g, b in faces:      # warm-up: numba compilation, Sigma matrices, packed experts
+        fit_landmarks(g, b, model)
+    per_face = _run(faces, model, args.repeat)
+    med = statistics.median(per_face)
+    print(f"CLNF fit (main_clnf_general, fit + parts + refit), {len(faces)} faces x {args.repeat}: "
+          f"median {med:.1f} ms/face (min {min(per_face):.1f}, max {max(per_face):.1f}); "
+          f"C++ {CPP_MS:.0f} ms/face: ratio {med / CPP_MS:.2f}")
+    total, resp = _response_share(faces, model)
+    print(f"one pass: {total / len(faces):.1f} ms/face, of which patch-expert responses "
+          f"{resp / len(faces):.1f} ms/face ({100 * resp / total:.0f}%), the rest (NU-RLMS, PDM, parts, "
+          f"refit) {(total - resp) / len(faces):.1f} ms/face")
+    if args.profile:
+        import cProfile
+        import pstats
+        pr = cProfile.Profile()
+        pr.enable()
+        for _, g, b in faces:
+            fit_landmarks(g, b, model)
+        pr.disable()
+        pstats.Stats(pr).sort_stats("tottime").print_stats(25)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,177 @@
+"""Non-uniform regularised landmark mean-shift (CLNF::NU_RLMS and CLNF::GetWeightMatrix), float32.
+
+One call runs the rigid or the non-rigid iterations of one scale and records, under the caller's
+`fit/sK/{rigid,nonrigid}` scope, exactly the reference's stages (names, dtypes, shapes, order).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+
+from pyparity.pipelines.clnf.mean_shift import kde_mean_shift, landmark_likelihoods
+from pyparity.pipelines.clnf.pdm import PDM, cholesky_solve, cv_gemv_f32, minus_diag_times, sgemm_jtwj
+from pyparity.trace import NULL_RECORDER
+
+_f = np.float32
+
+
+def weight_matrix_diag(n: int, weight_factor, patch_confidences=None) -> np.ndarray:
+    """CLNF::GetWeightMatrix diagonal (2n,) float32: identity when weight_factor <= 0, else
+    weight_factor · confidence (x and y rows alike). patch_confidences (n,) as read (double)."""
+    wf = _f(weight_factor)
+    if wf > 0:
+        c = np.asarray(patch_confidences, dtype=np.float64).reshape(n)
+        w = (np.float32(0) + c).astype(np.float32)  # 0.0f + double confidence, stored as float
+        w = (float(wf) * w.astype(np.float64)).astype(np.float32)
+        return np.concatenate([w, w])
+    return np.ones(2 * n, dtype=np.float32)
+
+
+@dataclass
+class RlmsResult:
+    params_global: np.ndarray       # (6,) float32
+    params_local: np.ndarray        # (m,) float32
+    iterations: int
+    loglikelihood: np.float32       # 0 unless compute_lhood
+    landmark_likelihoods: np.ndarray | None
+
+
+@numba.njit(cache=True)
+def _window_offsets(cur, base, sim, half):
+    """`(current_shape_2D - base_shape_2D) * sim_img_to_ref.t()` (native cv::gemm: double sums, one
+    rounding), then `+ (resp_size - 1) / 2` in float -> (dxs, dys) float32."""
+    n = cur.shape[0] // 2
+    dxs = np.empty(n, dtype=np.float32)
+    dys = np.empty(n, dtype=np.float32)
+    a00, a01 = np.float64(sim[0, 0]), np.float64(sim[0, 1])
+    a10, a11 = np.float64(sim[1, 0]), np.float64(sim[1, 1])
+    for i in range(n):
+        x = np.float64(np.float32(cur[i] - base[i]))
+        y = np.float64(np.float32(cur[i + n] - base[i + n]))
+        dxs[i] = np.float32(x * a00 + y * a01) + half
+        dys[i] = np.float32(x * a10 + y * a11) + half
+    return dxs, dys
+
+
+@numba.njit(cache=True)
+def _to_image_frame(ms_ref, sim):
+    """`mean_shifts_2D * sim_ref_to_img.t()` (native cv::gemm) -> stacked (2n,) float32."""
+    n = ms_ref.shape[0] // 2
+    out = np.empty(2 * n, dtype=np.float32)
+    a00, a01 = np.float64(sim[0, 0]), np.float64(sim[0, 1])
+    a10, a11 = np.float64(sim[1, 0]), np.float64(sim[1, 1])
+    for i in range(n):
+        x, y = np.float64(ms_ref[i]), np.float64(ms_ref[i + n])
+        out[i] = np.float32(x * a00 + y * a01)
+        out[i + n] = np.float32(x * a10 + y * a11)
+    return out
+
+
+def _shape_change(a: np.ndarray, b: np.ndarray) -> float:
+    # cv::norm(a, b) on float: float differences, double sum of squares
+    d = (a - b).astype(np.float32).astype(np.float64)
+    return float(np.sqrt(np.sum(d * d)))
+
+
+def nu_rlms(pdm: PDM, responses: np.ndarray, params_global, params_local, base_shape: np.ndarray,
+            sim_img_to_ref: np.ndarray, sim_ref_to_img: np.ndarray, window_size: int, visible: np.ndarray,
+            w_diag: np.ndarray, reg_factor, sigma, rigid: bool, compute_lhood: bool = False,
+            n_iterations: int = 5, rec=NULL_RECORDER, level: int = 2, start_iteration: int = 0,
+            previous_shape=None, dxs=None, dys=None) -> RlmsResult:
+    """CLNF::NU_RLMS.
+
+    responses (n, ws, ws) float32; params_global (6,), params_local (m,) float32; base_shape (2n,) the
+    landmarks at the start of the scale; sims (2, 2) float32; visible (n,) int (visibilities[scale][view]);
+    w_diag (2n,) the weight matrix diagonal; reg_factor, sigma float32 (per-scale adapted).
+    level 2 also records jacobian, jacobian_w_t and hessian (as level-2 dumps do).
+
+    Resuming inside the loop (stage isolation from a recorded iteration): start_iteration NN > 0 with
+    params_* = iteration NN's input (iteration NN-1's output), previous_shape = iteration NN-1's
+    shape_stacked (for the convergence test), dxs/dys = iteration NN-1's (used by the likelihood if
+    the loop stops at once). `iterations` then counts from 0 as the uninterrupted loop would.
+    """
+    n, m = pdm.n_points, pdm.n_modes
+    g = np.asarray(params_global, dtype=np.float32).reshape(6).copy()
+    loc = np.asarray(params_local, dtype=np.float32).reshape(m).copy()
+    base = np.asarray(base_shape, dtype=np.float32).reshape(2 * n)
+    vis = np.asarray(visible).reshape(n).astype(np.int32)
+    invis = vis == 0
+    k = 6 if rigid else 6 + m
+    reg_diag = np.zeros(k, dtype=np.float32)
+    if not rigid:
+        reg_diag[6:] = (_f(reg_factor) / pdm.eigen_values).astype(np.float32)
+    w = np.asarray(w_diag, dtype=np.float32).reshape(2 * n)
+    if rec.enabled:
+        rec.save("weight_matrix_diag", w.reshape(-1, 1))
+        rec.save("reg_term_diag", reg_diag.reshape(-1, 1))
+    half = (window_size - 1) // 2
+    sim_i2r = np.asarray(sim_img_to_ref, dtype=np.float32)
+    sim_r2i = np.asarray(sim_ref_to_img, dtype=np.float32)
+    prev = None if previous_shape is None else np.asarray(previous_shape, dtype=np.float32).reshape(2 * n).copy()
+    dxs = None if dxs is None else np.asarray(dxs, dtype=np.float32).reshape(n)
+    dys = None if dys is None else np.asarray(dys, dtype=np.float32).reshape(n)
+    it_done = start_iteration
+    for it in range(start_iteration, n_iterations):
+        cur = pdm.calc_shape_2d(loc, g)
+        change = None
+        if it > 0:
+            change = _shape_change(cur, prev)
+            if change < 0.01:
+                # the reference records the shape and its change before this convergence test
+                if rec.enabled:
+                    with rec.scope(f"it{it:02d}"):
+                        rec.save("shape_stacked", cur.reshape(-1, 1))
+                        rec.save("shape_change", np.float64(change))
+                break
+        prev = cur.copy()
+        if rigid:
+            J, Jwt = pdm.rigid_jacobian(loc, g, w)
+        else:
+            J, Jwt = pdm.jacobian(loc, g, w)
+        dxs, dys = _window_offsets(cur, base, sim_i2r, _f(half))
+        ms_ref = kde_mean_shift(responses, dxs, dys, vis, sigma)
+        ms = _to_image_frame(ms_ref, sim_r2i)
+        if invis.any():
+            rows = np.concatenate([invis, invis])
+            J[rows] = 0
+            Jwt[:, rows] = 0
+            ms[rows] = 0
+        jwtm = cv_gemv_f32(Jwt, ms)
+        if not rigid:
+            jwtm[6:] = minus_diag_times(jwtm[6:], reg_diag[6:], loc)
+        H = sgemm_jtwj(Jwt, J, reg_diag)
+        upd = cholesky_solve(H, jwtm)
+        loc, g = pdm.update_model_parameters(upd, loc, g)
+        loc = pdm.clamp(loc)
+        it_done = it + 1
+        if rec.enabled:
+            with rec.scope(f"it{it:02d}"):
+                rec.save("shape_stacked", cur.reshape(-1, 1))
+                if change is not None:
+                    rec.save("shape_change", np.float64(change))
+                if level >= 2:
+                    rec.save("jacobian", J)
+                    rec.save("jacobian_w_t", Jwt)
+                rec.save("dxs", dxs.reshape(-1, 1))
+                rec.save("dys", dys.reshape(-1, 1))
+                rec.save("mean_shifts_ref_stacked", ms_ref.reshape(-1, 1))
+                rec.save("mean_shifts_stacked", ms.reshape(-1, 1))
+                rec.save("j_w_t_m", jwtm.reshape(-1, 1))
+                if level >= 2:
+                    rec.save("hessian", H)
+                rec.save("param_update", upd.reshape(-1, 1))
+                rec.save("params_global", g.copy())
+                rec.save("params_local", loc.reshape(-1, 1))
+    ll = np.float32(0)
+    lhoods = None
+    if compute_lhood:
+        lhoods, ll = landmark_likelihoods(responses, dxs, dys, vis, sigma)
+        if rec.enabled:
+            rec.save("landmark_likelihoods", lhoods.reshape(-1, 1))
+            rec.save("loglikelihood", np.float32(ll))
+    if rec.enabled:
+        rec.save("iterations", np.int32(it_done))
+    return RlmsResult(g, loc, it_done, ll, lhoods)
