@@ -34,7 +34,7 @@ def _register_optional() -> None:
     """Command groups whose modules may be absent in a partial install are added when importable."""
     import importlib
 
-    for mod in ("cli.run_mtcnn", "cli.run_clnf", "cli.run_img2pose", "cli.run_pof"):
+    for mod in ("cli.run_mtcnn", "cli.run_clnf", "cli.run_openface", "cli.run_img2pose", "cli.run_pof"):
         try:
             m = importlib.import_module(mod)
         except ModuleNotFoundError as exc:

@@ -30,15 +30,31 @@ def run_mtcnn(input_path: Path, rec, model_dir: Path | None) -> None:
     detect(read_image_bgr(input_path), model_dir=model_dir, rec=rec)
 
 
-def run_clnf(input_path: Path, rec, model_dir: Path | None) -> None:
-    """CLNF landmarks (MTCNN detection + fit) when the clnf pipeline exposes a public ``detect``."""
-    try:
-        from pyparity.pipelines.clnf import detect  # type: ignore[attr-defined]
-    except ImportError:
-        raise InputError("pipeline 'clnf': pyparity.pipelines.clnf has no public detect() yet") from None
-    from pyparity.imageio import read_image_bgr
+#: What the gate's `clnf` pipeline keeps of an OpenFace image run: the detector's output and the fit's
+#: checkpoints (initialisation, each scale's parameters and iteration counts, the fit, the parts, the
+#: refit, the validator) and every reported output. The per-iteration arrays stay out of the gate; the
+#: CLI (`pyparity run openface-image --diff`) and the parity tests compare those.
+CLNF_GATE_STAGES = (
+    "mtcnn/output/*", "face*/clnf/input/bbox", "face*/clnf/h*/rotation_hypothesis", "face*/clnf/h*/init/*",
+    "face*/clnf/h*/fit/s*/view_id", "face*/clnf/h*/fit/s*/*/iterations", "face*/clnf/h*/fit/s*/params_global",
+    "face*/clnf/h*/fit/s*/params_local", "face*/clnf/h*/fit/*", "face*/clnf/h*/parts/*/output/landmarks_stacked",
+    "face*/clnf/h*/parts_merged/*", "face*/clnf/h*/refit/*", "face*/clnf/h*/validation/*", "face*/output/*",
+)
 
-    detect(read_image_bgr(input_path), model_dir=model_dir, rec=rec)
+_OPENFACE_MODELS: dict = {}
+
+
+def run_clnf(input_path: Path, rec, model_dir: Path | None) -> None:
+    """OpenFace FaceLandmarkImg (MTCNN, CLNF with main_clnf_general, validator, outputs), keeping the
+    stages of ``CLNF_GATE_STAGES``; models are loaded once per process."""
+    from pyparity.imageio import read_image_bgr
+    from pyparity.pipelines.openface import load_openface_models, run_image
+    from pyparity.pipelines.openface.tap import SelectedStages
+
+    key = str(model_dir)
+    if key not in _OPENFACE_MODELS:
+        _OPENFACE_MODELS[key] = load_openface_models(model_dir)
+    run_image(read_image_bgr(input_path), _OPENFACE_MODELS[key], rec=SelectedStages(rec, CLNF_GATE_STAGES), level=1)
 
 
 def register(name: str, fn: Union[str, PipelineFn]) -> None:

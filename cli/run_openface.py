@@ -1,0 +1,247 @@
+"""`pyparity run openface-image IMAGE`, `pyparity run openface-sequence DIR_OR_VIDEO` and
+`pyparity run clnf IMAGE --bbox x,y,w,h`: OpenFace's FaceLandmarkImg / FeatureExtraction flows and a
+CLNF fit from a given box, each recording its trace and optionally diffing it with a reference dump."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+POLICY = "openface"
+
+
+def _models(model_dir, backend="ccnf", cen_dir=None, early_term=None):
+    from pyparity.pipelines.openface import load_openface_models
+
+    return load_openface_models(model_dir, backend=backend, cen_dir=cen_dir, early_term=early_term)
+
+
+def _parse_bbox(text: str):
+    import math
+
+    from pyparity.errors import InputError
+
+    try:
+        vals = [float(v) for v in text.replace(" ", "").split(",")]
+    except ValueError:
+        raise InputError(f"--bbox {text!r}: expected four numbers x,y,w,h") from None
+    if len(vals) != 4 or not all(math.isfinite(v) for v in vals):
+        raise InputError(f"--bbox {text!r}: expected four finite numbers x,y,w,h")
+    if vals[2] <= 0 or vals[3] <= 0:
+        raise InputError(f"--bbox {text!r}: the box has zero or negative size")
+    return vals
+
+
+def _print_faces(faces) -> None:
+    from pyparity.render.table import make_console
+
+    console = make_console()
+    if not faces:
+        console.print("no face detected", markup=False, highlight=False)
+    for i, f in enumerate(faces):
+        console.print(f"face{i:02d}: success {int(f.detection_success)}, certainty {float(f.detection_certainty):.4f}, "
+                      f"model likelihood {float(f.model_likelihood):.4f}", markup=False, highlight=False)
+
+
+def _recorder(out: Path | None, image: Path, models, command: str, level: int):
+    import hashlib
+
+    from pyparity.trace import Recorder
+
+    meta = {"producer": {"name": "pyparity", "command": command, "dump_level": level},
+            "parameters": {"model": models.backend}}
+    try:
+        meta["input"] = {"file": image.name, "sha256": hashlib.sha256(image.read_bytes()).hexdigest()}
+    except OSError:
+        pass
+    return Recorder(out, meta=meta) if out is not None else Recorder(meta=meta)
+
+
+def register(run_app: typer.Typer) -> None:
+    @run_app.command("openface-image")
+    def openface_image(
+        image: Path = typer.Argument(..., help="image file (read as OpenFace does: 8-bit BGR)"),
+        out: Optional[Path] = typer.Option(None, "--out", help="write the trace here"),
+        diff: Optional[Path] = typer.Option(None, "--diff", help="reference dump to diff against"),
+        policy: Optional[str] = typer.Option(None, "--policy", help="policy TOML (default: the committed openface policy)"),
+        json_out: Optional[Path] = typer.Option(None, "--json", help="write the diff report as JSON"),
+        model: str = typer.Option("ccnf", "--model", help="landmark model: ccnf (main_clnf_general) or ceclm"),
+        cen_dir: Optional[Path] = typer.Option(None, "--cen-dir", help="CE-CLM: folder of the CEN patch experts"),
+        early_term: Optional[Path] = typer.Option(None, "--early-term", help="CE-CLM: early-termination file"),
+        multi_view: bool = typer.Option(False, "--multi-view", help="try the 11 rotation hypotheses (FaceLandmarkImg -multi_view 1)"),
+        from_reference: Optional[Path] = typer.Option(None, "--from-reference", help="reference dump to take early stages from"),
+        start: Optional[str] = typer.Option(None, "--start", help="stage to start at: box (the reference's face boxes), "
+                                            "an MTCNN stage (mtcnn/pnet/merged, mtcnn/rnet/input_boxes, "
+                                            "mtcnn/onet/input_boxes) or a faceNN/clnf/... stage"),
+        level: int = typer.Option(2, "--level", help="1: leave out Jacobians, Hessians and the gray image; 2: record all"),
+        model_dir: Optional[Path] = typer.Option(None, "--model-dir", help="OpenFace model folder (default: the model manager's)"),
+    ) -> None:
+        """FaceLandmarkImg: MTCNN, then CLNF landmarks, validator, pose, 3D landmarks and gaze for every face."""
+        from cli.common import fail, finish_run
+        from pyparity.errors import PyparityError
+        from pyparity.imageio import read_image_bgr
+        from pyparity.pipelines.openface import run_image
+        from pyparity.trace import read_trace
+
+        try:
+            if (from_reference is None) != (start is None):
+                raise PyparityError("--from-reference and --start go together")
+            start_from = (read_trace(from_reference), start) if from_reference is not None else None
+            img = read_image_bgr(image)
+            models = _models(model_dir, model, cen_dir, early_term)
+            rec = _recorder(out, image, models, "openface-image", level)
+            try:
+                faces = run_image(img, models, rec=rec, start_from=start_from, multi_view=multi_view, level=level)
+            except BaseException:
+                rec.abort()
+                raise
+            trace = rec.finish()
+            _print_faces(faces)
+            code = finish_run(trace, out=out, diff_against=diff, policy=policy if policy is not None else POLICY,
+                              json_out=json_out)
+        except PyparityError as e:
+            fail(str(e))
+            return
+        raise typer.Exit(code)
+
+    @run_app.command("clnf")
+    def clnf(
+        image: Path = typer.Argument(..., help="image file (read as OpenFace does: 8-bit BGR)"),
+        bbox: str = typer.Option(..., "--bbox", help="face box x,y,w,h in pixels"),
+        out: Optional[Path] = typer.Option(None, "--out", help="write the trace here"),
+        diff: Optional[Path] = typer.Option(None, "--diff", help="reference dump to diff against (its face00 stages)"),
+        policy: Optional[str] = typer.Option(None, "--policy", help="policy TOML (default: the committed openface policy)"),
+        json_out: Optional[Path] = typer.Option(None, "--json", help="write the diff report as JSON"),
+        multi_view: bool = typer.Option(False, "--multi-view", help="try the 11 rotation hypotheses"),
+        level: int = typer.Option(2, "--level", help="1: leave out Jacobians, Hessians and the gray image; 2: record all"),
+        model_dir: Optional[Path] = typer.Option(None, "--model-dir", help="OpenFace model folder (default: the model manager's)"),
+    ) -> None:
+        """CLNF landmarks from a given face box (DetectLandmarksInImage), with validator and outputs, as face00."""
+        from cli.common import fail, finish_run
+        from pyparity.errors import PyparityError
+        from pyparity.imageio import read_image_bgr
+        from pyparity.pipelines.openface import run_image
+
+        try:
+            box = _parse_bbox(bbox)
+            img = read_image_bgr(image)
+            models = _models(model_dir)
+            rec = _recorder(out, image, models, "clnf", level)
+            try:
+                faces = run_image(img, models, rec=rec, boxes_xywh=[box], multi_view=multi_view, level=level)
+            except BaseException:
+                rec.abort()
+                raise
+            trace = rec.finish()
+            _print_faces(faces)
+            code = finish_run(trace, out=out, diff_against=diff, policy=policy if policy is not None else POLICY,
+                              json_out=json_out)
+        except PyparityError as e:
+            fail(str(e))
+            return
+        raise typer.Exit(code)
+
+    @run_app.command("openface-sequence")
+    def openface_sequence(
+        source: Path = typer.Argument(..., help="image folder (sorted by name) or video file"),
+        out: Optional[Path] = typer.Option(None, "--out", help="write one trace per frame here (frame0000/, ...)"),
+        diff: Optional[Path] = typer.Option(None, "--diff", help="folder of reference frame dumps (frame0000/, ...)"),
+        policy: Optional[str] = typer.Option(None, "--policy", help="policy TOML (default: the committed openface policy)"),
+        json_out: Optional[Path] = typer.Option(None, "--json", help="write the per-frame summary as JSON"),
+        max_frames: Optional[int] = typer.Option(None, "--max-frames", help="stop after this many frames"),
+        isolate: bool = typer.Option(False, "--isolate", help="with --diff: start every tracked frame from the "
+                                     "reference frame's own face00/init parameters (errors do not carry over)"),
+        level: int = typer.Option(1, "--level", help="1: leave out Jacobians and Hessians; 2: record all"),
+        model_dir: Optional[Path] = typer.Option(None, "--model-dir", help="OpenFace model folder (default: the model manager's)"),
+    ) -> None:
+        """FeatureExtraction's tracking: detect on the first frame, then fit each frame from the previous one."""
+        from cli.common import fail
+        from pyparity.errors import PyparityError
+
+        try:
+            code = _run_sequence(source, out, diff, policy, json_out, max_frames, level, model_dir, isolate)
+        except PyparityError as e:
+            fail(str(e))
+            return
+        raise typer.Exit(code)
+
+
+def _run_sequence(source, out, diff, policy, json_out, max_frames, level, model_dir, isolate=False) -> int:
+    import json
+
+    import numpy as np
+
+    from pyparity.diff import diff_traces
+    from pyparity.diff.policy import builtin_policy, load_policy
+    from pyparity.errors import InputError
+    from pyparity.pipelines.openface.sequence import frames_of, run_sequence
+    from pyparity.render.table import make_console
+    from pyparity.trace import Recorder, read_trace
+
+    if max_frames is not None and max_frames <= 0:
+        raise InputError(f"--max-frames must be positive, got {max_frames}")
+    if diff is not None and not Path(diff).is_dir():
+        raise InputError(f"{diff}: no such folder of reference frame dumps")
+    if isolate and diff is None:
+        raise InputError("--isolate needs --diff (the reference frames to start from)")
+
+    def reference_for(i):
+        d = Path(diff) / f"frame{i:04d}"
+        return read_trace(d) if d.is_dir() else None
+
+    models = _models(model_dir)
+    pol = None
+    if diff is not None:
+        pol = builtin_policy(POLICY) if policy is None else (
+            builtin_policy(policy) if not Path(policy).exists() and not policy.endswith(".toml") else load_policy(policy))
+    if out is not None:
+        Path(out).mkdir(parents=True, exist_ok=True)
+
+    def recorder_for(i, name):
+        meta = {"producer": {"name": "pyparity", "command": "openface-sequence", "dump_level": level},
+                "input": {"file": name}}
+        return Recorder(Path(out) / f"frame{i:04d}", meta=meta) if out is not None else Recorder(meta=meta)
+
+    console = make_console()
+    rows, n, failed = [], 0, 0
+    for i, (name, face, trace) in enumerate(run_sequence(frames_of(source), models, recorder_for, level, max_frames,
+                                                                reference_for if isolate else None)):
+        n += 1
+        row = {"frame": f"frame{i:04d}", "input": name,
+               "success": None if face is None else int(face.detection_success)}
+        if diff is not None:
+            ref_dir = Path(diff) / f"frame{i:04d}"
+            if not ref_dir.is_dir():
+                row["status"] = "no-reference"
+            else:
+                ref = read_trace(ref_dir)
+                prefixes = sorted({s.split("/")[0] for s in trace.names})
+                rep = diff_traces(ref, trace, policy=pol, stages=[p + "/**" for p in prefixes])
+                row["status"] = "match" if rep.ok else "diverged"
+                failed += 0 if rep.ok else 1
+                name_lm = "face00/output/landmarks_stacked"
+                if name_lm in ref and name_lm in trace:
+                    row["landmarks_max_abs"] = float(np.abs(np.asarray(ref[name_lm], np.float64)
+                                                            - np.asarray(trace[name_lm], np.float64)).max())
+                row["first_divergence"] = rep.first_divergence
+        rows.append(row)
+        lm = row.get("landmarks_max_abs")
+        label = row["frame"] if name == row["frame"] else f"{row['frame']} {name}"
+        console.print(f"{label}: success {row['success']}"
+                      + (f", {row['status']}" if "status" in row else "")
+                      + (f", landmarks max abs {lm:.6f} px" if lm is not None else "")
+                      + (f", first divergence {row['first_divergence']}" if row.get("first_divergence") else ""),
+                      markup=False, highlight=False)
+    if out is not None:
+        console.print(f"traces: {out} ({n} frames)", markup=False, highlight=False)
+    if diff is not None:
+        worst = max((r.get("landmarks_max_abs", 0.0) for r in rows), default=0.0)
+        console.print(f"{n} frames, {n - failed} match, {failed} diverged; worst face00/output/landmarks_stacked "
+                      f"max abs {worst:.6f} px", markup=False, highlight=False)
+    if json_out is not None:
+        tmp = Path(str(json_out) + ".tmp")
+        tmp.write_text(json.dumps({"frames": rows, "diverged": failed}, indent=1), encoding="utf-8")
+        tmp.replace(json_out)
+    return 1 if failed else 0

@@ -1,0 +1,337 @@
+"""FaceLandmarkImg: MTCNN, then for every face the CLNF fit, the detection validator and the reported
+outputs (exe/FaceLandmarkImg/FaceLandmarkImg.cpp with main_clnf_general.txt).
+
+    models = load_openface_models(model_dir)                 # CLNF (or CE-CLM), validator, MTCNN folder
+    faces = run_image(image_bgr, models, rec=rec)            # list[FaceOutput], one per MTCNN face
+
+Stages, as the reference dumps name them: `mtcnn/...`, then per face `faceNN/clnf/input/bbox`,
+`faceNN/clnf/input/gray` (level 2), `faceNN/clnf/hNN/...` (the fit), `faceNN/clnf/hNN/validation/certainty`,
+`faceNN/output/...` (outputs.py).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from pyparity.errors import InputError, ModelError, TraceError
+from pyparity.pipelines.openface.outputs import (Camera, FaceOutput, default_camera, eye_gaze, gaze_angle,
+                                                 head_pose, record_outputs, shape_3d_camera)
+from pyparity.pipelines.openface.tap import StageTap
+from pyparity.trace import NULL_RECORDER
+
+BOX_STAGES = ("box", "clnf/input/bbox")
+
+
+@dataclass
+class OpenFaceModels:
+    """What FaceLandmarkImg loads: the landmark model (CCNF `main_clnf_general.txt` or CE-CLM), the
+    CNN detection validator, and the folder MTCNN reads its networks from."""
+
+    model_dir: Path
+    backend: str                 # "ccnf" | "ceclm"
+    clnf: object                 # clnf.detect.ClnfModel, or CE-CLM's model object
+    validator: object | None     # clnf.validator.DetectionValidator
+    _ceclm_fit: object = field(default=None, repr=False)
+
+    @property
+    def pdm(self):
+        return self.clnf.pdm
+
+    @property
+    def parts(self) -> list:
+        return list(getattr(self.clnf, "parts", []) or [])
+
+
+def _resolve_model_dir(model_dir) -> Path:
+    if model_dir is not None:
+        return Path(model_dir)
+    try:
+        from pyparity.models import openface_model_dir
+    except ImportError:
+        raise ModelError("no model_dir given and the model manager is not available") from None
+    return Path(openface_model_dir())
+
+
+def load_openface_models(model_dir: str | os.PathLike | None = None, backend: str = "ccnf",
+                         cen_dir: str | os.PathLike | None = None,
+                         early_term: str | os.PathLike | None = None) -> OpenFaceModels:
+    """Load the landmark model and validator from an OpenFace model folder (None: the model manager's)."""
+    from pyparity.pipelines.clnf.validator import read_validator
+
+    d = _resolve_model_dir(model_dir)
+    if backend == "ccnf":
+        from pyparity.pipelines.clnf.detect import load_clnf_model
+
+        main = d / "main_clnf_general.txt"
+        if not main.is_file():
+            raise ModelError(f"{main}: no such model file (give the OpenFace model folder with --model-dir)")
+        clnf = load_clnf_model(main)
+        fit = None
+    elif backend == "ceclm":
+        try:
+            from pyparity.pipelines.clnf.ceclm import fit_face_ceclm, load_ceclm_model
+        except ImportError as exc:
+            raise InputError(f"--model ceclm: the CE-CLM pipeline is not available ({exc})") from None
+        clnf = load_ceclm_model(d, cen_dir=cen_dir, early_term_path=early_term)
+        fit = fit_face_ceclm
+    else:
+        raise InputError(f"unknown landmark model {backend!r} (choose ccnf or ceclm)")
+    vpath = getattr(getattr(clnf, "main", None), "validator", None) or d / "detection_validation" / "validator_cnn.txt"
+    if not Path(vpath).is_file():
+        raise ModelError(f"{vpath}: no such validator file")
+    return OpenFaceModels(d, backend, clnf, read_validator(vpath), fit)
+
+
+def to_gray_u8(image: np.ndarray) -> np.ndarray:
+    """Utilities::ConvertToGrayscale_8bit on what cv::imread(IMREAD_COLOR) returns: cvtColor BGR2GRAY
+    (an (H, W) uint8 image is already gray)."""
+    import cv2
+
+    a = np.asarray(image)
+    if a.dtype != np.uint8:
+        raise InputError(f"expected an 8-bit image, got {a.dtype} (read files with pyparity.imageio.read_image_bgr)")
+    if a.ndim == 2:
+        return np.ascontiguousarray(a)
+    if a.ndim == 3 and a.shape[2] == 1:
+        return np.ascontiguousarray(a[:, :, 0])
+    if a.ndim == 3 and a.shape[2] == 3:
+        return cv2.cvtColor(np.ascontiguousarray(a), cv2.COLOR_BGR2GRAY)
+    if a.ndim == 3 and a.shape[2] == 4:
+        return cv2.cvtColor(np.ascontiguousarray(a), cv2.COLOR_BGRA2GRAY)
+    raise InputError(f"expected an (H, W) or (H, W, 3) image, got shape {a.shape}")
+
+
+@dataclass
+class FaceFit:
+    """The CLNF model's state after DetectLandmarksInImage (+ validation) for one face."""
+
+    result: object                    # LandmarkResult of the kept hypothesis
+    hypothesis: int
+    detection_certainty: np.float32
+    detection_success: bool
+    eyes: dict = field(default_factory=dict)   # eye part name -> (params_global, params_local, landmarks, PDM)
+
+
+PART_TAPS = ("h*/parts/*/input/landmarks_stacked", "h*/parts/*/fit/params_global",
+             "h*/parts/*/fit/params_local", "h*/parts/*/output/landmarks_stacked",
+             "parts/*/input/landmarks_stacked", "parts/*/fit/params_global",
+             "parts/*/fit/params_local", "parts/*/output/landmarks_stacked",
+             "h*/validation/certainty", "completion_order", "early_terminated")
+
+
+def _validate(models: OpenFaceModels, gray: np.ndarray, res, rec) -> tuple[np.float32, bool]:
+    from pyparity.pipelines.clnf.tracking import validate
+
+    return validate(models.validator, gray, res, rec)
+
+
+def eye_parts(models: OpenFaceModels, tap: StageTap, scope: str, ref=None, ref_prefix: str = "") -> dict:
+    """The eye part models' (params_global, params_local, landmarks) from the tapped stages: the fitted
+    parameters when the part was fitted, else PDM::CalcParams of its input landmarks (as DetectLandmarks).
+    `scope`: where the parts sit relative to the tap ("h00/" in image mode, "" when tracking). With
+    `ref`, a part this run did not record (stage isolation after the parts) comes from the reference."""
+    out = {}
+    for part, ppdm in models.parts:
+        if part.name not in ("left_eye_28", "right_eye_28"):
+            continue
+        p = f"{scope}parts/{part.name}/"
+        got = {k[len(p):]: v for k, v in tap.captured.items() if k.startswith(p)}
+        if "output/landmarks_stacked" not in got and ref is not None:
+            got = {k[len(ref_prefix + p):]: ref[k] for k in ref.names if k.startswith(ref_prefix + p)}
+        lm = got.get("output/landmarks_stacked")
+        if lm is None:
+            continue
+        if "fit/params_global" in got:
+            g, loc = got["fit/params_global"], got["fit/params_local"]
+        else:
+            g, loc = ppdm.calc_params_from_landmarks(np.asarray(got["input/landmarks_stacked"]).reshape(-1))
+        out[part.name] = (np.asarray(g, np.float32).reshape(6), np.asarray(loc, np.float32).reshape(-1),
+                          np.asarray(lm, np.float32).reshape(-1), ppdm)
+    return out
+
+
+def fit_face(gray: np.ndarray, bbox_xywh, models: OpenFaceModels, rec=NULL_RECORDER, multi_view: bool = False,
+             level: int = 2) -> FaceFit:
+    """LandmarkDetector::DetectLandmarksInImage (+ the validator in every hypothesis's DetectLandmarks)
+    from one face box. Records `input/bbox`, `input/gray` (level 2), `hNN/...` in the caller's scope
+    (`faceNN/clnf`)."""
+    box = np.asarray(bbox_xywh, dtype=np.float64).reshape(-1)
+    if rec.enabled:
+        rec.save("input/bbox", box.copy())
+        if level >= 2:
+            rec.save("input/gray", gray)
+    tap = StageTap(rec, PART_TAPS)
+    fit_level = level if rec.enabled else 1
+    if models.backend == "ceclm":
+        # CE-CLM runs the validator after every completed hypothesis itself (hNN/validation/certainty)
+        res = models._ceclm_fit(gray, box, models.clnf, tap, multi_view=multi_view, level=fit_level,
+                                validator=models.validator)
+        hyp = int(getattr(res, "hypothesis", 0))
+        cert = getattr(res, "detection_certainty", None)
+        order = tap.captured.get("completion_order")
+        if order is not None and not int(tap.captured.get("early_terminated", 1)):
+            # DetectLandmarksInImageMultiHypEarlyTerm keeps the best hypothesis's parameters, landmarks
+            # and success but not its certainty: the model reports the last completed one's
+            last = int(np.asarray(order).reshape(-1)[-1])
+            cert = tap.captured.get(f"h{last:02d}/validation/certainty")
+        if cert is None:   # the fit failed (or no validator): DetectLandmarks' certainty 1 / 0
+            cert = 1.0 if (res.success and models.validator is None) else 0.0
+        return FaceFit(res, hyp, np.float32(cert), bool(res.success), eye_parts(models, tap, f"h{hyp:02d}/"))
+
+    from pyparity.pipelines.clnf.detect import ROTATION_HYPOTHESES, fit_landmarks
+
+    hyps = ROTATION_HYPOTHESES if multi_view else ((0.0, 0.0, 0.0),)
+    best = None
+    for i, rot in enumerate(hyps):
+        res = fit_landmarks(gray, box, models.clnf, rec=tap, hypothesis=i, rotation=rot, level=fit_level)
+        with tap.scope(f"h{i:02d}"):
+            cert, ok = _validate(models, gray, res, tap)
+        # DetectLandmarksInImageMultiHypBasic: the first of the most likely hypotheses
+        if best is None or best.result.model_likelihood < res.model_likelihood:
+            best = FaceFit(res, i, cert, ok)
+    best.eyes = eye_parts(models, tap, f"h{best.hypothesis:02d}/")
+    return best
+
+
+def face_outputs(fit: FaceFit, models: OpenFaceModels, cam: Camera, gaze: bool = True) -> FaceOutput:
+    """What FaceLandmarkImg or FeatureExtraction reports for a fitted face. Gaze is EstimateGaze's when
+    `gaze` (FeatureExtraction: only after a successful frame, zeros otherwise)."""
+    r = fit.result
+    g = np.asarray(r.params_global, np.float32).reshape(6)
+    loc = np.asarray(r.params_local, np.float32).reshape(-1)
+    lm = np.asarray(r.landmarks_stacked, np.float32).reshape(-1)
+    pose = head_pose(models.pdm, g, loc, lm, cam)
+    out = FaceOutput(lm, g, loc, pose, fit.detection_certainty, fit.detection_success, np.float32(r.model_likelihood),
+                     cam)
+    s3 = shape_3d_camera(models.pdm, g, loc, lm, cam)
+    out.landmarks_3d = s3
+    names = [p.name for p, _ in models.parts if p.name in fit.eyes]
+    if names:
+        # CalculateAllEyeLandmarks: the eye parts' landmarks in model order, as (x, y) points
+        pts = [fit.eyes[n][2].reshape(2, -1) for n in names]
+        out.eye_landmarks_stacked = np.concatenate([np.concatenate([q[0] for q in pts]),
+                                                    np.concatenate([q[1] for q in pts])]).astype(np.float32)
+    if "left_eye_28" in fit.eyes and "right_eye_28" in fit.eyes:
+        if gaze:
+            gz = []
+            for name, left in (("left_eye_28", True), ("right_eye_28", False)):
+                pg, pl, plm, ppdm = fit.eyes[name]
+                gz.append(eye_gaze(s3, shape_3d_camera(ppdm, pg, pl, plm, cam), pose, left))
+            out.gaze = np.concatenate(gz + [gaze_angle(gz[0], gz[1])]).astype(np.float32)
+        else:
+            out.gaze = np.zeros(8, dtype=np.float32)
+    return out
+
+
+def _reference_boxes(ref) -> np.ndarray:
+    boxes = []
+    for i in range(1000):
+        name = f"face{i:02d}/clnf/input/bbox"
+        if name not in ref:
+            break
+        boxes.append(np.asarray(ref[name], dtype=np.float64).reshape(4))
+    if not boxes:
+        raise TraceError(f"{getattr(ref, 'source', 'reference')}: no faceNN/clnf/input/bbox stage to start from")
+    return np.stack(boxes)
+
+
+def run_image(image: np.ndarray, models: OpenFaceModels, rec=NULL_RECORDER, start_from=None,
+              multi_view: bool = False, level: int = 2, boxes_xywh=None) -> list[FaceOutput]:
+    """FaceLandmarkImg on one image: (H, W, 3) uint8 BGR (as cv::imread gives it) or (H, W) uint8 gray.
+
+    start_from: (reference trace, stage) — `box` (or `clnf/input/bbox`) takes every face's box from the
+    reference instead of running MTCNN; an MTCNN start stage (`mtcnn/pnet/merged`, ...) starts MTCNN
+    there; a `faceNN/clnf/...` stage starts that face's fit from the reference's own state (when the
+    CLNF package provides `fit_from_reference`). boxes_xywh: (N, 4) face boxes to fit instead of
+    detecting (no MTCNN stages). No face: an empty list (nothing under `faceNN/`).
+    """
+    from pyparity.pipelines.mtcnn import START_STAGES, detect
+
+    img = np.asarray(image)
+    gray = to_gray_u8(img)
+    h, w = gray.shape
+    cam = default_camera(w, h)
+    ref, start = start_from if start_from is not None else (None, None)
+    start = start.strip("/") if start else None
+    face_start = None
+    if boxes_xywh is not None:
+        if start is not None:
+            raise InputError("give either face boxes or a reference stage to start from, not both")
+        boxes = np.asarray(boxes_xywh, dtype=np.float64).reshape(-1, 4)
+    elif start is None or start in START_STAGES or start.startswith("mtcnn/"):
+        det = detect(img if img.ndim == 3 else gray, model_dir=models.model_dir, rec=rec,
+                     start_from=(ref, start) if start else None)
+        boxes = np.asarray(det.boxes_xywh, dtype=np.float32).astype(np.float64).reshape(-1, 4)
+    elif start in BOX_STAGES or (start.endswith("clnf/input/bbox") and start.startswith("face")):
+        boxes = _reference_boxes(ref)
+    elif _FACE_START.match(start) or _HYP_START.match(start):
+        boxes = _reference_boxes(ref)
+        face_start = start
+    else:
+        raise TraceError(f"cannot start from {start!r}: choose box, an MTCNN stage "
+                         f"({', '.join(START_STAGES)}), faceNN/clnf/hNN/... or hNN/... (every face)")
+    faces = []
+    for i, box in enumerate(boxes):
+        fprefix = f"face{i:02d}"
+        with rec.scope(fprefix):
+            with rec.scope("clnf"):
+                rel = _relative_start(face_start, fprefix)
+                if rel is not None:
+                    fit = _fit_from_reference(ref, fprefix, rel, gray, box, models, rec, level)
+                else:
+                    fit = fit_face(gray, box, models, rec, multi_view=multi_view, level=level)
+            out = face_outputs(fit, models, cam)
+            record_outputs(rec, out)
+        faces.append(out)
+    return faces
+
+
+_FACE_START = re.compile(r"^(face\d\d)/clnf/(h\d\d/.+|h\d\d)$")
+_HYP_START = re.compile(r"^h\d\d(/.+)?$")
+
+
+def _relative_start(start: str | None, fprefix: str) -> str | None:
+    """The start point inside face `fprefix`'s fit (`hNN/...`), or None when this face runs normally."""
+    if start is None:
+        return None
+    m = _FACE_START.match(start)
+    if m is not None:
+        return m.group(2) if m.group(1) == fprefix else None
+    return start if _HYP_START.match(start) else None
+
+
+def _fit_from_reference(ref, fprefix: str, start: str, gray, box, models: OpenFaceModels, rec, level: int) -> FaceFit:
+    """Stage isolation inside a face's fit: clnf.detect.fit_from_reference starts at `start` (`hNN/init`,
+    `hNN/fit/sK[/rigid|nonrigid/itNN]`, `hNN/parts[/<name>]`, `hNN/refit`) from the reference's own
+    state; the validator and the outputs then run as usual (eye parts the run did not refit come from
+    the reference)."""
+    from pyparity.pipelines.clnf import detect as clnf_detect
+
+    if models.backend == "ceclm":
+        from pyparity.pipelines.clnf.ceclm_isolation import ceclm_fit_from_reference
+        tap = StageTap(rec, PART_TAPS)
+        if rec.enabled:
+            rec.save("input/bbox", np.asarray(box, np.float64).copy())
+        res = ceclm_fit_from_reference(ref, fprefix + "/clnf/", start, models.clnf, gray, tap,
+                                       level=level if rec.enabled else 1, validator=models.validator)
+        hyp = res.best_hypothesis
+        cert = 0.0 if res.detection_certainty is None else res.detection_certainty
+        return FaceFit(res, hyp, np.float32(cert), bool(res.success),
+                       eye_parts(models, tap, f"h{hyp:02d}/", ref, f"{fprefix}/clnf/"))
+    if models.backend != "ccnf" or not hasattr(clnf_detect, "fit_from_reference"):
+        raise InputError(f"starting inside the fit ({start}) is not available for this model; use --start box "
+                         "or an MTCNN stage")
+    tap = StageTap(rec, PART_TAPS)
+    if rec.enabled:
+        rec.save("input/bbox", np.asarray(box, np.float64).copy())
+    res = clnf_detect.fit_from_reference(ref, fprefix + "/clnf/", start, models.clnf, gray, tap,
+                                         level=level if rec.enabled else 1)
+    hyp = int(start[1:3])
+    with tap.scope(f"h{hyp:02d}"):
+        cert, ok = _validate(models, gray, res, tap)
+    return FaceFit(res, hyp, cert, ok, eye_parts(models, tap, f"h{hyp:02d}/", ref, f"{fprefix}/clnf/"))

@@ -1,0 +1,129 @@
+"""`pyparity run openface-image`, `run clnf --bbox`, `run openface-sequence`: traces, diffs, exit codes
+(0 parity, 1 divergence, 2 bad input with one line on stderr)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from cli.app import main
+from pyparity.trace import read_trace
+
+
+@pytest.fixture(scope="module")
+def image_trace(tmp_path_factory, samples_dir, openface_model_dir):
+    """One openface-image run of 001.jpg written to disk (level 1)."""
+    out = tmp_path_factory.mktemp("of") / "t001"
+    code = main(["run", "openface-image", str(samples_dir / "image_sequence" / "001.jpg"), "--model-dir",
+                 str(openface_model_dir), "--out", str(out), "--level", "1"])
+    assert code == 0
+    return out
+
+
+def test_image_trace_has_the_reference_layout(image_trace, openface_dumps):
+    t = read_trace(image_trace)
+    ref = read_trace(openface_dumps / "images" / "001.jpg")
+    for n in ("mtcnn/output/boxes", "face00/clnf/input/bbox", "face00/clnf/h00/fit/landmarks_stacked",
+              "face00/clnf/h00/validation/certainty", "face00/output/landmarks_stacked", "face00/output/pose",
+              "face00/output/landmarks_3d", "face00/output/gaze", "face00/output/camera"):
+        assert t.info(n).dtype == ref.info(n).dtype and t[n].shape == ref[n].shape, n
+
+
+def test_diff_exit_codes(image_trace, tmp_path, samples_dir, openface_model_dir, openface_dumps, capsys):
+    img = str(samples_dir / "image_sequence" / "001.jpg")
+    common = ["--model-dir", str(openface_model_dir), "--level", "1"]
+    # the same run again is identical to the first: exit 0, JSON report written
+    assert main(["run", "openface-image", img, *common, "--diff", str(image_trace),
+                 "--json", str(tmp_path / "r.json")]) == 0
+    assert json.loads((tmp_path / "r.json").read_text())
+    # another image's reference dump: exit 1, the first divergence named
+    capsys.readouterr()
+    assert main(["run", "openface-image", img, *common, "--diff", str(openface_dumps / "images" / "002.jpg")]) == 1
+    assert "FIRST DIVERGENCE" in capsys.readouterr().out
+
+
+def test_start_box_and_clnf_bbox_fit_the_same_face(tmp_path, samples_dir, openface_model_dir, openface_dumps):
+    dump = openface_dumps / "images" / "001.jpg"
+    img = str(samples_dir / "image_sequence" / "001.jpg")
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert main(["run", "openface-image", img, "--model-dir", str(openface_model_dir), "--level", "1", "--out", str(a),
+                 "--from-reference", str(dump), "--start", "box"]) == 0
+    box = ",".join(repr(float(v)) for v in read_trace(dump)["face00/clnf/input/bbox"])
+    assert main(["run", "clnf", img, "--bbox", box, "--model-dir", str(openface_model_dir), "--level", "1",
+                 "--out", str(b)]) == 0
+    ta, tb = read_trace(a), read_trace(b)
+    assert not any(n.startswith("mtcnn/") for n in ta.names + tb.names)
+    assert np.array_equal(ta["face00/output/landmarks_stacked"], tb["face00/output/landmarks_stacked"])
+
+
+@pytest.mark.parametrize("start", ["face00/clnf/h00/init", "face00/clnf/h00/fit/s1",
+                                   "face00/clnf/h00/fit/s2/nonrigid/it01", "h00/parts", "face00/clnf/h00/refit"])
+def test_start_inside_the_fit(start, tmp_path, samples_dir, openface_model_dir, openface_dumps):
+    """--start at a recorded point of the fit: the run records from there on under the reference's
+    names, then the validator and outputs; the diff against the same dump decides the exit code."""
+    dump = str(openface_dumps / "images" / "sample1.jpg")
+    out = tmp_path / "t"
+    code = main(["run", "openface-image", str(samples_dir / "sample1.jpg"), "--model-dir", str(openface_model_dir),
+                 "--out", str(out), "--diff", dump, "--from-reference", dump, "--start", start])
+    t = read_trace(out)
+    rel = start.split("/clnf/")[-1]
+    assert "face00/clnf/h00/init/params_global" not in t or rel == "h00/init"
+    assert "face00/output/landmarks_stacked" in t and "face00/output/gaze" in t
+    assert code == 0
+
+
+def test_sequence_cli_summary(tmp_path, samples_dir, openface_model_dir, openface_dumps, capsys):
+    out = tmp_path / "seq"
+    code = main(["run", "openface-sequence", str(samples_dir / "image_sequence"), "--model-dir", str(openface_model_dir),
+                 "--out", str(out), "--max-frames", "2", "--diff", str(openface_dumps / "sequences" / "image_sequence"),
+                 "--json", str(tmp_path / "s.json")])
+    text = capsys.readouterr().out
+    rep = json.loads((tmp_path / "s.json").read_text())
+    assert [r["frame"] for r in rep["frames"]] == ["frame0000", "frame0001"]
+    assert code == (1 if rep["diverged"] else 0)
+    assert "2 frames" in text and "worst face00/output/landmarks_stacked" in text
+    assert (out / "frame0001" / "index.tsv").is_file()
+    assert "face00/init/window_sizes" in read_trace(out / "frame0001")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["run", "openface-image", "{tmp}/missing.jpg"], "missing.jpg"),
+    (["run", "openface-image", "{tmp}/bad.jpg"], "bad.jpg"),
+    (["run", "openface-image", "{img}", "--start", "box"], "--from-reference and --start go together"),
+    (["run", "openface-image", "{img}", "--model-dir", "{tmp}"], "main_clnf_general.txt"),
+    (["run", "openface-image", "{img}", "--model", "nope"], "unknown landmark model"),
+    (["run", "openface-image", "{img}", "--from-reference", "{dump}", "--start", "h00/fit/s9"], "s9"),
+    (["run", "openface-image", "{img}", "--from-reference", "{dump}", "--start", "nowhere"], "cannot start"),
+    (["run", "openface-sequence", "{seq}", "--isolate"], "--isolate needs --diff"),
+    (["run", "clnf", "{img}", "--bbox", "1,2,3"], "four"),
+    (["run", "clnf", "{img}", "--bbox", "10,10,0,40"], "zero or negative size"),
+    (["run", "clnf", "{img}", "--bbox", "5000,5000,40,40"], "outside"),
+    (["run", "openface-sequence", "{tmp}/none.avi"], "none.avi"),
+    (["run", "openface-sequence", "{img}", "--max-frames", "0"], "--max-frames"),
+])
+def test_bad_input_exits_2(args, message, tmp_path, samples_dir, openface_model_dir, openface_dumps, capsys):
+    (tmp_path / "bad.jpg").write_bytes(b"\xff\xd8\xff not really")
+    img = str(samples_dir / "image_sequence" / "001.jpg")
+    dump = str(openface_dumps / "images" / "001.jpg")
+    argv = [a.format(tmp=tmp_path, img=img, dump=dump, seq=samples_dir / "image_sequence") for a in args]
+    if "--model-dir" not in argv:
+        argv += ["--model-dir", str(openface_model_dir)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) <= 2
+
+
+def test_gate_corpus_passes(openface_model_dir, shared_dir, capsys):
+    """`pyparity gate corpus/openface-clnf.toml`: the `clnf` gate pipeline (FaceLandmarkImg's flow) on a
+    few shared images, each against its golden and the C++ dump under the openface policy."""
+    from pathlib import Path
+
+    from pyparity.gate.corpus import load_corpus
+
+    spec = Path(__file__).resolve().parents[1] / "corpus" / "openface-clnf.toml"
+    corpus = load_corpus(spec)
+    assert all(c.pipeline == "clnf" and c.reference is not None and c.golden.startswith("clnf/") for c in corpus.cases)
+    assert main(["gate", str(spec), "--model-dir", str(openface_model_dir), "--no-progress", "--jobs", "2"]) == 0
+    assert f"GATE PASSED: {len(corpus.cases)} case(s)" in capsys.readouterr().out
