@@ -121,17 +121,16 @@ def _scale_inputs(ref, st: str) -> str:
     return f"{head}/s{int(k) - 1}/"
 
 
-# Stages where patch_experts.similarity_transforms (Utilities::AlignShapesWithScale, not part of the CEN
-# code) is 1 ULP off the reference: h01's first scale of images-multiview-full/020.jpg (params_local = 0,
-# so the reference shape is exactly 0.25·mean; sim_img_to_ref's diagonal is 2.98e-8 high). The 1/32-pixel
-# coordinate rounding of the warp then moves some samples and the maps differ by up to 1.2e-3.
-KNOWN_SIM_MISMATCHES = {"images-multiview-full/020.jpg": 1}
+# Stages where patch_experts.similarity_transforms may be 1 ULP off the reference (none now: the
+# 020.jpg h01 first scale was, until cv::sum's float tail was reproduced). A 1-ULP transform moves the
+# warp's 1/32-pixel sample grid, and the maps then differ by up to 1.2e-3.
+KNOWN_SIM_MISMATCHES: dict[str, int] = {}   # none since cv::sum is reproduced (pdm.cv_sum_f32)
 
 
 @pytest.mark.parametrize("dump", DUMPS)
 def test_patch_experts_response_end_to_end(cen_dumps, samples_dir, openface_model_dir, experts, dump):
     """CenPatchExperts.response (the PatchExperts drop-in): view, similarity transforms, warps, maps --
-    bit-identical wherever the similarity transform is (119 of the 120 stages, see KNOWN_SIM_MISMATCHES)."""
+    bit-identical (all 120 stages)."""
     ref = read_trace(cen_dumps / dump)
     gray = _gray(ref, samples_dir, Path(dump).name)
     mean, pc = _read_pdm(openface_model_dir / "pdms" / "In-the-wild_aligned_PDM_68.txt")
