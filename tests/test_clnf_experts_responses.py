@@ -151,12 +151,9 @@ def _check_scales(ref, gray, model_key, experts, prefix):
             assert np.all(np.abs(getattr(res, s) - r) <= 4 * np.spacing(np.abs(r))), (st, s)
         R = ref[st + "responses"]
         assert res.responses.shape == R.shape and res.responses.dtype == np.float32
-        err = np.abs(res.responses - R)
-        if ws * ws < 100:
-            assert np.array_equal(res.responses, R), (st, err.max())     # bit-identical
-        else:
-            # Sigma for window 11 comes from LAPACK sposv in the reference (not reproduced bit for bit)
-            assert err.max() <= 2e-7 and np.all(err <= 1e-6 * R.max() + 1e-4 * np.abs(R)), (st, err.max())
+        # bit-identical, window 11 included: its Sigma comes from LAPACK sposv, which ccnf runs on one
+        # OpenBLAS thread as the reference did (on the Haswell kernels, which importing pyparity selects)
+        assert np.array_equal(res.responses, R), (st, np.abs(res.responses - R).max())
         invisible = pe.visibility(k, res.view_id) == 0
         assert not res.responses[invisible].any()
         prev = st

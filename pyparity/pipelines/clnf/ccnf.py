@@ -10,8 +10,9 @@ Arithmetic follows the C++ bit for bit: im2col with contrast normalisation in fl
 (im2colContrastNormBias), the neuron layer as the float32 sgemm of the reference's OpenBLAS 0.3.21
 Haswell kernel (FMA chains, with its two-accumulator blocks), the sigmoid `(2·alpha)/(1+expf(-x))` with
 glibc's expf and double arithmetic accumulated into a float32 response, the Sigma product as a float32
-sgemm (m = 1: plain FMA chains), then the response shifted to be non-negative. The one approximation:
-Sigma for window size 11 (121x121), which OpenCV inverts through LAPACK sposv (see _invert_cholesky).
+sgemm (m = 1: plain FMA chains), then the response shifted to be non-negative. Sigma for window size
+11 (121x121) is inverted through LAPACK sposv as OpenCV does (see _invert_cholesky: exact only with
+OpenBLAS's Haswell kernels on one thread).
 FMA_FUSED tells whether the CPU's FMA is used (else it is emulated in float64: slower, same results
 except at float32 rounding ties). The float32 kernels (expf, sgemm rows, FMA detection) live in
 f32kernels.py, shared with the CEN experts.
@@ -27,8 +28,8 @@ import numpy as np
 
 from pyparity.errors import ModelError
 from pyparity.pipelines.clnf.matbin import MatBinReader
-from pyparity.pipelines.clnf.f32kernels import (FMA_FUSED, expf, matvec_t, n_block_split, sgemm_row, sgemm_row_rowwise,
-                                                sgemm_rows2)
+from pyparity.pipelines.clnf.f32kernels import (FMA_FUSED, expf_neg_into, matvec_t, n_block_split, sgemm_row,
+                                                sgemm_row_rowwise, sgemm_rows2)
 
 @dataclass
 class CcnfNeuron:
@@ -103,8 +104,8 @@ def compute_sigma(expert: CcnfExpert, sigma_components: list[np.ndarray], window
 
     `q2 + beta·S_b` is cv::scaleAdd, a fused multiply-add in OpenCV's AVX2 code (emulated in float64:
     the product is exact there). The inverse is cv::invert(DECOMP_CHOLESKY): OpenCV's own float
-    Cholesky below 100x100 (reproduced bit for bit), LAPACK sposv from 100x100 (window 11), where
-    the reference's OpenBLAS is not reproduced (see `_invert_cholesky`)."""
+    Cholesky below 100x100 (reproduced bit for bit), LAPACK sposv from 100x100 (window 11, see
+    `_invert_cholesky`)."""
     n = window_size * window_size
     q2 = np.zeros((n, n), dtype=np.float32)
     for b, comp in enumerate(sigma_components):
@@ -156,14 +157,20 @@ def _invert_cholesky(a: np.ndarray) -> np.ndarray:
 
     Below 100x100 OpenCV uses its own CholImpl, reproduced bit for bit. From 100x100 (window size 11)
     OpenCV hands the matrix to LAPACK sposv (uplo 'L', b = I, the row-major arrays read as column-major),
-    in the reference OpenBLAS 0.3.21 with its Haswell kernels. The same LAPACK call is made here through
-    SciPy's bundled OpenBLAS, whose kernels are picked by CPU: with the Haswell ones
-    (OPENBLAS_CORETYPE=Haswell) ~96% of the window-11 response values over the shared dumps come out
-    bit-identical (max abs error 6e-8), with the AVX-512 ones ~51% (max 1.2e-7)."""
+    in the reference OpenBLAS 0.3.21 with its Haswell kernels, on one thread. The same LAPACK call is
+    made here through SciPy's bundled OpenBLAS on one thread (fit.single_thread_lapack: with more, the
+    factorisation runs in another order) with the Haswell kernels (OPENBLAS_CORETYPE=Haswell, which
+    importing pyparity sets): the window-11 responses then come out bit-identical on every shared dump.
+    With the AVX-512 kernels only ~51% of their values do (max abs error 1.2e-7)."""
     if a.shape[0] >= 100:
         from scipy.linalg import lapack
 
-        _, x, info = lapack.sposv(np.asfortranarray(a), np.eye(a.shape[0], dtype=np.float32), lower=1)
+        # one OpenBLAS thread, as the reference's sposv ran (fit.single_thread_lapack); imported here
+        # because fit.py imports this module
+        from pyparity.pipelines.clnf.fit import single_thread_lapack
+
+        with single_thread_lapack():
+            _, x, info = lapack.sposv(np.asfortranarray(a), np.eye(a.shape[0], dtype=np.float32), lower=1)
         if info != 0:
             raise ModelError("CCNF Sigma^-1 is not positive definite (corrupt patch expert file?)")
         return np.ascontiguousarray(x, dtype=np.float32)
@@ -252,82 +259,104 @@ def read_ccnf_patch_experts(path: str | Path) -> CcnfScale:
 
 
 @numba.njit(cache=True, inline="always")
-def _im2col_body(aoi, ph, pw, yB, xB, col, s, ss):
-    """im2colContrastNormBias (CCNF_patch_expert.cpp), written transposed: col is (1 + ph·pw, n_patches)
-    float32, patch index p = x·yB + y (C++ iterates x-blocks outside), feature index 1 + xx·ph + yy.
-    Float32 sums in the C++ order per patch (the mean over rows-then-columns, the square sum over the
-    column-major feature order, no fused multiply-add); the loops run over all patches at once so
-    that they vectorise. s, ss: (n_patches,) float32 scratch."""
-    K = ph * pw + 1
+def _im2col_body(aoi, ph, pw, H, W, col):
+    """im2colContrastNormBias (CCNF_patch_expert.cpp) of aoi (H, W) float32, written transposed: col is
+    (1 + ph·pw, n_patches) float32 with yB = H - ph + 1 by xB = W - pw + 1 patches, patch index
+    p = x·yB + y (C++ iterates x-blocks outside), feature index 1 + xx·ph + yy. Float32 sums in the C++
+    order per patch (the mean over rows-then-columns, the square sum over the column-major feature
+    order, no fused multiply-add), then the centred values times (float)(1/norm).
+
+    Speed: the image is first restacked as sh[yy, j·yB + y] = aoi[y + yy, j], in which the values of
+    feature (xx, yy) over all patches are the contiguous run sh[yy, xx·yB : xx·yB + n_patches]; the
+    sum and square-sum passes run over those runs padded to a multiple of 16 (zeros: whole vectors,
+    no remainder loop; the padded lanes are discarded), and col is written once."""
+    yB = H - ph + 1
+    xB = W - pw + 1
     P = xB * yB
+    Pp = (P + 15) // 16 * 16
     npix = np.float32(ph * pw)
-    aoi_t = np.ascontiguousarray(aoi.T)   # so that the copies read contiguous memory
-    for p in range(P):
-        s[p] = np.float32(0.0)
-        ss[p] = np.float32(0.0)
+    n_sh = W * yB + (Pp - P)
+    sh = np.empty((ph, n_sh), dtype=np.float32)
     for yy in range(ph):
-        for xx in range(pw):
-            f = 1 + xx * ph + yy
-            for j in range(xB):
-                for i in range(yB):
-                    col[f, j * yB + i] = aoi_t[j + xx, i + yy]
-            for p in range(P):
-                s[p] = s[p] + col[f, p]
-    for p in range(P):
+        for j in range(W):
+            for y in range(yB):
+                sh[yy, j * yB + y] = aoi[y + yy, j]
+        for q in range(W * yB, n_sh):
+            sh[yy, q] = np.float32(0.0)
+    s = np.zeros(Pp, dtype=np.float32)
+    ss = np.zeros(Pp, dtype=np.float32)
+    # each loop over the patches takes one row (or one column block) of features at once: with the
+    # sizes constant the inner feature loop unrolls and the patch loop vectorises (11 loops per pass
+    # instead of 121); the adds per patch stay in the order given above
+    for yy in range(ph):
+        row = sh[yy]
+        for p in range(Pp):
+            a = s[p]
+            for xx in range(pw):
+                a = a + row[xx * yB + p]
+            s[p] = a
+    for p in range(Pp):
         s[p] = s[p] / npix
-    for x in range(1, K):
-        for p in range(P):
-            v = col[x, p] - s[p]
-            col[x, p] = v
-            ss[p] = ss[p] + v * v
+    for xx in range(pw):
+        o = xx * yB
+        for p in range(Pp):
+            a = ss[p]
+            m = s[p]
+            for yy in range(ph):
+                d = sh[yy, o + p] - m
+                a = a + d * d
+            ss[p] = a
     for p in range(P):
         norm = np.float32(np.sqrt(ss[p]))
         if norm == 0:
             norm = np.float32(1.0)
         ss[p] = np.float32(1.0 / np.float64(norm))
-    for x in range(1, K):
-        for p in range(P):
-            col[x, p] = col[x, p] * ss[p]
+    for xx in range(pw):
+        for yy in range(ph):
+            v = sh[yy, xx * yB:xx * yB + P]
+            c = col[1 + xx * ph + yy]
+            for p in range(P):
+                c[p] = (v[p] - s[p]) * ss[p]
     for p in range(P):
         col[0, p] = np.float32(1.0)
 
 
 @numba.njit(cache=True)
-def _im2col_contrast_norm(aoi, ph, pw, col, s, ss):
-    """_im2col_body for aoi (H, W) float32 (yB = H - ph + 1 by xB = W - pw + 1 patches). For the 11x11
-    experts of OpenFace's models and the odd window sizes 3..11 the body is compiled with the sizes as
-    constants: LLVM then unrolls the short copy loops (about twice as fast; same arithmetic)."""
-    yB = aoi.shape[0] - ph + 1
-    xB = aoi.shape[1] - pw + 1
-    if ph == 11 and pw == 11 and yB == xB:
-        if yB == 11:
-            return _im2col_body(aoi, 11, 11, 11, 11, col, s, ss)
-        if yB == 9:
-            return _im2col_body(aoi, 11, 11, 9, 9, col, s, ss)
-        if yB == 7:
-            return _im2col_body(aoi, 11, 11, 7, 7, col, s, ss)
-        if yB == 5:
-            return _im2col_body(aoi, 11, 11, 5, 5, col, s, ss)
-        if yB == 3:
-            return _im2col_body(aoi, 11, 11, 3, 3, col, s, ss)
-    _im2col_body(aoi, ph, pw, yB, xB, col, s, ss)
+def _im2col_contrast_norm(aoi, ph, pw, col):
+    """_im2col_body for aoi (H, W) float32. For the 11x11 experts of OpenFace's models and the odd
+    window sizes 3..11 the body is compiled with the sizes as constants (constant trip counts: LLVM
+    drops the loop set-up and remainder checks; same arithmetic)."""
+    H, W = aoi.shape
+    if ph == 11 and pw == 11 and H == W:
+        if H == 21:
+            return _im2col_body(aoi, 11, 11, 21, 21, col)
+        if H == 19:
+            return _im2col_body(aoi, 11, 11, 19, 19, col)
+        if H == 17:
+            return _im2col_body(aoi, 11, 11, 17, 17, col)
+        if H == 15:
+            return _im2col_body(aoi, 11, 11, 15, 15, col)
+        if H == 13:
+            return _im2col_body(aoi, 11, 11, 13, 13, col)
+    _im2col_body(aoi, ph, pw, H, W, col)
 
 
 @numba.njit(cache=True)
-def _add_sigmoid(x, two_alpha, resp, P):
+def _add_sigmoid(x, two_alpha, resp, P, e):
     """`*p += (2.0*alpha) / (1.0 + exp(-x))`: std::exp(float) (glibc expf), the rest in double, into the
-    float32 response (neuron by neuron, as the C++ loop)."""
+    float32 response (neuron by neuron, as the C++ loop). e: (>= P,) float32 scratch (the expf values,
+    computed in one vectorised pass)."""
+    expf_neg_into(x, e, P)
     for p in range(P):
-        e = expf(-x[p])
-        resp[p] = np.float32(np.float64(resp[p]) + two_alpha / (1.0 + np.float64(e)))
+        resp[p] = np.float32(np.float64(resp[p]) + two_alpha / (1.0 + np.float64(e[p])))
 
 
 @numba.njit(cache=True)
-def _ccnf_response_one(aoi, ph, pw, wm, nn, active, two_alphas, sigma_t, ws, col, tmp, resp, acc1, s, ss, out, fused,
+def _ccnf_response_one(aoi, ph, pw, wm, nn, active, two_alphas, sigma_t, ws, col, tmp, resp, acc1, out, fused,
                        rowwise, tmp2, acc2):
     """CCNF_patch_expert::ResponseOpenBlas for one landmark into out (ws, ws) float32.
     sigma_t is Sigma transposed (the product is accumulated over k for all rows at once)."""
-    _im2col_contrast_norm(aoi, ph, pw, col, s, ss)
+    _im2col_contrast_norm(aoi, ph, pw, col)
     P = col.shape[1]
     yB = aoi.shape[0] - ph + 1
     for p in range(P):
@@ -345,9 +374,9 @@ def _ccnf_response_one(aoi, ph, pw, wm, nn, active, two_alphas, sigma_t, ws, col
             sgemm_row_rowwise(wm[ra], col, tmp, split, acc1)
         else:
             sgemm_row(wm[ra], col, tmp, split, acc1, fused)
-        _add_sigmoid(tmp, two_alphas[a], resp, P)
+        _add_sigmoid(tmp, two_alphas[a], resp, P, acc2)
         if pair:
-            _add_sigmoid(tmp2, two_alphas[a + 1], resp, P)
+            _add_sigmoid(tmp2, two_alphas[a + 1], resp, P, acc2)
             a += 1
         a += 1
     # response.t(): resp is indexed x-major; the Sigma product takes the y-major vector
@@ -391,12 +420,10 @@ def ccnf_responses_batch(aois, ph, pw, wms, n_neurons, actives, n_active, two_al
     acc1 = np.empty(m, dtype=np.float32)
     tmp2 = np.empty(P, dtype=np.float32)
     acc2 = np.empty(P, dtype=np.float32)
-    s = np.empty(P, dtype=np.float32)
-    ss = np.empty(P, dtype=np.float32)
     for l in range(L):
         na = n_active[l]
         _ccnf_response_one(aois[l], ph, pw, wms[l], n_neurons[l], actives[l, :na], two_alphas[l, :na],
-                           sigmas_t[l], ws, col, tmp, resp, acc1, s, ss, out[l], fused, rowwise, tmp2, acc2)
+                           sigmas_t[l], ws, col, tmp, resp, acc1, out[l], fused, rowwise, tmp2, acc2)
 
 
 

@@ -60,8 +60,9 @@ OpenBLAS 0.3.21's Haswell kernel (the emulation shared with the CCNF experts, `f
 measured there for K <= 290 -- trained CEN files' 500/200-unit layers are beyond what was measured),
 then `+ bias` in float, then the activation (sigmoid `1.0f/(1.0f + expf(-x))` with glibc's expf);
 the interpolation to the full grid as OpenCV's float gemm (products summed in double).
-All 68 landmarks of one scale run in one compiled call (`_scale_kernel`): about 1 ms for window 11
-and 0.3 ms for window 5 with the synthetic experts on this machine, plus 0.2 ms for the warps.
+All 68 landmarks of one scale run in one compiled call (`_scale_kernel`): one whole
+CenPatchExperts.response takes about 0.6 ms for window 11 and 0.3 ms for window 5 with the synthetic
+experts on this machine (warps and similarity transform included).
 """
 
 from __future__ import annotations
@@ -79,7 +80,7 @@ from pyparity.pipelines.clnf.aoi import areas_of_interest
 from pyparity.pipelines.clnf.cen_format import (ACT_IDENTITY, ACT_RELU, ACT_SIGMOID, CEN_RECORD_TYPE,  # noqa: F401
                                                 CenExpert, CenLayer, CenScale, build_cen_scale,
                                                 read_cen_patch_experts, write_cen_patch_experts)
-from pyparity.pipelines.clnf.f32kernels import FMA_FUSED, expf, n_block_split, sgemm_row
+from pyparity.pipelines.clnf.f32kernels import FMA_FUSED, expf_neg_into, n_block_split, sgemm_row, sgemm_rows2
 from pyparity.pipelines.clnf.patch_experts import PatchResponse, nearest_view, similarity_transforms
 from pyparity.trace import NULL_RECORDER
 
@@ -90,58 +91,99 @@ from pyparity.trace import NULL_RECORDER
 # ---------------------------------------------------------------------------------------------
 
 
-@numba.njit(cache=True)
-def _im2col_sparse_cn(aoi, h, w, flip, col, p0):
+@numba.njit(cache=True, inline="always")
+def _im2col_sparse_body(aoi, h, w, H, W, flip, col, p0):
     """im2colBiasSparseContrastNorm of aoi (flipped horizontally first if `flip`, as cv::flip(.., 1))
     into col[:, p0:p0 + (yB·xB - 1)/2]: every position with even x-major index is skipped; per kept
     window: float sum in yy-outer/xx-inner order, mean = sum / (w·h) (float division), centred values
     and their float square sum in column order, then times (float)(1.0 / sqrtf(sum_sq)) (norm 0 -> 1).
-    Each window's sums keep that order; the loops run over all windows at once so that they vectorise
-    (unsigned offsets and row slices spare numba's negative-index checks)."""
-    H, W = aoi.shape
+
+    Each window's sums keep that order; the loops run over all kept windows at once. Layout: with
+    sh[yy, j·yB + i] = a[i + yy, j], the value of feature (xx, yy) in the window of x-major index k is
+    sh[yy, xx·yB + k]; the kept k = 2r + 1 are every other entry, so sh is stored de-interleaved
+    (even / odd entries), which makes every feature's values over the kept windows one contiguous
+    run (padded with zeros to a multiple of 16 for the sum passes; the padded lanes are discarded)."""
     yB = H - h + 1
     xB = W - w + 1
-    K = w * h + 1
     ns = (yB * xB - 1) // 2
+    nsp = (ns + 15) // 16 * 16
     npix = np.float32(w * h)
-    a = np.empty((H, W), dtype=np.float32)
+    nq = W * yB
+    half = nq // 2 + 1 + nsp
+    # sx[2·yy] = sh[yy, even entries], sx[2·yy + 1] = sh[yy, odd entries], flattened
+    sx = np.zeros(2 * h * half, dtype=np.float32)
+    at = np.empty((W, H), dtype=np.float32)        # a transposed: at[j] = column j of the (flipped) patch
     for y in range(H):
-        for x in range(W):
-            a[y, x] = aoi[y, W - 1 - x] if flip else aoi[y, x]
-    af = a.reshape(-1)
-    off = np.empty(ns, dtype=np.uint64)       # top-left pixel of each kept window in af
-    for r in range(ns):
-        k = 2 * r + 1                         # C++ skips when its 1-based counter is odd: kept k are odd
-        j = k // yB
-        off[r] = (k - j * yB) * W + j
-    s = np.zeros(ns, dtype=np.float32)
+        for j in range(W):
+            at[W - 1 - j if flip else j, y] = aoi[y, j]
+    row = np.empty(nq + 1, dtype=np.float32)
     for yy in range(h):
-        for xx in range(w):
-            d = np.uint64(yy * W + xx)
-            cf = col[1 + xx * h + yy, p0:p0 + ns]
-            for r in range(ns):
-                v = af[off[r] + d]
-                cf[r] = v
-                s[r] = s[r] + v
-    for r in range(ns):
+        for j in range(W):
+            for i in range(yB):
+                row[j * yB + i] = at[j, i + yy]
+        row[nq] = np.float32(0.0)
+        e0 = 2 * yy * half
+        e1 = e0 + half
+        for m in range((nq + 1) // 2):
+            sx[e0 + m] = row[2 * m]
+            sx[e1 + m] = row[2 * m + 1]
+    # feature (xx, yy) over the kept windows: sx[(2·yy + (b & 1))·half + (b >> 1) + r], b = xx·yB + 1.
+    # Each loop over the windows takes a row (or column block) of features at once: with the sizes
+    # constant the feature loop unrolls and the window loop vectorises; the per-window order of the
+    # adds is the one above
+    s = np.zeros(nsp, dtype=np.float32)
+    ss = np.zeros(nsp, dtype=np.float32)
+    for yy in range(h):
+        for r in range(nsp):
+            a = s[r]
+            for xx in range(w):
+                b = xx * yB + 1
+                a = a + sx[(2 * yy + (b & 1)) * half + (b >> 1) + r]
+            s[r] = a
+    for r in range(nsp):
         s[r] = s[r] / npix
-    ss = np.zeros(ns, dtype=np.float32)
-    for x in range(1, K):
-        cx = col[x, p0:p0 + ns]
-        for r in range(ns):
-            v = cx[r] - s[r]
-            cx[r] = v
-            ss[r] = ss[r] + v * v
+    for xx in range(w):
+        b = xx * yB + 1
+        for r in range(nsp):
+            a = ss[r]
+            mu = s[r]
+            for yy in range(h):
+                d = sx[(2 * yy + (b & 1)) * half + (b >> 1) + r] - mu
+                a = a + d * d
+            ss[r] = a
     for r in range(ns):
         norm = np.float32(np.sqrt(ss[r]))
         if norm == 0:
             norm = np.float32(1.0)
         ss[r] = np.float32(1.0 / np.float64(norm))
-    for x in range(1, K):
-        cx = col[x, p0:p0 + ns]
-        for r in range(ns):
-            cx[r] = cx[r] * ss[r]
+    for xx in range(w):
+        b = xx * yB + 1
+        for yy in range(h):
+            o = (2 * yy + (b & 1)) * half + (b >> 1)
+            v = sx[o:o + ns]
+            cx = col[1 + xx * h + yy, p0:p0 + ns]
+            for r in range(ns):
+                cx[r] = (v[r] - s[r]) * ss[r]
     col[0, p0:p0 + ns] = np.float32(1.0)
+
+
+@numba.njit(cache=True)
+def _im2col_sparse_cn(aoi, h, w, flip, col, p0):
+    """_im2col_sparse_body; for 11x11 experts and the odd window sizes 3..11 compiled with the sizes
+    as constants (constant trip counts: no loop set-up or remainder code; same arithmetic)."""
+    H, W = aoi.shape
+    if h == 11 and w == 11 and H == W:
+        if H == 21:
+            return _im2col_sparse_body(aoi, 11, 11, 21, 21, flip, col, p0)
+        if H == 19:
+            return _im2col_sparse_body(aoi, 11, 11, 19, 19, flip, col, p0)
+        if H == 17:
+            return _im2col_sparse_body(aoi, 11, 11, 17, 17, flip, col, p0)
+        if H == 15:
+            return _im2col_sparse_body(aoi, 11, 11, 15, 15, flip, col, p0)
+        if H == 13:
+            return _im2col_sparse_body(aoi, 11, 11, 13, 13, flip, col, p0)
+    _im2col_sparse_body(aoi, h, w, H, W, flip, col, p0)
 
 
 @numba.njit(cache=True)
@@ -178,24 +220,38 @@ def _im2col_dense_cn(aoi, h, w, col):
 @numba.njit(cache=True)
 def _layer(w, b, act, x, out, acc, fused, dense_sigmoid):
     """One layer on x (K, P) -> out (U, P): the OpenBLAS sgemm `out = w · x` (one call, m = P,
-    n = U, k = K), then `+ b[u]` in float, then the activation. acc: (P,) float32 scratch."""
+    n = U, k = K), then `+ b[u]` in float, then the activation. acc: (P,) float32 scratch.
+    Neighbouring units with the same blocking go through the product in pairs (sgemm_rows2: each output's
+    FMA chain unchanged); the expf values of a unit are computed in one vectorised pass."""
     U = w.shape[0]
     K, P = x.shape
-    for u in range(U):
-        sgemm_row(w[u], x, out[u], n_block_split(u, U), acc, fused)
-        bu = b[u]
-        for p in range(P):
-            out[u, p] = out[u, p] + bu
+    acc_b = np.empty(P, dtype=np.float32)
+    u = 0
+    while u < U:
+        split = n_block_split(u, U)
+        if u + 1 < U and n_block_split(u + 1, U) == split:
+            sgemm_rows2(w[u], w[u + 1], x, out[u], out[u + 1], split, acc, acc_b, fused)
+            nu = 2
+        else:
+            sgemm_row(w[u], x, out[u], split, acc, fused)
+            nu = 1
+        for v in range(u, u + nu):
+            bu = b[v]
+            for p in range(P):
+                out[v, p] = out[v, p] + bu
+        u += nu
     if act == 0:
         for u in range(U):
-            for p in range(P):
-                e = expf(-out[u, p])
-                if dense_sigmoid:
-                    # Response: `1.0 / (1.0 + exp(-in))` in double, stored as float
-                    out[u, p] = np.float32(1.0 / (1.0 + np.float64(e)))
-                else:
-                    # ResponseInternal: `1.0f / (1.0f + exp(-in))` in float
-                    out[u, p] = np.float32(1.0) / (np.float32(1.0) + e)
+            o = out[u]
+            expf_neg_into(o, acc, P)
+            if dense_sigmoid:
+                # Response: `1.0 / (1.0 + exp(-in))` in double, stored as float
+                for p in range(P):
+                    o[p] = np.float32(1.0 / (1.0 + np.float64(acc[p])))
+            else:
+                # ResponseInternal: `1.0f / (1.0f + exp(-in))` in float
+                for p in range(P):
+                    o[p] = np.float32(1.0) / (np.float32(1.0) + acc[p])
     elif act == 2:
         # cv::threshold(THRESH_TOZERO, 0): src > 0 ? src : 0
         for u in range(U):

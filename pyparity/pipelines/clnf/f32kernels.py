@@ -2,6 +2,7 @@
 
 API (all numba-compiled, callable from other njit code):
     expf(x) -> float32                                   # glibc 2.36 expf (std::exp(float))
+    expf_neg_into(x, out, n)                             # out[:n] = expf(-x[:n]), vectorised
     sgemm_row(w_row, col, out, split, acc1, fused)       # one output row of OpenBLAS's Haswell sgemm
     sgemm_rows2(wa, wb, col, out_a, out_b, split, acc_a, acc_b, fused)   # two rows in one pass
     sgemm_row_rowwise(w_row, col, out, split, acc1)      # the same (fused), one k per pass: the
@@ -64,6 +65,32 @@ def expf(x):
     y = _EXPF_C2 * r + 1.0
     y = zz * r2 + y
     return np.float32(y * s)
+
+
+@numba.njit(cache=True, fastmath={"contract"})
+def expf_neg_into(x, out, n):
+    """out[p] = expf(-x[p]) for p < n (float32 arrays): expf's arithmetic term by term, written
+    without branches (the argument clamped into the table's range, the overflow/underflow results
+    selected afterwards) so that LLVM vectorises the loop, table lookups included. Bit-identical to
+    expf for finite x (checked against it in the tests)."""
+    for p in range(n):
+        xd = -np.float64(x[p])
+        xc = min(max(xd, _EXPF_UFLOW), _EXPF_OFLOW)
+        z = _EXPF_INVLN2N * xc
+        kd = (z + _EXPF_SHIFT) - _EXPF_SHIFT
+        r = z - kd
+        k = np.int64(kd)
+        s = _EXPF_TAB[np.uint64(k & 31)] * _EXPF_POW2[np.uint64((k >> 5) + _POW2_OFFSET)]
+        zz = _EXPF_C0 * r + _EXPF_C1
+        r2 = r * r
+        y = _EXPF_C2 * r + 1.0
+        y = zz * r2 + y
+        v = np.float32(y * s)
+        if xd > _EXPF_OFLOW:
+            v = np.float32(np.inf)
+        if xd < _EXPF_UFLOW:
+            v = np.float32(0.0)
+        out[p] = v
 
 
 @numba.njit(cache=True, fastmath={"contract"}, inline="always")
@@ -189,24 +216,104 @@ def _sgemm_rows2(wa, wb, col, out_a, out_b, split, acc_a, acc_b, fused):
         out_b[p] = out_b[p] + acc_b[p]
 
 
+@numba.njit(cache=True, fastmath={"contract"}, inline="always")
+def _sgemm_row_single(w_row, col, out, fused):
+    """_sgemm_row with split = False (one FMA chain per output in k order), written as its own loop
+    over all positions: LLVM vectorises it (the p8..P loop of _sgemm_row, which it does not, ran
+    about five times slower for the rows outside 4- and 8-wide n-blocks). Same chains, same bits."""
+    K, P = col.shape
+    km = K - K % 8
+    for p in range(P):
+        out[p] = np.float32(0.0)
+    for k in range(0, km, 8):
+        c0, c1, c2, c3 = col[k], col[k + 1], col[k + 2], col[k + 3]
+        c4, c5, c6, c7 = col[k + 4], col[k + 5], col[k + 6], col[k + 7]
+        w0, w1, w2, w3 = w_row[k], w_row[k + 1], w_row[k + 2], w_row[k + 3]
+        w4, w5, w6, w7 = w_row[k + 4], w_row[k + 5], w_row[k + 6], w_row[k + 7]
+        for p in range(P):
+            a0 = fma(w0, c0[p], out[p], fused)
+            a0 = fma(w1, c1[p], a0, fused)
+            a0 = fma(w2, c2[p], a0, fused)
+            a0 = fma(w3, c3[p], a0, fused)
+            a0 = fma(w4, c4[p], a0, fused)
+            a0 = fma(w5, c5[p], a0, fused)
+            a0 = fma(w6, c6[p], a0, fused)
+            out[p] = fma(w7, c7[p], a0, fused)
+    for k in range(km, K):
+        wk = w_row[k]
+        ck = col[k]
+        for p in range(P):
+            out[p] = fma(wk, ck[p], out[p], fused)
+
+
+@numba.njit(cache=True, fastmath={"contract"}, inline="always")
+def _sgemm_rows2_single(wa, wb, col, out_a, out_b, fused):
+    """_sgemm_rows2 with split = False, as its own vectorisable loop (see _sgemm_row_single)."""
+    K, P = col.shape
+    km = K - K % 8
+    for p in range(P):
+        out_a[p] = np.float32(0.0)
+        out_b[p] = np.float32(0.0)
+    for k in range(0, km, 8):
+        c0, c1, c2, c3 = col[k], col[k + 1], col[k + 2], col[k + 3]
+        c4, c5, c6, c7 = col[k + 4], col[k + 5], col[k + 6], col[k + 7]
+        a0, a1, a2, a3, a4, a5, a6, a7 = wa[k], wa[k + 1], wa[k + 2], wa[k + 3], wa[k + 4], wa[k + 5], wa[k + 6], wa[k + 7]
+        b0, b1, b2, b3, b4, b5, b6, b7 = wb[k], wb[k + 1], wb[k + 2], wb[k + 3], wb[k + 4], wb[k + 5], wb[k + 6], wb[k + 7]
+        for p in range(P):
+            x0, x1, x2, x3, x4, x5, x6, x7 = c0[p], c1[p], c2[p], c3[p], c4[p], c5[p], c6[p], c7[p]
+            s = fma(a0, x0, out_a[p], fused)
+            t = fma(b0, x0, out_b[p], fused)
+            s = fma(a1, x1, s, fused)
+            t = fma(b1, x1, t, fused)
+            s = fma(a2, x2, s, fused)
+            t = fma(b2, x2, t, fused)
+            s = fma(a3, x3, s, fused)
+            t = fma(b3, x3, t, fused)
+            s = fma(a4, x4, s, fused)
+            t = fma(b4, x4, t, fused)
+            s = fma(a5, x5, s, fused)
+            t = fma(b5, x5, t, fused)
+            s = fma(a6, x6, s, fused)
+            t = fma(b6, x6, t, fused)
+            out_a[p] = fma(a7, x7, s, fused)
+            out_b[p] = fma(b7, x7, t, fused)
+    for k in range(km, K):
+        ck = col[k]
+        ak = wa[k]
+        bk = wb[k]
+        for p in range(P):
+            out_a[p] = fma(ak, ck[p], out_a[p], fused)
+            out_b[p] = fma(bk, ck[p], out_b[p], fused)
+
+
 # The public kernels branch once on `fused` into copies of the body in which it is a constant: a
 # run-time flag inside the inner loops would keep LLVM from vectorising them.
 @numba.njit(cache=True, fastmath={"contract"})
 def sgemm_row(w_row, col, out, split, acc1, fused):
     """See _sgemm_row."""
-    if fused:
-        _sgemm_row(w_row, col, out, split, acc1, True)
+    if not split:
+        if fused:
+            _sgemm_row_single(w_row, col, out, True)
+        else:
+            _sgemm_row_single(w_row, col, out, False)
+    elif fused:
+        _sgemm_row(w_row, col, out, True, acc1, True)
     else:
-        _sgemm_row(w_row, col, out, split, acc1, False)
+        _sgemm_row(w_row, col, out, True, acc1, False)
 
 
 @numba.njit(cache=True, fastmath={"contract"})
 def sgemm_rows2(wa, wb, col, out_a, out_b, split, acc_a, acc_b, fused):
     """sgemm_row for two weight rows that share `split`, in one pass (see _sgemm_rows2)."""
-    if fused:
-        _sgemm_rows2(wa, wb, col, out_a, out_b, split, acc_a, acc_b, True)
+    if not split:
+        if fused:
+            _sgemm_rows2_single(wa, wb, col, out_a, out_b, True)
+        else:
+            _sgemm_rows2_single(wa, wb, col, out_a, out_b, False)
+    elif fused:
+        _sgemm_rows2(wa, wb, col, out_a, out_b, True, acc_a, acc_b, True)
     else:
-        _sgemm_rows2(wa, wb, col, out_a, out_b, split, acc_a, acc_b, False)
+        _sgemm_rows2(wa, wb, col, out_a, out_b, True, acc_a, acc_b, False)
 
 
 @numba.njit(cache=True, fastmath={"contract"})
@@ -236,10 +343,20 @@ def sgemm_row_rowwise(w_row, col, out, split, acc1):
 
 @numba.njit(cache=True, fastmath={"contract"}, inline="always")
 def _matvec_t(v, m_t, out, n, fused):
-    """out[r] = Σ_k v[k]·m_t[k, r], one FMA chain per r in k order (sgemm with m = 1)."""
+    """out[r] = Σ_k v[k]·m_t[k, r], one FMA chain per r in k order (sgemm with m = 1). Four k per pass
+    over the outputs (each output loaded and stored once per four FMAs; the chain is unchanged)."""
     for r in range(n):
         out[r] = np.float32(0.0)
-    for k in range(n):
+    k4 = n - n % 4
+    for k in range(0, k4, 4):
+        v0, v1, v2, v3 = v[k], v[k + 1], v[k + 2], v[k + 3]
+        m0, m1, m2, m3 = m_t[k], m_t[k + 1], m_t[k + 2], m_t[k + 3]
+        for r in range(n):
+            a = fma(v0, m0[r], out[r], fused)
+            a = fma(v1, m1[r], a, fused)
+            a = fma(v2, m2[r], a, fused)
+            out[r] = fma(v3, m3[r], a, fused)
+    for k in range(k4, n):
         vk = v[k]
         mk = m_t[k]
         for r in range(n):
@@ -312,3 +429,4 @@ def _fma_is_fused() -> bool:
 
 
 FMA_FUSED = _fma_is_fused()
+

@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Sequence
 
 import cv2
+import numba
 import numpy as np
 
 from pyparity.errors import InputError, ModelError
@@ -76,7 +77,8 @@ def gray_to_float(gray: np.ndarray) -> np.ndarray:
 
 def _mean_f32(v: np.ndarray) -> np.float32:
     # cv::mean: the float values summed in double (exact here), times 1/n, cast to float
-    return np.float32(np.sum(v.astype(np.float64)) * (1.0 / v.shape[0]))
+    # (np.add.reduce is what np.sum runs for an ndarray, without its Python-level dispatch)
+    return np.float32(np.add.reduce(v.astype(np.float64)) * (1.0 / v.shape[0]))
 
 
 def _gemm_at_b(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -152,14 +154,23 @@ def nearest_view(centers: np.ndarray, params_global: np.ndarray) -> int:
     centre` (the double difference stored as float), `float d = v1*v1 + v2*v2 + v3*v3` in float, the
     first minimum wins. Shared by the CCNF and CEN experts."""
     pg = np.asarray(params_global, dtype=np.float32).reshape(-1)
-    best, dbest = 0, np.float32(0)
-    for i, c in enumerate(centers):
-        v1 = np.float32(np.float64(pg[1]) - c[0])
-        v2 = np.float32(np.float64(pg[2]) - c[1])
-        v3 = np.float32(np.float64(pg[3]) - c[2])
+    return int(_nearest_view(np.ascontiguousarray(centers, dtype=np.float64), pg))
+
+
+@numba.njit(cache=True)
+def _nearest_view(centers, pg):
+    """nearest_view's loop, compiled (the same float32 operations, no contraction: ~1 us instead of
+    ~25 us of NumPy scalar arithmetic per call)."""
+    best = 0
+    dbest = np.float32(0.0)
+    for i in range(centers.shape[0]):
+        v1 = np.float32(np.float64(pg[1]) - centers[i, 0])
+        v2 = np.float32(np.float64(pg[2]) - centers[i, 1])
+        v3 = np.float32(np.float64(pg[3]) - centers[i, 2])
         d = np.float32(np.float32(v1 * v1) + np.float32(v2 * v2)) + np.float32(v3 * v3)
         if i == 0 or d < dbest:
-            dbest, best = d, i
+            dbest = d
+            best = i
     return best
 
 
@@ -265,16 +276,19 @@ class PatchExperts:
                              f"(got {np.asarray(landmarks_stacked).size} and {np.asarray(reference_shape_stacked).size})")
         sim_ref_to_img, sim_img_to_ref = similarity_transforms(landmarks_stacked, reference_shape_stacked)
         pk = self._pack(scale, view_id, window_size)
-        responses = np.zeros((n, window_size, window_size), dtype=np.float32)
-        if len(pk.landmarks):
+        L = len(pk.landmarks)
+        # every landmark visible (the frontal views): the kernel writes the maps in place
+        every = L == n
+        responses = (np.empty if every else np.zeros)((n, window_size, window_size), dtype=np.float32)
+        if L:
             aoi = window_size + pk.ph - 1
             aois = self.areas_of_interest(np.ascontiguousarray(gray_f32), landmarks_stacked, sim_ref_to_img,
                                           pk.landmarks, aoi)
-            L = len(pk.landmarks)
-            out = np.empty((L, window_size, window_size), dtype=np.float32)
+            out = responses if every else np.empty((L, window_size, window_size), dtype=np.float32)
             ccnf_responses_batch(aois, pk.ph, pk.pw, pk.wms, pk.n_neurons, pk.actives, pk.n_active, pk.two_alphas,
                                  pk.sigmas_t, window_size, out, FMA_FUSED)
-            responses[pk.landmarks] = out
+            if not every:
+                responses[pk.landmarks] = out
         return PatchResponse(responses, sim_ref_to_img, sim_img_to_ref, view_id)
 
 
