@@ -3,6 +3,9 @@
 API:
     paw = Paw.read(reader)                         # PAW::Read from a validator file stream
     warped = paw.warp(image_f32, landmarks_stacked)  # PAW::Warp -> (h, w) float32 in the PAW's frame
+
+The coefficients and sampling maps are numba loops (validator_kernels) with the float32 operations of
+the whole-array NumPy forms (`coefficients_numpy`, validator_numpy.warp), bit for bit.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+
+from pyparity.pipelines.clnf import validator_kernels
 
 
 @dataclass
@@ -32,15 +37,21 @@ class Paw:
         min_x = np.float32(r.f64())
         min_y = np.float32(r.f64())
         dest = r.mat().astype(np.float32).reshape(-1)
-        tri = r.mat().astype(np.int32)
-        tid = r.mat().astype(np.int32)
-        mask = r.mat().astype(np.uint8)
-        alpha = r.mat().astype(np.float32)
-        beta = r.mat().astype(np.float32)
+        tri = np.ascontiguousarray(r.mat().astype(np.int32))
+        tid = np.ascontiguousarray(r.mat().astype(np.int32))
+        mask = np.ascontiguousarray(r.mat().astype(np.uint8))
+        alpha = np.ascontiguousarray(r.mat().astype(np.float32))
+        beta = np.ascontiguousarray(r.mat().astype(np.float32))
         return cls(npix, min_x, min_y, dest, tri, tid, mask, alpha, beta)
 
     def coefficients(self, landmarks_stacked: np.ndarray) -> np.ndarray:
         """PAW::CalcCoeff: (t, 6) float32 affine coefficients per triangle (float32, C++ order)."""
+        src = np.ascontiguousarray(landmarks_stacked, dtype=np.float32).reshape(-1)
+        return validator_kernels.paw_coefficients(src, self.triangulation, self.alpha, self.beta)
+
+    def coefficients_numpy(self, landmarks_stacked: np.ndarray) -> np.ndarray:
+        """`coefficients` as whole-array NumPy operations (the same float32 operations): the reference
+        the numba form is tested against."""
         src = np.asarray(landmarks_stacked, dtype=np.float32).reshape(-1)
         p = src.shape[0] // 2
         i, j, k = self.triangulation[:, 0], self.triangulation[:, 1], self.triangulation[:, 2]
@@ -63,17 +74,8 @@ class Paw:
     def maps(self, landmarks_stacked: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """PAW::WarpRegion: where each destination pixel samples from; -1 outside the mask."""
         co = self.coefficients(landmarks_stacked)
-        h, w = self.pixel_mask.shape
-        xi = (np.arange(w, dtype=np.float32) + self.min_x)[None, :]
-        yi = (np.arange(h, dtype=np.float32) + self.min_y)[:, None]
-        t = np.where(self.pixel_mask != 0, self.triangle_id, 0)
-        a = co[t]
-        mx = (a[..., 0] + a[..., 1] * xi) + a[..., 2] * yi
-        my = (a[..., 3] + a[..., 4] * xi) + a[..., 5] * yi
-        inside = self.pixel_mask != 0
-        mx = np.where(inside, mx, np.float32(-1)).astype(np.float32)
-        my = np.where(inside, my, np.float32(-1)).astype(np.float32)
-        return mx, my
+        return validator_kernels.paw_maps(co, self.triangle_id, self.pixel_mask,
+                                          np.float32(self.min_x), np.float32(self.min_y))
 
     def warp(self, image: np.ndarray, landmarks_stacked: np.ndarray) -> np.ndarray:
         """PAW::Warp: cv::remap(INTER_LINEAR, constant 0 border) of the float32 image."""

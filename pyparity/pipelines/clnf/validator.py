@@ -5,13 +5,19 @@ API:
     certainty = v.check(orientation_rxyz, gray_u8, landmarks_stacked)   # DetectionValidator::Check -> float
     v.view_index(orientation_rxyz) -> int
 
+    v.cnn_output(orientation_rxyz, gray_u8, landmarks_stacked) -> (bins,) float32 | None   # before the argmax
+
 The output is quantised: 0.5·(1 − (−1 + step/2 + argmax·step)) with step = 2/30, so only the argmax of
 the last layer has to agree with the reference; the layers are evaluated in float32 with NumPy matrix
-products (not the reference's OpenBLAS summation order).
+products (not the reference's OpenBLAS summation order). Everything around the products (im2col, ReLU,
+pooling, the PAW maps) is numba (validator_kernels), bit-identical to the plain NumPy form kept in
+validator_numpy (tests/test_clnf_validator_fast.py). The last layer's values (not its argmax on the
+dumps) depend on OpenBLAS's thread count: its threaded sgemm splits the product differently.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +25,7 @@ import numpy as np
 
 from pyparity.errors import InputError, ModelError
 from pyparity.pipelines.clnf.matbin import MatBinReader
+from pyparity.pipelines.clnf import validator_kernels as vk
 from pyparity.pipelines.clnf.paw import Paw
 
 
@@ -28,6 +35,10 @@ class _View:
     std_image: np.ndarray           # (n_pixels,) float32
     layers: list                    # ("conv", W (K, n_k), kh, kw) | ("relu",) | ("pool",) | ("fc", W (out, in), b (out,)) | ("sigmoid",)
     paw: Paw
+    mask_t: np.ndarray = field(init=False, repr=False)   # (w, h) bool: the mask transposed (column-major order)
+
+    def __post_init__(self):
+        self.mask_t = np.ascontiguousarray(self.paw.pixel_mask.T != 0)
 
 
 @dataclass
@@ -36,12 +47,18 @@ class DetectionValidator:
     orientations: np.ndarray        # (n_views, 3) float64 radians
     views: list[_View] = field(repr=False)
 
+    def __post_init__(self):
+        self._orientation_tuples = [tuple(float(v) for v in c) for c in self.orientations]
+
     def view_index(self, orientation) -> int:
-        """DetectionValidator::GetViewId: nearest orientation by Euclidean norm (first minimum wins)."""
+        """DetectionValidator::GetViewId: nearest orientation by Euclidean norm (first minimum wins).
+        In Python floats: the same float64 operations as NumPy's on the 3-vectors, without its
+        per-call cost."""
         o = np.asarray(orientation, dtype=np.float64).reshape(3)
+        o0, o1, o2 = float(o[0]), float(o[1]), float(o[2])
         best, dbest = 0, -1.0
-        for i, c in enumerate(self.orientations):
-            d = float(np.sqrt(np.sum((o - c) ** 2)))
+        for i, (c0, c1, c2) in enumerate(self._orientation_tuples):
+            d = view_distance(o0, o1, o2, c0, c1, c2)
             if i == 0 or d < dbest:
                 best, dbest = i, d
         return best
@@ -51,98 +68,110 @@ class DetectionValidator:
 
         orientation: (rx, ry, rz) radians (params_global[1:4]); gray: (H, W) uint8 image;
         landmarks_stacked: (2n,) float32 final landmarks."""
+        out = self.cnn_output(orientation, gray, landmarks_stacked)
+        if out is None:
+            return 0.0
+        return float(np.float32(0.5 * (1.0 - _decision(out))))
+
+    def cnn_output(self, orientation, gray: np.ndarray, landmarks_stacked: np.ndarray) -> np.ndarray | None:
+        """The last layer's (bins,) float32 output for `check`, or None where the ROI is empty."""
         g = np.asarray(gray)
         if g.ndim != 2 or g.dtype != np.uint8:
             raise InputError(f"the detection validator needs an 8-bit grayscale image, got {g.dtype} {g.shape}")
-        vid = self.view_index(orientation)
-        view = self.views[vid]
-        lm = np.asarray(landmarks_stacked, dtype=np.float32).reshape(-1).copy()
+        view = self.views[self.view_index(orientation)]
+        lm = np.array(landmarks_stacked, dtype=np.float32).reshape(-1)
         n = lm.shape[0] // 2
         xs, ys = lm[:n], lm[n:]
         # ExtractBoundingBox, then the ROI with 3 pixels to spare; (int) truncates toward zero
-        min_x = int(np.float32(xs.min() - np.float32(3.0)))
-        max_x = int(np.float32(xs.max() + np.float32(3.0)))
-        min_y = int(np.float32(ys.min() - np.float32(3.0)))
-        max_y = int(np.float32(ys.max() + np.float32(3.0)))
-        min_x = max(min_x, 0)
-        min_y = max(min_y, 0)
-        max_x = min(max_x, g.shape[1] - 1)
-        max_y = min(max_y, g.shape[0] - 1)
+        three = np.float32(3.0)
+        min_x = max(int(xs.min() - three), 0)
+        max_x = min(int(xs.max() + three), g.shape[1] - 1)
+        min_y = max(int(ys.min() - three), 0)
+        max_y = min(int(ys.max() + three), g.shape[0] - 1)
         if max_x - min_x <= 1 or max_y - min_y <= 1:
-            return 0.0
-        lm[:n] = xs - np.float32(min_x)
-        lm[n:] = ys - np.float32(min_y)
+            return None
+        xs -= np.float32(min_x)
+        ys -= np.float32(min_y)
         roi = g[min_y:max_y, min_x:max_x].astype(np.float32)
-        warped = view.paw.warp(roi, lm)
-        dec = self._check_cnn(view, warped)
-        return float(np.float32(0.5 * (1.0 - dec)))
+        return _cnn(view, view.paw.warp(roi, lm))
 
-    @staticmethod
-    def _normalise(view: _View, warped: np.ndarray) -> np.ndarray:
-        """NormaliseWarpedToVector: the masked pixels (column-major order), local then global normalisation."""
-        mask_t = view.paw.pixel_mask.T != 0
-        vec = warped.T[mask_t].astype(np.float32)
-        mean = np.mean(vec.astype(np.float64))
-        std = np.sqrt(np.mean(vec.astype(np.float64) ** 2) - mean * mean)
-        vec = (vec - np.float32(mean)).astype(np.float32)
-        if std == 0:
-            std = 1.0
-        vec = (vec * np.float32(1.0 / std)).astype(np.float32)
-        return ((vec - view.mean_image) / view.std_image).astype(np.float32)
-
-    def _check_cnn(self, view: _View, warped: np.ndarray) -> float:
-        feat = self._normalise(view, warped)
-        img_t = np.zeros(warped.shape[::-1], dtype=np.float32)
-        img_t[view.paw.pixel_mask.T != 0] = feat
-        maps = [img_t.T.copy()]
-        for layer in view.layers:
-            kind = layer[0]
-            if kind == "conv":
-                _, wmat, kh, kw = layer
-                maps = _conv(maps, wmat, kh, kw)
-            elif kind == "relu":
-                maps = [np.maximum(m, np.float32(0)) for m in maps]
-            elif kind == "pool":
-                maps = [_max_pool_2x2(m) for m in maps]
-            elif kind == "fc":
-                _, w, b = layer
-                if len(maps) > 1:
-                    # maps transposed then flattened: column-major per map, maps one after another
-                    x = np.concatenate([m.T.reshape(-1) for m in maps])
-                else:
-                    x = maps[0].reshape(-1)
-                maps = [(w @ x + b).astype(np.float32).reshape(-1, 1)]
-            elif kind == "sigmoid":
-                maps = [(1.0 / (1.0 + np.exp(-m.astype(np.float64)))).astype(np.float32) for m in maps]
-        out = maps[0].reshape(-1)
-        idx = int(np.argmax(out))      # cv::minMaxLoc: first maximum
-        bins = float(out.shape[0])
-        step = 2.0 / bins
-        return -1.0 + step / 2.0 + idx * step
+    def cnn_output_reference(self, orientation, gray: np.ndarray, landmarks_stacked: np.ndarray) -> np.ndarray | None:
+        """`cnn_output` through the plain NumPy forms (validator_numpy): the fast path's reference."""
+        from pyparity.pipelines.clnf import validator_numpy
+        return validator_numpy.cnn_output(self, orientation, gray, landmarks_stacked)
 
 
-def _conv(maps: list[np.ndarray], wmat: np.ndarray, kh: int, kw: int) -> list[np.ndarray]:
-    """convolution_direct_blas: im2col over all input maps (feature xx·kh + yy + map·kh·kw, then a 1 for
-    the bias) times the (K, n_kernels) weight matrix; one (yB, xB) map per kernel."""
-    h, w = maps[0].shape
-    yb, xb = h - kh + 1, w - kw + 1
-    stack = np.stack(maps)                                   # (M, h, w)
-    win = np.lib.stride_tricks.sliding_window_view(stack, (kh, kw), axis=(1, 2))   # (M, yb, xb, kh, kw)
-    cols = win.transpose(1, 2, 0, 4, 3).reshape(yb * xb, -1)  # row = y*xB + x; feature = m*kh*kw + xx*kh + yy
-    cols = np.concatenate([cols, np.ones((yb * xb, 1), dtype=np.float32)], axis=1)
-    out = (cols @ wmat).astype(np.float32)                    # (yb*xb, n_kernels)
-    return [out[:, k].reshape(yb, xb) for k in range(out.shape[1])]
+def view_distance(o0: float, o1: float, o2: float, c0: float, c1: float, c2: float) -> float:
+    """np.sqrt(np.sum((o - c) ** 2)) for 3-vectors: NumPy squares as d·d (Python's d ** 2 calls pow, which
+    is not always the same) and sums fewer than 8 values left to right."""
+    d0, d1, d2 = o0 - c0, o1 - c1, o2 - c2
+    return math.sqrt((d0 * d0 + d1 * d1) + d2 * d2)
 
 
-def _max_pool_2x2(m: np.ndarray) -> np.ndarray:
-    """max_pooling(stride 2, kernel 2): out size round((n - 2) / 2) + 1, windows clipped at the border."""
-    h, w = m.shape
-    oy = int(round((h - 2) / 2.0)) + 1
-    ox = int(round((w - 2) / 2.0)) + 1
-    pad = np.full((oy * 2, ox * 2), -np.finfo(np.float32).max, dtype=np.float32)
-    hh, ww = min(h, oy * 2), min(w, ox * 2)
-    pad[:hh, :ww] = m[:hh, :ww]
-    return pad.reshape(oy, 2, ox, 2).max(axis=(1, 3))
+def _decision(out: np.ndarray) -> float:
+    """The bin centre of the first maximum (cv::minMaxLoc) on [-1, 1] split into len(out) bins."""
+    idx = int(np.argmax(out))
+    step = 2.0 / float(out.shape[0])
+    return -1.0 + step / 2.0 + idx * step
+
+
+def _cnn(view: _View, warped: np.ndarray) -> np.ndarray:
+    """The CNN on the warped face: (bins,) float32. The products are NumPy's (sgemm for the
+    convolutions' im2col form, sgemv for the fully connected layers); the rest is validator_kernels,
+    on maps kept transposed (K, w, h)."""
+    # NormaliseWarpedToVector, back on the mask: the one input map, transposed (1, w, h)
+    stack_t = vk.normalised_map_t(warped, view.mask_t, view.mean_image, view.std_image)
+    flat = None                            # the fully connected layers' vector once there
+    layers, i = view.layers, 0
+    while i < len(layers):
+        layer = layers[i]
+        kind = layer[0]
+        if kind == "conv":
+            _, wmat, kh, kw = layer
+            w, h = stack_t.shape[1:]
+            yb, xb = h - kh + 1, w - kw + 1
+            cols = np.empty((yb * xb, wmat.shape[0]), dtype=np.float32)
+            out = vk.im2col_t(stack_t, kh, kw, cols) @ wmat     # (yb*xb, n_kernels), as the NumPy form's sgemm
+            # a following ReLU and/or pooling is fused into the move back to maps
+            relu = i + 1 < len(layers) and layers[i + 1][0] == "relu"
+            j = i + 1 + relu
+            if j < len(layers) and layers[j][0] == "pool":
+                pooled = np.empty((wmat.shape[1], _pool_size(xb), _pool_size(yb)), dtype=np.float32)
+                stack_t = vk.relu_pool_t(out, yb, xb, relu, pooled)
+                i = j + 1
+            else:
+                stack_t = vk.relu_maps_t(out, yb, xb, relu)
+                i = j
+            continue
+        if kind == "relu":
+            if flat is None:
+                stack_t = vk.relu_flat(stack_t.reshape(-1)).reshape(stack_t.shape)
+            else:
+                flat = vk.relu_flat(flat)
+        elif kind == "pool":
+            w, h = stack_t.shape[1:]
+            stack_t = vk.pool_maps_t(stack_t, _pool_size(h), _pool_size(w))
+        elif kind == "fc":
+            _, wfc, b = layer
+            if flat is None:
+                # several maps: each transposed then flattened, one after another (the transposed
+                # layout's own order); one map: flattened row-major as the NumPy form does
+                flat = stack_t.reshape(-1) if stack_t.shape[0] > 1 else np.ascontiguousarray(stack_t[0].T).reshape(-1)
+            flat = wfc @ flat + b
+        elif kind == "sigmoid":
+            if flat is None:
+                stack_t = (1.0 / (1.0 + np.exp(-stack_t.astype(np.float64)))).astype(np.float32)
+            else:
+                flat = (1.0 / (1.0 + np.exp(-flat.astype(np.float64)))).astype(np.float32)
+        i += 1
+    if flat is None:                       # no fully connected layer: the first map, row-major (the NumPy form)
+        return np.ascontiguousarray(stack_t[0].T).reshape(-1)
+    return flat
+
+
+def _pool_size(n: int) -> int:
+    """max_pooling's output size: round((n - 2) / 2) + 1 (Python's round, as the NumPy form)."""
+    return int(round((n - 2) / 2.0)) + 1
 
 
 def read_validator(path: str | Path) -> DetectionValidator:
