@@ -326,7 +326,7 @@ def fit_from_reference(ref_trace, face_prefix: str, start: str, model: ClnfModel
             g, loc, lm = parts_and_refit(gray_f32, model, g, loc, lm, rec, responses_from, hp, level, part, ref, hp)
             return LandmarkResult(success, lm, g, loc, ll, None)
         merged = _ref_array(ref, hp + "parts_merged/landmarks_stacked", start).astype(np.float32).reshape(-1)
-        g, loc = model.pdm.calc_params_from_landmarks(merged)
+        g, loc = model.pdm.calc_params_from_landmarks(merged, fast=not rec.enabled)
         lm = model.pdm.calc_shape_2d(loc, g)
         if rec.enabled:
             rec.save("refit/params_global", g.copy())

@@ -111,10 +111,21 @@ class ExpertResponses:
         ref_shape = self.pdm.calc_shape_2d(params_local, ref_g)
         with single_thread_lapack():   # Sigma (window 11) is computed on first use, by sposv
             r = self.experts.response(self.gray, landmarks_stacked, ref_shape, params_global, window_size, scale)
-        sc = self.experts.scales[scale]
-        conf = np.array([e.patch_confidence for e in sc.experts[r.view_id]], dtype=np.float64)
-        return ScaleResponse(r.responses, r.sim_ref_to_img, r.sim_img_to_ref, int(r.view_id),
-                             np.asarray(self.experts.visibility(scale, r.view_id), dtype=np.int32), conf)
+        vis, conf = _visibility_confidence(self.experts, scale, int(r.view_id))
+        return ScaleResponse(r.responses, r.sim_ref_to_img, r.sim_img_to_ref, int(r.view_id), vis, conf)
+
+
+def _visibility_confidence(experts, scale: int, view: int) -> tuple[np.ndarray, np.ndarray]:
+    """(n,) int32 visibilities and (n,) float64 patch confidences of one scale and view of CCNF experts,
+    built once per experts object (read-only: shared by every fit)."""
+    cache = experts.__dict__.setdefault("_fit_vis_conf", {})
+    key = (scale, view)
+    if key not in cache:
+        vis = np.asarray(experts.visibility(scale, view), dtype=np.int32).copy()
+        conf = np.array([e.patch_confidence for e in experts.scales[scale].experts[view]], dtype=np.float64)
+        vis.flags.writeable = conf.flags.writeable = False
+        cache[key] = (vis, conf)
+    return cache[key]
 
 
 class TraceResponses:

@@ -8,11 +8,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numba
+import cv2
 import numpy as np
 
-from pyparity.pipelines.clnf.mean_shift import kde_mean_shift, landmark_likelihoods
-from pyparity.pipelines.clnf.pdm import PDM, cholesky_solve, cv_gemv_f32, minus_diag_times, sgemm_jtwj
+from pyparity.pipelines.clnf.mean_shift import (kde_mean_shift, kde_table, landmark_likelihoods,
+                                                landmark_likelihoods_fast)
+from pyparity.pipelines.clnf.f32kernels import FMA_FUSED
+from pyparity.pipelines.clnf.pdm import (PDM, _split_mask_t, cholesky_solve, cv_gemv_f32, minus_diag_times,
+                                         sgemm_jtwj)
+from pyparity.pipelines.clnf.rlms_kernels import (_to_image_frame, _window_offsets, rlms_finish_then_pre,
+                                                  rlms_iteration_pre, update_compose, update_pre)
 from pyparity.trace import NULL_RECORDER
 
 _f = np.float32
@@ -39,37 +44,6 @@ class RlmsResult:
     landmark_likelihoods: np.ndarray | None
 
 
-@numba.njit(cache=True)
-def _window_offsets(cur, base, sim, half):
-    """`(current_shape_2D - base_shape_2D) * sim_img_to_ref.t()` (native cv::gemm: double sums, one
-    rounding), then `+ (resp_size - 1) / 2` in float -> (dxs, dys) float32."""
-    n = cur.shape[0] // 2
-    dxs = np.empty(n, dtype=np.float32)
-    dys = np.empty(n, dtype=np.float32)
-    a00, a01 = np.float64(sim[0, 0]), np.float64(sim[0, 1])
-    a10, a11 = np.float64(sim[1, 0]), np.float64(sim[1, 1])
-    for i in range(n):
-        x = np.float64(np.float32(cur[i] - base[i]))
-        y = np.float64(np.float32(cur[i + n] - base[i + n]))
-        dxs[i] = np.float32(x * a00 + y * a01) + half
-        dys[i] = np.float32(x * a10 + y * a11) + half
-    return dxs, dys
-
-
-@numba.njit(cache=True)
-def _to_image_frame(ms_ref, sim):
-    """`mean_shifts_2D * sim_ref_to_img.t()` (native cv::gemm) -> stacked (2n,) float32."""
-    n = ms_ref.shape[0] // 2
-    out = np.empty(2 * n, dtype=np.float32)
-    a00, a01 = np.float64(sim[0, 0]), np.float64(sim[0, 1])
-    a10, a11 = np.float64(sim[1, 0]), np.float64(sim[1, 1])
-    for i in range(n):
-        x, y = np.float64(ms_ref[i]), np.float64(ms_ref[i + n])
-        out[i] = np.float32(x * a00 + y * a01)
-        out[i + n] = np.float32(x * a10 + y * a11)
-    return out
-
-
 def _shape_change(a: np.ndarray, b: np.ndarray) -> float:
     # cv::norm(a, b) on float: float differences, double sum of squares
     d = (a - b).astype(np.float32).astype(np.float64)
@@ -93,6 +67,10 @@ def nu_rlms(pdm: PDM, responses: np.ndarray, params_global, params_local, base_s
     shape_stacked (for the convergence test), dxs/dys = iteration NN-1's (used by the likelihood if
     the loop stops at once). `iterations` then counts from 0 as the uninterrupted loop would.
     """
+    if not rec.enabled:
+        return _nu_rlms_fast(pdm, responses, params_global, params_local, base_shape, sim_img_to_ref,
+                             sim_ref_to_img, window_size, visible, w_diag, reg_factor, sigma, rigid, compute_lhood,
+                             n_iterations, start_iteration, previous_shape, dxs, dys)
     n, m = pdm.n_points, pdm.n_modes
     g = np.asarray(params_global, dtype=np.float32).reshape(6).copy()
     loc = np.asarray(params_local, dtype=np.float32).reshape(m).copy()
@@ -175,3 +153,70 @@ def nu_rlms(pdm: PDM, responses: np.ndarray, params_global, params_local, base_s
     if rec.enabled:
         rec.save("iterations", np.int32(it_done))
     return RlmsResult(g, loc, it_done, ll, lhoods)
+
+
+def _nu_rlms_fast(pdm: PDM, responses, params_global, params_local, base_shape, sim_img_to_ref, sim_ref_to_img,
+                  window_size: int, visible, w_diag, reg_factor, sigma, rigid: bool, compute_lhood: bool,
+                  n_iterations: int, start_iteration: int, previous_shape, dxs, dys) -> RlmsResult:
+    """nu_rlms with recording off: the same arithmetic, bit for bit. Per iteration two fused kernels
+    (the end of the previous update with the shape, Jacobian, mean-shifts and Hessian of this one:
+    rlms_kernels.rlms_finish_then_pre; the start of the update) around the OpenCV calls (cv::solve,
+    cv::SVDecomp, cv::Rodrigues twice); the KDE weights come from a table kept per window and sigma."""
+    n, m = pdm.n_points, pdm.n_modes
+    g = np.array(params_global, dtype=np.float32).reshape(6)
+    loc = np.array(params_local, dtype=np.float32).reshape(m)
+    base = np.ascontiguousarray(base_shape, dtype=np.float32).reshape(2 * n)
+    vis = np.ascontiguousarray(visible, dtype=np.int32).reshape(n)
+    k = 6 if rigid else 6 + m
+    reg_diag = np.zeros(k, dtype=np.float32)
+    if not rigid:
+        reg_diag[6:] = (_f(reg_factor) / pdm.eigen_values).astype(np.float32)
+    w = np.ascontiguousarray(w_diag, dtype=np.float32).reshape(2 * n)
+    # ComputeJacobian skips the weighting when trace(W) == rows; ComputeRigidJacobian always weights
+    weighted = True if rigid else float(np.sum(w, dtype=np.float64)) != w.shape[0]
+    kde_a = np.float32(-0.5 / float(np.float32(np.float32(sigma) * np.float32(sigma))))
+    resp = np.ascontiguousarray(responses, dtype=np.float32)
+    kde_tab, kde_filled = kde_table(resp.shape[1], kde_a)
+    sim_i2r = np.ascontiguousarray(sim_img_to_ref, dtype=np.float32)
+    sim_r2i = np.ascontiguousarray(sim_ref_to_img, dtype=np.float32)
+    half = _f((window_size - 1) // 2)
+    split_t = _split_mask_t(k)
+    H = np.empty((k, k), dtype=np.float32)
+    jwtm = np.empty(k, dtype=np.float32)
+    prev = np.empty(2 * n, dtype=np.float32)
+    if start_iteration > 0 and previous_shape is None:
+        raise ValueError("resuming NU_RLMS after iteration 0 needs the previous iteration's shape")
+    if previous_shape is not None:
+        prev[:] = np.asarray(previous_shape, dtype=np.float32).reshape(2 * n)
+    dx_buf = np.empty(n, dtype=np.float32)
+    dy_buf = np.empty(n, dtype=np.float32)
+    dxs = None if dxs is None else np.asarray(dxs, dtype=np.float32).reshape(n)
+    dys = None if dys is None else np.asarray(dys, dtype=np.float32).reshape(n)
+    ev = pdm.eigen_values
+    pc, mean = pdm.princ_comp, pdm.mean_shape
+    jwtm_col = jwtm.reshape(-1, 1)
+    it_done = start_iteration
+    it = start_iteration
+    converged = it >= n_iterations or rlms_iteration_pre(
+        pc, mean, loc, g, w, weighted, rigid, base, sim_i2r, sim_r2i, half, resp, vis, kde_a, kde_tab, kde_filled,
+        reg_diag, split_t, FMA_FUSED, prev, it > 0, dx_buf, dy_buf, H, jwtm)
+    while not converged:
+        # iteration `it` has its Hessian and j_w_t_m: solve (cholesky_solve's cv::solve), update the
+        # parameters (pdm.update_model_parameters' steps), and compute the next iteration up to its solve
+        dxs, dys = dx_buf, dy_buf
+        upd = cv2.solve(H, jwtm_col, flags=cv2.DECOMP_CHOLESKY)[1].reshape(-1)
+        r1, small = update_pre(upd, g)
+        _w, u, vt = cv2.SVDecomp(small)
+        axis_angle, _ = cv2.Rodrigues(update_compose(r1, u, vt))
+        rot, _ = cv2.Rodrigues(axis_angle)
+        it += 1
+        it_done = it
+        converged = rlms_finish_then_pre(rot, upd, ev, pc, mean, loc, g, w, weighted, rigid, base, sim_i2r, sim_r2i,
+                                         half, resp, vis, kde_a, kde_tab, kde_filled, reg_diag, split_t, FMA_FUSED,
+                                         prev, dx_buf, dy_buf, H, jwtm, it < n_iterations) or it >= n_iterations
+    ll = np.float32(0)
+    lhoods = None
+    if compute_lhood:
+        lhoods, ll = landmark_likelihoods_fast(resp, dxs, dys, vis, sigma)
+    return RlmsResult(g, loc, it_done, ll, lhoods)
+

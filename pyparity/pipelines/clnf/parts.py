@@ -42,7 +42,7 @@ def fit_part(spec: PartSpec, main_landmarks: np.ndarray, main_scale: float, n_ma
     """One part: returns (part landmarks_stacked (2·n_part,) float32, whether it was fitted).
     source_factory(spec) -> a fit.ResponseSource for the part."""
     locs = extract_part_landmarks(main_landmarks, n_main, spec)
-    g, loc = spec.pdm.calc_params_from_landmarks(locs)
+    g, loc = spec.pdm.calc_params_from_landmarks(locs, fast=not rec.enabled)
     # params_global[0] (float) > 0.9 * patch_scaling[0] (double): below it C++ does not upsample
     used = bool(float(np.float32(main_scale)) > 0.9 * float(spec.first_patch_scaling))
     if rec.enabled:
@@ -75,7 +75,7 @@ def merge_and_refit(pdm: PDM, main_landmarks: np.ndarray, parts: list[tuple[Part
             merged[mi + n] = lm[pi + np_]
     if rec.enabled:
         rec.save("parts_merged/landmarks_stacked", merged.reshape(-1, 1))
-    g, loc = pdm.calc_params_from_landmarks(merged)
+    g, loc = pdm.calc_params_from_landmarks(merged, fast=not rec.enabled)
     lm = pdm.calc_shape_2d(loc, g)
     if rec.enabled:
         rec.save("refit/params_global", g.copy())

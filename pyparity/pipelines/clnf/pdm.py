@@ -478,11 +478,14 @@ class PDM:
         min_y, max_y = sh[n:].min(), sh[n:].max()
         return min_x, min_y, _f(abs(min_x - max_x)), _f(abs(min_y - max_y))
 
-    def calc_params_from_landmarks(self, landmarks_stacked, rotation=(0.0, 0.0, 0.0)) -> tuple[np.ndarray, np.ndarray]:
+    def calc_params_from_landmarks(self, landmarks_stacked, rotation=(0.0, 0.0, 0.0),
+                                   fast: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """PDM::CalcParams(Vec6f&, Mat&, landmarks, Vec3f): fit global+local params to 2-D landmarks.
 
         landmarks_stacked (2n,) float32; x == 0 marks a landmark as missing. Returns
-        (params_global (6,), params_local (m,)) float32. Gauss-Newton with 0.75 damping, as C++."""
+        (params_global (6,), params_local (m,)) float32. Gauss-Newton with 0.75 damping, as C++.
+        fast: each iteration through the fused kernels of rlms_kernels (the same arithmetic, bit for
+        bit); False runs the step-by-step loop they are checked against."""
         lm = np.asarray(landmarks_stacked, dtype=np.float32).reshape(-1)
         n_all, m = self.n_points, self.n_modes
         vis = lm[:n_all] != 0
@@ -508,6 +511,8 @@ class PDM:
         curr_error = _f(_l2_dist(_shape2d_k(shape_3d, glob, R), locs))
         reg = np.zeros(6 + m, dtype=np.float32)
         reg[6:] = (_f(1) / self.eigen_values).astype(np.float32)
+        if fast:
+            return _calc_params_loop_fast(M, V, reg, locs, glob, loc, curr_error)
         w = np.ones(2 * n, dtype=np.float32)
         not_improved = 0
         for _ in range(1000):
@@ -547,6 +552,39 @@ def _mean_plus_v_loc(mean: np.ndarray, v: np.ndarray, loc: np.ndarray) -> np.nda
     if v.shape[0] >= CV_GEMM_BLAS_MIN_ROWS:
         return _shape3d(v, loc, mean, FMA_FUSED)
     return (v.astype(np.float64) @ loc.astype(np.float64) + mean.astype(np.float64)).astype(np.float32)
+
+
+def _calc_params_loop_fast(M, V, reg, locs, glob, loc, curr_error) -> tuple[np.ndarray, np.ndarray]:
+    """calc_params_from_landmarks' Gauss-Newton loop (same order, same values) with the work between
+    the OpenCV calls in fused kernels (rlms_kernels.calc_params_*)."""
+    from pyparity.pipelines.clnf.rlms_kernels import (calc_params_finish, calc_params_iteration_pre,
+                                                      calc_params_post_solve, update_compose)
+    k = reg.shape[0]
+    split_t = _split_mask_t(k)
+    H = np.empty((k, k), dtype=np.float32)
+    jwtm = np.empty(k, dtype=np.float32)
+    jwtm_col = jwtm.reshape(-1, 1)
+    glob = glob.copy()
+    loc = loc.copy()
+    # M + V·p in the kernels when it is the FMA chain (V with >= 100 rows), else numpy's double gemv here
+    fused_shape = V.shape[0] >= CV_GEMM_BLAS_MIN_ROWS
+    shape_3d = _mean_plus_v_loc(M, V, loc).copy()
+    calc_params_iteration_pre(M, V, loc, glob, shape_3d, locs, reg, split_t, FMA_FUSED, H, jwtm)
+    not_improved = 0
+    for _ in range(1000):
+        x = cv2.solve(H, jwtm_col, flags=cv2.DECOMP_CHOLESKY)[1].reshape(-1)
+        upd, r1, small = calc_params_post_solve(x, glob)
+        _w, u, vt = cv2.SVDecomp(small)
+        axis_angle, _ = cv2.Rodrigues(update_compose(r1, u, vt))
+        rot, _ = cv2.Rodrigues(axis_angle)
+        stop, curr_error, not_improved = calc_params_finish(rot, upd, glob, loc, shape_3d, locs, M, V, reg, split_t,
+                                                            FMA_FUSED, H, jwtm, curr_error, not_improved, fused_shape)
+        if stop:
+            break
+        if not fused_shape:
+            shape_3d = _mean_plus_v_loc(M, V, loc).copy()
+            calc_params_iteration_pre(M, V, loc, glob, shape_3d, locs, reg, split_t, FMA_FUSED, H, jwtm)
+    return glob.astype(np.float32), loc.astype(np.float32)
 
 
 def minus_diag_times(jwtm_tail: np.ndarray, reg_diag_tail: np.ndarray, loc: np.ndarray) -> np.ndarray:

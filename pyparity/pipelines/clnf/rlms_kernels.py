@@ -1,0 +1,347 @@
+"""Fused numba kernels for the unrecorded NU-RLMS and PDM::CalcParams iterations (the fast path).
+
+Each kernel strings together the njit functions the recording path calls one by one (pdm.py,
+mean_shift.py, rotation.py), in the same order on the same float32 values, so the fast path is
+bit-identical to the recording path (tests/test_clnf_fast_path.py holds it to that on every reference
+dump); what is gone is the Python dispatch between them. Three pieces are evaluated differently, each
+proven equal by its own property test there: the KDE weights come from a table filled on first use
+(mean_shift.mean_shift_tabled: the same expf values), the convergence test's `np.sum` is numpy's pairwise
+sum reproduced (pairwise_sum), and the Hessian sgemm runs two rows per pass (sgemm_jtwj_pairs: every
+output the same FMA chain). Callees with fastmath flags are called, not inlined at numba-IR level, so
+each keeps its own flags (CalcShape3D's and the Hessian's FMA chains contracted, nothing else).
+
+What stays in Python per iteration are the OpenCV calls: cv::solve's Cholesky, cv::SVDecomp of
+Orthonormalise and cv::Rodrigues both ways (this cv2 is built with LAPACK; they are called as they are,
+not re-implemented).
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from pyparity.pipelines.clnf.f32kernels import fma
+from pyparity.pipelines.clnf.mean_shift import mean_shift_tabled
+from pyparity.pipelines.clnf.pdm import (_clamp_k, _jacobian_k, _l2_dist, _matx33_mul, _orthonormalise_finish,
+                                         _project_k, _shape2d_k, _shape3d, _small_rotation,
+                                         cv_gemv_f32)
+from pyparity.pipelines.clnf.rotation import euler_to_rotation_f32, rotation_to_euler_f32
+
+
+@numba.njit(cache=True)
+def _window_offsets(cur, base, sim, half):
+    """`(current_shape_2D - base_shape_2D) * sim_img_to_ref.t()` (native cv::gemm: double sums, one
+    rounding), then `+ (resp_size - 1) / 2` in float -> (dxs, dys) float32."""
+    n = cur.shape[0] // 2
+    dxs = np.empty(n, dtype=np.float32)
+    dys = np.empty(n, dtype=np.float32)
+    a00, a01 = np.float64(sim[0, 0]), np.float64(sim[0, 1])
+    a10, a11 = np.float64(sim[1, 0]), np.float64(sim[1, 1])
+    for i in range(n):
+        x = np.float64(np.float32(cur[i] - base[i]))
+        y = np.float64(np.float32(cur[i + n] - base[i + n]))
+        dxs[i] = np.float32(x * a00 + y * a01) + half
+        dys[i] = np.float32(x * a10 + y * a11) + half
+    return dxs, dys
+
+
+@numba.njit(cache=True)
+def _to_image_frame(ms_ref, sim):
+    """`mean_shifts_2D * sim_ref_to_img.t()` (native cv::gemm) -> stacked (2n,) float32."""
+    n = ms_ref.shape[0] // 2
+    out = np.empty(2 * n, dtype=np.float32)
+    a00, a01 = np.float64(sim[0, 0]), np.float64(sim[0, 1])
+    a10, a11 = np.float64(sim[1, 0]), np.float64(sim[1, 1])
+    for i in range(n):
+        x, y = np.float64(ms_ref[i]), np.float64(ms_ref[i + n])
+        out[i] = np.float32(x * a00 + y * a01)
+        out[i + n] = np.float32(x * a10 + y * a11)
+    return out
+
+
+@numba.njit(cache=True, fastmath={"contract"}, inline="always")
+def _sgemm_jtwj_pairs_body(jwt, j, split_t, out, fused):
+    # pdm._sgemm_jtwj_body on two output rows at a time: the same three chains per output, each in the
+    # same order; two rows per pass over J give the CPU twice as many independent chains per step
+    k, kk_n = jwt.shape
+    km = kk_n - kk_n % 8
+    a0 = np.empty(k, dtype=np.float32)
+    a1 = np.empty(k, dtype=np.float32)
+    ao = np.empty(k, dtype=np.float32)
+    b0 = np.empty(k, dtype=np.float32)
+    b1 = np.empty(k, dtype=np.float32)
+    bo = np.empty(k, dtype=np.float32)
+    r = 0
+    while r < k:
+        two = r + 1 < k
+        rb = r + 1 if two else r
+        for i in range(k):
+            a0[i] = np.float32(0.0)
+            a1[i] = np.float32(0.0)
+            ao[i] = np.float32(0.0)
+            b0[i] = np.float32(0.0)
+            b1[i] = np.float32(0.0)
+            bo[i] = np.float32(0.0)
+        for kk in range(kk_n):
+            wa = jwt[r, kk]
+            wb = jwt[rb, kk]
+            jrow = j[kk]
+            if kk < km and (kk & 1) == 1:
+                for i in range(k):
+                    a1[i] = fma(wa, jrow[i], a1[i], fused)
+                    b1[i] = fma(wb, jrow[i], b1[i], fused)
+            else:
+                for i in range(k):
+                    a0[i] = fma(wa, jrow[i], a0[i], fused)
+                    b0[i] = fma(wb, jrow[i], b0[i], fused)
+            # the one-chain outputs in a loop of their own, as pdm._sgemm_jtwj_body: the product wa·jrow[i]
+            # must stay private to each multiply-add (a product shared by two adds is not contracted)
+            for i in range(k):
+                ao[i] = fma(wa, jrow[i], ao[i], fused)
+                bo[i] = fma(wb, jrow[i], bo[i], fused)
+        for i in range(k):
+            out[r, i] = a0[i] + a1[i] if split_t[r, i] else ao[i]
+        if two:
+            for i in range(k):
+                out[rb, i] = b0[i] + b1[i] if split_t[rb, i] else bo[i]
+        r += 2
+
+
+@numba.njit(cache=True, fastmath={"contract"})
+def sgemm_jtwj_pairs(jwt, j, split_t, out, fused):
+    """pdm._sgemm_jtwj (bit for bit: every output's chain is the same sequence of FMAs), two rows per
+    pass."""
+    if fused:
+        _sgemm_jtwj_pairs_body(jwt, j, split_t, out, True)
+    else:
+        _sgemm_jtwj_pairs_body(jwt, j, split_t, out, False)
+
+
+@numba.njit(cache=True)
+def _hessian_and_rhs(J, Jwt, ms, reg_diag, loc, rigid, split_t, fused, H, jwtm):
+    """j_w_t_m = J_w_t·m (native gemv), minus regTerm·p for the local part, and H = reg + J_w_t·J (the
+    Haswell sgemm, then + the diagonal in float), into H (k, k) and jwtm (k,)."""
+    v = cv_gemv_f32(Jwt, ms)
+    k = v.shape[0]
+    for i in range(k):
+        jwtm[i] = v[i]
+    if not rigid:
+        # minus_diag_times: double product and difference, rounded once
+        for i in range(6, k):
+            jwtm[i] = np.float32(np.float64(v[i]) - np.float64(reg_diag[i]) * np.float64(loc[i - 6]))
+    sgemm_jtwj_pairs(Jwt, J, split_t, H, fused)
+    for i in range(k):
+        H[i, i] = H[i, i] + reg_diag[i]
+
+
+@numba.njit(cache=True)
+def _pairwise_block(a, start, n):
+    """numpy's pairwise_sum (loops_utils.h) on a block of n <= 128: sequential below 8, else eight
+    strided partial sums added as a tree, then the remainder."""
+    if n < 8:
+        res = 0.0
+        for i in range(n):
+            res += a[start + i]
+        return res
+    r = np.empty(8, dtype=np.float64)
+    for j in range(8):
+        r[j] = a[start + j]
+    i = 8
+    while i < n - (n % 8):
+        for j in range(8):
+            r[j] += a[start + i + j]
+        i += 8
+    res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+    while i < n:
+        res += a[start + i]
+        i += 1
+    return res
+
+
+@numba.njit(cache=True)
+def pairwise_sum(a, start, n):
+    """numpy's float64 add.reduce of a contiguous a[start:start + n] (pairwise_sum: blocks of <= 128,
+    halves above, n2 = n / 2 rounded down to a multiple of 8), as nu_rlms's `np.sum` of the squared
+    shape changes computes it. Iterative (a recursive njit function does not link into callers)."""
+    # explicit stack of (start, n, partial-sum slot); a post-order walk adds the two halves as numpy does
+    st_s = np.empty(64, dtype=np.int64)
+    st_n = np.empty(64, dtype=np.int64)
+    st_state = np.zeros(64, dtype=np.int64)
+    st_left = np.zeros(64, dtype=np.float64)
+    top = 0
+    st_s[0], st_n[0], st_state[0] = start, n, 0
+    ret = 0.0
+    while top >= 0:
+        s0, n0 = st_s[top], st_n[top]
+        if n0 <= 128:
+            ret = _pairwise_block(a, s0, n0)
+            top -= 1
+            continue
+        n2 = n0 // 2
+        n2 -= n2 % 8
+        if st_state[top] == 0:
+            st_state[top] = 1
+            top += 1
+            st_s[top], st_n[top], st_state[top] = s0, n2, 0
+        elif st_state[top] == 1:
+            st_left[top] = ret
+            st_state[top] = 2
+            top += 1
+            st_s[top], st_n[top], st_state[top] = s0 + n2, n0 - n2, 0
+        else:
+            ret = st_left[top] + ret
+            top -= 1
+    return ret
+
+
+@numba.njit(cache=True)
+def rlms_iteration_pre(pc, mean, loc, g, w, weighted, rigid, base, sim_i2r, sim_r2i, half, responses, vis,
+                       kde_a, kde_tab, kde_filled, reg_diag, split_t, fused, prev, has_prev, dxs, dys, H,
+                       jwtm):
+    """One NU_RLMS iteration up to the Cholesky solve: CalcShape2D, the convergence test against `prev`
+    (if has_prev), the Jacobian, window offsets, KDE mean-shift, the image-frame shifts, invisible rows
+    zeroed, j_w_t_m and the Hessian. Returns True if the shape change was below 0.01 (converged: nothing
+    else is computed); else writes dxs, dys, H, jwtm and stores the shape in `prev`."""
+    n = mean.shape[0] // 3
+    s3 = _shape3d(pc, loc, mean, fused)
+    r = euler_to_rotation_f32(g[1], g[2], g[3])
+    cur = _shape2d_k(s3, g, r)
+    if has_prev:
+        # cv::norm(cur, prev): float differences, double sum of squares
+        sq = np.empty(2 * n, dtype=np.float64)
+        for i in range(2 * n):
+            d = np.float64(np.float32(cur[i] - prev[i]))
+            sq[i] = d * d
+        if np.sqrt(pairwise_sum(sq, 0, 2 * n)) < 0.01:
+            return True
+    for i in range(2 * n):
+        prev[i] = cur[i]
+    # ComputeRigidJacobian / ComputeJacobian recompute the same 3-D shape and rotation
+    J, Jwt = _jacobian_k(_shape3d(pc, loc, mean, fused), pc, g, euler_to_rotation_f32(g[1], g[2], g[3]), w,
+                         rigid, weighted)
+    ox, oy = _window_offsets(cur, base, sim_i2r, half)
+    for i in range(n):
+        dxs[i] = ox[i]
+        dys[i] = oy[i]
+    ms_ref = np.zeros(2 * n, dtype=np.float32)
+    mean_shift_tabled(responses, dxs, dys, vis, kde_a, kde_tab, kde_filled, ms_ref)
+    ms = _to_image_frame(ms_ref, sim_r2i)
+    k = J.shape[1]
+    for i in range(n):
+        if vis[i] == 0:
+            for c in range(k):
+                J[i, c] = np.float32(0.0)
+                J[i + n, c] = np.float32(0.0)
+                Jwt[c, i] = np.float32(0.0)
+                Jwt[c, i + n] = np.float32(0.0)
+            ms[i] = np.float32(0.0)
+            ms[i + n] = np.float32(0.0)
+    _hessian_and_rhs(J, Jwt, ms, reg_diag, loc, rigid, split_t, fused, H, jwtm)
+    return False
+
+
+@numba.njit(cache=True)
+def update_pre(d, g):
+    """PDM::UpdateModelParameters up to the SVD: scale and translation updated in place in g, returns
+    (R1 from g's current Euler angles, the small-rotation matrix I + [w]x to orthonormalise)."""
+    g[0] = g[0] + d[0]
+    g[4] = g[4] + d[4]
+    g[5] = g[5] + d[5]
+    return euler_to_rotation_f32(g[1], g[2], g[3]), _small_rotation(d)
+
+
+@numba.njit(cache=True)
+def update_compose(r1, u, vt):
+    """R3 = R1 · Orthonormalise(R') from the SVD factors of R'."""
+    return _matx33_mul(r1, _orthonormalise_finish(u, vt))
+
+
+@numba.njit(cache=True)
+def update_finish(rot, d, g, loc, ev, clamp):
+    """The Euler angles of the Rodrigues round trip into g (zeros if NaN), the local update, then
+    PDM::Clamp if `clamp`. Returns the new params_local."""
+    e = rotation_to_euler_f32(rot)
+    if not (e[0] == e[0] and e[1] == e[1] and e[2] == e[2]):
+        e = np.zeros(3, dtype=np.float32)
+    g[1] = e[0]
+    g[2] = e[1]
+    g[3] = e[2]
+    m = loc.shape[0]
+    out = loc.copy()
+    if d.shape[0] > 6:
+        for i in range(m):
+            out[i] = loc[i] + d[6 + i]
+    if clamp:
+        return _clamp_k(out, ev)
+    return out
+
+
+@numba.njit(cache=True)
+def rlms_finish_then_pre(rot, d, ev, pc, mean, loc, g, w, weighted, rigid, base, sim_i2r, sim_r2i, half, responses,
+                         vis, kde_a, kde_tab, kde_filled, reg_diag, split_t, fused, prev, dxs, dys, H, jwtm, do_pre):
+    """The end of one NU_RLMS iteration's parameter update (update_finish with PDM::Clamp, g and loc
+    updated in place) followed, if do_pre, by the next iteration's rlms_iteration_pre (with the
+    convergence test). Returns rlms_iteration_pre's result (False if not do_pre)."""
+    new_loc = update_finish(rot, d, g, loc, ev, True)
+    for i in range(loc.shape[0]):
+        loc[i] = new_loc[i]
+    if not do_pre:
+        return False
+    return rlms_iteration_pre(pc, mean, loc, g, w, weighted, rigid, base, sim_i2r, sim_r2i, half, responses, vis,
+                              kde_a, kde_tab, kde_filled, reg_diag, split_t, fused, prev, True, dxs, dys, H, jwtm)
+
+
+@numba.njit(cache=True)
+def calc_params_iteration_pre(M, V, loc, glob, shape_3d, locs, reg, split_t, fused, H, jwtm):
+    """One PDM::CalcParams Gauss-Newton iteration up to the solve (shape_3d = M + V·loc as the caller
+    computed it): residual of the projection, the (unweighted) Jacobian, j_w_t_m and the Hessian."""
+    R = euler_to_rotation_f32(glob[1], glob[2], glob[3])
+    proj = _project_k(shape_3d, glob[0], R, glob[4], glob[5])
+    resid = np.empty(proj.shape[0], dtype=np.float32)
+    for i in range(proj.shape[0]):
+        resid[i] = locs[i] - proj[i]
+    w = np.ones(proj.shape[0], dtype=np.float32)
+    J, Jwt = _jacobian_k(_shape3d(V, loc, M, fused), V, glob, euler_to_rotation_f32(glob[1], glob[2], glob[3]), w,
+                         False, False)
+    _hessian_and_rhs(J, Jwt, resid, reg, loc, False, split_t, fused, H, jwtm)
+
+
+@numba.njit(cache=True)
+def calc_params_error(shape_3d, glob, locs):
+    """The error of the updated pose with the pre-update shape (float32 of cv::norm)."""
+    R = euler_to_rotation_f32(glob[1], glob[2], glob[3])
+    return np.float32(_l2_dist(_project_k(shape_3d, glob[0], R, glob[4], glob[5]), locs))
+
+
+@numba.njit(cache=True)
+def calc_params_post_solve(x, glob):
+    """CalcParams after cv::solve: the 0.75 damping (float), then update_pre. Returns (the damped
+    update, R1, the small rotation)."""
+    upd = np.empty(x.shape[0], dtype=np.float32)
+    for i in range(x.shape[0]):
+        upd[i] = np.float32(0.75) * x[i]
+    r1, small = update_pre(upd, glob)
+    return upd, r1, small
+
+
+@numba.njit(cache=True)
+def calc_params_finish(rot, upd, glob, loc, shape_3d, locs, M, V, reg, split_t, fused, H, jwtm, curr_error,
+                       not_improved, next_shape):
+    """The end of a CalcParams iteration: update_finish (no clamp; loc in place), the error of the new
+    pose with the pre-update shape and the not-improved count. Returns (stop, curr_error, not_improved)
+    as the loop carries them; unless stopping and if next_shape (the FMA form of M + V·p, V with >= 100
+    rows), the next iteration's shape (into shape_3d) and its calc_params_iteration_pre."""
+    new_loc = update_finish(rot, upd, glob, loc, glob, False)   # (the eigenvalues are not read without clamp)
+    for i in range(loc.shape[0]):
+        loc[i] = new_loc[i]
+    err = calc_params_error(shape_3d, glob, locs)
+    if 0.999 * np.float64(curr_error) < np.float64(err):
+        not_improved += 1
+        if not_improved == 3:
+            return True, curr_error, not_improved
+    if next_shape:
+        s3 = _shape3d(V, loc, M, fused)
+        for i in range(s3.shape[0]):
+            shape_3d[i] = s3[i]
+        calc_params_iteration_pre(M, V, loc, glob, shape_3d, locs, reg, split_t, fused, H, jwtm)
+    return False, err, not_improved
