@@ -1,7 +1,7 @@
 """CE-CLM landmark fit per face (ceclm.fit_face_ceclm: FaceLandmarkImg's defaults, one hypothesis with
 early termination, part models, and the CNN validator that DetectLandmarks runs with validate_detections
 on) with the synthetic CEN experts, from the face boxes of the openface-2.0.2-cen-synthetic `images/`
-dumps. Recording off. Median ms per face after one warm-up pass, against C++ OpenFace 2.0.2's 8.2
+dumps or (default) of image_sequence/002..020, the faces C++ was timed on. Recording off. Median ms per face after one warm-up pass, against C++ OpenFace 2.0.2's 8.2
 ms/face for DetectLandmarksInImage on this machine (STAGES.md of that collection: uninstrumented,
 median over image_sequence/001..020; MTCNN not included in either).
 
@@ -23,6 +23,10 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+# One BLAS thread, as the other benchmarks: the validator's small sgemms thrash with two threads on a
+# shared 2-core machine (C++'s figure is one process on the same 2 cores). Override by setting it.
+import os
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
@@ -46,6 +50,19 @@ def _faces(shared: Path, folder: str, names) -> list[tuple[str, np.ndarray, np.n
         gray = cv2.cvtColor(cv2.imread(str(p)), cv2.COLOR_BGR2GRAY)
         for f in sorted({n.split("/")[0] for n in ref.names if n.startswith("face") and "/clnf/" in n}):
             out.append((f"{name}/{f}", gray, np.asarray(ref[f"{f}/clnf/input/bbox"], dtype=np.float64)))
+    return out
+
+
+def _sequence_faces(shared: Path, model_dir: Path) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """The faces C++ was timed on: image_sequence/002..020 (FaceLandmarkImg -fdir over 001..020, the first
+    image excluded), each with the box our MTCNN finds (bit-exact with C++'s; not timed)."""
+    from pyparity.pipelines.mtcnn import detect
+    out = []
+    for p in sorted((shared / "openface/samples/image_sequence").glob("0*.jpg"))[1:20]:
+        bgr = cv2.imread(str(p))
+        gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
+        for i, b in enumerate(np.asarray(detect(bgr, model_dir=model_dir).boxes_xywh, np.float32).reshape(-1, 4)):
+            out.append((f"{p.name}/face{i:02d}", gray, b.astype(np.float64)))
     return out
 
 
@@ -106,15 +123,20 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=10)
     ap.add_argument("--no-validator", action="store_true", help="leave the CNN validator out")
     ap.add_argument("--multi-view", action="store_true", help="also time the 11-hypothesis path")
+    ap.add_argument("--faces", choices=("sequence", "dumps"), default="sequence",
+                    help="sequence: image_sequence/002..020, the faces C++'s 8.2 ms was measured on (default); "
+                         "dumps: the faces of the synthetic-CEN image dumps")
     args = ap.parse_args()
     model_dir, synth = args.shared / "openface/model", args.shared / "openface/synthetic_cen"
     model = load_ceclm_model(model_dir, synth)
     v = None if args.no_validator else validator_mod.read_validator(model.validator_path)
-    faces = _faces(args.shared, "images", IMAGES)
+    faces = (_sequence_faces(args.shared, model_dir) if args.faces == "sequence"
+             else _faces(args.shared, "images", IMAGES))
     ts = _time(faces, model, False, args.repeat, v)
     med = statistics.median(ts)
     bd = _breakdown(faces, model, False, v)
-    print(f"CE-CLM fit (1 hypothesis, early termination{'' if v else ', no validator'}), {len(faces)} faces x "
+    print(f"CE-CLM fit (1 hypothesis, early termination{'' if v else ', no validator'}), {len(faces)} faces "
+          f"({args.faces}) x "
           f"{args.repeat}: median {med:.2f} ms/face (min {min(ts):.2f}, max {max(ts):.2f})")
     print(f"  C++ OpenFace 2.0.2: {CPP_MS} ms/face -> ratio {med / CPP_MS:.2f}x")
     print(f"  least disturbed of 3 passes: total {bd['total']:.2f} ms/face = CEN responses {bd['cen']:.2f} + CCNF part responses "

@@ -22,6 +22,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+# One BLAS thread, as the other benchmarks: the validator's small sgemms thrash with two threads on a
+# shared 2-core machine (C++'s figure is one process on the same 2 cores). Override by setting it.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
