@@ -17,7 +17,8 @@ from pyparity.pipelines.clnf.f32kernels import FMA_FUSED
 from pyparity.pipelines.clnf.pdm import (PDM, _split_mask_t, cholesky_solve, cv_gemv_f32, minus_diag_times,
                                          sgemm_jtwj)
 from pyparity.pipelines.clnf.rlms_kernels import (_to_image_frame, _window_offsets, rlms_finish_then_pre,
-                                                  rlms_iteration_pre, update_compose, update_pre)
+                                                  rlms_iteration_pre, solve_and_rotate, update_compose,
+                                                  update_pre)
 from pyparity.trace import NULL_RECORDER
 
 _f = np.float32
@@ -158,10 +159,11 @@ def nu_rlms(pdm: PDM, responses: np.ndarray, params_global, params_local, base_s
 def _nu_rlms_fast(pdm: PDM, responses, params_global, params_local, base_shape, sim_img_to_ref, sim_ref_to_img,
                   window_size: int, visible, w_diag, reg_factor, sigma, rigid: bool, compute_lhood: bool,
                   n_iterations: int, start_iteration: int, previous_shape, dxs, dys) -> RlmsResult:
-    """nu_rlms with recording off: the same arithmetic, bit for bit. Per iteration two fused kernels
-    (the end of the previous update with the shape, Jacobian, mean-shifts and Hessian of this one:
-    rlms_kernels.rlms_finish_then_pre; the start of the update) around the OpenCV calls (cv::solve,
-    cv::SVDecomp, cv::Rodrigues twice); the KDE weights come from a table kept per window and sigma."""
+    """nu_rlms with recording off: the same arithmetic, bit for bit. Per iteration two fused kernels:
+    the solve and rotation update (rlms_kernels.solve_and_rotate: ports of cv::solve, cv::SVDecomp and
+    cv::Rodrigues twice, cv2 where they decline) and the end of that update with the shape, Jacobian,
+    mean-shifts and Hessian of the next iteration (rlms_finish_then_pre); the KDE weights come from a
+    table kept per window and sigma."""
     n, m = pdm.n_points, pdm.n_modes
     g = np.array(params_global, dtype=np.float32).reshape(6)
     loc = np.array(params_local, dtype=np.float32).reshape(m)
@@ -204,11 +206,14 @@ def _nu_rlms_fast(pdm: PDM, responses, params_global, params_local, base_shape, 
         # iteration `it` has its Hessian and j_w_t_m: solve (cholesky_solve's cv::solve), update the
         # parameters (pdm.update_model_parameters' steps), and compute the next iteration up to its solve
         dxs, dys = dx_buf, dy_buf
-        upd = cv2.solve(H, jwtm_col, flags=cv2.DECOMP_CHOLESKY)[1].reshape(-1)
-        r1, small = update_pre(upd, g)
-        _w, u, vt = cv2.SVDecomp(small)
-        axis_angle, _ = cv2.Rodrigues(update_compose(r1, u, vt))
-        rot, _ = cv2.Rodrigues(axis_angle)
+        upd, r1, small, rot, stage = solve_and_rotate(H, jwtm, g)
+        if stage:   # a failed Cholesky or a zero singular value: the ports leave those to OpenCV
+            if stage == 1:
+                upd = cv2.solve(H, jwtm_col, flags=cv2.DECOMP_CHOLESKY)[1].reshape(-1)
+                r1, small = update_pre(upd, g)
+            _w, u, vt = cv2.SVDecomp(small)
+            axis_angle, _ = cv2.Rodrigues(update_compose(r1, u, vt))
+            rot, _ = cv2.Rodrigues(axis_angle)
         it += 1
         it_done = it
         converged = rlms_finish_then_pre(rot, upd, ev, pc, mean, loc, g, w, weighted, rigid, base, sim_i2r, sim_r2i,

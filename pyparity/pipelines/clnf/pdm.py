@@ -555,10 +555,11 @@ def _mean_plus_v_loc(mean: np.ndarray, v: np.ndarray, loc: np.ndarray) -> np.nda
 
 
 def _calc_params_loop_fast(M, V, reg, locs, glob, loc, curr_error) -> tuple[np.ndarray, np.ndarray]:
-    """calc_params_from_landmarks' Gauss-Newton loop (same order, same values) with the work between
-    the OpenCV calls in fused kernels (rlms_kernels.calc_params_*)."""
+    """calc_params_from_landmarks' Gauss-Newton loop (same order, same values) in fused kernels
+    (rlms_kernels.calc_params_*; the OpenCV calls through cv_ports' bit-exact ports)."""
     from pyparity.pipelines.clnf.rlms_kernels import (calc_params_finish, calc_params_iteration_pre,
-                                                      calc_params_post_solve, update_compose)
+                                                      calc_params_post_solve, calc_params_solve_and_rotate,
+                                                      update_compose)
     k = reg.shape[0]
     split_t = _split_mask_t(k)
     H = np.empty((k, k), dtype=np.float32)
@@ -572,11 +573,14 @@ def _calc_params_loop_fast(M, V, reg, locs, glob, loc, curr_error) -> tuple[np.n
     calc_params_iteration_pre(M, V, loc, glob, shape_3d, locs, reg, split_t, FMA_FUSED, H, jwtm)
     not_improved = 0
     for _ in range(1000):
-        x = cv2.solve(H, jwtm_col, flags=cv2.DECOMP_CHOLESKY)[1].reshape(-1)
-        upd, r1, small = calc_params_post_solve(x, glob)
-        _w, u, vt = cv2.SVDecomp(small)
-        axis_angle, _ = cv2.Rodrigues(update_compose(r1, u, vt))
-        rot, _ = cv2.Rodrigues(axis_angle)
+        upd, r1, small, rot, stage = calc_params_solve_and_rotate(H, jwtm, glob)
+        if stage:   # a failed Cholesky or a zero singular value: the ports leave those to OpenCV
+            if stage == 1:
+                x = cv2.solve(H, jwtm_col, flags=cv2.DECOMP_CHOLESKY)[1].reshape(-1)
+                upd, r1, small = calc_params_post_solve(x, glob)
+            _w, u, vt = cv2.SVDecomp(small)
+            axis_angle, _ = cv2.Rodrigues(update_compose(r1, u, vt))
+            rot, _ = cv2.Rodrigues(axis_angle)
         stop, curr_error, not_improved = calc_params_finish(rot, upd, glob, loc, shape_3d, locs, M, V, reg, split_t,
                                                             FMA_FUSED, H, jwtm, curr_error, not_improved, fused_shape)
         if stop:

@@ -10,9 +10,10 @@ sum reproduced (pairwise_sum), and the Hessian sgemm runs two rows per pass (sge
 output the same FMA chain). Callees with fastmath flags are called, not inlined at numba-IR level, so
 each keeps its own flags (CalcShape3D's and the Hessian's FMA chains contracted, nothing else).
 
-What stays in Python per iteration are the OpenCV calls: cv::solve's Cholesky, cv::SVDecomp of
-Orthonormalise and cv::Rodrigues both ways (this cv2 is built with LAPACK; they are called as they are,
-not re-implemented).
+The OpenCV calls between them (cv::solve's Cholesky, cv::SVDecomp of Orthonormalise and cv::Rodrigues
+both ways) run as one kernel, solve_and_rotate, through cv_ports' bit-exact ports of OpenCV's own code
+for these sizes (its LAPACK HAL declines matrices this small); where OpenCV would take a branch the ports
+do not cover, the caller runs cv2 itself.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from pyparity.pipelines.clnf.cv_ports import cholesky_solve_f32, rodrigues_m2v_f32, rodrigues_v2m_f32, svd3_f32
 from pyparity.pipelines.clnf.f32kernels import fma
 from pyparity.pipelines.clnf.mean_shift import mean_shift_tabled
 from pyparity.pipelines.clnf.pdm import (_clamp_k, _jacobian_k, _l2_dist, _matx33_mul, _orthonormalise_finish,
@@ -257,6 +259,27 @@ def update_compose(r1, u, vt):
 
 
 @numba.njit(cache=True)
+def solve_and_rotate(H, jwtm, g):
+    """cv::solve(H, j_w_t_m, DECOMP_CHOLESKY), update_pre, Orthonormalise's cv::SVDecomp,
+    update_compose and cv::Rodrigues both ways in one call, through the bit-exact ports of cv_ports.
+    Returns (update, R1, R', rotation, stage): stage 0 done; 1 the Cholesky failed (g untouched, the
+    caller runs all of it with cv2); 2 an SVD reached OpenCV's random-vector branch (g updated, the
+    caller runs the SVD and Rodrigues steps with cv2 from R1 and R')."""
+    upd, ok = cholesky_solve_f32(H, jwtm)
+    r1 = np.empty((3, 3), dtype=np.float32)
+    if not ok:
+        return upd, r1, r1, r1, 1
+    r1, small = update_pre(upd, g)
+    _w, u, vt, ok = svd3_f32(small)
+    if not ok:
+        return upd, r1, small, r1, 2
+    axis_angle, ok = rodrigues_m2v_f32(update_compose(r1, u, vt))
+    if not ok:
+        return upd, r1, small, r1, 2
+    return upd, r1, small, rodrigues_v2m_f32(axis_angle), 0
+
+
+@numba.njit(cache=True)
 def update_finish(rot, d, g, loc, ev, clamp):
     """The Euler angles of the Rodrigues round trip into g (zeros if NaN), the local update, then
     PDM::Clamp if `clamp`. Returns the new params_local."""
@@ -322,6 +345,24 @@ def calc_params_post_solve(x, glob):
         upd[i] = np.float32(0.75) * x[i]
     r1, small = update_pre(upd, glob)
     return upd, r1, small
+
+
+@numba.njit(cache=True)
+def calc_params_solve_and_rotate(H, jwtm, glob):
+    """CalcParams' cv::solve, calc_params_post_solve, then Orthonormalise's SVD and the two
+    cv::Rodrigues through the ports, as solve_and_rotate (same return values and stages)."""
+    x, ok = cholesky_solve_f32(H, jwtm)
+    r1 = np.empty((3, 3), dtype=np.float32)
+    if not ok:
+        return x, r1, r1, r1, 1
+    upd, r1, small = calc_params_post_solve(x, glob)
+    _w, u, vt, ok = svd3_f32(small)
+    if not ok:
+        return upd, r1, small, r1, 2
+    axis_angle, ok = rodrigues_m2v_f32(update_compose(r1, u, vt))
+    if not ok:
+        return upd, r1, small, r1, 2
+    return upd, r1, small, rodrigues_v2m_f32(axis_angle), 0
 
 
 @numba.njit(cache=True)
