@@ -49,7 +49,7 @@ def run_clnf(input_path: Path, rec, model_dir: Path | None) -> None:
     stages of ``CLNF_GATE_STAGES``; models are loaded once per process."""
     from pyparity.imageio import read_image_bgr
     from pyparity.pipelines.openface import load_openface_models, run_image
-    from pyparity.pipelines.openface.tap import SelectedStages
+    from pyparity.trace.recorder import SelectedStages
 
     key = str(model_dir)
     if key not in _OPENFACE_MODELS:

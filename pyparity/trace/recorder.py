@@ -140,3 +140,28 @@ class Recorder:
             self.finish()
         else:
             self.abort()
+
+
+class SelectedStages:
+    """Recorder-compatible filter: passes on only the stages whose full name (the inner recorder's
+    prefix + name) matches one of `patterns` (e.g. a gate that keeps a pipeline's checkpoints)."""
+
+    enabled = True
+
+    def __init__(self, inner, patterns: Iterable[str]):
+        self.inner = inner
+        self.patterns = list(patterns)
+
+    @property
+    def prefix(self) -> str:
+        return self.inner.prefix
+
+    def save(self, name: str, value) -> None:
+        if any(glob_match(self.inner.prefix + name, p) for p in self.patterns):
+            self.inner.save(name, value)
+
+    def scope(self, prefix: str):
+        return self.inner.scope(prefix)
+
+    def update_meta(self, **kw) -> None:
+        self.inner.update_meta(**kw)

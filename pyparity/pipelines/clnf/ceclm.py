@@ -177,7 +177,8 @@ class _Fitter:
         """DetectLandmarks with window sizes [0, 9, 7, 5], the part models and (if given) the validator.
         scales / resume: only these scales / from inside one (fit.clnf_fit; stage isolation, then the
         starting state is the reference's and `resume/*` is not recorded).
-        Returns (CLNF fit result, params_global, params_local, landmarks, certainty or None)."""
+        Returns (CLNF fit result, params_global, params_local, landmarks, certainty or None,
+        {part name: PartState})."""
         clnf = self.model.clnf
         ws = (0,) + tuple(clnf.window_sizes[1:])
         rec = self.rec
@@ -189,7 +190,7 @@ class _Fitter:
         res = clnf_fit(clnf.pdm, self.source(prefix), g, loc, ws, clnf.settings, rec, self.level, scales, resume)
         g2, loc2, lm = res.params_global, res.params_local, res.landmarks_stacked
         # the hierarchical part models, merge and refit: the CCNF path's own code
-        g2, loc2, lm = parts_and_refit(self.gray, clnf, g2, loc2, lm, rec, self.ref, prefix, self.level)
+        g2, loc2, lm, parts = parts_and_refit(self.gray, clnf, g2, loc2, lm, rec, self.ref, prefix, self.level)
         certainty = None
         if self.validator is not None and self.gray_u8 is not None:
             # CLNF::DetectLandmarks' tail with validate_detections on (tracking.validate: the CNN
@@ -197,7 +198,7 @@ class _Fitter:
             from pyparity.pipelines.clnf.tracking import validate
             certainty, _ = validate(self.validator, self.gray_u8,
                                     LandmarkResult(res.success, lm, g2, loc2, res.model_likelihood, None), rec)
-        return res, g2, loc2, lm, certainty
+        return res, g2, loc2, lm, certainty, parts
 
 
 def fit_face_ceclm(gray_u8, bbox_xywh, model: CeclmModel, rec=NULL_RECORDER, multi_view: bool = False,
@@ -240,12 +241,11 @@ def fit_face_ceclm(gray_u8, bbox_xywh, model: CeclmModel, rec=NULL_RECORDER, mul
                 with rec.scope("early_term"):
                     d.record(rec)
             if d.passes:
-                res, g, loc, lm, cert = f.complete(h, fs.params_global, fs.params_local)
-                done = (h, res, g, loc, lm, cert)
+                done = (h,) + f.complete(h, fs.params_global, fs.params_local)
                 break
             stored.append((d.likelihood, fs.params_global.copy(), fs.params_local.copy()))
     if done is not None:
-        h, res, g, loc, lm, cert = done
+        h, res, g, loc, lm, cert, parts = done
         early = True
     else:
         early = False
@@ -262,7 +262,7 @@ def fit_face_ceclm(gray_u8, bbox_xywh, model: CeclmModel, rec=NULL_RECORDER, mul
             if done is None or done[1].model_likelihood < out[0].model_likelihood:
                 done = (i,) + out
             last_cert = out[4]
-        h, res, g, loc, lm, cert = done
+        h, res, g, loc, lm, cert, parts = done
         # C++ restores the best completion's parameters, landmarks and detection_success, but not its
         # detection_certainty: the model keeps the last completion's
         success = _success(res, cert)
@@ -272,7 +272,7 @@ def fit_face_ceclm(gray_u8, bbox_xywh, model: CeclmModel, rec=NULL_RECORDER, mul
         rec.save("best_hypothesis", np.int32(h))
     if early:
         success = _success(res, cert)
-    return CeclmResult(success, lm, g, loc, res.model_likelihood, res.landmark_likelihoods,
+    return CeclmResult(success, lm, g, loc, res.model_likelihood, res.landmark_likelihoods, parts,
                        best_hypothesis=h, early_terminated=early, view_id=res.view_id,
                        detection_certainty=None if cert is None else float(cert))
 

@@ -51,8 +51,8 @@ def _n_hypotheses(ref, face_prefix: str) -> int:
 
 
 def _result(h: int, out, early: bool) -> CeclmResult:
-    res, g, loc, lm, cert = out
-    return CeclmResult(_success(res, cert), lm, g, loc, res.model_likelihood, res.landmark_likelihoods,
+    res, g, loc, lm, cert, parts = out
+    return CeclmResult(_success(res, cert), lm, g, loc, res.model_likelihood, res.landmark_likelihoods, parts,
                        best_hypothesis=h,
                        early_terminated=early, view_id=int(getattr(res, "view_id", 0)),
                        detection_certainty=None if cert is None else float(cert))
@@ -84,7 +84,7 @@ def ceclm_fit_from_reference(ref, face_prefix: str, start: str, model: CeclmMode
             with rec.scope(f"h{hyp}"):
                 cert, _ = validate(validator, gray_u8, r, rec)
         early = bool(ref.get(face_prefix + "early_terminated", 1))
-        return _result(h, (r, r.params_global, r.params_local, r.landmarks_stacked, cert), early)
+        return _result(h, (r, r.params_global, r.params_local, r.landmarks_stacked, cert, r.parts), early)
     with rec.scope(f"h{hyp}"):
         if what == "init" or what.startswith("first_scale"):
             g0 = _arr(ref, hp + "init/params_global", start).astype(np.float32).reshape(6)

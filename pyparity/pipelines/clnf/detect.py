@@ -72,6 +72,15 @@ def load_clnf_model(main_path: str | Path) -> ClnfModel:
     return ClnfModel(pdm, main, parts=parts)
 
 
+@dataclass(frozen=True)
+class PartState:
+    """A hierarchical part model's state after CLNF::DetectLandmarks (gaze reads the eyes'): its fitted
+    parameters, or PDM::CalcParams of its input landmarks when it was not fitted, and its landmarks."""
+    params_global: np.ndarray       # (6,) float32
+    params_local: np.ndarray        # (m_part,) float32
+    landmarks_stacked: np.ndarray   # (2·n_part,) float32
+
+
 @dataclass
 class LandmarkResult:
     success: bool
@@ -80,6 +89,7 @@ class LandmarkResult:
     params_local: np.ndarray        # (m,) float32
     model_likelihood: np.float32
     landmark_likelihoods: np.ndarray | None
+    parts: dict = field(default_factory=dict)   # part name -> PartState, for the parts this run fitted
 
 
 def _check_box(bbox, shape) -> np.ndarray:
@@ -113,13 +123,15 @@ def parts_and_refit(gray_f32, model: ClnfModel, params_global, params_local, lan
                     reference=None, reference_prefix: str = ""):
     """The hierarchical part of CLNF::DetectLandmarks after Fit: every part model from the main
     landmarks, then (if any part was fitted) merge + PDM::CalcParams refit. Returns (params_global,
-    params_local, landmarks_stacked) float32 (the main fit's own when no part was used).
+    params_local, landmarks_stacked) float32 (the main fit's own when no part was used) and
+    {part name: PartState} of the parts run here.
 
     only: fit just this part; the others' outputs (and whether they were fitted) come from
     `reference` (a Trace, its stages under `reference_prefix`), for stage isolation of one part."""
     g, loc, lm = params_global, params_local, landmarks_stacked
+    states: dict[str, PartState] = {}
     if not model.parts:
-        return g, loc, lm
+        return g, loc, lm, states
     fitted = []
     any_used = False
     for part, ppdm in model.parts:
@@ -135,12 +147,13 @@ def parts_and_refit(gray_f32, model: ClnfModel, params_global, params_local, lan
                 return ExpertResponses(experts, spec.pdm, gray_f32)
 
             with rec.scope(f"parts/{part.name}"):
-                plm, used = fit_part(spec, lm, g[0], model.pdm.n_points, factory, rec, level)
+                plm, used, pg, ploc = fit_part(spec, lm, g[0], model.pdm.n_points, factory, rec, level)
+            states[part.name] = PartState(pg, ploc, plm)
         any_used |= used
         fitted.append((spec, plm))
     if any_used:
         g, loc, lm = merge_and_refit(model.pdm, lm, fitted, rec)
-    return g, loc, lm
+    return g, loc, lm, states
 
 
 def detect_landmarks(gray_f32, model: ClnfModel, params_global, params_local, window_sizes, rec=NULL_RECORDER,
@@ -160,9 +173,10 @@ def detect_landmarks(gray_f32, model: ClnfModel, params_global, params_local, wi
         src = ExpertResponses(model.experts("main", model.main), pdm, gray_f32)
     res = clnf_fit(pdm, src, params_global, params_local, window_sizes, model.settings, rec, level, scales, resume)
     g, loc, lm = res.params_global, res.params_local, res.landmarks_stacked
+    states = {}
     if parts:
-        g, loc, lm = parts_and_refit(gray_f32, model, g, loc, lm, rec, responses_from, trace_prefix, level)
-    return LandmarkResult(res.success, lm, g, loc, res.model_likelihood, res.landmark_likelihoods)
+        g, loc, lm, states = parts_and_refit(gray_f32, model, g, loc, lm, rec, responses_from, trace_prefix, level)
+    return LandmarkResult(res.success, lm, g, loc, res.model_likelihood, res.landmark_likelihoods, states)
 
 
 def fit_landmarks(image, bbox_xywh, model: ClnfModel, rec=NULL_RECORDER, responses_from=None,
@@ -323,8 +337,9 @@ def fit_from_reference(ref_trace, face_prefix: str, start: str, model: ClnfModel
             g = _ref_array(ref, hp + "fit/params_global", start).astype(np.float32)
             loc = _ref_array(ref, hp + "fit/params_local", start).astype(np.float32).reshape(-1)
             lm = _ref_array(ref, hp + "fit/landmarks_stacked", start).astype(np.float32).reshape(-1)
-            g, loc, lm = parts_and_refit(gray_f32, model, g, loc, lm, rec, responses_from, hp, level, part, ref, hp)
-            return LandmarkResult(success, lm, g, loc, ll, None)
+            g, loc, lm, states = parts_and_refit(gray_f32, model, g, loc, lm, rec, responses_from, hp, level, part,
+                                                 ref, hp)
+            return LandmarkResult(success, lm, g, loc, ll, None, states)
         merged = _ref_array(ref, hp + "parts_merged/landmarks_stacked", start).astype(np.float32).reshape(-1)
         g, loc = model.pdm.calc_params_from_landmarks(merged, fast=not rec.enabled)
         lm = model.pdm.calc_shape_2d(loc, g)

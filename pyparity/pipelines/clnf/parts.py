@@ -38,8 +38,10 @@ def extract_part_landmarks(main_stacked: np.ndarray, n_main: int, spec: PartSpec
 
 
 def fit_part(spec: PartSpec, main_landmarks: np.ndarray, main_scale: float, n_main: int, source_factory,
-             rec=NULL_RECORDER, level: int = 2) -> tuple[np.ndarray, bool]:
-    """One part: returns (part landmarks_stacked (2·n_part,) float32, whether it was fitted).
+             rec=NULL_RECORDER, level: int = 2) -> tuple[np.ndarray, bool, np.ndarray, np.ndarray]:
+    """One part: returns (part landmarks_stacked (2·n_part,) float32, whether it was fitted, its
+    params_global, params_local) — the fitted parameters, or PDM::CalcParams of its input landmarks
+    when it was not fitted (the part model's state after DetectLandmarks, which gaze reads).
     source_factory(spec) -> a fit.ResponseSource for the part."""
     locs = extract_part_landmarks(main_landmarks, n_main, spec)
     g, loc = spec.pdm.calc_params_from_landmarks(locs, fast=not rec.enabled)
@@ -54,12 +56,12 @@ def fit_part(spec: PartSpec, main_landmarks: np.ndarray, main_scale: float, n_ma
             rec.save("init/params_local", loc.reshape(-1, 1))
             rec.save("init/window_sizes", np.asarray(spec.window_sizes, dtype=np.int32))
         res = clnf_fit(spec.pdm, source_factory(spec), g, loc, spec.window_sizes, spec.settings, rec, level)
-        lm = res.landmarks_stacked
+        lm, g, loc = res.landmarks_stacked, res.params_global, res.params_local
     else:
         lm = spec.pdm.calc_shape_2d(loc, g)
     if rec.enabled:
         rec.save("output/landmarks_stacked", lm.reshape(-1, 1))
-    return lm, used
+    return lm, used, g, loc
 
 
 def merge_and_refit(pdm: PDM, main_landmarks: np.ndarray, parts: list[tuple[PartSpec, np.ndarray]],

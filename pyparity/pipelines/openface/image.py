@@ -21,7 +21,6 @@ import numpy as np
 from pyparity.errors import InputError, ModelError, TraceError
 from pyparity.pipelines.openface.outputs import (Camera, FaceOutput, default_camera, eye_gaze, gaze_angle,
                                                  head_pose, record_outputs, shape_3d_camera)
-from pyparity.pipelines.openface.tap import StageTap
 from pyparity.trace import NULL_RECORDER
 
 BOX_STAGES = ("box", "clnf/input/bbox")
@@ -117,39 +116,34 @@ class FaceFit:
     eyes: dict = field(default_factory=dict)   # eye part name -> (params_global, params_local, landmarks, PDM)
 
 
-PART_TAPS = ("h*/parts/*/input/landmarks_stacked", "h*/parts/*/fit/params_global",
-             "h*/parts/*/fit/params_local", "h*/parts/*/output/landmarks_stacked",
-             "parts/*/input/landmarks_stacked", "parts/*/fit/params_global",
-             "parts/*/fit/params_local", "parts/*/output/landmarks_stacked",
-             "h*/validation/certainty", "completion_order", "early_terminated")
-
-
 def _validate(models: OpenFaceModels, gray: np.ndarray, res, rec) -> tuple[np.float32, bool]:
     from pyparity.pipelines.clnf.tracking import validate
 
     return validate(models.validator, gray, res, rec)
 
 
-def eye_parts(models: OpenFaceModels, tap: StageTap, scope: str, ref=None, ref_prefix: str = "") -> dict:
-    """The eye part models' (params_global, params_local, landmarks) from the tapped stages: the fitted
-    parameters when the part was fitted, else PDM::CalcParams of its input landmarks (as DetectLandmarks).
-    `scope`: where the parts sit relative to the tap ("h00/" in image mode, "" when tracking). With
-    `ref`, a part this run did not record (stage isolation after the parts) comes from the reference."""
+def eye_parts(models: OpenFaceModels, result, ref=None, ref_prefix: str = "") -> dict:
+    """The eye part models' (params_global, params_local, landmarks, PDM) after the fit, for gaze: the
+    result's part states (clnf.detect.PartState). With `ref`, an eye part this run did not fit (stage
+    isolation after the parts) comes from the reference's stages under `ref_prefix` (`faceNN/clnf/hNN/`):
+    its fitted parameters, else PDM::CalcParams of its input landmarks (as DetectLandmarks)."""
     out = {}
+    states = getattr(result, "parts", None) or {}
     for part, ppdm in models.parts:
         if part.name not in ("left_eye_28", "right_eye_28"):
             continue
-        p = f"{scope}parts/{part.name}/"
-        got = {k[len(p):]: v for k, v in tap.captured.items() if k.startswith(p)}
-        if "output/landmarks_stacked" not in got and ref is not None:
-            got = {k[len(ref_prefix + p):]: ref[k] for k in ref.names if k.startswith(ref_prefix + p)}
-        lm = got.get("output/landmarks_stacked")
-        if lm is None:
-            continue
-        if "fit/params_global" in got:
-            g, loc = got["fit/params_global"], got["fit/params_local"]
+        st = states.get(part.name)
+        p = f"{ref_prefix}parts/{part.name}/"
+        if st is not None:
+            g, loc, lm = st.params_global, st.params_local, st.landmarks_stacked
+        elif ref is not None and p + "output/landmarks_stacked" in ref:
+            lm = ref[p + "output/landmarks_stacked"]
+            if p + "fit/params_global" in ref:
+                g, loc = ref[p + "fit/params_global"], ref[p + "fit/params_local"]
+            else:
+                g, loc = ppdm.calc_params_from_landmarks(np.asarray(ref[p + "input/landmarks_stacked"]).reshape(-1))
         else:
-            g, loc = ppdm.calc_params_from_landmarks(np.asarray(got["input/landmarks_stacked"]).reshape(-1))
+            continue
         out[part.name] = (np.asarray(g, np.float32).reshape(6), np.asarray(loc, np.float32).reshape(-1),
                           np.asarray(lm, np.float32).reshape(-1), ppdm)
     return out
@@ -165,36 +159,30 @@ def fit_face(gray: np.ndarray, bbox_xywh, models: OpenFaceModels, rec=NULL_RECOR
         rec.save("input/bbox", box.copy())
         if level >= 2:
             rec.save("input/gray", gray)
-    tap = StageTap(rec, PART_TAPS)
     fit_level = level if rec.enabled else 1
     if models.backend == "ceclm":
-        # CE-CLM runs the validator after every completed hypothesis itself (hNN/validation/certainty)
-        res = models._ceclm_fit(gray, box, models.clnf, tap, multi_view=multi_view, level=fit_level,
+        # CE-CLM runs the validator after every completed hypothesis itself (hNN/validation/certainty);
+        # its detection_certainty is what C++ leaves in the model (without early termination the last
+        # completed hypothesis's, not the kept one's)
+        res = models._ceclm_fit(gray, box, models.clnf, rec, multi_view=multi_view, level=fit_level,
                                 validator=models.validator)
         hyp = int(getattr(res, "hypothesis", 0))
         cert = getattr(res, "detection_certainty", None)
-        order = tap.captured.get("completion_order")
-        if order is not None and not int(tap.captured.get("early_terminated", 1)):
-            # DetectLandmarksInImageMultiHypEarlyTerm keeps the best hypothesis's parameters, landmarks
-            # and success but not its certainty: the model reports the last completed one's
-            last = int(np.asarray(order).reshape(-1)[-1])
-            cert = tap.captured.get(f"h{last:02d}/validation/certainty")
         if cert is None:   # the fit failed (or no validator): DetectLandmarks' certainty 1 / 0
             cert = 1.0 if (res.success and models.validator is None) else 0.0
-        return FaceFit(res, hyp, np.float32(cert), bool(res.success), eye_parts(models, tap, f"h{hyp:02d}/"))
+        return FaceFit(res, hyp, np.float32(cert), bool(res.success), eye_parts(models, res))
 
     from pyparity.pipelines.clnf.detect import ROTATION_HYPOTHESES, fit_landmarks
 
     hyps = ROTATION_HYPOTHESES if multi_view else ((0.0, 0.0, 0.0),)
     best = None
     for i, rot in enumerate(hyps):
-        res = fit_landmarks(gray, box, models.clnf, rec=tap, hypothesis=i, rotation=rot, level=fit_level)
-        with tap.scope(f"h{i:02d}"):
-            cert, ok = _validate(models, gray, res, tap)
+        res = fit_landmarks(gray, box, models.clnf, rec=rec, hypothesis=i, rotation=rot, level=fit_level)
+        with rec.scope(f"h{i:02d}"):
+            cert, ok = _validate(models, gray, res, rec)
         # DetectLandmarksInImageMultiHypBasic: the first of the most likely hypotheses
         if best is None or best.result.model_likelihood < res.model_likelihood:
-            best = FaceFit(res, i, cert, ok)
-    best.eyes = eye_parts(models, tap, f"h{best.hypothesis:02d}/")
+            best = FaceFit(res, i, cert, ok, eye_parts(models, res))
     return best
 
 
@@ -314,24 +302,22 @@ def _fit_from_reference(ref, fprefix: str, start: str, gray, box, models: OpenFa
 
     if models.backend == "ceclm":
         from pyparity.pipelines.clnf.ceclm_isolation import ceclm_fit_from_reference
-        tap = StageTap(rec, PART_TAPS)
         if rec.enabled:
             rec.save("input/bbox", np.asarray(box, np.float64).copy())
-        res = ceclm_fit_from_reference(ref, fprefix + "/clnf/", start, models.clnf, gray, tap,
+        res = ceclm_fit_from_reference(ref, fprefix + "/clnf/", start, models.clnf, gray, rec,
                                        level=level if rec.enabled else 1, validator=models.validator)
         hyp = res.best_hypothesis
         cert = 0.0 if res.detection_certainty is None else res.detection_certainty
         return FaceFit(res, hyp, np.float32(cert), bool(res.success),
-                       eye_parts(models, tap, f"h{hyp:02d}/", ref, f"{fprefix}/clnf/"))
+                       eye_parts(models, res, ref, f"{fprefix}/clnf/h{hyp:02d}/"))
     if models.backend != "ccnf" or not hasattr(clnf_detect, "fit_from_reference"):
         raise InputError(f"starting inside the fit ({start}) is not available for this model; use --start box "
                          "or an MTCNN stage")
-    tap = StageTap(rec, PART_TAPS)
     if rec.enabled:
         rec.save("input/bbox", np.asarray(box, np.float64).copy())
-    res = clnf_detect.fit_from_reference(ref, fprefix + "/clnf/", start, models.clnf, gray, tap,
+    res = clnf_detect.fit_from_reference(ref, fprefix + "/clnf/", start, models.clnf, gray, rec,
                                          level=level if rec.enabled else 1)
     hyp = int(start[1:3])
-    with tap.scope(f"h{hyp:02d}"):
-        cert, ok = _validate(models, gray, res, tap)
-    return FaceFit(res, hyp, cert, ok, eye_parts(models, tap, f"h{hyp:02d}/", ref, f"{fprefix}/clnf/"))
+    with rec.scope(f"h{hyp:02d}"):
+        cert, ok = _validate(models, gray, res, rec)
+    return FaceFit(res, hyp, cert, ok, eye_parts(models, res, ref, f"{fprefix}/clnf/h{hyp:02d}/"))

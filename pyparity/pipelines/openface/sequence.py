@@ -27,9 +27,8 @@ import numpy as np
 
 from pyparity.errors import InputError
 from pyparity.pipelines.clnf.tracking import REINIT_VIDEO_EVERY, TrackingState, track_frame
-from pyparity.pipelines.openface.image import (PART_TAPS, OpenFaceModels, eye_parts, face_outputs, fit_face,
+from pyparity.pipelines.openface.image import (OpenFaceModels, eye_parts, face_outputs, fit_face,
                                                to_gray_u8)
-from pyparity.pipelines.openface.tap import StageTap
 from pyparity.pipelines.openface.outputs import FaceOutput, default_camera, record_outputs
 from pyparity.trace import NULL_RECORDER
 
@@ -103,9 +102,8 @@ def track_video_frame(image: np.ndarray, gray: np.ndarray, state: TrackingState,
         raise InputError("tracking (openface-sequence) is implemented for the CCNF model only")
     initial_detection = not state.tracking_initialised
     if state.tracking_initialised:
-        tap = StageTap(rec, PART_TAPS)
-        _, state = track_frame(gray, state, models.clnf, models.validator, tap, level if rec.enabled else 1)
-        state = replace(state, eyes=eye_parts(models, tap, ""))
+        res, state = track_frame(gray, state, models.clnf, models.validator, rec, level if rec.enabled else 1)
+        state = replace(state, eyes=eye_parts(models, res))
     redetect = ((not state.tracking_initialised and (state.failures_in_a_row + 1) % (REINIT_VIDEO_EVERY * 6) == 0)
                 or (state.tracking_initialised and not state.detection_success
                     and state.failures_in_a_row % REINIT_VIDEO_EVERY == 0))
