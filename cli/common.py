@@ -80,6 +80,15 @@ def finish_run(
                            html_out=html_out, max_rows=max_rows)
 
 
+def start_from_reference(from_reference: Path | None, start: str | None):
+    """``--from-reference DUMP --start STAGE`` (given together or not at all) as ``(trace, stage)``, or None."""
+    from pyparity.trace import read_trace
+
+    if (from_reference is None) != (start is None):
+        raise PyparityError("--from-reference and --start go together")
+    return (read_trace(from_reference), start) if from_reference is not None else None
+
+
 def run_guarded(fn, *args, **kwargs):
     """Call ``fn``; a PyparityError becomes one line on stderr and exit 2."""
     try:

@@ -23,23 +23,18 @@ def register(run_app: typer.Typer) -> None:
         min_face_size: int = typer.Option(60, "--min-face-size", help="smallest face in pixels"),
         model_dir: Optional[Path] = typer.Option(None, "--model-dir", help="OpenFace model folder (default: the model manager's)"),
     ) -> None:
-        from cli.common import fail, finish_run
-        from pyparity.errors import PyparityError
+        from cli.common import finish_run, run_guarded, start_from_reference
         from pyparity.imageio import read_image_bgr
         from pyparity.pipelines.mtcnn import detect
-        from pyparity.trace import Recorder, read_trace
+        from pyparity.trace import Recorder
 
-        try:
-            if (from_reference is None) != (start is None):
-                raise PyparityError("--from-reference and --start go together")
-            start_from = (read_trace(from_reference), start) if from_reference is not None else None
+        def body() -> int:
+            start_from = start_from_reference(from_reference, start)
             img = read_image_bgr(image)
             rec = Recorder(out) if out is not None else Recorder()
             detect(img, min_face_size=min_face_size, model_dir=model_dir, rec=rec, start_from=start_from)
             trace = rec.finish()
-            code = finish_run(trace, out=out, diff_against=diff, policy=policy if policy is not None else "mtcnn",
+            return finish_run(trace, out=out, diff_against=diff, policy=policy if policy is not None else "mtcnn",
                               json_out=json_out)
-        except PyparityError as e:
-            fail(str(e))
-            return
-        raise typer.Exit(code)
+
+        raise typer.Exit(run_guarded(body))

@@ -59,6 +59,27 @@ def _recorder(out: Path | None, image: Path, models, command: str, level: int):
     return Recorder(out, meta=meta) if out is not None else Recorder(meta=meta)
 
 
+def _run_image(image: Path, load_models, command: str, out, diff, policy, json_out, level: int, **run_kwargs) -> int:
+    """What `openface-image` and `clnf` share: read the image, load the models, run FaceLandmarkImg's flow
+    with ``run_kwargs`` into a recorder (aborted on any error), print the faces, report/diff the run."""
+    from cli.common import finish_run
+    from pyparity.imageio import read_image_bgr
+    from pyparity.pipelines.openface import run_image
+
+    img = read_image_bgr(image)
+    models = load_models()
+    rec = _recorder(out, image, models, command, level)
+    try:
+        faces = run_image(img, models, rec=rec, level=level, **run_kwargs)
+    except BaseException:
+        rec.abort()
+        raise
+    trace = rec.finish()
+    _print_faces(faces)
+    return finish_run(trace, out=out, diff_against=diff, policy=policy if policy is not None else POLICY,
+                      json_out=json_out)
+
+
 def register(run_app: typer.Typer) -> None:
     @run_app.command("openface-image")
     def openface_image(
@@ -79,32 +100,14 @@ def register(run_app: typer.Typer) -> None:
         model_dir: Optional[Path] = typer.Option(None, "--model-dir", help="OpenFace model folder (default: the model manager's)"),
     ) -> None:
         """FaceLandmarkImg: MTCNN, then CLNF landmarks, validator, pose, 3D landmarks and gaze for every face."""
-        from cli.common import fail, finish_run
-        from pyparity.errors import PyparityError
-        from pyparity.imageio import read_image_bgr
-        from pyparity.pipelines.openface import run_image
-        from pyparity.trace import read_trace
+        from cli.common import run_guarded, start_from_reference
 
-        try:
-            if (from_reference is None) != (start is None):
-                raise PyparityError("--from-reference and --start go together")
-            start_from = (read_trace(from_reference), start) if from_reference is not None else None
-            img = read_image_bgr(image)
-            models = _models(model_dir, model, cen_dir, early_term)
-            rec = _recorder(out, image, models, "openface-image", level)
-            try:
-                faces = run_image(img, models, rec=rec, start_from=start_from, multi_view=multi_view, level=level)
-            except BaseException:
-                rec.abort()
-                raise
-            trace = rec.finish()
-            _print_faces(faces)
-            code = finish_run(trace, out=out, diff_against=diff, policy=policy if policy is not None else POLICY,
-                              json_out=json_out)
-        except PyparityError as e:
-            fail(str(e))
-            return
-        raise typer.Exit(code)
+        def body() -> int:
+            start_from = start_from_reference(from_reference, start)
+            return _run_image(image, lambda: _models(model_dir, model, cen_dir, early_term), "openface-image", out,
+                              diff, policy, json_out, level, start_from=start_from, multi_view=multi_view)
+
+        raise typer.Exit(run_guarded(body))
 
     @run_app.command("clnf")
     def clnf(
@@ -119,29 +122,14 @@ def register(run_app: typer.Typer) -> None:
         model_dir: Optional[Path] = typer.Option(None, "--model-dir", help="OpenFace model folder (default: the model manager's)"),
     ) -> None:
         """CLNF landmarks from a given face box (DetectLandmarksInImage), with validator and outputs, as face00."""
-        from cli.common import fail, finish_run
-        from pyparity.errors import PyparityError
-        from pyparity.imageio import read_image_bgr
-        from pyparity.pipelines.openface import run_image
+        from cli.common import run_guarded
 
-        try:
+        def body() -> int:
             box = _parse_bbox(bbox)
-            img = read_image_bgr(image)
-            models = _models(model_dir)
-            rec = _recorder(out, image, models, "clnf", level)
-            try:
-                faces = run_image(img, models, rec=rec, boxes_xywh=[box], multi_view=multi_view, level=level)
-            except BaseException:
-                rec.abort()
-                raise
-            trace = rec.finish()
-            _print_faces(faces)
-            code = finish_run(trace, out=out, diff_against=diff, policy=policy if policy is not None else POLICY,
-                              json_out=json_out)
-        except PyparityError as e:
-            fail(str(e))
-            return
-        raise typer.Exit(code)
+            return _run_image(image, lambda: _models(model_dir), "clnf", out, diff, policy, json_out, level,
+                              boxes_xywh=[box], multi_view=multi_view)
+
+        raise typer.Exit(run_guarded(body))
 
     @run_app.command("openface-sequence")
     def openface_sequence(
@@ -157,15 +145,10 @@ def register(run_app: typer.Typer) -> None:
         model_dir: Optional[Path] = typer.Option(None, "--model-dir", help="OpenFace model folder (default: the model manager's)"),
     ) -> None:
         """FeatureExtraction's tracking: detect on the first frame, then fit each frame from the previous one."""
-        from cli.common import fail
-        from pyparity.errors import PyparityError
+        from cli.common import run_guarded
 
-        try:
-            code = _run_sequence(source, out, diff, policy, json_out, max_frames, level, model_dir, isolate)
-        except PyparityError as e:
-            fail(str(e))
-            return
-        raise typer.Exit(code)
+        raise typer.Exit(run_guarded(_run_sequence, source, out, diff, policy, json_out, max_frames, level,
+                                     model_dir, isolate))
 
 
 def _run_sequence(source, out, diff, policy, json_out, max_frames, level, model_dir, isolate=False) -> int:

@@ -108,15 +108,16 @@ def test_trc_output(walk, clip, tmp_path):
     trc = tmp_path / "out.trc"
     assert main(["run", "pof", str(walk), "--model", "gcn", "--synthetic", "--trc", str(trc), "--fps", "50"]) == 0
     meta, markers, data = _read_trc_as_opensim(trc)
+    T, J = kp.shape[0], len(COCO17_NAMES)  # the walk dump's clip: its frames, COCO-17 joints
     assert meta["DataRate"] == "50" and meta["CameraRate"] == "50" and meta["Units"] == "m"
-    assert meta["NumFrames"] == "8" and meta["NumMarkers"] == "17" and meta["OrigNumFrames"] == "8"
+    assert meta["NumFrames"] == str(T) and meta["NumMarkers"] == str(J) and meta["OrigNumFrames"] == str(T)
     assert markers == list(COCO17_NAMES)
-    assert data.shape == (8, 2 + 17 * 3)
-    assert np.array_equal(data[:, 0], np.arange(1, 9)) and np.allclose(data[:, 1], np.arange(8) / 50, rtol=0, atol=1e-12)
+    assert data.shape == (T, 2 + J * 3)
+    assert np.array_equal(data[:, 0], np.arange(1, T + 1)) and np.allclose(data[:, 1], np.arange(T) / 50, rtol=0, atol=1e-12)
     ours = reconstruct_3d(synthetic_model("gcn"), kp, vis, 1.78).pose_3d_m
     # 9 significant digits: the float32 joints read back bit for bit
-    assert np.array_equal(data[:, 2:].astype(np.float32), ours.reshape(8, -1))
-    want = np.stack([ref[f"frame{f:04d}/output/pose_3d_m"] for f in range(8)]).reshape(8, -1)
+    assert np.array_equal(data[:, 2:].astype(np.float32), ours.reshape(T, -1))
+    want = np.stack([ref[f"frame{f:04d}/output/pose_3d_m"] for f in range(T)]).reshape(T, -1)
     np.testing.assert_allclose(data[:, 2:], want, rtol=0, atol=1e-5)  # parity with upstream, metres
     assert not list(tmp_path.glob(".*partial"))  # atomic write left no temp file
     assert main(["run", "pof", str(walk), "--model", "gcn", "--synthetic", "--trc", str(trc), "--fps", "0"]) == 2

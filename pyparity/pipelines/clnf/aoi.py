@@ -16,41 +16,9 @@ import numpy as np
 
 
 @numba.njit(cache=True)
-def _warp_affine_inverse_linear(src, m, size, out):
-    """cv::warpAffine(src, out, m, (size, size), WARP_INVERSE_MAP | INTER_LINEAR), constant 0 border,
-    float32 single channel, as OpenCV 4.x computes it: destination->source coordinates in fixed point
-    (AB_BITS = 10, rounded to 1/32 pixel), bilinear weights from the 1/32 table, float32 sum
-    v00·w0 + v01·w1 + v10·w2 + v11·w3 with out-of-image neighbours read as 0.
-    m: (6,) float64 (the float32 2x3 matrix C++ passes, widened)."""
-    sh, sw = src.shape
-    for y in range(size):
-        x0 = np.int64(np.rint((m[1] * y + m[2]) * 1024.0)) + 16
-        y0 = np.int64(np.rint((m[4] * y + m[5]) * 1024.0)) + 16
-        for x in range(size):
-            X = (x0 + np.int64(np.rint(m[0] * x * 1024.0))) >> 5
-            Y = (y0 + np.int64(np.rint(m[3] * x * 1024.0))) >> 5
-            sx = X >> 5
-            sy = Y >> 5
-            fx = np.float32(X & 31) * np.float32(1.0 / 32.0)
-            fy = np.float32(Y & 31) * np.float32(1.0 / 32.0)
-            w0 = np.float32(np.float32(1.0) - fy) * np.float32(np.float32(1.0) - fx)
-            w1 = np.float32(np.float32(1.0) - fy) * fx
-            w2 = fy * np.float32(np.float32(1.0) - fx)
-            w3 = fy * fx
-            if sx >= sw or sx + 1 < 0 or sy >= sh or sy + 1 < 0:
-                out[y, x] = np.float32(0.0)
-                continue
-            v0 = src[sy, sx] if (0 <= sx < sw and 0 <= sy < sh) else np.float32(0.0)
-            v1 = src[sy, sx + 1] if (0 <= sx + 1 < sw and 0 <= sy < sh) else np.float32(0.0)
-            v2 = src[sy + 1, sx] if (0 <= sx < sw and 0 <= sy + 1 < sh) else np.float32(0.0)
-            v3 = src[sy + 1, sx + 1] if (0 <= sx + 1 < sw and 0 <= sy + 1 < sh) else np.float32(0.0)
-            out[y, x] = ((v0 * w0 + v1 * w1) + v2 * w2) + v3 * w3
-
-
-@numba.njit(cache=True)
 def _bilinear_tables():
-    """w0..w3 of _warp_affine_inverse_linear for every 1/32 offset pair, (4, 32·32) float32 indexed
-    fy·32 + fx: the same float32 expressions, evaluated once."""
+    """OpenCV's bilinear weights w0..w3 for every 1/32 offset pair, (4, 32·32) float32 indexed
+    fy·32 + fx: w0 = (1-fy)·(1-fx), w1 = (1-fy)·fx, w2 = fy·(1-fx), w3 = fy·fx in float32."""
     t = np.empty((4, 1024), dtype=np.float32)
     for iy in range(32):
         for ix in range(32):
@@ -66,8 +34,13 @@ def _bilinear_tables():
 
 @numba.njit(cache=True)
 def _warp_one(src, m, size, adelta, bdelta, wt, out):
-    """_warp_affine_inverse_linear with the per-column terms rint(m0·x·1024), rint(m3·x·1024)
-    precomputed (adelta, bdelta: OpenCV computes them once per call too). Where every sample of the
+    """cv::warpAffine(src, out, m, (size, size), WARP_INVERSE_MAP | INTER_LINEAR), constant 0 border,
+    float32 single channel, as OpenCV 4.x computes it: destination->source coordinates in fixed point
+    (AB_BITS = 10, rounded to 1/32 pixel), bilinear weights from the 1/32 table, float32 sum
+    v00·w0 + v01·w1 + v10·w2 + v11·w3 with out-of-image neighbours read as 0.
+    m: (6,) float64 (the float32 2x3 matrix C++ passes, widened). The per-column terms
+    rint(m0·x·1024), rint(m3·x·1024) come precomputed (adelta, bdelta: OpenCV computes them once per
+    call too). Where every sample of the
     window lies inside the image with its right and lower neighbours (checked at the four corners:
     the fixed-point source coordinates are monotonic in x and in y), the border tests are dropped and
     the pixels are read through flat offsets (a branch-free loop that LLVM vectorises with gathers);
@@ -123,8 +96,8 @@ def _warp_one(src, m, size, adelta, bdelta, wt, out):
 def warp_areas(src, lm, n, idx, a1, b1, size, out):
     """The areas of interest of Patch_experts::Response for landmarks idx (see areas_of_interest);
     lm the stacked landmarks (2n,) float32, a1/b1 from sim_ref_to_img, out (len(idx), size, size) float32.
-    Each window is _warp_affine_inverse_linear's (via _warp_one, which shares the per-column terms
-    between the landmarks: the matrix differs only in its translation)."""
+    Each window is one cv::warpAffine (_warp_one, with the per-column terms shared between the
+    landmarks: the matrix differs only in its translation)."""
     half = np.float32(size - 1.0)
     ta = np.float32(a1 * half) / np.float32(2.0)
     tb = np.float32(b1 * half) / np.float32(2.0)

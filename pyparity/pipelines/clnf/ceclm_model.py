@@ -21,7 +21,7 @@ from pyparity.pipelines.clnf.cen import CenPatchExperts, read_cen_patch_experts
 from pyparity.pipelines.clnf.detect import ClnfModel
 from pyparity.pipelines.clnf.early_termination import EarlyTermination, read_early_termination
 from pyparity.pipelines.clnf.fit import FitSettings
-from pyparity.pipelines.clnf.model_files import PartModel, part_parameters, read_main_model
+from pyparity.pipelines.clnf.model_files import ClnfModelFiles, clnf_entries, must_exist, read_main_model
 from pyparity.pipelines.clnf.pdm import read_pdm
 
 MAIN_FILE = "main_ceclm_general.txt"
@@ -69,34 +69,16 @@ def ceclm_settings() -> FitSettings:
                        num_optimisation_iteration=5)
 
 
-def _lines(path: Path) -> list[str]:
-    try:
-        text = path.read_bytes().decode("latin-1")
-    except OSError as e:
-        raise ModelError(f"{path}: cannot read model description file ({e.strerror})") from None
-    return [ln[:-1] if ln.endswith("\r") else ln for ln in text.split("\n")]
-
-
-def _exists(p: Path, named_in: Path) -> Path:
-    if not p.is_file():
-        raise ModelError(f"{named_in}: names {p}, which does not exist")
-    return p
-
-
-def _read_cen_general(path: Path, cen_dir: Path | None) -> dict:
+def _read_cen_general(path: Path, cen_dir: Path | None) -> ClnfModelFiles:
     """CLNF::Read_CLNF: `MODULE location` lines, location relative to the file's folder (the rest of
-    the line after one space). PatchesCEN locations are redirected into cen_dir when given."""
+    the line after one space). PatchesCEN locations are redirected into cen_dir when given; the
+    Triangulations line is not read, the EarlyTermination location is checked by the caller."""
     root = path.parent
-    out: dict = {"pdm": None, "cen": [], "early": None}
-    for line in _lines(path):
-        parts = line.lstrip().split(maxsplit=1)
-        if not parts:
-            continue
-        module = parts[0]
-        rest = line.lstrip()[len(module):]
-        location = rest[1:] if rest else ""
+    pdm = early = None
+    cen: list[Path] = []
+    for module, location in clnf_entries(path):
         if module == "PDM":
-            out["pdm"] = _exists(root / location, path)
+            pdm = must_exist(root / location, path)
         elif module == "PatchesCEN":
             p = (Path(cen_dir) / Path(location).name) if cen_dir is not None else root / location
             if not p.is_file():
@@ -106,16 +88,16 @@ def _read_cen_general(path: Path, cen_dir: Path | None) -> dict:
                 # fetches them; `pyparity models list` shows their URLs)
                 raise InputError(f"CEN patch expert file {p} (named in {path.name}) does not exist: install "
                                  f"OpenFace's trained CEN experts there, or give a CEN folder (--cen-dir)")
-            out["cen"].append(p)
+            cen.append(p)
         elif module == "EarlyTermination":
-            out["early"] = root / location
+            early = root / location
         elif module in ("PatchesCCNF", "PatchesIntensity"):
             raise ModelError(f"{path}: a CE-CLM model names CEN experts only, found {module}")
-    if out["pdm"] is None:
+    if pdm is None:
         raise ModelError(f"{path}: no PDM line")
-    if not out["cen"]:
+    if not cen:
         raise ModelError(f"{path}: no PatchesCEN lines")
-    return out
+    return ClnfModelFiles(path, pdm, None, (), patches_cen=tuple(cen), early_termination=early)
 
 
 def load_ceclm_model(model_dir=None, cen_dir=None, early_term_path=None) -> CeclmModel:
@@ -134,36 +116,14 @@ def load_ceclm_model(model_dir=None, cen_dir=None, early_term_path=None) -> Cecl
     if cen_dir is not None and not Path(cen_dir).is_dir():
         raise InputError(f"CEN folder {cen_dir} does not exist")
     main_path = main_path.resolve()
-    root = main_path.parent
-    core = None
-    parts: list[PartModel] = []
-    validator = conversion = None
-    for line in _lines(main_path):
-        fields = line.split()
-        if len(fields) < 2:
-            continue
-        module, loc = fields[0], root / fields[1]
-        if module == "LandmarkDetector":
-            core = _read_cen_general(_exists(loc, main_path), Path(cen_dir) if cen_dir is not None else None)
-        elif module == "LandmarkDetector_part":
-            # the part models are CCNF (main_clnf_synth_*.txt): the CCNF reader and parameters
-            if len(fields) < 3 or (len(fields) - 3) % 2:
-                raise ModelError(f"{main_path}: malformed LandmarkDetector_part line: {line.strip()[:80]}")
-            name = fields[2]
-            try:
-                idx = [int(v) for v in fields[3:]]
-            except ValueError:
-                raise ModelError(f"{main_path}: part {name} has a non-integer mapping index") from None
-            sub = read_main_model(_exists(loc, main_path))
-            parts.append(PartModel(name, loc.resolve(), sub, tuple(zip(idx[0::2], idx[1::2])), part_parameters(name)))
-        elif module == "DetectionValidator":
-            validator = _exists(loc, main_path)
-        elif module == "FaceDetConversion":
-            conversion = loc
-    if core is None:
-        raise ModelError(f"{main_path}: no LandmarkDetector line")
-    experts = CenPatchExperts([read_cen_patch_experts(p) for p in core["cen"]])
-    et_path = Path(early_term_path) if early_term_path is not None else core["early"]
+    cen_folder = Path(cen_dir) if cen_dir is not None else None
+    # CLNF::Read with the CEN core reader; the part models are CCNF (main_clnf_synth_*.txt), read
+    # with the CCNF reader and parameters
+    main = read_main_model(main_path, read_core=lambda p: _read_cen_general(p, cen_folder), part_error_line=True)
+    core, parts = main.clnf, main.parts
+    validator, conversion = main.validator, main.face_det_conversion
+    experts = CenPatchExperts([read_cen_patch_experts(p) for p in core.patches_cen])
+    et_path = Path(early_term_path) if early_term_path is not None else core.early_termination
     if et_path is None:
         raise ModelError(f"{main_path}: the CE-CLM model names no EarlyTermination file")
     if not et_path.is_file():
@@ -173,9 +133,9 @@ def load_ceclm_model(model_dir=None, cen_dir=None, early_term_path=None) -> Cecl
     if n_numbers != 3 * experts.n_views:
         # C++ reads 3·n_views numbers whatever the file holds; a different count means the CEN files
         # and the early-termination file describe different view sets
-        raise ModelError(f"{core['cen'][0]}: {experts.n_views} views, but {et_path} holds {n_numbers} numbers "
+        raise ModelError(f"{core.patches_cen[0]}: {experts.n_views} views, but {et_path} holds {n_numbers} numbers "
                          f"(3 per view: weights, biases, cutoffs)")
-    pdm = read_pdm(core["pdm"])
+    pdm = read_pdm(core.pdm)
     for p in parts:
         for mi, _ in p.mappings:
             if not 0 <= mi < pdm.n_points:
@@ -186,4 +146,4 @@ def load_ceclm_model(model_dir=None, cen_dir=None, early_term_path=None) -> Cecl
                      parts=[(p, read_pdm(p.model.clnf.pdm)) for p in parts])
     clnf._experts["main"] = experts       # the CEN experts stand where a CCNF model keeps its own
     clnf.load_experts()                   # the parts' CCNF experts now: a bad file fails the load
-    return CeclmModel(clnf, experts, et, main_path, tuple(core["cen"]), et_path, validator, conversion)
+    return CeclmModel(clnf, experts, et, main_path, core.patches_cen, et_path, validator, conversion)

@@ -3,15 +3,9 @@ the CEN branch of Patch_experts::Response): reader, writer, responses, mirroring
 
 API
 ---
-Files (one `cen_patches_*.dat` per scale):
-
-    sc = read_cen_patch_experts(path) -> CenScale        # Patch_experts::Read_CEN_patch_experts
-    write_cen_patch_experts(path, sc)                     # the inverse (byte-identical round trip)
-    sc = build_cen_scale(patch_scaling, centers_deg, visibilities, mirror_inds, mirror_views, experts)
-    sc.patch_scaling float; sc.centers (V, 3) float64 radians; sc.visibilities (V, n) int32;
-    sc.mirror_inds (n,) int32; sc.mirror_views (V,) int32; sc.experts[view][landmark] -> CenExpert
-    CenExpert(width_support, height_support, layers, confidence); .is_empty (no layers)
-    CenLayer(activation, bias, weight): 0 = sigmoid, 2 = ReLU, any other int32 = identity (as C++)
+Files (one `cen_patches_*.dat` per scale): read_cen_patch_experts, write_cen_patch_experts,
+build_cen_scale and the dataclasses CenScale, CenExpert, CenLayer are cen_format's (documented
+there), re-exported here.
 
 One expert (the same shape of interface as `ccnf.ccnf_response`: an area of interest in, a ws x ws
 float32 response map out):

@@ -104,6 +104,64 @@ def fma(a, b, c, fused):
 
 
 @numba.njit(cache=True, fastmath={"contract"}, inline="always")
+def _chain8(s, w0, w1, w2, w3, w4, w5, w6, w7, x0, x1, x2, x3, x4, x5, x6, x7, fused):
+    """s + w0·x0 + ... + w7·x7 as one chain of eight fma in k order (one output, eight k)."""
+    s = fma(w0, x0, s, fused)
+    s = fma(w1, x1, s, fused)
+    s = fma(w2, x2, s, fused)
+    s = fma(w3, x3, s, fused)
+    s = fma(w4, x4, s, fused)
+    s = fma(w5, x5, s, fused)
+    s = fma(w6, x6, s, fused)
+    return fma(w7, x7, s, fused)
+
+
+@numba.njit(cache=True, fastmath={"contract"}, inline="always")
+def _chain8_pair(s, t, a0, a1, a2, a3, a4, a5, a6, a7, b0, b1, b2, b3, b4, b5, b6, b7,
+                 x0, x1, x2, x3, x4, x5, x6, x7, fused):
+    """_chain8 for two weight rows (a into s, b into t) over the same eight values, interleaved."""
+    s = fma(a0, x0, s, fused)
+    t = fma(b0, x0, t, fused)
+    s = fma(a1, x1, s, fused)
+    t = fma(b1, x1, t, fused)
+    s = fma(a2, x2, s, fused)
+    t = fma(b2, x2, t, fused)
+    s = fma(a3, x3, s, fused)
+    t = fma(b3, x3, t, fused)
+    s = fma(a4, x4, s, fused)
+    t = fma(b4, x4, t, fused)
+    s = fma(a5, x5, s, fused)
+    t = fma(b5, x5, t, fused)
+    s = fma(a6, x6, s, fused)
+    t = fma(b6, x6, t, fused)
+    return fma(a7, x7, s, fused), fma(b7, x7, t, fused)
+
+
+@numba.njit(cache=True, fastmath={"contract"}, inline="always")
+def _row_tail(w_row, col, km, out, fused):
+    """The K % 8 remaining k (from km) onto out, one fma per output and k, in k order."""
+    K, P = col.shape
+    for k in range(km, K):
+        wk = w_row[k]
+        ck = col[k]
+        for p in range(P):
+            out[p] = fma(wk, ck[p], out[p], fused)
+
+
+@numba.njit(cache=True, fastmath={"contract"}, inline="always")
+def _rows2_tail(wa, wb, col, km, out_a, out_b, fused):
+    """_row_tail for two weight rows in one pass."""
+    K, P = col.shape
+    for k in range(km, K):
+        ck = col[k]
+        ak = wa[k]
+        bk = wb[k]
+        for p in range(P):
+            out_a[p] = fma(ak, ck[p], out_a[p], fused)
+            out_b[p] = fma(bk, ck[p], out_b[p], fused)
+
+
+@numba.njit(cache=True, fastmath={"contract"}, inline="always")
 def _sgemm_row(w_row, col, out, split, acc1, fused):
     """out[p] = Σ_k w_row[k]·col[k, p] accumulated as OpenBLAS 0.3.x's Haswell sgemm kernel does for
     the C++ call (m = positions, n = neurons/units): one float32 fused multiply-add chain in k order,
@@ -136,19 +194,9 @@ def _sgemm_row(w_row, col, out, split, acc1, fused):
             out[p] = fma(w6, c6[p], a0, fused)
             acc1[p] = fma(w7, c7[p], a1, fused)
         for p in range(p8, P):
-            a0 = fma(w0, c0[p], out[p], fused)
-            a0 = fma(w1, c1[p], a0, fused)
-            a0 = fma(w2, c2[p], a0, fused)
-            a0 = fma(w3, c3[p], a0, fused)
-            a0 = fma(w4, c4[p], a0, fused)
-            a0 = fma(w5, c5[p], a0, fused)
-            a0 = fma(w6, c6[p], a0, fused)
-            out[p] = fma(w7, c7[p], a0, fused)
-    for k in range(km, K):
-        wk = w_row[k]
-        ck = col[k]
-        for p in range(P):
-            out[p] = fma(wk, ck[p], out[p], fused)
+            out[p] = _chain8(out[p], w0, w1, w2, w3, w4, w5, w6, w7,
+                             c0[p], c1[p], c2[p], c3[p], c4[p], c5[p], c6[p], c7[p], fused)
+    _row_tail(w_row, col, km, out, fused)
     for p in range(p8):
         out[p] = out[p] + acc1[p]
 
@@ -189,28 +237,11 @@ def _sgemm_rows2(wa, wb, col, out_a, out_b, split, acc_a, acc_b, fused):
             out_b[p] = fma(wb[k + 6], x6, b0, fused)
             acc_b[p] = fma(wb[k + 7], x7, b1, fused)
         for p in range(p8, P):
-            x0, x1, x2, x3, x4, x5, x6, x7 = c0[p], c1[p], c2[p], c3[p], c4[p], c5[p], c6[p], c7[p]
-            a0 = fma(wa[k], x0, out_a[p], fused)
-            b0 = fma(wb[k], x0, out_b[p], fused)
-            a0 = fma(wa[k + 1], x1, a0, fused)
-            b0 = fma(wb[k + 1], x1, b0, fused)
-            a0 = fma(wa[k + 2], x2, a0, fused)
-            b0 = fma(wb[k + 2], x2, b0, fused)
-            a0 = fma(wa[k + 3], x3, a0, fused)
-            b0 = fma(wb[k + 3], x3, b0, fused)
-            a0 = fma(wa[k + 4], x4, a0, fused)
-            b0 = fma(wb[k + 4], x4, b0, fused)
-            a0 = fma(wa[k + 5], x5, a0, fused)
-            b0 = fma(wb[k + 5], x5, b0, fused)
-            a0 = fma(wa[k + 6], x6, a0, fused)
-            b0 = fma(wb[k + 6], x6, b0, fused)
-            out_a[p] = fma(wa[k + 7], x7, a0, fused)
-            out_b[p] = fma(wb[k + 7], x7, b0, fused)
-    for k in range(km, K):
-        ck = col[k]
-        for p in range(P):
-            out_a[p] = fma(wa[k], ck[p], out_a[p], fused)
-            out_b[p] = fma(wb[k], ck[p], out_b[p], fused)
+            out_a[p], out_b[p] = _chain8_pair(
+                out_a[p], out_b[p], wa[k], wa[k + 1], wa[k + 2], wa[k + 3], wa[k + 4], wa[k + 5], wa[k + 6],
+                wa[k + 7], wb[k], wb[k + 1], wb[k + 2], wb[k + 3], wb[k + 4], wb[k + 5], wb[k + 6], wb[k + 7],
+                c0[p], c1[p], c2[p], c3[p], c4[p], c5[p], c6[p], c7[p], fused)
+    _rows2_tail(wa, wb, col, km, out_a, out_b, fused)
     for p in range(p8):
         out_a[p] = out_a[p] + acc_a[p]
         out_b[p] = out_b[p] + acc_b[p]
@@ -231,19 +262,9 @@ def _sgemm_row_single(w_row, col, out, fused):
         w0, w1, w2, w3 = w_row[k], w_row[k + 1], w_row[k + 2], w_row[k + 3]
         w4, w5, w6, w7 = w_row[k + 4], w_row[k + 5], w_row[k + 6], w_row[k + 7]
         for p in range(P):
-            a0 = fma(w0, c0[p], out[p], fused)
-            a0 = fma(w1, c1[p], a0, fused)
-            a0 = fma(w2, c2[p], a0, fused)
-            a0 = fma(w3, c3[p], a0, fused)
-            a0 = fma(w4, c4[p], a0, fused)
-            a0 = fma(w5, c5[p], a0, fused)
-            a0 = fma(w6, c6[p], a0, fused)
-            out[p] = fma(w7, c7[p], a0, fused)
-    for k in range(km, K):
-        wk = w_row[k]
-        ck = col[k]
-        for p in range(P):
-            out[p] = fma(wk, ck[p], out[p], fused)
+            out[p] = _chain8(out[p], w0, w1, w2, w3, w4, w5, w6, w7,
+                             c0[p], c1[p], c2[p], c3[p], c4[p], c5[p], c6[p], c7[p], fused)
+    _row_tail(w_row, col, km, out, fused)
 
 
 @numba.njit(cache=True, fastmath={"contract"}, inline="always")
@@ -260,30 +281,10 @@ def _sgemm_rows2_single(wa, wb, col, out_a, out_b, fused):
         a0, a1, a2, a3, a4, a5, a6, a7 = wa[k], wa[k + 1], wa[k + 2], wa[k + 3], wa[k + 4], wa[k + 5], wa[k + 6], wa[k + 7]
         b0, b1, b2, b3, b4, b5, b6, b7 = wb[k], wb[k + 1], wb[k + 2], wb[k + 3], wb[k + 4], wb[k + 5], wb[k + 6], wb[k + 7]
         for p in range(P):
-            x0, x1, x2, x3, x4, x5, x6, x7 = c0[p], c1[p], c2[p], c3[p], c4[p], c5[p], c6[p], c7[p]
-            s = fma(a0, x0, out_a[p], fused)
-            t = fma(b0, x0, out_b[p], fused)
-            s = fma(a1, x1, s, fused)
-            t = fma(b1, x1, t, fused)
-            s = fma(a2, x2, s, fused)
-            t = fma(b2, x2, t, fused)
-            s = fma(a3, x3, s, fused)
-            t = fma(b3, x3, t, fused)
-            s = fma(a4, x4, s, fused)
-            t = fma(b4, x4, t, fused)
-            s = fma(a5, x5, s, fused)
-            t = fma(b5, x5, t, fused)
-            s = fma(a6, x6, s, fused)
-            t = fma(b6, x6, t, fused)
-            out_a[p] = fma(a7, x7, s, fused)
-            out_b[p] = fma(b7, x7, t, fused)
-    for k in range(km, K):
-        ck = col[k]
-        ak = wa[k]
-        bk = wb[k]
-        for p in range(P):
-            out_a[p] = fma(ak, ck[p], out_a[p], fused)
-            out_b[p] = fma(bk, ck[p], out_b[p], fused)
+            out_a[p], out_b[p] = _chain8_pair(out_a[p], out_b[p], a0, a1, a2, a3, a4, a5, a6, a7,
+                                              b0, b1, b2, b3, b4, b5, b6, b7,
+                                              c0[p], c1[p], c2[p], c3[p], c4[p], c5[p], c6[p], c7[p], fused)
+    _rows2_tail(wa, wb, col, km, out_a, out_b, fused)
 
 
 # The public kernels branch once on `fused` into copies of the body in which it is a constant: a

@@ -16,6 +16,16 @@ from pyparity.pipelines.clnf.f32kernels import expf
 _STEP = np.float32(0.1)
 
 
+@numba.njit(cache=True, inline="always")
+def _clamp_offset(d, lim):
+    """A window offset clamped into [0, lim] as C++ does (< 0 -> 0, then > lim -> lim; NaN passes)."""
+    if d < 0:
+        d = np.float32(0.0)
+    if d > lim:
+        d = lim
+    return d
+
+
 @numba.njit(cache=True)
 def _mean_shift_kernel(responses, dxs, dys, visible, a, out):
     n = responses.shape[0]
@@ -28,16 +38,8 @@ def _mean_shift_kernel(responses, dxs, dys, visible, a, out):
             out[i] = np.float32(0.0)
             out[i + n] = np.float32(0.0)
             continue
-        dx = dxs[i]
-        dy = dys[i]
-        if dx < 0:
-            dx = np.float32(0.0)
-        if dy < 0:
-            dy = np.float32(0.0)
-        if dx > lim:
-            dx = lim
-        if dy > lim:
-            dy = lim
+        dx = _clamp_offset(dxs[i], lim)
+        dy = _clamp_offset(dys[i], lim)
         # (int)(dy / step_size + 0.5): the float quotient is widened to double for the + 0.5
         closest_col = int(np.float64(np.float32(dy / step)) + 0.5)
         closest_row = int(np.float64(np.float32(dx / step)) + 0.5)
@@ -85,16 +87,8 @@ def mean_shift_tabled(responses, dxs, dys, visible, a, table, filled, out):
             out[i] = np.float32(0.0)
             out[i + n] = np.float32(0.0)
             continue
-        dx = dxs[i]
-        dy = dys[i]
-        if dx < 0:
-            dx = np.float32(0.0)
-        if dy < 0:
-            dy = np.float32(0.0)
-        if dx > lim:
-            dx = lim
-        if dy > lim:
-            dy = lim
+        dx = _clamp_offset(dxs[i], lim)
+        dy = _clamp_offset(dys[i], lim)
         qc = np.float64(np.float32(dy / step)) + 0.5
         qr = np.float64(np.float32(dx / step)) + 0.5
         if not (qc >= 0.0 and qr >= 0.0 and qc < ng and qr < ng):

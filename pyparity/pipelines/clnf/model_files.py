@@ -8,12 +8,14 @@ directory of the file that names them, as C++ does with boost::filesystem `root 
 API:
     read_main_model(path) -> MainModel       # main_clnf_general.txt (or a part's main_clnf_*.txt)
     read_clnf_model(path) -> ClnfModelFiles  # clnf_general.txt
+    read_lines(path), clnf_entries(path), must_exist(p, named_in)   # the pieces ceclm_model reuses
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, Iterator
 
 from pyparity.errors import ModelError
 
@@ -87,7 +89,7 @@ def part_parameters(name: str) -> PartParameters:
     return _PART_PARAMETERS.get(name, _DEFAULT_PART)
 
 
-def _lines(path: Path) -> list[str]:
+def read_lines(path: Path) -> list[str]:
     try:
         text = path.read_bytes().decode("latin-1")
     except OSError as e:
@@ -97,10 +99,23 @@ def _lines(path: Path) -> list[str]:
     return [ln[:-1] if ln.endswith("\r") else ln for ln in text.split("\n")]
 
 
-def _must_exist(p: Path, named_in: Path) -> Path:
+def must_exist(p: Path, named_in: Path) -> Path:
     if not p.is_file():
         raise ModelError(f"{named_in}: names {p}, which does not exist")
     return p
+
+
+def clnf_entries(path: Path) -> Iterator[tuple[str, str]]:
+    """The (module, location) pairs of a `clnf_*.txt` file as CLNF::Read_CLNF splits its lines: the
+    first word, then the rest of the line after one space (it may contain spaces); blank lines skipped."""
+    for line in read_lines(path):
+        parts = line.lstrip().split(maxsplit=1)
+        if not parts:
+            continue
+        module = parts[0]
+        # C++: getline(lineStream, location) then erase the first character (the separating space)
+        rest = line.lstrip()[len(module):]
+        yield module, rest[1:] if rest else ""
 
 
 def read_clnf_model(path: str | Path) -> ClnfModelFiles:
@@ -112,27 +127,20 @@ def read_clnf_model(path: str | Path) -> ClnfModelFiles:
     svr: list[Path] = []
     ccnf: list[Path] = []
     cen: list[Path] = []
-    for line in _lines(path):
-        parts = line.lstrip().split(maxsplit=1)
-        if not parts:
-            continue
-        module = parts[0]
-        # C++: getline(lineStream, location) then erase the first character (the separating space)
-        rest = line.lstrip()[len(module):]
-        location = rest[1:] if rest else ""
+    for module, location in clnf_entries(path):
         loc = root / location
         if module == "PDM":
-            pdm = _must_exist(loc, path)
+            pdm = must_exist(loc, path)
         elif module == "Triangulations":
-            tris = _must_exist(loc, path)
+            tris = must_exist(loc, path)
         elif module == "PatchesIntensity":
-            svr.append(_must_exist(loc, path))
+            svr.append(must_exist(loc, path))
         elif module == "PatchesCCNF":
-            ccnf.append(_must_exist(loc, path))
+            ccnf.append(must_exist(loc, path))
         elif module == "PatchesCEN":
-            cen.append(_must_exist(loc, path))
+            cen.append(must_exist(loc, path))
         elif module == "EarlyTermination":
-            early = _must_exist(loc, path)
+            early = must_exist(loc, path)
     if pdm is None:
         raise ModelError(f"{path}: no PDM line")
     if not (ccnf or svr or cen):
@@ -140,24 +148,33 @@ def read_clnf_model(path: str | Path) -> ClnfModelFiles:
     return ClnfModelFiles(path, pdm, tris, tuple(ccnf), tuple(svr), tuple(cen), early)
 
 
-def read_main_model(path: str | Path) -> MainModel:
+def read_main_model(path: str | Path, read_core: Callable[[Path], ClnfModelFiles] | None = None,
+                    part_error_line: bool = False) -> MainModel:
     """Parse a `main_clnf_*.txt` file as CLNF::Read does (whitespace-separated fields, locations
-    relative to the file's folder), reading the part models recursively."""
+    relative to the file's folder), reading the part models recursively (with the defaults).
+    read_core reads the file the LandmarkDetector line names (default read_clnf_model; ceclm_model
+    passes its `cen_general.txt` reader). part_error_line: a part line without a name or with an odd
+    number of indices is one `malformed LandmarkDetector_part line` error quoting the line (ceclm_model's
+    message) instead of the two specific ones."""
+    if read_core is None:
+        read_core = read_clnf_model
     path = Path(path).resolve()
     root = path.parent
     clnf = None
     parts: list[PartModel] = []
     validator = conversion = None
     eye_model = False
-    for line in _lines(path):
+    for line in read_lines(path):
         fields = line.split()
         if len(fields) < 2:
             continue
         module, location = fields[0], fields[1]
         loc = root / location
         if module == "LandmarkDetector":
-            clnf = read_clnf_model(_must_exist(loc, path))
+            clnf = read_core(must_exist(loc, path))
         elif module == "LandmarkDetector_part":
+            if part_error_line and (len(fields) < 3 or (len(fields) - 3) % 2):
+                raise ModelError(f"{path}: malformed LandmarkDetector_part line: {line.strip()[:80]}")
             if len(fields) < 3:
                 raise ModelError(f"{path}: LandmarkDetector_part line without a part name")
             name = fields[2]
@@ -169,12 +186,12 @@ def read_main_model(path: str | Path) -> MainModel:
             except ValueError:
                 raise ModelError(f"{path}: part {name} has a non-integer mapping index") from None
             mappings = tuple(zip(idx[0::2], idx[1::2]))
-            sub = read_main_model(_must_exist(loc, path))
+            sub = read_main_model(must_exist(loc, path))
             parts.append(PartModel(name, loc.resolve(), sub, mappings, part_parameters(name)))
             if name in ("left_eye_28", "right_eye_28"):
                 eye_model = True
         elif module == "DetectionValidator":
-            validator = _must_exist(loc, path)
+            validator = must_exist(loc, path)
         elif module == "FaceDetConversion":
             conversion = loc
     if clnf is None:

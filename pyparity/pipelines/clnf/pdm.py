@@ -8,7 +8,7 @@ Shapes: n landmarks, m modes.
 
 Arithmetic notes (why the code looks the way it does):
   * cv::Mat products of float matrices (MatExpr `*`, cv::gemm) accumulate in double and round once to
-    float (OpenCV's GEMMSingleMul<float,double>): `_cvgemm` does that.
+    float (OpenCV's GEMMSingleMul<float,double>): `cv_gemv_f32`, `_project_k`, `_mean_plus_v_loc`.
   * cv::Matx products accumulate in float, left to right: `_matx33_mul`.
   * The explicit sgemm_ calls (CalcShape3D, Hessians) are float32 BLAS: numpy's float32 matmul.
 """
@@ -29,11 +29,6 @@ from pyparity.pipelines.clnf.f32kernels import FMA_FUSED, fma
 from pyparity.pipelines.clnf.rotation import euler_to_rotation, euler_to_rotation_f32, rotation_to_euler_f32
 
 _f = np.float32
-
-
-def _cvgemm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """cv::gemm on CV_32F: double accumulation, one rounding to float32."""
-    return (np.asarray(a, dtype=np.float64) @ np.asarray(b, dtype=np.float64)).astype(np.float32)
 
 
 def haswell_split_mask(m: int, n: int) -> np.ndarray:

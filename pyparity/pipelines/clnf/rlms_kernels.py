@@ -259,6 +259,20 @@ def update_compose(r1, u, vt):
 
 
 @numba.njit(cache=True)
+def _svd_and_rotate(upd, r1, small):
+    """The rotation half of solve_and_rotate / calc_params_solve_and_rotate once R1 and R' are known:
+    Orthonormalise's cv::SVDecomp, update_compose and cv::Rodrigues both ways through the ports.
+    Returns (upd, R1, R', rotation, stage) with stage 0 done or 2 (an SVD or Rodrigues port declined)."""
+    _w, u, vt, ok = svd3_f32(small)
+    if not ok:
+        return upd, r1, small, r1, 2
+    axis_angle, ok = rodrigues_m2v_f32(update_compose(r1, u, vt))
+    if not ok:
+        return upd, r1, small, r1, 2
+    return upd, r1, small, rodrigues_v2m_f32(axis_angle), 0
+
+
+@numba.njit(cache=True)
 def solve_and_rotate(H, jwtm, g):
     """cv::solve(H, j_w_t_m, DECOMP_CHOLESKY), update_pre, Orthonormalise's cv::SVDecomp,
     update_compose and cv::Rodrigues both ways in one call, through the bit-exact ports of cv_ports.
@@ -270,13 +284,7 @@ def solve_and_rotate(H, jwtm, g):
     if not ok:
         return upd, r1, r1, r1, 1
     r1, small = update_pre(upd, g)
-    _w, u, vt, ok = svd3_f32(small)
-    if not ok:
-        return upd, r1, small, r1, 2
-    axis_angle, ok = rodrigues_m2v_f32(update_compose(r1, u, vt))
-    if not ok:
-        return upd, r1, small, r1, 2
-    return upd, r1, small, rodrigues_v2m_f32(axis_angle), 0
+    return _svd_and_rotate(upd, r1, small)
 
 
 @numba.njit(cache=True)
@@ -356,13 +364,7 @@ def calc_params_solve_and_rotate(H, jwtm, glob):
     if not ok:
         return x, r1, r1, r1, 1
     upd, r1, small = calc_params_post_solve(x, glob)
-    _w, u, vt, ok = svd3_f32(small)
-    if not ok:
-        return upd, r1, small, r1, 2
-    axis_angle, ok = rodrigues_m2v_f32(update_compose(r1, u, vt))
-    if not ok:
-        return upd, r1, small, r1, 2
-    return upd, r1, small, rodrigues_v2m_f32(axis_angle), 0
+    return _svd_and_rotate(upd, r1, small)
 
 
 @numba.njit(cache=True)

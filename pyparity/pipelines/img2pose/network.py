@@ -262,21 +262,24 @@ def _torch_modules(torch, p: dict, cfg):
             self.bn = bn.eval()
             self.score = linear("roi_heads.class_predictor.cls_score")
 
+        @staticmethod
+        def _head(fc6, fc7, x, rec, name):
+            """TwoMLPHead: fc6, ReLU, fc7 (its output before the caller's ReLU), recording both."""
+            h6 = fc6(x)
+            _record_map(rec, f"{name}/fc6", h6)
+            h7 = fc7(F.relu(h6))
+            _record_map(rec, f"{name}/fc7", h7)
+            return h7
+
         def forward(self, x, rec=NULL_RECORDER):
-            h6 = self.box6(x)
-            _record_map(rec, "box_head/fc6", h6)
-            h7 = self.box7(F.relu(h6))
-            _record_map(rec, "box_head/fc7", h7)
+            h7 = self._head(self.box6, self.box7, x, rec, "box_head")
             l0 = self.dof0(F.relu(h7))
             _record_map(rec, "box_predictor/linear0", l0)
             b = self.bn(l0)
             _record_map(rec, "box_predictor/bn", b)
             dof = self.dof3(F.relu(b))
             _record_map(rec, "dof_regression", dof)
-            c6 = self.cls6(x)
-            _record_map(rec, "class_head/fc6", c6)
-            c7 = self.cls7(F.relu(c6))
-            _record_map(rec, "class_head/fc7", c7)
+            c7 = self._head(self.cls6, self.cls7, x, rec, "class_head")
             logits = self.score(F.relu(c7))
             _record_map(rec, "class_logits", logits)
             return dof, logits

@@ -232,6 +232,21 @@ def solve_least_squares(pof, keypoints_2d, bone_lengths_m, height_m: float, rec=
     return pose_m, pose_n, sf, quirks
 
 
+def _solve_metric(pof, kp_used, height_m, rec, opts: Options, s: FrameSaver):
+    """The metric stages and the LS solve shared by a full run and a run from a reference's POF:
+    records ``metric/*`` and ``output/reconstruct_3d`` through ``s``; returns solve_least_squares' result."""
+    s.save("metric/pof", pof)
+    bl = bone_lengths_from_height(height_m)
+    s.save_same("metric/height_m", np.float64(height_m))
+    s.save_same("metric/height_to_torso_ratio", np.float64(C.HEIGHT_TO_TORSO_RATIO))
+    mts = metric_torso_scale(height_m) if opts.torso == "upstream" else float(height_m) * C.PROPORTIONS["torso_side"]
+    s.save_same("metric/metric_torso_scale", np.float64(mts))
+    s.save_same("metric/bone_lengths_m", bl)
+    pose_m, pose_n, sf, q = solve_least_squares(pof, kp_used, bl, height_m, rec, opts)
+    s.save("output/reconstruct_3d", pose_m)
+    return pose_m, pose_n, sf, q
+
+
 def reconstruct_3d(model: PofModel, pose_2d, visibility=None, height_m: float = 1.78, rec=NULL_RECORDER,
                    opts: Options = Options(), record_inputs: bool = True) -> Result:
     """CameraPOFInference.reconstruct_3d for a clip; see module doc. Records the dumps' stage names."""
@@ -248,16 +263,7 @@ def reconstruct_3d(model: PofModel, pose_2d, visibility=None, height_m: float = 
                 rec.save(f"frame{f:04d}/input/visibility", vis[f])
     kp_used = apply_aspect(kp, opts)
     pof, pof_raw, logits, zapplied = predict_pof(model, kp_used, vis, rec, opts, consts)
-    s = FrameSaver(rec, range(T), "", consts)
-    s.save("metric/pof", pof)
-    bl = bone_lengths_from_height(height_m)
-    s.save_same("metric/height_m", np.float64(height_m))
-    s.save_same("metric/height_to_torso_ratio", np.float64(C.HEIGHT_TO_TORSO_RATIO))
-    mts = metric_torso_scale(height_m) if opts.torso == "upstream" else float(height_m) * C.PROPORTIONS["torso_side"]
-    s.save_same("metric/metric_torso_scale", np.float64(mts))
-    s.save_same("metric/bone_lengths_m", bl)
-    pose_m, pose_n, sf, q = solve_least_squares(pof, kp_used, bl, height_m, rec, opts)
-    s.save("output/reconstruct_3d", pose_m)
+    pose_m, pose_n, sf, q = _solve_metric(pof, kp_used, height_m, rec, opts, FrameSaver(rec, range(T), "", consts))
     if model.temporal and opts.record_zsign_path and getattr(rec, "enabled", False):
         predict_pof_with_zsign(model, kp_used, vis, rec)
     bad = np.argwhere(~np.isfinite(pose_m).all(-1))
@@ -324,15 +330,6 @@ def reconstruct_from_reference(model: PofModel | None, ref, start: str, height_m
     else:
         pof_raw = pof = np.stack([need(f"frame{f:04d}/metric/pof") for f in range(T)])
     kp_used = apply_aspect(kp, opts)
-    s = FrameSaver(rec, range(T))
-    s.save("metric/pof", pof)
-    bl = bone_lengths_from_height(h)
-    s.save_same("metric/height_m", np.float64(h))
-    s.save_same("metric/height_to_torso_ratio", np.float64(C.HEIGHT_TO_TORSO_RATIO))
-    mts = metric_torso_scale(h) if opts.torso == "upstream" else float(h) * C.PROPORTIONS["torso_side"]
-    s.save_same("metric/metric_torso_scale", np.float64(mts))
-    s.save_same("metric/bone_lengths_m", bl)
-    pose_m, pose_n, sf, q = solve_least_squares(pof, kp_used, bl, h, rec, opts)
-    s.save("output/reconstruct_3d", pose_m)
+    pose_m, pose_n, sf, q = _solve_metric(pof, kp_used, h, rec, opts, FrameSaver(rec, range(T)))
     q.update({"zsign_applied": pof is not pof_raw, "frames": T, "start": start})
     return Result(pose_m, pof, pof_raw, logits, pose_n, sf, q)
