@@ -102,8 +102,12 @@ def test_whole_trace_matches_under_committed_policy(name, runs, openface_dumps):
     _, trace = runs(name)
     prefixes = sorted({n.split("/")[0] for n in trace.names})
     rep = diff_traces(ref, trace, policy=builtin_policy("openface"), stages=[p + "/**" for p in prefixes])
-    assert sum(s.status == "match" for s in rep.stages) > 50
     assert rep.ok, f"first divergence {rep.first_divergence}; {rep.summary()}"
+    # every stage the run records is compared and matches, but for what C++ does not dump (the MTCNN
+    # crops, ignored by the policy anyway, and the eye landmarks the CSV holds)
+    extra = [s.name for s in rep.stages if s.status == "only-in-B"]
+    assert all(n.endswith(("/output/eye_landmarks_stacked", "/crops")) for n in extra), extra
+    assert sum(s.status == "match" for s in rep.stages) == len(trace.names) - len(extra), rep.counts()
 
 
 @pytest.mark.parametrize("name", IMAGE_DUMPS)
