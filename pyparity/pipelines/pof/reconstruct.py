@@ -132,6 +132,30 @@ def apply_aspect(pose_2d: np.ndarray, opts: Options) -> np.ndarray:
     return out
 
 
+def feedback(pof_raw: np.ndarray, z_sign_logits: np.ndarray | None) -> np.ndarray:
+    """The temporal model's next ``prev_pof``: inference.py _predict_pof_temporal feeds back the
+    *uncorrected* POF (``prev_pof = pof.detach()``; "correction makes things worse"). The free run and
+    the per-step run (``reconstruct_from_reference(start="model")``) both go through this rule."""
+    return pof_raw
+
+
+def feedback_with_zsign(pof_raw: np.ndarray, z_sign_logits: np.ndarray) -> np.ndarray:
+    """inference.py predict_pof_with_zsign's rule: the z-sign *corrected* POF is fed back."""
+    return _zsign_correct(pof_raw, z_sign_logits)[2]
+
+
+def temporal_step(model: PofModel, norm, vis, delta, length, prev, s: FrameSaver):
+    """One frame of the temporal model (``prev`` None = zeros, frame 0); records the z-sign head's
+    would-be correction as diagnostics (``zsign/*``, not used downstream). -> (pof (1,14,3), logits (1,14))."""
+    pf, lg = model.forward(norm, vis, delta, length, prev, s)
+    if s.enabled:
+        prob, flip, corr = _zsign_correct(pf, lg)
+        s.save("zsign/prob", prob)
+        s.save("zsign/needs_flip", flip.astype(np.uint8))
+        s.save("zsign/pof_corrected_diag", corr)
+    return pf, lg
+
+
 def predict_pof(model: PofModel, pose_2d, visibility, rec=NULL_RECORDER, opts: Options = Options(),
                 _consts: set | None = None):
     """POF (T,14,3) as upstream predict_pof: features per frame; temporal model frame by frame with
@@ -160,14 +184,9 @@ def predict_pof(model: PofModel, pose_2d, visibility, rec=NULL_RECORDER, opts: O
         prev = None
         for f in range(T):
             s = FrameSaver(rec, [f], "", consts)
-            pf, lg = model.forward(norm[f:f + 1], visibility[f:f + 1], delta[f:f + 1], length[f:f + 1], prev, s)
-            if s.enabled:  # diagnostic only: what the z-sign head would do (not used downstream)
-                prob, flip, corr = _zsign_correct(pf, lg)
-                s.save("zsign/prob", prob)
-                s.save("zsign/needs_flip", flip.astype(np.uint8))
-                s.save("zsign/pof_corrected_diag", corr)
+            pf, lg = temporal_step(model, norm[f:f + 1], visibility[f:f + 1], delta[f:f + 1], length[f:f + 1], prev, s)
             pofs.append(pf); lgs.append(lg)
-            prev = pf  # upstream feeds back the uncorrected POF ("correction makes things worse")
+            prev = feedback(pf, lg)
         pof_raw = np.concatenate(pofs); logits = np.concatenate(lgs)
     else:
         s = FrameSaver(rec, range(T), "", consts)
@@ -181,22 +200,27 @@ def predict_pof(model: PofModel, pose_2d, visibility, rec=NULL_RECORDER, opts: O
     return pof, pof_raw, logits, zsign_applied
 
 
-def predict_pof_with_zsign(model: PofModel, pose_2d, visibility, rec=NULL_RECORDER):
+def predict_pof_with_zsign(model: PofModel, pose_2d, visibility, rec=NULL_RECORDER, reference_prev=None):
     """inference.py predict_pof_with_zsign (temporal): correction applied *and* fed back as prev_pof.
-    Records ``zsign_path/{logits,probs,pof_before,corrections,pof}``. -> corrected POF (T,14,3)."""
+    Records ``zsign_path/{logits,probs,pof_before,corrections,pof}``. -> corrected POF (T,14,3).
+
+    ``reference_prev(f)``: per-step mode - frame f's prev_pof comes from the reference's frame f-1
+    (``zsign_path/{pof_before,logits}``) through the same feedback rule, instead of our own frame f-1."""
     T = pose_2d.shape[0]
     n, _, _ = normalize_pose_2d(pose_2d)
     d, ln = limb_features_2d(n)
     prev = None
     out = []
     for f in range(T):
+        if reference_prev is not None and f > 0:
+            prev = reference_prev(f)
         pf, lg = model.forward(n[f:f + 1], visibility[f:f + 1], d[f:f + 1], ln[f:f + 1], prev)
         prob, flip, corr = _zsign_correct(pf, lg)
         s = FrameSaver(rec, [f], "zsign_path/")
         s.save("logits", lg); s.save("probs", prob); s.save("pof_before", pf)
         s.save("corrections", flip.astype(np.uint8)); s.save("pof", corr)
         out.append(corr)
-        prev = corr
+        prev = feedback_with_zsign(pf, lg)
     return np.concatenate(out)
 
 
@@ -281,9 +305,15 @@ def reconstruct_from_reference(model: PofModel | None, ref, start: str, height_m
     """Stage isolation: run from ``start`` on a pof reference dump's own intermediate values.
 
     ``start``: "input" (= reconstruct_3d on the dump's clip inputs), "model" (the network on the dump's
-    ``frameNNNN/model/in/*`` tensors, for semgcn-temporal its recorded prev_pof, so nothing is fed back;
-    then the solver on our POF) or "solver" (the LS solver on the dump's ``frameNNNN/metric/pof``;
-    no model needed). Records the same stage names as a full run from that point on.
+    ``frameNNNN/model/in/*`` tensors; then the solver on our POF) or "solver" (the LS solver on the
+    dump's ``frameNNNN/metric/pof``; no model needed). Records the same stage names as a full run from
+    that point on.
+
+    For semgcn-temporal, "model" is the *per-step* run: frame f's prev_pof is the feedback rule applied
+    to the reference's frame f-1 output (``model/out/pof``; the ``zsign_path`` recurrence likewise from
+    its ``zsign_path/pof_before``), so float32 rounding cannot accumulate through the recurrence and
+    each step is held to the policy on its own. Free-running differences that grow from frame to
+    frame while every step matches are the recurrence amplifying rounding (see ``temporal_drift``).
     """
     from pyparity.pipelines.pof.io import from_dump
 
@@ -312,13 +342,15 @@ def reconstruct_from_reference(model: PofModel | None, ref, start: str, height_m
         for f in range(T):
             g = lambda s: need(f"frame{f:04d}/model/in/{s}")[None]
             s = FrameSaver(rec, [f], "", consts)
-            prev = g("prev_pof") if model.temporal else None
-            pf, lg = model.forward(g("pose_2d"), g("visibility"), g("limb_delta_2d"), g("limb_length_2d"), prev, s)
-            if model.temporal and s.enabled:
-                prob, flip, corr = _zsign_correct(pf, lg)
-                s.save("zsign/prob", prob)
-                s.save("zsign/needs_flip", flip.astype(np.uint8))
-                s.save("zsign/pof_corrected_diag", corr)
+            args = (g("pose_2d"), g("visibility"), g("limb_delta_2d"), g("limb_length_2d"))
+            if model.temporal:
+                # Per step: frame f is fed the reference's frame f-1 output through our own feedback
+                # rule, so the rule is checked too (our model/in/prev_pof against the dump's).
+                prev = None if f == 0 else feedback(need(f"frame{f - 1:04d}/model/out/pof")[None],
+                                                    need(f"frame{f - 1:04d}/model/out/z_sign_logits")[None])
+                pf, lg = temporal_step(model, *args, prev, s)
+            else:
+                pf, lg = model.forward(*args, None, s)
             pofs.append(pf)
             if lg is not None:
                 lgs.append(lg)
@@ -331,5 +363,9 @@ def reconstruct_from_reference(model: PofModel | None, ref, start: str, height_m
         pof_raw = pof = np.stack([need(f"frame{f:04d}/metric/pof") for f in range(T)])
     kp_used = apply_aspect(kp, opts)
     pose_m, pose_n, sf, q = _solve_metric(pof, kp_used, h, rec, opts, FrameSaver(rec, range(T)))
+    if (start == "model" and model.temporal and opts.record_zsign_path and getattr(rec, "enabled", False)
+            and "frame0000/zsign_path/pof_before" in ref):
+        predict_pof_with_zsign(model, kp_used, vis, rec, reference_prev=lambda f: feedback_with_zsign(
+            need(f"frame{f - 1:04d}/zsign_path/pof_before")[None], need(f"frame{f - 1:04d}/zsign_path/logits")[None]))
     q.update({"zsign_applied": pof is not pof_raw, "frames": T, "start": start})
     return Result(pose_m, pof, pof_raw, logits, pose_n, sf, q)
