@@ -25,9 +25,17 @@ def diff_and_report(
 ) -> int:
     """Diff trace ``b`` against reference ``a``, print the table, write reports; returns the exit code."""
     from pyparity.diff import diff_traces
-    from pyparity.render.table import make_console, render_diff
 
     report = diff_traces(a, b, policy=policy, mapping=mapping, stages=stages, diagnose_all=diagnose_all)
+    return present_report(report, a, b, json_out=json_out, junit_out=junit_out, html_out=html_out,
+                          max_rows=max_rows, quiet=quiet)
+
+
+def present_report(report, a, b, json_out: Path | None = None, junit_out: Path | None = None,
+                   html_out: Path | None = None, max_rows: int = 40, quiet: bool = False) -> int:
+    """Print a diff report's table, write the asked reports; returns the exit code."""
+    from pyparity.render.table import make_console, render_diff
+
     if not quiet:
         render_diff(report, make_console(), max_rows=max_rows)
     if json_out:
@@ -55,7 +63,6 @@ def finish_run(
     ``policy`` is a path or the name of a committed component policy (``pyparity/policies/<name>.toml``).
     Returns the exit code (0 parity or no diff asked, 1 divergence).
     """
-    from pyparity.diff.policy import builtin_policy, load_policy
     from pyparity.render.table import make_console
     from pyparity.trace import read_trace
 
@@ -67,17 +74,25 @@ def finish_run(
             console.print(f"{len(trace)} stages recorded (use --out to keep them, --diff to compare)")
         return EXIT_OK
     ref = read_trace(diff_against)
+    return diff_and_report(ref, trace, policy=resolve_policy(policy), stages=stages or recorded_prefixes(trace),
+                           json_out=json_out, junit_out=junit_out, html_out=html_out, max_rows=max_rows)
+
+
+def resolve_policy(policy: Path | str | None):
+    """A policy path, or the name of a committed component policy; None = the built-in default."""
+    from pyparity.diff.policy import builtin_policy, load_policy
+
     if policy is None:
-        pol = None
-    elif isinstance(policy, str) and not Path(policy).exists() and "/" not in policy and not policy.endswith(".toml"):
-        pol = builtin_policy(policy)
-    else:
-        pol = load_policy(policy)
-    # Compare only the stages this run records (a reference dump holds later pipelines' stages too).
-    prefixes = sorted({n.split("/")[0] for n in trace.names})
-    sel = stages or [p + "/**" for p in prefixes]
-    return diff_and_report(ref, trace, policy=pol, stages=sel, json_out=json_out, junit_out=junit_out,
-                           html_out=html_out, max_rows=max_rows)
+        return None
+    if isinstance(policy, str) and not Path(policy).exists() and "/" not in policy and not policy.endswith(".toml"):
+        return builtin_policy(policy)
+    return load_policy(policy)
+
+
+def recorded_prefixes(trace) -> list[str]:
+    """Globs for the top-level groups a run recorded: compare only those (a reference dump holds
+    later pipelines' stages too)."""
+    return [p + "/**" for p in sorted({n.split("/")[0] for n in trace.names})]
 
 
 def start_from_reference(from_reference: Path | None, start: str | None):

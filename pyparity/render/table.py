@@ -102,8 +102,7 @@ def render_diff(report: DiffReport, console: Console, max_rows: int = 40) -> Non
     parts = [f"{c.get(k, 0)} {k}" for k in (MATCH, DIVERGED, "shape-mismatch", "dtype-mismatch", ONLY_IN_A,
                                             ONLY_IN_B, IGNORED, EXPECTED) if c.get(k)]
     console.print(", ".join(parts))
-    for e in report.expected:
-        console.print(Text.assemble(("expected divergence ", "cyan"), e.name, f"  ({e.note})"))
+    _print_expected(report, console)
     f = report.first
     if f is None:
         console.print(Text("PARITY: all aligned stages match", style="bold green"))
@@ -170,3 +169,18 @@ def render_trace(trace: Trace, console: Console, stage: str | None = None, max_r
         t.add_row("  " * (len(parts) - 1) + parts[-1], s.dtype, str(list(s.shape)), mn, mx, mean)
         shown += 1
     console.print(t)
+
+
+def _print_expected(report: DiffReport, console: Console, names_shown: int = 3) -> None:
+    """Expected divergences grouped by reason (a fix or a drift can account for thousands of stages):
+    per reason the count, the first few stage names and the largest error."""
+    groups: dict[str, list[StageResult]] = {}
+    for e in report.expected:
+        groups.setdefault(e.note, []).append(e)
+    for note, stages in groups.items():
+        worst = max((s for s in stages if s.max_abs is not None), key=lambda s: s.max_abs, default=None)
+        names = ", ".join(s.name for s in stages[:names_shown]) + (f", … (+{len(stages) - names_shown})"
+                                                                   if len(stages) > names_shown else "")
+        console.print(Text.assemble(("expected divergence ", "cyan"), f"{len(stages)} stage(s): {names}"
+                                    + (f"; worst {_fmt(worst.max_abs)} at {worst.name}" if worst else "")))
+        console.print(Text(f"  {note}", style="cyan"))
