@@ -26,22 +26,9 @@ from typing import Mapping, Optional
 
 import numpy as np
 
+from pyparity.conventions.rotations import rot_x as _rx, rot_y as _ry, rot_z as _rz
+
 HIP_Y_M = 0.93  # pelvis height in the body frame: the rotation centre
-
-
-def _rx(a):
-    c, s = np.cos(a), np.sin(a)
-    return np.array([[1, 0, 0], [0, c, -s], [0, s, c]])
-
-
-def _ry(a):
-    c, s = np.cos(a), np.sin(a)
-    return np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]])
-
-
-def _rz(a):
-    c, s = np.cos(a), np.sin(a)
-    return np.array([[c, -s, 0], [s, c, 0], [0, 0, 1]])
 
 
 def _limb(origin, length_m, R, rest=np.array([0, -1.0, 0])):

@@ -119,17 +119,18 @@ def matrix_to_rotvec(m: np.ndarray, orthogonalize_first: bool = True) -> np.ndar
 
 # --- Euler angles ------------------------------------------------------------------------------
 
-def _rx(a):
+def rot_x(a):
+    """Rotation by ``a`` radians about x (right-handed, active)."""
     c, s = np.cos(a), np.sin(a)
     return np.array([[1.0, 0.0, 0.0], [0.0, c, -s], [0.0, s, c]])
 
 
-def _ry(a):
+def rot_y(a):
     c, s = np.cos(a), np.sin(a)
     return np.array([[c, 0.0, s], [0.0, 1.0, 0.0], [-s, 0.0, c]])
 
 
-def _rz(a):
+def rot_z(a):
     c, s = np.cos(a), np.sin(a)
     return np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
 
@@ -144,8 +145,8 @@ def euler_to_matrix(euler: np.ndarray, convention: str = "openface") -> np.ndarr
     _check(convention)
     rx, ry, rz = (float(v) for v in np.asarray(euler, dtype=np.float64).reshape(3))
     if convention == "openface":
-        return _rx(rx) @ _ry(ry) @ _rz(rz)
-    return _rz(rz) @ _ry(ry) @ _rx(rx)
+        return rot_x(rx) @ rot_y(ry) @ rot_z(rz)
+    return rot_z(rz) @ rot_y(ry) @ rot_x(rx)
 
 
 def matrix_to_euler(m: np.ndarray, convention: str = "openface") -> np.ndarray:
