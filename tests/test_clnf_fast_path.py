@@ -193,3 +193,37 @@ def test_hessian_two_rows_per_pass_is_the_haswell_sgemm(k, rows, seed):
     _sgemm_jtwj(jwt, j, _split_mask_t(k), want, FMA_FUSED)
     sgemm_jtwj_pairs(jwt, j, _split_mask_t(k), got, FMA_FUSED)
     assert np.array_equal(want, got)
+
+
+@pytest.mark.parametrize("stage", [1, 2])
+def test_opencv_fallback_gives_the_ports_bits(clnf_model, openface_dumps, samples_dir, monkeypatch, stage):
+    """Where the numba ports decline (1: the Cholesky failed, 2: a zero singular value) the fast paths
+    hand the step to OpenCV itself (pdm.rotation_update_opencv, pdm.cholesky_solve). Forcing that on
+    every iteration of NU-RLMS and CalcParams must leave the fit bit-identical: the ports are exact."""
+    import pyparity.pipelines.clnf.nu_rlms as nu_rlms
+    import pyparity.pipelines.clnf.pdm as pdm
+    import pyparity.pipelines.clnf.rlms_kernels as kernels
+
+    def declining(port):
+        def run(H, jwtm, g):
+            if stage == 1:   # declined before the solve: nothing computed, the parameters untouched
+                nothing = np.zeros((3, 3), np.float32)
+                return np.zeros_like(jwtm), nothing, nothing, nothing, 1
+            upd, r1, small, rot, st = port(H, jwtm, g)
+            return upd, r1, small, rot, max(st, 2)
+        return run
+
+    name = "sample1.jpg"
+    ref = read_trace(openface_dumps / "images" / name)
+    gray = _image(samples_dir, name)
+    box = np.asarray(ref["face00/clnf/input/bbox"], dtype=np.float64)
+    want = fit_landmarks(gray, box, clnf_model)
+    monkeypatch.setattr(nu_rlms, "solve_and_rotate", declining(kernels.solve_and_rotate))
+    monkeypatch.setattr(kernels, "calc_params_solve_and_rotate", declining(kernels.calc_params_solve_and_rotate))
+    taken = []
+    opencv = pdm.rotation_update_opencv
+    monkeypatch.setattr(nu_rlms, "rotation_update_opencv", lambda *a: taken.append("nu_rlms") or opencv(*a))
+    monkeypatch.setattr(pdm, "rotation_update_opencv", lambda *a: taken.append("calc_params") or opencv(*a))
+    got = fit_landmarks(gray, box, clnf_model)
+    assert {"nu_rlms", "calc_params"} <= set(taken)
+    assert not _same(want, got, FIELDS + ("landmark_likelihoods",))

@@ -8,16 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
 from pyparity.pipelines.clnf.mean_shift import (kde_mean_shift, kde_table, landmark_likelihoods,
                                                 landmark_likelihoods_fast)
 from pyparity.pipelines.clnf.f32kernels import FMA_FUSED
 from pyparity.pipelines.clnf.pdm import (PDM, _split_mask_t, cholesky_solve, cv_gemv_f32, minus_diag_times,
-                                         sgemm_jtwj)
+                                         rotation_update_opencv, sgemm_jtwj)
 from pyparity.pipelines.clnf.rlms_kernels import (_to_image_frame, _window_offsets, rlms_finish_then_pre,
-                                                  rlms_iteration_pre, solve_and_rotate, update_compose,
+                                                  rlms_iteration_pre, solve_and_rotate,
                                                   update_pre)
 from pyparity.trace import NULL_RECORDER
 
@@ -196,7 +195,6 @@ def _nu_rlms_fast(pdm: PDM, responses, params_global, params_local, base_shape, 
     dys = None if dys is None else np.asarray(dys, dtype=np.float32).reshape(n)
     ev = pdm.eigen_values
     pc, mean = pdm.princ_comp, pdm.mean_shape
-    jwtm_col = jwtm.reshape(-1, 1)
     it_done = start_iteration
     it = start_iteration
     converged = it >= n_iterations or rlms_iteration_pre(
@@ -209,11 +207,9 @@ def _nu_rlms_fast(pdm: PDM, responses, params_global, params_local, base_shape, 
         upd, r1, small, rot, stage = solve_and_rotate(H, jwtm, g)
         if stage:   # a failed Cholesky or a zero singular value: the ports leave those to OpenCV
             if stage == 1:
-                upd = cv2.solve(H, jwtm_col, flags=cv2.DECOMP_CHOLESKY)[1].reshape(-1)
+                upd = cholesky_solve(H, jwtm)
                 r1, small = update_pre(upd, g)
-            _w, u, vt = cv2.SVDecomp(small)
-            axis_angle, _ = cv2.Rodrigues(update_compose(r1, u, vt))
-            rot, _ = cv2.Rodrigues(axis_angle)
+            rot = rotation_update_opencv(r1, small)
         it += 1
         it_done = it
         converged = rlms_finish_then_pre(rot, upd, ev, pc, mean, loc, g, w, weighted, rigid, base, sim_i2r, sim_r2i,

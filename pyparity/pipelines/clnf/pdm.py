@@ -553,13 +553,11 @@ def _calc_params_loop_fast(M, V, reg, locs, glob, loc, curr_error) -> tuple[np.n
     """calc_params_from_landmarks' Gauss-Newton loop (same order, same values) in fused kernels
     (rlms_kernels.calc_params_*; the OpenCV calls through cv_ports' bit-exact ports)."""
     from pyparity.pipelines.clnf.rlms_kernels import (calc_params_finish, calc_params_iteration_pre,
-                                                      calc_params_post_solve, calc_params_solve_and_rotate,
-                                                      update_compose)
+                                                      calc_params_post_solve, calc_params_solve_and_rotate)
     k = reg.shape[0]
     split_t = _split_mask_t(k)
     H = np.empty((k, k), dtype=np.float32)
     jwtm = np.empty(k, dtype=np.float32)
-    jwtm_col = jwtm.reshape(-1, 1)
     glob = glob.copy()
     loc = loc.copy()
     # M + V·p in the kernels when it is the FMA chain (V with >= 100 rows), else numpy's double gemv here
@@ -571,11 +569,8 @@ def _calc_params_loop_fast(M, V, reg, locs, glob, loc, curr_error) -> tuple[np.n
         upd, r1, small, rot, stage = calc_params_solve_and_rotate(H, jwtm, glob)
         if stage:   # a failed Cholesky or a zero singular value: the ports leave those to OpenCV
             if stage == 1:
-                x = cv2.solve(H, jwtm_col, flags=cv2.DECOMP_CHOLESKY)[1].reshape(-1)
-                upd, r1, small = calc_params_post_solve(x, glob)
-            _w, u, vt = cv2.SVDecomp(small)
-            axis_angle, _ = cv2.Rodrigues(update_compose(r1, u, vt))
-            rot, _ = cv2.Rodrigues(axis_angle)
+                upd, r1, small = calc_params_post_solve(cholesky_solve(H, jwtm), glob)
+            rot = rotation_update_opencv(r1, small)
         stop, curr_error, not_improved = calc_params_finish(rot, upd, glob, loc, shape_3d, locs, M, V, reg, split_t,
                                                             FMA_FUSED, H, jwtm, curr_error, not_improved, fused_shape)
         if stop:
@@ -599,6 +594,18 @@ def cholesky_solve(H: np.ndarray, b: np.ndarray) -> np.ndarray:
     ok, x = cv2.solve(np.ascontiguousarray(H, dtype=np.float32), np.ascontiguousarray(b, dtype=np.float32).reshape(-1, 1),
                       flags=cv2.DECOMP_CHOLESKY)
     return x.reshape(-1).astype(np.float32)
+
+
+def rotation_update_opencv(r1: np.ndarray, small: np.ndarray) -> np.ndarray:
+    """The rotation step of PDM::UpdateModelParameters through OpenCV itself (cv::SVD of R', then
+    cv::Rodrigues there and back): what the fused fast paths (NU-RLMS, CalcParams) fall back to where
+    the numba ports decline (a zero singular value)."""
+    from pyparity.pipelines.clnf.rlms_kernels import update_compose
+
+    _w, u, vt = cv2.SVDecomp(small)
+    axis_angle, _ = cv2.Rodrigues(update_compose(r1, u, vt))
+    rot, _ = cv2.Rodrigues(axis_angle)
+    return rot
 
 
 def orthonormalise(r: np.ndarray) -> np.ndarray:
