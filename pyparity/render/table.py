@@ -52,7 +52,10 @@ def _select_rows(report: DiffReport, max_rows: int) -> list:
     keep: set[int] = set()
     if first_i is not None:
         keep.update(range(max(0, first_i - 2), first_i + 1))
-    interesting = [i for i, s in enumerate(stages) if s.status != MATCH and s.status != IGNORED]
+    # divergences (failing or expected) before stages present on one side only: a sparse reference
+    # (outputs only) leaves most of a run's stages one-sided
+    interesting = sorted((i for i, s in enumerate(stages) if s.status != MATCH and s.status != IGNORED),
+                         key=lambda i: (stages[i].status in (ONLY_IN_A, ONLY_IN_B), i))
     for i in interesting:
         if len(keep) >= max_rows:
             break
