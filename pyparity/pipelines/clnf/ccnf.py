@@ -27,6 +27,7 @@ import numba
 import numpy as np
 
 from pyparity.errors import ModelError
+from pyparity.pipelines.clnf.expert_views import ViewedScale
 from pyparity.pipelines.clnf.matbin import MatBinReader
 from pyparity.pipelines.clnf.f32kernels import (FMA_FUSED, expf_neg_into, matvec_t, n_block_split, sgemm_row,
                                                 sgemm_row_rowwise, sgemm_rows2)
@@ -63,7 +64,7 @@ class CcnfExpert:
 
 
 @dataclass
-class CcnfScale:
+class CcnfScale(ViewedScale):
     """One patch-expert file: one scale, every view, every landmark (invisible ones included)."""
 
     path: Path
@@ -74,14 +75,6 @@ class CcnfScale:
     sigma_components: dict[int, list[np.ndarray]]   # window size -> list of (ws², ws²) float32
     experts: list[list[CcnfExpert]]      # [view][landmark]
     _sigmas: dict = field(default_factory=dict, repr=False)
-
-    @property
-    def n_views(self) -> int:
-        return len(self.experts)
-
-    @property
-    def n_landmarks(self) -> int:
-        return self.visibilities.shape[1]
 
     def sigma(self, view: int, landmark: int, window_size: int) -> np.ndarray:
         """CCNF_patch_expert::ComputeSigmas for one expert and window size, cached: (ws², ws²) float32."""

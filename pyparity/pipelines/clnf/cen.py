@@ -75,7 +75,8 @@ from pyparity.pipelines.clnf.cen_format import (ACT_IDENTITY, ACT_RELU, ACT_SIGM
                                                 CenExpert, CenLayer, CenScale, build_cen_scale,
                                                 read_cen_patch_experts, write_cen_patch_experts)
 from pyparity.pipelines.clnf.f32kernels import FMA_FUSED, expf_neg_into, n_block_split, sgemm_row, sgemm_rows2
-from pyparity.pipelines.clnf.patch_experts import PatchResponse, nearest_view, similarity_transforms
+from pyparity.pipelines.clnf.expert_views import ScaledExperts
+from pyparity.pipelines.clnf.patch_experts import PatchResponse, similarity_transforms
 from pyparity.trace import NULL_RECORDER
 
 # ---------------------------------------------------------------------------------------------
@@ -659,7 +660,7 @@ cen_areas_of_interest = areas_of_interest
 
 
 @dataclass
-class CenPatchExperts:
+class CenPatchExperts(ScaledExperts):
     """All scales of a CE-CLM model's CEN experts, with the interface of patch_experts.PatchExperts.
 
     mirror_inds / mirror_views: the last file's (C++ keeps one copy in Patch_experts, overwritten by
@@ -691,31 +692,12 @@ class CenPatchExperts:
         return cls([read_cen_patch_experts(p) for p in paths])
 
     @property
-    def n_scales(self) -> int:
-        return len(self.scales)
-
-    @property
-    def patch_scaling(self) -> list[float]:
-        return [s.patch_scaling for s in self.scales]
-
-    @property
-    def n_landmarks(self) -> int:
-        return self.scales[0].n_landmarks
-
-    @property
     def n_views(self) -> int:
         """centers[0].size(): the view count the early-termination file is read with."""
         return self.scales[0].n_views
 
-    def visibility(self, scale: int, view_id: int) -> np.ndarray:
-        return self.scales[scale].visibilities[view_id]
-
     def confidence(self, scale: int, view_id: int) -> np.ndarray:
         return self.scales[scale].confidences(view_id)
-
-    def view_index(self, params_global: np.ndarray, scale: int) -> int:
-        """Patch_experts::GetViewIdx (patch_experts.nearest_view)."""
-        return nearest_view(self.scales[scale].centers, params_global)
 
     def response(self, gray_f32: np.ndarray, landmarks_stacked: np.ndarray, reference_shape_stacked: np.ndarray,
                  params_global: np.ndarray, window_size: int, scale: int, rec=NULL_RECORDER,

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from pyparity.errors import ModelError
+from pyparity.pipelines.clnf.expert_views import ViewedScale
 from pyparity.pipelines.clnf.matbin import CV_DTYPES, MatBinReader
 
 CEN_RECORD_TYPE = 6            # CEN_patch_expert::Read's sanity value
@@ -109,7 +110,7 @@ class CenExpert:
 
 
 @dataclass
-class CenScale:
+class CenScale(ViewedScale):
     """One `cen_patches_*.dat` file: one scale, every view, every landmark (empty experts included).
 
     The `*_mats` fields are the matrices as stored (kept for the writer); the plain fields are what
@@ -163,14 +164,6 @@ class CenScale:
                 raise ModelError(f"{where}: view {v} has {len(row)} experts for {n} landmarks")
             for lm, e in enumerate(row):
                 e.validate(f"{where}: view {v} landmark {lm}")
-
-    @property
-    def n_views(self) -> int:
-        return len(self.experts)
-
-    @property
-    def n_landmarks(self) -> int:
-        return self.visibilities.shape[1]
 
     def confidences(self, view: int) -> np.ndarray:
         return np.array([e.confidence for e in self.experts[view]], dtype=np.float64)

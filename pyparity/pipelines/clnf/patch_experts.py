@@ -49,6 +49,7 @@ from pyparity.errors import InputError, ModelError
 from pyparity.pipelines.clnf.aoi import areas_of_interest
 from pyparity.pipelines.clnf.pdm import cv_sum_f32
 from pyparity.pipelines.clnf.ccnf import FMA_FUSED, CcnfScale, ccnf_responses_batch, read_ccnf_patch_experts
+from pyparity.pipelines.clnf.expert_views import ScaledExperts, nearest_view  # noqa: F401 (nearest_view: API)
 
 
 @dataclass
@@ -148,32 +149,6 @@ def similarity_transforms(landmarks_stacked: np.ndarray, reference_shape_stacked
     return invert_2x2(img_to_ref), img_to_ref
 
 
-def nearest_view(centers: np.ndarray, params_global: np.ndarray) -> int:
-    """Patch_experts::GetViewIdx: the index of the view centre nearest to (rx, ry, rz).
-    centers (V, 3) float64 radians; params_global (6,) float32. As C++: `float v = params_global[i] -
-    centre` (the double difference stored as float), `float d = v1*v1 + v2*v2 + v3*v3` in float, the
-    first minimum wins. Shared by the CCNF and CEN experts."""
-    pg = np.asarray(params_global, dtype=np.float32).reshape(-1)
-    return int(_nearest_view(np.ascontiguousarray(centers, dtype=np.float64), pg))
-
-
-@numba.njit(cache=True)
-def _nearest_view(centers, pg):
-    """nearest_view's loop, compiled (the same float32 operations, no contraction: ~1 us instead of
-    ~25 us of NumPy scalar arithmetic per call)."""
-    best = 0
-    dbest = np.float32(0.0)
-    for i in range(centers.shape[0]):
-        v1 = np.float32(np.float64(pg[1]) - centers[i, 0])
-        v2 = np.float32(np.float64(pg[2]) - centers[i, 1])
-        v3 = np.float32(np.float64(pg[3]) - centers[i, 2])
-        d = np.float32(np.float32(v1 * v1) + np.float32(v2 * v2)) + np.float32(v3 * v3)
-        if i == 0 or d < dbest:
-            dbest = d
-            best = i
-    return best
-
-
 @dataclass
 class _Packed:
     """The visible landmarks' experts of one (scale, view, window size), stacked for the batch kernel."""
@@ -190,7 +165,7 @@ class _Packed:
 
 
 @dataclass
-class PatchExperts:
+class PatchExperts(ScaledExperts):
     """All scales of a CLNF model's CCNF patch experts (Patch_experts with CCNF experts only)."""
 
     scales: list[CcnfScale]
@@ -201,25 +176,6 @@ class PatchExperts:
         if not paths:
             raise ModelError("no CCNF patch expert files given (the model names no PatchesCCNF)")
         return cls([read_ccnf_patch_experts(p) for p in paths])
-
-    @property
-    def n_scales(self) -> int:
-        return len(self.scales)
-
-    @property
-    def patch_scaling(self) -> list[float]:
-        return [s.patch_scaling for s in self.scales]
-
-    @property
-    def n_landmarks(self) -> int:
-        return self.scales[0].n_landmarks
-
-    def visibility(self, scale: int, view_id: int) -> np.ndarray:
-        return self.scales[scale].visibilities[view_id]
-
-    def view_index(self, params_global: np.ndarray, scale: int) -> int:
-        """Patch_experts::GetViewIdx (see nearest_view)."""
-        return nearest_view(self.scales[scale].centers, params_global)
 
     def _pack(self, scale: int, view_id: int, window_size: int) -> _Packed:
         key = (scale, view_id, window_size)
