@@ -89,12 +89,24 @@ class Policy:
     rules: list[Rule] = field(default_factory=list)
     default: Tolerance = field(default_factory=lambda: Tolerance(rtol=1e-5, ulps=4))
     source: str = "<built-in>"
+    # (globs, reason): stages expected to diverge *under their own rule's tolerance* (see with_expected)
+    expected_overlays: tuple[tuple[tuple[str, ...], str], ...] = ()
 
     def tolerance_for(self, stage: str) -> Tolerance:
-        for rule in self.rules:
-            if any(glob_match(stage, p) for p in rule.patterns):
-                return rule.tolerance
-        return self.default
+        tol = next((r.tolerance for r in self.rules if any(glob_match(stage, p) for p in r.patterns)), self.default)
+        if tol.exact or tol.ignore or tol.expected:
+            return tol
+        for patterns, reason in self.expected_overlays:
+            if any(glob_match(stage, p) for p in patterns):
+                return replace(tol, expected=reason)
+        return tol
+
+    def with_expected(self, patterns, reason: str, label: str = "expected divergences") -> "Policy":
+        """This policy with the stages matching ``patterns`` expected to diverge (``reason``), each still
+        compared under the tolerance its rule gives it; exact and ignored stages are left as they are
+        (a decision that changes still fails)."""
+        return Policy(self.rules, self.default, f"{self.source} + {label}",
+                      self.expected_overlays + ((tuple(patterns), reason),))
 
     def rule_for(self, stage: str) -> str:
         for rule in self.rules:
@@ -105,7 +117,8 @@ class Policy:
 
     def merged_over(self, base: "Policy") -> "Policy":
         """This policy's rules first, then ``base``'s; this policy's default."""
-        return Policy(self.rules + base.rules, self.default, f"{self.source} + {base.source}")
+        return Policy(self.rules + base.rules, self.default, f"{self.source} + {base.source}",
+                      self.expected_overlays + base.expected_overlays)
 
 
 def _tolerance(table: dict, where: str, base: Tolerance | None = None) -> Tolerance:

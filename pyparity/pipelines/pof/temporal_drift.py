@@ -19,9 +19,7 @@ divergence stands.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-
-from pyparity.diff.policy import Policy, Tolerance
+from pyparity.diff.policy import Policy
 from pyparity.diff.report import DiffReport
 from pyparity.trace.trace import glob_match
 
@@ -52,18 +50,7 @@ def drift_policy(base: Policy, reason: str) -> Policy:
     """``base`` with the feedback stages after frame 0 declared expected divergences (``reason``),
     each under its own base tolerance; exact stages (decisions) are left as they are, so a flipped
     decision still fails."""
-    return _DriftPolicy(base.rules, base.default, f"{base.source} + temporal drift", reason)
-
-
-@dataclass
-class _DriftPolicy(Policy):
-    reason: str = ""
-
-    def tolerance_for(self, stage: str) -> Tolerance:
-        tol = super().tolerance_for(stage)
-        if tol.exact or tol.ignore or not is_feedback_stage(stage):
-            return tol
-        return replace(tol, expected=self.reason)
+    return base.with_expected(RECURRENT_LATER, reason, "temporal drift")
 
 
 def drift_reason(free: DiffReport, per_step: DiffReport) -> str:
