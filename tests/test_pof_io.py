@@ -11,7 +11,7 @@ import pytest
 from cli.app import main
 from pyparity.errors import InputError, ModelError
 from pyparity.pipelines.pof.checkpoint import load_checkpoint, synthetic_model
-from pyparity.pipelines.pof.io import COCO17_NAMES, from_csv, from_dump, from_npz, read_keypoints, write_trc
+from pyparity.pipelines.pof.io import COCO17_NAMES, from_csv, from_dump, from_npz, read_keypoints
 from pyparity.pipelines.pof.reconstruct import reconstruct_3d
 from pyparity.trace import read_trace
 

@@ -7,7 +7,7 @@ import pytest
 
 from cli.app import main
 from pyparity.diff import diff_traces
-from pyparity.probe import ProbeError, load_probe, record_probe
+from pyparity.probe import load_probe, record_probe
 from pyparity.trace import read_trace
 
 PORTS = __import__("pathlib").Path(__file__).parent / "probe_ports"
@@ -123,7 +123,7 @@ def test_bad_probes_give_one_line_and_no_partial_trace(tmp_path, dump, capsys, m
 
 
 def test_torch_module_capture(tmp_path, dump):
-    torch = pytest.importorskip("torch")
+    pytest.importorskip("torch")
     (tmp_path / "torch_port.py").write_text('''
 import torch
 class Diff(torch.nn.Module):

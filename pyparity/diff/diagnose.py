@@ -132,7 +132,7 @@ def _layout(a, b, tol, ctx):
             yield Hypothesis(
                 "interleaved", "interleaved [x0, y0, x1, y1, ...] where the reference stacks [x0..xn, y0..yn]",
                 f"B = A with axis {axis} reordered from stacked to interleaved",
-                f"layout = \"interleaved_to_stacked\"" + (f"; axis = {axis}" if axis else ""), r)
+                "layout = \"interleaved_to_stacked\"" + (f"; axis = {axis}" if axis else ""), r)
             return
         st = np.moveaxis(interleaved_to_stacked(moved), 0, axis)
         r = _explains(st, b, tol)
@@ -140,7 +140,7 @@ def _layout(a, b, tol, ctx):
             yield Hypothesis(
                 "stacked", "stacked [x0..xn, y0..yn] where the reference interleaves [x0, y0, ...]",
                 f"B = A with axis {axis} reordered from interleaved to stacked",
-                f"layout = \"stacked_to_interleaved\"" + (f"; axis = {axis}" if axis else ""), r)
+                "layout = \"stacked_to_interleaved\"" + (f"; axis = {axis}" if axis else ""), r)
             return
 
 

@@ -46,7 +46,6 @@ import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from pyparity.errors import PyparityError
 from pyparity.probe.transforms import normalise_steps

@@ -42,7 +42,6 @@ from pathlib import Path
 from typing import Sequence
 
 import cv2
-import numba
 import numpy as np
 
 from pyparity.errors import InputError, ModelError

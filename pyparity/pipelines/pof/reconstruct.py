@@ -335,7 +335,7 @@ def reconstruct_from_reference(model: PofModel | None, ref, start: str, height_m
 
     logits = None
     if start == "model":
-        if model.temporal != (f"frame0000/model/in/prev_pof" in ref):
+        if model.temporal != ("frame0000/model/in/prev_pof" in ref):
             raise InputError(f"{ref.source}: reference dump was not recorded with a {model.variant} model")
         pofs, lgs = [], []
         consts: set = set()  # const/<stack>/adj_norm recorded once, not once per frame

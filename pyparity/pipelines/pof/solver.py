@@ -17,7 +17,6 @@ import warnings
 import numpy as np
 
 from pyparity.pipelines.pof import constants as C
-from pyparity.pipelines.pof.features import normalize_pose_2d
 from pyparity.pipelines.pof.recording import FrameSaver
 
 F32 = np.float32
