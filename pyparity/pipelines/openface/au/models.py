@@ -1,0 +1,125 @@
+"""The AU models FaceAnalyser loads, as the prediction stages use them.
+
+    models = load_au_models(au_dir)                  # AU_predictors/ folder (None: the model manager's)
+    models.intensity.names, .means, .weights, .biases   # static SVRs stacked: (F,), (F, 17), (17,)
+    models.presence.names, ..., .pos_class, .neg_class  # static SVMs stacked: (F,), (F, 18), (18,)
+
+FaceLandmarkImg uses the static models only (FaceAnalyserParameters::OptimizeForImages:
+`main_static_svms.txt` -> `AU_all_static.txt`, the AU PDM `In-the-wild_aligned_PDM_68.txt`,
+`tris_68_full.txt`). As the C++ SVR/SVM `Read` methods, each family keeps the means of the FIRST file
+it reads (later files' means are only compared, with a warning in C++; they are equal in OpenFace's
+files) and stacks the support vectors as columns in file order.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from pyparity.errors import ModelError
+
+STATIC_ANALYSER = "main_static_svms.txt"
+ALIGN_SCALE = 0.7          # FaceAnalyserParameters: sim_scale_au
+ALIGN_SIZE = 112           # sim_size_au
+HOG_CELL_SIZE = 8
+
+
+@dataclass(frozen=True)
+class LinearPredictors:
+    """One family of linear AU models stacked as C++ stacks them: score = (x - means) · weights + biases."""
+
+    names: tuple[str, ...]
+    means: np.ndarray          # (F,) float64
+    weights: np.ndarray        # (F, K) float64, C-contiguous
+    biases: np.ndarray         # (K,) float64
+    pos_class: np.ndarray | None = None    # (K,) SVMs: reported where the score is > 0
+    neg_class: np.ndarray | None = None
+
+    @property
+    def n_features(self) -> int:
+        return self.means.shape[0]
+
+
+@dataclass(frozen=True)
+class AuModels:
+    """FaceAnalyser's static models: intensities (SVR), presences (SVM), the AU PDM, the triangulation."""
+
+    au_dir: Path
+    intensity: LinearPredictors
+    presence: LinearPredictors
+    pdm: object                # clnf.pdm.PDM
+    triangulation: np.ndarray  # (t, 3) int32
+    head_orientations: tuple[tuple[float, float, float], ...] = ((0.0, 0.0, 0.0),)
+
+    @property
+    def sha256(self) -> dict[str, str]:
+        """The files the models came from, for a trace's meta.json (as the reference dumps list them)."""
+        from pyparity.models.manifest import sha256_file
+
+        names = (STATIC_ANALYSER, "AU_all_static.txt", "In-the-wild_aligned_PDM_68.txt")
+        return {f"AU_predictors/{n}": sha256_file(self.au_dir / n) for n in names if (self.au_dir / n).is_file()}
+
+
+def _stack(models: list, family: str, path: Path) -> LinearPredictors:
+    """[(LinearAuModel, names), ...] in file order -> one LinearPredictors (SVR/SVM_static_lin::Read)."""
+    if not models:
+        raise ModelError(f"{path}: lists no {family} model")
+    names = tuple(n for _m, ns in models for n in ns)
+    if any(len(ns) != 1 for _m, ns in models):
+        raise ModelError(f"{path}: each {family} file must name exactly one AU")
+    first = models[0][0]
+    for m, _ns in models:
+        if m.means.shape != first.means.shape:
+            raise ModelError(f"{m.path}: {m.means.shape[0]} features where {first.path} has {first.means.shape[0]}")
+    weights = np.ascontiguousarray(np.stack([m.weights for m, _ns in models], axis=1))
+    biases = np.array([m.bias for m, _ns in models], dtype=np.float64)
+    pos = neg = None
+    if first.pos_class is not None:
+        pos = np.array([m.pos_class for m, _ns in models], dtype=np.float64)
+        neg = np.array([m.neg_class for m, _ns in models], dtype=np.float64)
+    return LinearPredictors(names, first.means.copy(), weights, biases, pos, neg)
+
+
+def _resolve_au_dir(au_dir) -> Path:
+    if au_dir is not None:
+        return Path(au_dir)
+    from pyparity.models import openface_au_dir
+
+    return Path(openface_au_dir())
+
+
+def load_au_models(au_dir: str | os.PathLike | None = None) -> AuModels:
+    """FaceAnalyser(OptimizeForImages()) from an `AU_predictors/` folder (None: the model manager's).
+    Only the static models are read (dynamic ones in the list are an error: they need a video's
+    running medians, which images do not have)."""
+    from pyparity.pipelines.clnf.au_model_files import (read_analyser_file, read_au_list, read_linear_model,
+                                                        read_triangulation)
+    from pyparity.pipelines.clnf.pdm import read_pdm
+
+    d = _resolve_au_dir(au_dir)
+    main = d / STATIC_ANALYSER
+    if not main.is_file():
+        raise ModelError(f"{main}: no such AU model file (give OpenFace's AU_predictors folder with --au-dir, "
+                         "or install it with `pyparity models fetch`)")
+    files = read_analyser_file(main)
+    svr, svm = [], []
+    for path, names in read_au_list(files.au_predictors):
+        m = read_linear_model(path)
+        if m.kind == "svr-static":
+            svr.append((m, names))
+        elif m.kind == "svm-static":
+            svm.append((m, names))
+        else:
+            raise ModelError(f"{path}: a {m.kind} model in the static AU list {files.au_predictors}")
+    intensity = _stack(svr, "intensity (SVR)", files.au_predictors)
+    presence = _stack(svm, "presence (SVM)", files.au_predictors)
+    pdm = read_pdm(files.pdm)
+    n_geom = 3 * pdm.n_points + pdm.n_modes
+    for fam in (intensity, presence):
+        if fam.n_features <= n_geom:
+            raise ModelError(f"{files.au_predictors}: {fam.n_features} features cannot hold a HOG and the "
+                             f"{n_geom} geometry values")
+    return AuModels(d, intensity, presence, pdm, read_triangulation(files.triangulation))
