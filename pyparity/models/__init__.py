@@ -4,6 +4,7 @@ Everyday API (details in ``pyparity.models.manager``)::
 
     from pyparity.models import openface_model_dir, model_path, fetch, verify, list_models
     d = openface_model_dir()          # verified folder laid out like OpenFace's model/ folder
+    au = openface_au_dir()            # verified folder laid out like OpenFace's FaceAnalyser/AU_predictors/
     pnet = d / "mtcnn_detector" / "PNet.dat"
     fetch(from_dir="../shared/openface/model", accept_license=True)   # or `pyparity models fetch`
 
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 _EXPORTS = (
     "FetchResult", "FileStatus", "cache_root", "fetch", "img2pose_dir", "list_models", "model_path",
-    "openface_model_dir", "synthetic_cen_dir", "verify",
+    "openface_au_dir", "openface_model_dir", "synthetic_cen_dir", "verify",
 )
 __all__ = list(_EXPORTS)
 

@@ -4,12 +4,14 @@ Layout of the cache root (``$PYPARITY_CACHE_DIR``, else ``$XDG_CACHE_HOME/pypari
 ``~/.cache/pyparity``)::
 
     openface-2.2.0/model/            laid out like OpenFace's lib/local/LandmarkDetector/model/
+    openface-2.2.0/AU_predictors/    laid out like OpenFace's lib/local/FaceAnalyser/AU_predictors/
     openface-2.2.0/synthetic_cen/    the synthetic CE-CLM experts (mirror only)
     img2pose/pose_references/        img2pose's 3D reference points
     licences/<id>.accepted.json      one record per accepted licence
     verified.json                    path -> (size, mtime_ns, inode, sha256) of files already hashed
 
-``$PYPARITY_MODEL_DIR``, when set, is used as the OpenFace model folder instead of the cache's.
+``$PYPARITY_MODEL_DIR``, when set, is used as the OpenFace model folder instead of the cache's, and
+``$PYPARITY_AU_DIR`` as the AU_predictors folder.
 
 Verification is by size and sha256 against the manifest (``models/openface-2.2.0.toml``). Hashing
 is done once per file version: ``verified.json`` remembers the stat signature of every file whose
@@ -38,7 +40,7 @@ from pyparity.errors import ModelError
 from pyparity.models.manifest import Licence, Manifest, ModelFile, load_manifest
 
 __all__ = [
-    "cache_root", "group_dir", "openface_model_dir", "synthetic_cen_dir", "img2pose_dir", "model_path",
+    "cache_root", "group_dir", "openface_model_dir", "openface_au_dir", "synthetic_cen_dir", "img2pose_dir", "model_path",
     "fetch", "verify", "list_models", "select", "licence_accepted", "accept_licence", "licences_to_accept",
     "manifest",
     "FileStatus", "FetchResult", "DOWNLOAD_TIMEOUT_S",
@@ -73,15 +75,18 @@ def cache_root() -> Path:
     return base / "pyparity"
 
 
+# groups whose folder an environment variable may point elsewhere (still checked against the manifest)
+DIR_OVERRIDES = {"openface": "PYPARITY_MODEL_DIR", "openface_au": "PYPARITY_AU_DIR"}
+
+
 def group_dir(group: str, m: Manifest | None = None) -> Path:
-    """Where a group's files live: the cache folder, or ``$PYPARITY_MODEL_DIR`` for ``openface``."""
+    """Where a group's files live: the cache folder, or the folder its DIR_OVERRIDES variable names."""
     m = m or manifest()
     if group not in m.groups:
         raise ModelError(f"unknown model group {group!r} (known: {', '.join(m.groups)})")
-    if group == "openface":
-        env = os.environ.get("PYPARITY_MODEL_DIR", "").strip()
-        if env:
-            return Path(env).expanduser()
+    env = os.environ.get(DIR_OVERRIDES[group], "").strip() if group in DIR_OVERRIDES else ""
+    if env:
+        return Path(env).expanduser()
     return cache_root() / m.groups[group].cache_dir
 
 
@@ -235,8 +240,9 @@ def _require(group: str, files: Sequence[ModelFile] | None = None) -> Path:
                            optional_absent_ok=False)
     bad = [s for s in statuses if not s.ok]
     if bad:
-        overridden = group == "openface" and bool(os.environ.get("PYPARITY_MODEL_DIR", "").strip())
-        where = f"PYPARITY_MODEL_DIR={d}" if overridden else str(d)
+        var = DIR_OVERRIDES.get(group, "")
+        overridden = bool(var) and bool(os.environ.get(var, "").strip())
+        where = f"{var}={d}" if overridden else str(d)
         missing = [s for s in bad if s.status == "missing"]
         first = bad[0]
         what = (f"{first.file.name}: {first.status}" + (f" ({first.detail})" if first.detail else "")
@@ -244,7 +250,7 @@ def _require(group: str, files: Sequence[ModelFile] | None = None) -> Path:
         how = ("run `pyparity models fetch" + (f" --only '{group}/*'" if not m.groups[group].default else "")
                + "` (add --from DIR to copy from a local mirror)")
         if overridden:
-            how = "point PYPARITY_MODEL_DIR at an intact copy of OpenFace's model folder, or unset it and " + how
+            how = f"point {var} at an intact copy of OpenFace's folder, or unset it and " + how
         if missing and len(missing) == len(bad) and len(bad) == len(statuses):
             raise ModelError(f"{group} model files are not installed in {where}: {how}")
         raise ModelError(f"{where}: {what}; {how}")
@@ -258,6 +264,13 @@ def openface_model_dir() -> Path:
     the user to run ``pyparity models fetch``) when a file is missing or fails its size/sha256 check.
     """
     return _require("openface")
+
+
+def openface_au_dir() -> Path:
+    """The verified folder laid out like OpenFace's ``lib/local/FaceAnalyser/AU_predictors/``
+    (``main_static_svms.txt``, ``svr_combined/...``). ``$PYPARITY_AU_DIR`` if set, else the cache's copy;
+    ``ModelError`` (telling the user to run ``pyparity models fetch``) when a file is missing or corrupt."""
+    return _require("openface_au")
 
 
 def synthetic_cen_dir() -> Path:
@@ -283,6 +296,9 @@ def model_path(relpath: str) -> Path:
     for prefix in ("lib/local/LandmarkDetector/model/", "model/"):
         if rel.startswith(prefix):
             candidates.append("openface/" + rel[len(prefix):])
+    for prefix in ("lib/local/FaceAnalyser/AU_predictors/", "AU_predictors/"):
+        if rel.startswith(prefix):
+            candidates.append("openface_au/" + rel[len(prefix):])
     candidates.append("openface/" + rel)
     keys = m.by_key()
     for c in candidates:
@@ -472,7 +488,8 @@ def fetch(
         ``all_groups``: everything).
     progress: ``progress(file, bytes_done, size)`` while each file is copied or downloaded.
     force: re-install files already present and verified.
-    The OpenFace group always goes to the cache, even when ``$PYPARITY_MODEL_DIR`` points elsewhere.
+    The OpenFace groups always go to the cache, even when ``$PYPARITY_MODEL_DIR`` / ``$PYPARITY_AU_DIR``
+    point elsewhere.
     """
     m = manifest()
     wanted = select(names, all_groups=all_groups, m=m)
