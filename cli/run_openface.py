@@ -12,10 +12,11 @@ import typer
 POLICY = "openface"
 
 
-def _models(model_dir, backend="ccnf", cen_dir=None, early_term=None):
+def _models(model_dir, backend="ccnf", cen_dir=None, early_term=None, aus=False, au_dir=None):
     from pyparity.pipelines.openface import load_openface_models
 
-    return load_openface_models(model_dir, backend=backend, cen_dir=cen_dir, early_term=early_term)
+    return load_openface_models(model_dir, backend=backend, cen_dir=cen_dir, early_term=early_term, aus=aus,
+                                au_dir=au_dir)
 
 
 def _parse_bbox(text: str):
@@ -41,8 +42,14 @@ def _print_faces(faces) -> None:
     if not faces:
         console.print("no face detected", markup=False, highlight=False)
     for i, f in enumerate(faces):
-        console.print(f"face{i:02d}: success {int(f.detection_success)}, certainty {float(f.detection_certainty):.4f}, "
-                      f"model likelihood {float(f.model_likelihood):.4f}", markup=False, highlight=False)
+        line = (f"face{i:02d}: success {int(f.detection_success)}, certainty {float(f.detection_certainty):.4f}, "
+                f"model likelihood {float(f.model_likelihood):.4f}" if f.fitted else
+                f"face{i:02d}: landmarks from the reference")
+        if f.aus is not None:
+            name, margin = f.aus.smallest_margin()
+            present = [n for n, v in zip(f.aus.presence_names, f.aus.presence) if v == 1]
+            line += (f"; AUs present {' '.join(present) or '-'}, smallest presence margin {margin:+.3g} ({name})")
+        console.print(line, markup=False, highlight=False)
 
 
 def _recorder(out: Path | None, image: Path, models, command: str, level: int):
@@ -52,6 +59,12 @@ def _recorder(out: Path | None, image: Path, models, command: str, level: int):
 
     meta = {"producer": {"name": "pyparity", "command": command, "dump_level": level},
             "parameters": {"model": models.backend}}
+    if models.au is not None:
+        # as the AU reference dumps' meta.json (the CSV adapter and the report read the names here)
+        meta["parameters"].update({"au_models": "AU_predictors/AU_all_static.txt (images: static models only)",
+                                   "au_reg_names": list(models.au.intensity.names),
+                                   "au_class_names": list(models.au.presence.names)})
+        meta["models"] = models.au.sha256
     try:
         meta["input"] = {"file": image.name, "sha256": hashlib.sha256(image.read_bytes()).hexdigest()}
     except OSError:
@@ -59,7 +72,8 @@ def _recorder(out: Path | None, image: Path, models, command: str, level: int):
     return Recorder(out, meta=meta) if out is not None else Recorder(meta=meta)
 
 
-def _run_image(image: Path, load_models, command: str, out, diff, policy, json_out, level: int, **run_kwargs) -> int:
+def _run_image(image: Path, load_models, command: str, out, diff, policy, json_out, level: int, html_out=None,
+               **run_kwargs) -> int:
     """What `openface-image` and `clnf` share: read the image, load the models, run FaceLandmarkImg's flow
     with ``run_kwargs`` into a recorder (aborted on any error), print the faces, report/diff the run."""
     from cli.common import finish_run
@@ -77,7 +91,7 @@ def _run_image(image: Path, load_models, command: str, out, diff, policy, json_o
     trace = rec.finish()
     _print_faces(faces)
     return finish_run(trace, out=out, diff_against=diff, policy=policy if policy is not None else POLICY,
-                      json_out=json_out)
+                      json_out=json_out, html_out=html_out)
 
 
 def register(run_app: typer.Typer) -> None:
@@ -95,17 +109,25 @@ def register(run_app: typer.Typer) -> None:
         from_reference: Optional[Path] = typer.Option(None, "--from-reference", help="reference dump to take early stages from"),
         start: Optional[str] = typer.Option(None, "--start", help="stage to start at: box (the reference's face boxes), "
                                             "an MTCNN stage (mtcnn/pnet/merged, mtcnn/rnet/input_boxes, "
-                                            "mtcnn/onet/input_boxes) or a faceNN/clnf/... stage"),
+                                            "mtcnn/onet/input_boxes), a faceNN/clnf/... stage, or au (only the "
+                                            "AUs, from the reference's landmarks)"),
         level: int = typer.Option(2, "--level", help="1: leave out Jacobians, Hessians and the gray image; 2: record all"),
         model_dir: Optional[Path] = typer.Option(None, "--model-dir", help="OpenFace model folder (default: the model manager's)"),
+        no_aus: bool = typer.Option(False, "--no-aus", help="skip the action units (FaceAnalyser's faceNN/au/... stages)"),
+        au_dir: Optional[Path] = typer.Option(None, "--au-dir", help="OpenFace's AU_predictors folder "
+                                              "(default: the model manager's)"),
+        html_out: Optional[Path] = typer.Option(None, "--html", help="with --diff: write an HTML report (aligned "
+                                                "faces, HOG difference, AU intensities)"),
     ) -> None:
-        """FaceLandmarkImg: MTCNN, then CLNF landmarks, validator, pose, 3D landmarks and gaze for every face."""
+        """FaceLandmarkImg: MTCNN, then CLNF landmarks, validator, pose, 3D landmarks, gaze and action units for
+        every face."""
         from cli.common import run_guarded, start_from_reference
 
         def body() -> int:
             start_from = start_from_reference(from_reference, start)
-            return _run_image(image, lambda: _models(model_dir, model, cen_dir, early_term), "openface-image", out,
-                              diff, policy, json_out, level, start_from=start_from, multi_view=multi_view)
+            return _run_image(image, lambda: _models(model_dir, model, cen_dir, early_term, not no_aus, au_dir),
+                              "openface-image", out, diff, policy, json_out, level, html_out=html_out,
+                              start_from=start_from, multi_view=multi_view)
 
         raise typer.Exit(run_guarded(body))
 

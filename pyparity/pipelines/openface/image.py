@@ -1,12 +1,13 @@
 """FaceLandmarkImg: MTCNN, then for every face the CLNF fit, the detection validator and the reported
 outputs (exe/FaceLandmarkImg/FaceLandmarkImg.cpp with main_clnf_general.txt).
 
-    models = load_openface_models(model_dir)                 # CLNF (or CE-CLM), validator, MTCNN folder
+    models = load_openface_models(model_dir, aus=True)       # CLNF (or CE-CLM), validator, MTCNN folder, AU models
     faces = run_image(image_bgr, models, rec=rec)            # list[FaceOutput], one per MTCNN face
 
 Stages, as the reference dumps name them: `mtcnn/...`, then per face `faceNN/clnf/input/bbox`,
 `faceNN/clnf/input/gray` (level 2), `faceNN/clnf/hNN/...` (the fit), `faceNN/clnf/hNN/validation/certainty`,
-`faceNN/output/...` (outputs.py).
+`faceNN/output/...` (outputs.py), and with AU models `faceNN/au/...` (openface/au/static.py: FaceAnalyser's
+PredictStaticAUsAndComputeFeatures on the image and the reported landmarks, for every face).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ class OpenFaceModels:
     clnf: object                 # clnf.detect.ClnfModel, or CE-CLM's model object
     validator: object | None     # clnf.validator.DetectionValidator
     _ceclm_fit: object = field(default=None, repr=False)
+    au: object | None = None     # openface.au.AuModels: FaceAnalyser's static models (None: no AUs)
 
     @property
     def pdm(self):
@@ -58,8 +60,11 @@ def _resolve_model_dir(model_dir) -> Path:
 
 def load_openface_models(model_dir: str | os.PathLike | None = None, backend: str = "ccnf",
                          cen_dir: str | os.PathLike | None = None,
-                         early_term: str | os.PathLike | None = None) -> OpenFaceModels:
-    """Load the landmark model and validator from an OpenFace model folder (None: the model manager's)."""
+                         early_term: str | os.PathLike | None = None, *, aus: bool = False,
+                         au_dir: str | os.PathLike | None = None) -> OpenFaceModels:
+    """Load the landmark model and validator from an OpenFace model folder (None: the model manager's);
+    with `aus`, FaceAnalyser's static AU models from `au_dir` (OpenFace's AU_predictors folder; None:
+    the model manager's)."""
     from pyparity.pipelines.clnf.validator import read_validator
 
     d = _resolve_model_dir(model_dir)
@@ -83,7 +88,12 @@ def load_openface_models(model_dir: str | os.PathLike | None = None, backend: st
     vpath = getattr(getattr(clnf, "main", None), "validator", None) or d / "detection_validation" / "validator_cnn.txt"
     if not Path(vpath).is_file():
         raise ModelError(f"{vpath}: no such validator file")
-    return OpenFaceModels(d, backend, clnf, read_validator(vpath), fit)
+    au = None
+    if aus:
+        from pyparity.pipelines.openface.au import load_au_models
+
+        au = load_au_models(au_dir)
+    return OpenFaceModels(d, backend, clnf, read_validator(vpath), fit, au)
 
 
 def to_gray_u8(image: np.ndarray) -> np.ndarray:
@@ -232,8 +242,9 @@ def run_image(image: np.ndarray, models: OpenFaceModels, rec=NULL_RECORDER, star
               multi_view: bool = False, level: int = 2, boxes_xywh=None) -> list[FaceOutput]:
     """FaceLandmarkImg on one image: (H, W, 3) uint8 BGR (as cv::imread gives it) or (H, W) uint8 gray.
 
-    start_from: (reference trace, stage) — `box` (or `clnf/input/bbox`) takes every face's box from the
-    reference instead of running MTCNN; an MTCNN start stage (`mtcnn/pnet/merged`, ...) starts MTCNN
+    start_from: (reference trace, stage) — `au` runs only the AUs (models.au), of every face the reference
+    holds, from its landmarks (`faceNN/au/input/landmarks_stacked`, else `faceNN/output/landmarks_stacked`);
+    `box` (or `clnf/input/bbox`) takes every face's box from the reference instead of running MTCNN; an MTCNN start stage (`mtcnn/pnet/merged`, ...) starts MTCNN
     there; a `faceNN/clnf/...` stage starts that face's fit from the reference's own state (when the
     CLNF package provides `fit_from_reference`). boxes_xywh: (N, 4) face boxes to fit instead of
     detecting (no MTCNN stages). No face: an empty list (nothing under `faceNN/`).
@@ -246,6 +257,8 @@ def run_image(image: np.ndarray, models: OpenFaceModels, rec=NULL_RECORDER, star
     cam = default_camera(w, h)
     ref, start = start_from if start_from is not None else (None, None)
     start = start.strip("/") if start else None
+    if start in AU_STAGES:
+        return _aus_from_reference(img, models, ref, rec)
     face_start = None
     if boxes_xywh is not None:
         if start is not None:
@@ -262,7 +275,8 @@ def run_image(image: np.ndarray, models: OpenFaceModels, rec=NULL_RECORDER, star
         face_start = start
     else:
         raise TraceError(f"cannot start from {start!r}: choose box, an MTCNN stage "
-                         f"({', '.join(START_STAGES)}), faceNN/clnf/hNN/... or hNN/... (every face)")
+                         f"({', '.join(START_STAGES)}), faceNN/clnf/hNN/... or hNN/... (every face), "
+                         "or au (the AUs from the reference's landmarks)")
     faces = []
     for i, box in enumerate(boxes):
         fprefix = f"face{i:02d}"
@@ -275,6 +289,50 @@ def run_image(image: np.ndarray, models: OpenFaceModels, rec=NULL_RECORDER, star
                     fit = fit_face(gray, box, models, rec, multi_view=multi_view, level=level)
             out = face_outputs(fit, models, cam)
             record_outputs(rec, out)
+            if models.au is not None:
+                out.aus = _face_aus(img, out.landmarks_stacked, models, rec)
+        faces.append(out)
+    return faces
+
+
+AU_STAGES = ("au", "au/input")
+
+
+def _face_aus(image: np.ndarray, landmarks_stacked: np.ndarray, models: OpenFaceModels, rec):
+    """PredictStaticAUsAndComputeFeatures(rgb_image, detected_landmarks) in the caller's `faceNN` scope."""
+    from pyparity.pipelines.openface.au import predict_static_aus
+
+    with rec.scope("au"):
+        return predict_static_aus(image, landmarks_stacked, models.au, rec)
+
+
+def reference_landmarks(ref) -> list[np.ndarray]:
+    """Every face's landmarks in a reference dump, for AUs from the reference (`--start au`):
+    `faceNN/au/input/landmarks_stacked`, else `faceNN/output/landmarks_stacked`; (2n,) float32 each."""
+    out = []
+    for i in range(1000):
+        for name in (f"face{i:02d}/au/input/landmarks_stacked", f"face{i:02d}/output/landmarks_stacked"):
+            if name in ref:
+                out.append(np.asarray(ref[name], dtype=np.float32).reshape(-1))
+                break
+        else:
+            break
+    if not out:
+        raise TraceError(f"{getattr(ref, 'source', 'reference')}: no faceNN/au/input/landmarks_stacked or "
+                         "faceNN/output/landmarks_stacked stage to start the AUs from")
+    return out
+
+
+def _aus_from_reference(image: np.ndarray, models: OpenFaceModels, ref, rec) -> list[FaceOutput]:
+    """`--start au`: the AU stages of every face of the reference, from its landmarks (stage isolation:
+    nothing of MTCNN or the fit runs)."""
+    if models.au is None:
+        raise InputError("--start au needs the AU models (do not combine it with --no-aus)")
+    faces = []
+    for i, lm in enumerate(reference_landmarks(ref)):
+        with rec.scope(f"face{i:02d}"):
+            out = FaceOutput.from_landmarks(lm)
+            out.aus = _face_aus(image, lm, models, rec)
         faces.append(out)
     return faces
 

@@ -154,6 +154,16 @@ class FaceOutput:
     landmarks_3d: np.ndarray | None = None   # (3, n) float32
     gaze: np.ndarray | None = None           # (8,) float32 (eye model present)
     eye_landmarks_stacked: np.ndarray | None = None   # (2·56,) float32: left then right eye's 28 points
+    aus: object | None = None                # openface.au.AuResult (AU models loaded)
+    fitted: bool = True                      # False: landmarks taken from a reference (`--start au`), no fit
+
+    @classmethod
+    def from_landmarks(cls, landmarks_stacked: np.ndarray) -> "FaceOutput":
+        """A face whose landmarks come from elsewhere (a reference dump): nothing of the fit is known."""
+        nan = np.float32(np.nan)
+        return cls(np.asarray(landmarks_stacked, np.float32).reshape(-1), np.full(6, nan, np.float32),
+                   np.zeros(0, np.float32), np.full(6, nan, np.float32), nan, False, nan,
+                   Camera(nan, nan, nan, nan), fitted=False)
 
 
 def record_outputs(rec, out: FaceOutput) -> None:
