@@ -311,6 +311,54 @@ def _row_subset(a, b, tol, ctx):
 
 # cross-stage hypotheses ----------------------------------------------------------------------
 
+def _element_labels(ctx, stage: str, n: int) -> list[str] | None:
+    """Names of a stage's n elements from a trace's meta.json parameters: a list of n strings under a
+    key ending in `_names`, preferring one whose words appear in the stage's path (`au_class_names` for
+    `face00/au/class/output`)."""
+    words = set(stage.replace("/", "_").split("_"))
+    best = None
+    for t in (ctx.candidate, ctx.reference):
+        params = (getattr(t, "meta", None) or {}).get("parameters") or {}
+        for key, v in params.items():
+            if key.endswith("_names") and isinstance(v, list) and len(v) == n and all(isinstance(x, str) for x in v):
+                score = len(words & set(key.split("_")))
+                if best is None or score > best[0]:
+                    best = (score, v)
+    return None if best is None else list(best[1])
+
+
+def _decision_flip(a, b, tol, ctx):
+    """A 0/1 decision stage (`.../output`) whose candidate recorded the score it thresholds next to it
+    (`.../margin`): name the decisions that flipped and how far B's score was from the threshold."""
+    if a.shape != b.shape or a.size == 0 or a.size > 10_000 or "/" not in ctx.stage:
+        return
+    av, bv = a.reshape(-1), b.reshape(-1)
+    if not (np.isin(av, (0, 1)).all() and np.isin(bv, (0, 1)).all()):
+        return
+    margin_name = ctx.stage.rsplit("/", 1)[0] + "/margin"
+    margins = {}
+    for side, t in (("B", ctx.candidate), ("A", ctx.reference)):
+        if t is not None and margin_name in t and t.info(margin_name).shape == a.shape:
+            margins[side] = np.asarray(t[margin_name], dtype=np.float64).reshape(-1)
+    if not margins:
+        return
+    flipped = np.flatnonzero(av != bv)
+    if flipped.size == 0:
+        return
+    labels = _element_labels(ctx, ctx.stage, a.size) or [f"[{i}]" for i in range(a.size)]
+    parts = []
+    for i in flipped[:6]:
+        m = ", ".join(f"{side} {v[i]:+.3g}" for side, v in margins.items())
+        parts.append(f"{labels[i]} ({int(av[i])} in A, {int(bv[i])} in B; margin {m})")
+    more = f" and {flipped.size - 6} more" if flipped.size > 6 else ""
+    scale = max(float(np.abs(v).max()) for v in margins.values()) or 1.0
+    closest = min(abs(float(v[i])) for v in margins.values() for i in flipped)
+    kind = ("a near-tie: the score is within float noise of the threshold" if closest <= 1e-9 * scale
+            else "the scores differ, not only their last bits: look at the stages that feed them")
+    yield Hypothesis("decision-flip", f"decision flipped: {', '.join(labels[i] for i in flipped[:6])}{more}",
+                     f"{'; '.join(parts)}{more}; {kind}", f"# a changed decision: see {margin_name}", 0.0)
+
+
 def _stale(a, b, tol, ctx):
     ref = ctx.reference
     if ref is None or b.size == 0 or b.size > 1_000_000:
@@ -493,7 +541,7 @@ def _landmark_box(a, b, tol, ctx):
 
 
 HYPOTHESES: list[Callable] = [
-    _layout, _axes, _reshape, _channels, _boxes, _offset, _sign, _scale, _rows, _row_subset, _rounding,
+    _decision_flip, _layout, _axes, _reshape, _channels, _boxes, _offset, _sign, _scale, _rows, _row_subset, _rounding,
     _landmark_box, _nms_scores, _stale,
 ]
 
