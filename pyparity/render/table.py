@@ -52,10 +52,14 @@ def _select_rows(report: DiffReport, max_rows: int) -> list:
     keep: set[int] = set()
     if first_i is not None:
         keep.update(range(max(0, first_i - 2), first_i + 1))
-    # divergences (failing or expected) before stages present on one side only: a sparse reference
-    # (outputs only) leaves most of a run's stages one-sided
-    interesting = sorted((i for i, s in enumerate(stages) if s.status != MATCH and s.status != IGNORED),
-                         key=lambda i: (stages[i].status in (ONLY_IN_A, ONLY_IN_B), i))
+    # divergences (failing or expected), then compared stages, before stages present on one side only:
+    # a sparse reference (outputs only) leaves most of a run's stages one-sided, and what was compared
+    # is what the reader wants to see
+    def rank(i: int) -> tuple[int, int]:
+        st = stages[i].status
+        return (2 if st in (ONLY_IN_A, ONLY_IN_B) else 1 if st == MATCH else 0), i
+
+    interesting = sorted((i for i, s in enumerate(stages) if s.status != IGNORED), key=rank)
     for i in interesting:
         if len(keep) >= max_rows:
             break
