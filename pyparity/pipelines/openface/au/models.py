@@ -88,7 +88,11 @@ def _resolve_au_dir(au_dir) -> Path:
         return Path(au_dir)
     from pyparity.models import openface_au_dir
 
-    return Path(openface_au_dir())
+    try:
+        return Path(openface_au_dir())
+    except ModelError as exc:
+        raise ModelError(f"{exc}; or give OpenFace's AU_predictors folder with --au-dir, or skip the AUs "
+                         "with --no-aus") from None
 
 
 def load_au_models(au_dir: str | os.PathLike | None = None) -> AuModels:
