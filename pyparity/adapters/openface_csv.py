@@ -4,6 +4,11 @@ The CSV prints values rounded (landmarks to 1 decimal, parameters to 3): the num
 every printed value is kept in the trace's metadata (``printed_decimals``), and `diff` compares such
 stages within half a unit of the last printed digit instead of the policy's tolerance.
 
+Action units: the `AUxx_r` columns (intensities, 2 decimals) become `faceNN/au/reg/output` and the
+`AUxx_c` columns (presences, 1 decimal) `faceNN/au/class/output`, each in the CSV's column order (the
+AU dumps' order: OpenFace sorts the names), with the names in the trace's meta.json parameters
+(`au_reg_names`, `au_class_names`) as the AU dumps record them.
+
 Columns (", "-separated): FaceLandmarkImg writes one row per face (``face, confidence, ...``);
 FeatureExtraction one row per frame (``frame, face_id, timestamp, confidence, success, ...``) — those
 stages go under ``frameNNNN/`` (0-based, as the sequence dumps are named), or without the prefix when a
@@ -12,6 +17,7 @@ single frame is selected.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +43,9 @@ _STAGES = [
     ("output/params_global", ["p_scale", "p_rx", "p_ry", "p_rz", "p_tx", "p_ty"], "float32", (6,)),
     ("output/params_local", [f"p_{i}" for i in range(34)], "float32", (34, 1)),
 ]
+# AU columns -> (stage, meta.json parameter listing their names), float64 (k,) as FaceAnalyser's vectors
+_AU_STAGES = [(re.compile(r"^(AU\d+)_r$"), "au/reg/output", "au_reg_names"),
+              (re.compile(r"^(AU\d+)_c$"), "au/class/output", "au_class_names")]
 REQUIRED = ["confidence"] + [f"x_{i}" for i in range(N_LANDMARKS)] + [f"y_{i}" for i in range(N_LANDMARKS)]
 
 
@@ -62,6 +71,13 @@ def read_openface_csv(path: str | Path, frame: int | None = None) -> Trace:
     if missing:
         raise InputError(f"{p}: not an OpenFace CSV: missing column(s) {', '.join(missing[:5])}"
                          + (f" and {len(missing) - 5} more" if len(missing) > 5 else ""))
+    stages = list(_STAGES)
+    au_names: dict[str, list[str]] = {}
+    for pattern, stage, key in _AU_STAGES:
+        cols = [h for h in header if pattern.match(h)]
+        if cols:
+            stages.append((stage, cols, "float64", (len(cols),)))
+            au_names[key] = [pattern.match(h).group(1) for h in cols]
     sequence = "frame" in col
     if not sequence and "face" not in col:
         raise InputError(f"{p}: needs a 'face' (FaceLandmarkImg) or 'frame' (FeatureExtraction) column")
@@ -82,7 +98,7 @@ def read_openface_csv(path: str | Path, frame: int | None = None) -> Trace:
                 prefix = (f"frame{fr:04d}/" if frame is None else "") + f"face{face:02d}/"
             else:
                 prefix = f"face{int(cells[col['face']]):02d}/"
-            for stage, cols, dtype, shape in _STAGES:
+            for stage, cols, dtype, shape in stages:
                 if not all(c in col for c in cols):
                     continue
                 texts = [cells[col[c]] for c in cols]
@@ -97,6 +113,7 @@ def read_openface_csv(path: str | Path, frame: int | None = None) -> Trace:
         "producer": {"name": "openface-csv", "file": p.name},
         "input": {"file": p.name},
         "printed_decimals": printed,
+        "parameters": au_names,
         "conventions": {"landmarks": "names ending in _stacked: (2N, 1) [x0..xN-1, y0..yN-1]",
                         "pose": "[Tx, Ty, Tz] mm, [Rx, Ry, Rz] radians"},
     }
