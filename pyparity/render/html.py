@@ -3,7 +3,8 @@
 Sections: verdict; first divergence and its diagnosis; landmark and box overlays of both sides on
 the input image (the image embedded as a base64 JPEG, shapes as inline SVG); per-iteration
 convergence plots (``shape_change`` per scale and phase, parameter error against the reference)
-as inline SVG; error heat maps of diverged 2-D+ stages (PNG via cv2.imencode, base64); the stage
+as inline SVG; error heat maps of diverged 2-D+ stages (PNG via cv2.imencode, base64); action units
+(html_aus: aligned faces, HOG difference, intensities bar chart) when the traces hold them; the stage
 table. No script, no stylesheet or font from elsewhere, no external URL.
 
 Overlays find shapes by stage-name conventions: boxes in ``mtcnn/output/boxes`` or
@@ -432,6 +433,9 @@ def render_html(report, reference=None, candidate=None, image=None, title: str |
     verdict = ("<span class='ok'>PARITY</span>" if report.ok
                else f"<span class='bad'>DIVERGED at {escape(report.first_divergence)}</span>")
     extra_html = "".join(f"<h2>{escape(k)}</h2><pre>{escape(str(v))}</pre>" for k, v in (extra or {}).items() if v)
+    from pyparity.render.html_aus import au_section
+
+    aus = au_section(reference, candidate)
     return (
         "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
         f"<title>{escape(title)}</title><style>{_CSS}</style></head><body>"
@@ -443,7 +447,8 @@ def render_html(report, reference=None, candidate=None, image=None, title: str |
         f"<h2>Overlays</h2>{_overlay_section(reference, candidate, image)}"
         f"<h2>Convergence</h2>{_convergence_section(reference, candidate)}"
         f"<h2>Error heat maps</h2>{_heatmap_section(report, reference, candidate)}"
-        f"{extra_html}"
+        + (f"<h2>Action units</h2>{aus}" if aus else "")
+        + f"{extra_html}"
         f"<h2>Stages</h2>{_stage_table(report)}"
         "</body></html>\n"
     )
