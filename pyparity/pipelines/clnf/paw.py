@@ -158,20 +158,29 @@ def _in_triangle(c, t, x0, y0):
 @numba.njit(cache=True)
 def _triangle_ids(corners, h, w, min_x, min_y):
     """PAW::PAW's mask loop: (h, w) int32 triangle of each pixel (x + min_x, y + min_y), -1 outside
-    (PAW::findTriangle, with the previous pixel's triangle as its guess)."""
+    (PAW::findTriangle, with the previous pixel's triangle as its guess). findTriangle skips every
+    triangle whose bounding box misses the point, so each row only tries the triangles whose y-range
+    holds it, still in index order: the same first hit, without testing the others pixel by pixel."""
     nt = corners.shape[0]
     tid = np.full((h, w), -1, dtype=np.int32)
+    rows = np.empty(nt, dtype=np.int64)
     cur = -1
     for y in range(h):
         y0 = np.float32(np.float32(y) + min_y)
+        nr = 0
+        for t in range(nt):
+            if not (corners[t, 7] < y0 or corners[t, 9] > y0):
+                rows[nr] = t
+                nr += 1
         for x in range(w):
             x0 = np.float32(np.float32(x) + min_x)
             if cur != -1 and _in_triangle(corners, cur, x0, y0):
                 tid[y, x] = cur
                 continue
             cur = -1
-            for t in range(nt):
-                if corners[t, 6] < x0 or corners[t, 8] > x0 or corners[t, 7] < y0 or corners[t, 9] > y0:
+            for k in range(nr):
+                t = rows[k]
+                if corners[t, 6] < x0 or corners[t, 8] > x0:
                     continue
                 if _in_triangle(corners, t, x0, y0):
                     cur = t
