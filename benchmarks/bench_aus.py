@@ -1,0 +1,186 @@
+"""Static action units per face (pipelines/openface/au: FaceAnalyser::PredictStaticAUsAndComputeFeatures:
+CalcParams, the aligned masked face, dlib's FHOG, geometry, 17 SVR + 18 SVM) from the landmarks of the
+openface-2.0.2-au dumps, recording off, against C++ FaceAnalyser timed beside it.
+
+    .venv/bin/python benchmarks/bench_aus.py [--repeat 20] [--faces sequence|all] [--cpp-build DIR]
+
+C++: benchmarks/cpp/au_timer.cpp (our driver, no OpenFace code) is compiled against a build of the
+project's C++ recorder (`pyparity reference openface build`: its static libraries and patched source
+tree; `--cpp-build` names the build folder, else the newest build is used when that package is
+installed) and calls FaceAnalyser::PredictStaticAUsAndComputeFeatures on the same faces and landmarks,
+timing each call in-process (std::chrono). Python and C++ run in alternating rounds so that both see
+the same machine load. Without a build the ratio is taken against the recorded figure CPP_MS, and the
+output says so. The machine is shared: compare figures from one run only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+
+from pyparity.imageio import read_image_bgr  # noqa: E402
+from pyparity.pipelines.openface.au import align, calc_params, geom, hog, load_au_models, predict  # noqa: E402
+from pyparity.pipelines.openface.au.static import predict_static_aus  # noqa: E402
+from pyparity.trace import read_trace  # noqa: E402
+
+# Recorded figure, used when no C++ build is at hand: C++ OpenFace 2.0.2 FaceAnalyser::
+# PredictStaticAUsAndComputeFeatures, median ms per face over image_sequence/002..020 (19 faces x 20
+# calls after a warm-up), measured 2026-12-07 on this machine with au_timer.cpp linked against the
+# `cpp` branch's recorder build (Release, -O2 -msse3, recording off). Run-to-run spread on this shared
+# machine: about +-20%.
+CPP_MS = 2.39
+CPP_SOURCE = "recorded figure (2026-12-07, au_timer.cpp against the cpp branch's build, 19 faces x 20)"
+DRIVER = REPO / "benchmarks" / "cpp" / "au_timer.cpp"
+
+
+def _sample(shared: Path, name: str) -> Path:
+    if name[:3].isdigit():
+        return shared / "openface/samples/image_sequence" / name
+    if name.startswith("gray_"):
+        return shared / "openface/samples/image_sequence_gray" / name[len("gray_"):]
+    return shared / "openface/samples" / name
+
+
+def _faces(shared: Path, which: str) -> list[tuple[str, np.ndarray, np.ndarray, Path]]:
+    """(name/faceNN, image BGR, landmarks_stacked, image path) of the AU dumps' faces."""
+    dumps = shared / "reference_dumps/openface-2.0.2-au/images"
+    names = sorted(p.name for p in dumps.iterdir())
+    if which == "sequence":
+        names = [f"{i:03d}.jpg" for i in range(2, 21)]
+    out = []
+    for name in names:
+        ref = read_trace(dumps / name)
+        img = read_image_bgr(_sample(shared, name))
+        i = 0
+        while f"face{i:02d}/au/input/landmarks_stacked" in ref:
+            out.append((f"{name}/face{i:02d}", img, np.asarray(ref[f"face{i:02d}/au/input/landmarks_stacked"],
+                                                                  np.float32).reshape(-1), _sample(shared, name)))
+            i += 1
+    return out
+
+
+def _time_python(faces, models, repeat: int) -> list[float]:
+    for _, img, lm, _p in faces:                    # warm-up: numba compilation
+        predict_static_aus(img, lm, models)
+    per_face = []
+    for _ in range(repeat):
+        for _, img, lm, _p in faces:
+            t = time.perf_counter()
+            predict_static_aus(img, lm, models)
+            per_face.append((time.perf_counter() - t) * 1e3)
+    return per_face
+
+
+def _breakdown(faces, models, repeat: int) -> dict[str, float]:
+    """Median ms per face of each stage family (each timed on its own inputs)."""
+    spent: dict[str, list[float]] = {k: [] for k in ("calc_params", "align", "hog", "geom + predict")}
+    for _ in range(max(1, repeat // 4)):
+        for _, img, lm, _p in faces:
+            t0 = time.perf_counter()
+            g, loc = calc_params.calc_params(models.pdm, lm)
+            t1 = time.perf_counter()
+            a = align.align_face_mask(img, lm, g, models.pdm, models.triangulation)
+            t2 = time.perf_counter()
+            d = hog.fhog_descriptor(hog.fhog_cells(a.face))
+            t3 = time.perf_counter()
+            x = np.concatenate([d, geom.geometry_descriptor(models.pdm.princ_comp, loc)], axis=1)
+            predict.intensities(x, models.intensity)
+            predict.presences(x, models.presence)
+            t4 = time.perf_counter()
+            for k, v in zip(spent, (t1 - t0, t2 - t1, t3 - t2, t4 - t3)):
+                spent[k].append(v * 1e3)
+    return {k: statistics.median(v) for k, v in spent.items()}
+
+
+def _find_build(path: str | None) -> Path | None:
+    """A recorder build folder: obj/libFaceAnalyser.a (and the other libraries) and src/ (the patched tree)."""
+    if path:
+        d = Path(path)
+    else:
+        try:  # the project's C++ recorder, where it is installed and has built OpenFace
+            from pyparity.reference.openface.service import find_build
+            d = find_build().dir
+        except Exception:
+            return None
+    if not (d / "obj" / "libFaceAnalyser.a").is_file() or not (d / "src" / "lib" / "local").is_dir():
+        raise SystemExit(f"{d}: not a C++ recorder build (no obj/libFaceAnalyser.a and src/lib/local)")
+    return d
+
+
+def compile_driver(build: Path, out: Path) -> Path:
+    """g++ au_timer.cpp against the build's static libraries and headers (the recorder's CMake flags)."""
+    of = build / "src" / "lib" / "local"
+    cflags = subprocess.run(["pkg-config", "--cflags", "opencv4"], capture_output=True, text=True, check=True).stdout.split()
+    libs = subprocess.run(["pkg-config", "--libs", "opencv4"], capture_output=True, text=True, check=True).stdout.split()
+    exe = out / "au_timer"
+    cmd = (["g++", "-O2", "-std=c++17", "-msse", "-msse2", "-msse3", "-w", str(DRIVER), f"-I{build / 'src'}"]
+           + [f"-I{of / d / 'include'}" for d in ("FaceAnalyser", "Utilities", "LandmarkDetector")]
+           + cflags + ["-I/usr/include/boost", f"-L{build / 'obj'}", "-lFaceAnalyser", "-lLandmarkDetector",
+                       "-lUtilities", "-lLandmarkDetector"]
+           + libs + ["-lboost_filesystem", "-lboost_system", "-ltbb", "-ldlib", "-lopenblas", "-lpthread", "-o", str(exe)])
+    subprocess.run(cmd, check=True)
+    return exe
+
+
+def time_cpp(exe: Path, au_dir: Path, faces, repeat: int, work: Path) -> list[float]:
+    """ms per PredictStaticAUsAndComputeFeatures call, `repeat` passes over the faces, one process."""
+    lst = work / "faces.txt"
+    with open(lst, "w") as fh:
+        for _key, _img, lm, path in faces:
+            fh.write(f"{path} {lm.size // 2} " + " ".join(repr(float(v)) for v in lm) + "\n")
+    env = dict(os.environ, OPENBLAS_CORETYPE=os.environ.get("OPENBLAS_CORETYPE", "Haswell"))
+    out = subprocess.run([str(exe), str(au_dir.parent), str(lst), str(repeat)], capture_output=True, text=True,
+                         check=True, env=env).stdout
+    return [float(ln.split()[1]) for ln in out.splitlines() if ln[:1].isdigit()]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--repeat", type=int, default=20, help="passes over the faces, per side")
+    ap.add_argument("--rounds", type=int, default=4, help="alternating Python / C++ rounds the passes are split into")
+    ap.add_argument("--faces", choices=("sequence", "all"), default="sequence",
+                    help="image_sequence/002..020 (as the other C++ timings) or all 28 faces of the AU dumps")
+    ap.add_argument("--shared", type=Path, default=Path(os.environ.get("PYPARITY_SHARED", REPO.parent / "shared")))
+    ap.add_argument("--au-dir", type=Path, default=None, help="AU_predictors folder (default: ../shared's)")
+    ap.add_argument("--cpp-build", default=None, help="a C++ recorder build folder (obj/, src/) to time C++ from")
+    a = ap.parse_args()
+    au_dir = a.au_dir or a.shared / "openface/cpp-2.0.2/lib/local/FaceAnalyser/AU_predictors"
+    models = load_au_models(au_dir)
+    faces = _faces(a.shared, a.faces)
+    build = _find_build(a.cpp_build)
+    per = max(1, a.repeat // a.rounds)
+    py, cpp = [], []
+    with tempfile.TemporaryDirectory(prefix="bench-aus-") as tmp:
+        exe = compile_driver(build, Path(tmp)) if build is not None else None
+        for _ in range(a.rounds):
+            py += _time_python(faces, models, per)
+            if exe is not None:
+                cpp += time_cpp(exe, au_dir, faces, per, Path(tmp))
+    p_ms = statistics.median(py)
+    print(f"pyparity AUs: {len(faces)} faces x {per * a.rounds}: median {p_ms:.2f} ms/face "
+          f"(p10 {np.percentile(py, 10):.2f}, p90 {np.percentile(py, 90):.2f})")
+    print("  by stage (median ms/face): " + ", ".join(f"{k} {v:.3f}" for k, v in _breakdown(faces, models, a.repeat).items()))
+    if cpp:
+        c_ms, source = statistics.median(cpp), f"timed beside, build {build}"
+        print(f"C++ FaceAnalyser::PredictStaticAUsAndComputeFeatures: {len(faces)} faces x {per * a.rounds}: median "
+              f"{c_ms:.2f} ms/face (p10 {np.percentile(cpp, 10):.2f}, p90 {np.percentile(cpp, 90):.2f})")
+    else:
+        c_ms, source = CPP_MS, CPP_SOURCE
+    print(f"ratio pyparity / C++: {p_ms / c_ms:.2f} (C++ {c_ms:.2f} ms/face: {source})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

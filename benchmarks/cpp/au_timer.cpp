@@ -1,0 +1,52 @@
+// pyparity benchmark driver (our own code, not OpenFace's): times C++ OpenFace's
+// FaceAnalyser::PredictStaticAUsAndComputeFeatures per face, in one process, on given landmarks.
+//   au_timer ROOT FACES REPEATS
+// ROOT: the folder holding AU_predictors/ (FaceAnalyserParameters' root); FACES: a text file, one face
+// per line: "image_path n x0 .. x(n-1) y0 .. y(n-1)"; prints one line per timed call: "face_index ms".
+// Built by benchmarks/bench_aus.py against the project's C++ recorder build (its static libraries).
+#include <FaceAnalyser.h>
+#include <FaceAnalyserParameters.h>
+
+#include <opencv2/imgcodecs.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+int main(int argc, char** argv)
+{
+	if (argc != 4) { std::fprintf(stderr, "usage: au_timer ROOT FACES REPEATS\n"); return 2; }
+	FaceAnalysis::FaceAnalyserParameters params{std::string(argv[1])};
+	params.OptimizeForImages();
+	FaceAnalysis::FaceAnalyser analyser(params);
+	std::ifstream in(argv[2]);
+	std::map<std::string, cv::Mat> images;
+	std::vector<std::pair<std::string, cv::Mat_<float>>> faces;
+	std::string line;
+	while (std::getline(in, line))
+	{
+		std::istringstream ls(line);
+		std::string path; int n = 0;
+		if (!(ls >> path >> n)) continue;
+		cv::Mat_<float> lm(2 * n, 1);
+		for (int i = 0; i < 2 * n; ++i) ls >> lm(i);
+		if (!images.count(path)) images[path] = cv::imread(path, cv::IMREAD_COLOR);
+		if (images[path].empty()) { std::fprintf(stderr, "cannot read %s\n", path.c_str()); return 2; }
+		faces.emplace_back(path, lm);
+	}
+	const int repeats = std::atoi(argv[3]);
+	for (auto& f : faces) analyser.PredictStaticAUsAndComputeFeatures(images[f.first], f.second);   // warm-up
+	for (int r = 0; r < repeats; ++r)
+		for (size_t i = 0; i < faces.size(); ++i)
+		{
+			auto t0 = std::chrono::steady_clock::now();
+			analyser.PredictStaticAUsAndComputeFeatures(images[faces[i].first], faces[i].second);
+			auto t1 = std::chrono::steady_clock::now();
+			std::printf("%zu %.6f\n", i, std::chrono::duration<double, std::milli>(t1 - t0).count());
+		}
+	return 0;
+}
