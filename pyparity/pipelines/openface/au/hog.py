@@ -19,7 +19,8 @@ What dlib computes, and where a port goes wrong:
   and `(vy · vx) · v`: the same votes up to the rounding of the products, so again both are ported.
 - Block energies: Σ_o (h[o] + h[o+9])² per cell, in float from o = 0.
 - Features per cell: 4 block normalisations n = 0.1 / (0.2·sqrt(z1+z2+z3+z4 + 1e-4)), each bin
-  min(h, 0.2·sqrt(...))·n summed over the 4 blocks (dlib's SSE2 `sum(simd4f)`: (b0+b2)+(b1+b3)):
+  min(h, 0.2·sqrt(...))·n summed over the 4 blocks (dlib's SSE2 `sum(simd4f)`: (b0+b2)+(b1+b3), the
+  path OpenFace's `-msse3` build takes):
   18 contrast-sensitive, 9 contrast-insensitive (h[o] + h[o+9]), and 4 texture features (the
   per-block sums of the truncated sensitive bins × 0.4714).
 """
@@ -154,9 +155,10 @@ def _histograms(img, cell, cells_nr, cells_nc):
 
 @numba.njit(cache=True, inline="always")
 def _sum4(a0, a1, a2, a3):
-    # dlib::sum(simd4f) as the reference build compiled it (SSE2, no SSE3: x86-64's baseline):
-    # x + movehl(x), then lane 0 + lane 1. SSE3's _mm_hadd_ps order, (a0+a1)+(a2+a3), misses the
-    # reference's bits in ~17% of the features
+    # dlib::sum(simd4f) as OpenFace's flags compile it: dlib takes its SSE3 path (_mm_hadd_ps twice,
+    # (a0+a1)+(a2+a3)) only under __SSSE3__, which -msse3 does not define, so the SSE2 path runs:
+    # x + movehl(x), then lane 0 + lane 1. The hadd order misses the reference's bits in ~17% of the
+    # features
     return (a0 + a2) + (a1 + a3)
 
 
