@@ -44,3 +44,15 @@ def openface_model_dir(shared_dir) -> Path:
 @pytest.fixture(scope="session")
 def samples_dir(shared_dir) -> Path:
     return shared_dir / "openface" / "samples"
+
+
+@pytest.fixture(scope="session")
+def openface_au_dir(shared_dir) -> Path:
+    """OpenFace's lib/local/FaceAnalyser/AU_predictors folder (FaceAnalyser's models) in ../shared."""
+    return shared_dir / "openface" / "cpp-2.0.2" / "lib" / "local" / "FaceAnalyser" / "AU_predictors"
+
+
+@pytest.fixture(scope="session")
+def au_dumps(shared_dir) -> Path:
+    """The AU reference dumps (C++ FaceAnalyser on every face of the 26 shared images)."""
+    return shared_dir / "reference_dumps" / "openface-2.0.2-au"

@@ -28,7 +28,7 @@ def test_run_and_diff_exit_0(tmp_path, shared_dir, samples_dir, openface_model_d
     ref = read_trace(ref_dir)
     out = tmp_path / "trace"
     args = ["run", "openface-image", str(_image(samples_dir, Path(dump).name)), "--model", "ceclm",
-            "--model-dir", str(openface_model_dir), "--cen-dir", str(synth), "--out", str(out),
+            "--model-dir", str(openface_model_dir), "--no-aus", "--cen-dir", str(synth), "--out", str(out),
             "--diff", str(ref_dir), "--level", str(ref.meta["producer"]["dump_level"])]
     if dump.startswith("images-multiview-full"):
         args += ["--multi-view", "--early-term", str(synth / "no_early_termination" / "early_term_cen_of.txt")]
@@ -48,7 +48,7 @@ def test_missing_cen_file_exits_2(tmp_path, shared_dir, samples_dir, openface_mo
     empty = tmp_path / "cen"
     empty.mkdir()
     code = main(["run", "openface-image", str(samples_dir / "sample1.jpg"), "--model", "ceclm",
-                 "--model-dir", str(openface_model_dir), "--cen-dir", str(empty)])
+                 "--model-dir", str(openface_model_dir), "--no-aus", "--cen-dir", str(empty)])
     assert code == 2
     err = capsys.readouterr().err
     assert "cen_patches_0.25_of.dat" in err and len(err.strip().splitlines()) == 1

@@ -27,6 +27,7 @@ def _isolated(monkeypatch, tmp_path):
     """Every test starts with its own empty cache and no model-dir override."""
     monkeypatch.setenv("PYPARITY_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.delenv("PYPARITY_MODEL_DIR", raising=False)
+    monkeypatch.delenv("PYPARITY_AU_DIR", raising=False)
     monkeypatch.delenv("PYPARITY_MANIFEST", raising=False)
     manager._clear_process_caches()
     yield
@@ -66,6 +67,8 @@ def _dump_key(name: str, sha: str, m) -> str:
     """Map a dump's meta.json model name onto the manifest key holding those bytes."""
     if name.startswith("pose_references/"):
         return "img2pose/" + name
+    if name.startswith("AU_predictors/"):
+        return "openface_au/" + name[len("AU_predictors/"):]
     rel = name[len("model/"):]
     if rel.startswith("patch_experts/cen_patches_"):
         return "synthetic_cen/" + Path(rel).name
@@ -90,6 +93,7 @@ def test_manifest_pins_every_model_the_dumps_used(shared_dir):
             seen += 1
     assert seen > 100
     for must in ("openface/mtcnn_detector/PNet.dat", "openface/mtcnn_detector/MTCNN_detector.txt",
+                 "openface_au/AU_all_static.txt", "openface_au/svr_combined/AU_12_static_intensity_comb.dat",
                  "openface/main_ceclm_general.txt", "openface/detection_validation/validator_general_68.txt",
                  "openface/model_inner/patch_experts/ccnf_patches_1.00_inner.txt"):
         assert must in keys
@@ -100,6 +104,10 @@ def test_manifest_urls_and_licences():
     for f in m.group_files("openface"):
         assert f.path == "lib/local/LandmarkDetector/model/" + f.name
         assert f.urls == ("https://raw.githubusercontent.com/TadasBaltrusaitis/OpenFace/OpenFace_2.2.0/" + f.path,)
+    for f in m.group_files("openface_au"):
+        assert f.path == "lib/local/FaceAnalyser/AU_predictors/" + f.name
+        assert f.urls == ("https://raw.githubusercontent.com/TadasBaltrusaitis/OpenFace/OpenFace_2.2.0/" + f.path,)
+    assert m.groups["openface_au"].default and m.groups["openface_au"].licence == "openface"
     assert all(not f.urls for f in m.group_files("synthetic_cen"))
     assert all(f.urls[0].startswith("https://raw.githubusercontent.com/vitoralbiero/img2pose/fd5473e")
                for f in m.group_files("img2pose"))
@@ -109,7 +117,8 @@ def test_manifest_urls_and_licences():
 
 def test_manifest_is_reproducible_from_the_mirror(shared_dir):
     built = build_manifest(shared_dir / "openface" / "model", shared_dir / "openface" / "synthetic_cen",
-                           shared_dir / "img2pose")
+                           shared_dir / "img2pose",
+                           shared_dir / "openface" / "cpp-2.0.2" / "lib" / "local" / "FaceAnalyser" / "AU_predictors")
     assert manifest_to_toml(built, HEADER) == default_manifest_path().read_text(encoding="utf-8")
 
 
@@ -144,6 +153,12 @@ def test_full_fetch_verifies_and_locates(full_cache, monkeypatch, shared_dir):
     ref5 = manager.model_path("img2pose/pose_references/reference_3d_5_points_trans.npy")
     assert sha256_file(ref5) == "a9fce645484c7e326ab7ca19c77e8b99f69f5d6506ef751da4335487a76e1ccb"
     assert (manager.synthetic_cen_dir() / "cen_patches_0.25_of.dat").is_file()
+    # FaceAnalyser's models came from beside the model folder (../cpp-2.0.2/.../AU_predictors)
+    au = manager.openface_au_dir()
+    assert au == full_cache / "openface-2.2.0" / "AU_predictors" and (au / "main_static_svms.txt").is_file()
+    for name in ("AU_predictors/AU_all_static.txt", "lib/local/FaceAnalyser/AU_predictors/AU_all_static.txt",
+                 "openface_au/AU_all_static.txt"):
+        assert manager.model_path(name) == au / "AU_all_static.txt"
     assert (manager.img2pose_dir() / "pose_references" / "reference_3d_68_points_trans.npy").is_file()
     with pytest.raises(ModelError, match="not a model file pyparity knows"):
         manager.model_path("mtcnn_detector/nope.dat")
@@ -190,6 +205,22 @@ def test_model_dir_override_is_verified(shared_dir, tmp_path, monkeypatch):
     monkeypatch.setenv("PYPARITY_MODEL_DIR", str(alt))
     with pytest.raises(ModelError, match=r"PYPARITY_MODEL_DIR=.*haarAlign\.txt: sha256 mismatch.*pyparity models fetch"):
         manager.openface_model_dir()
+
+
+def test_au_dir_override_is_verified(openface_au_dir, tmp_path, monkeypatch):
+    """$PYPARITY_AU_DIR: OpenFace's AU_predictors folder used in place, still checked file by file."""
+    monkeypatch.setenv("PYPARITY_AU_DIR", str(openface_au_dir))
+    assert manager.openface_au_dir() == openface_au_dir
+    monkeypatch.setenv("PYPARITY_AU_DIR", str(tmp_path))
+    with pytest.raises(ModelError, match=r"openface_au model files are not installed in PYPARITY_AU_DIR="):
+        manager.openface_au_dir()
+
+
+def test_au_models_fetch_from_the_au_folder_itself(openface_au_dir):
+    """--from may name the AU_predictors folder itself (the group's `{name}` layout)."""
+    res = manager.fetch(from_dir=openface_au_dir, accept_license=True, names=["openface_au/AU_all_static.txt"])
+    assert [(f.key, src) for f, src in res.fetched] == [("openface_au/AU_all_static.txt",
+                                                         str(openface_au_dir / "AU_all_static.txt"))]
 
 
 def test_cache_root_follows_xdg(monkeypatch, tmp_path):
@@ -292,5 +323,5 @@ def test_selection_errors():
         manager.select(["nothing/*"])
     with pytest.raises(ModelError, match="no pinned checksum"):
         manager.select(["patch_experts/cen_patches_0.25_of.dat"])
-    assert {f.group for f in manager.select()} == {"openface"}
-    assert {f.group for f in manager.select(all_groups=True)} == {"openface", "synthetic_cen", "img2pose"}
+    assert {f.group for f in manager.select()} == {"openface", "openface_au"}
+    assert {f.group for f in manager.select(all_groups=True)} == {"openface", "openface_au", "synthetic_cen", "img2pose"}

@@ -13,11 +13,11 @@ from pyparity.trace import read_trace
 
 
 @pytest.fixture(scope="module")
-def image_trace(tmp_path_factory, samples_dir, openface_model_dir):
+def image_trace(tmp_path_factory, samples_dir, openface_model_dir, openface_au_dir):
     """One openface-image run of 001.jpg written to disk (level 1)."""
     out = tmp_path_factory.mktemp("of") / "t001"
     code = main(["run", "openface-image", str(samples_dir / "image_sequence" / "001.jpg"), "--model-dir",
-                 str(openface_model_dir), "--out", str(out), "--level", "1"])
+                 str(openface_model_dir), "--au-dir", str(openface_au_dir), "--out", str(out), "--level", "1"])
     assert code == 0
     return out
 
@@ -29,11 +29,13 @@ def test_image_trace_has_the_reference_layout(image_trace, openface_dumps):
               "face00/clnf/h00/validation/certainty", "face00/output/landmarks_stacked", "face00/output/pose",
               "face00/output/landmarks_3d", "face00/output/gaze", "face00/output/camera"):
         assert t.info(n).dtype == ref.info(n).dtype and t[n].shape == ref[n].shape, n
+    assert t["face00/au/reg/output"].shape == (17,)   # the AUs are on by default
 
 
-def test_diff_exit_codes(image_trace, tmp_path, samples_dir, openface_model_dir, openface_dumps, capsys):
+def test_diff_exit_codes(image_trace, tmp_path, samples_dir, openface_model_dir, openface_au_dir, openface_dumps,
+                        capsys):
     img = str(samples_dir / "image_sequence" / "001.jpg")
-    common = ["--model-dir", str(openface_model_dir), "--level", "1"]
+    common = ["--model-dir", str(openface_model_dir), "--au-dir", str(openface_au_dir), "--level", "1"]
     # the same run again is identical to the first: exit 0, JSON report written
     assert main(["run", "openface-image", img, *common, "--diff", str(image_trace),
                  "--json", str(tmp_path / "r.json")]) == 0
@@ -49,7 +51,7 @@ def test_start_box_and_clnf_bbox_fit_the_same_face(tmp_path, samples_dir, openfa
     img = str(samples_dir / "image_sequence" / "001.jpg")
     a, b = tmp_path / "a", tmp_path / "b"
     assert main(["run", "openface-image", img, "--model-dir", str(openface_model_dir), "--level", "1", "--out", str(a),
-                 "--from-reference", str(dump), "--start", "box"]) == 0
+                 "--from-reference", str(dump), "--start", "box", "--no-aus"]) == 0
     box = ",".join(repr(float(v)) for v in read_trace(dump)["face00/clnf/input/bbox"])
     assert main(["run", "clnf", img, "--bbox", box, "--model-dir", str(openface_model_dir), "--level", "1",
                  "--out", str(b)]) == 0
@@ -66,7 +68,7 @@ def test_start_inside_the_fit(start, tmp_path, samples_dir, openface_model_dir, 
     dump = str(openface_dumps / "images" / "sample1.jpg")
     out = tmp_path / "t"
     code = main(["run", "openface-image", str(samples_dir / "sample1.jpg"), "--model-dir", str(openface_model_dir),
-                 "--out", str(out), "--diff", dump, "--from-reference", dump, "--start", start])
+                 "--no-aus", "--out", str(out), "--diff", dump, "--from-reference", dump, "--start", start])
     t = read_trace(out)
     rel = start.split("/clnf/")[-1]
     assert "face00/clnf/h00/init/params_global" not in t or rel == "h00/init"
@@ -110,6 +112,8 @@ def test_bad_input_exits_2(args, message, tmp_path, samples_dir, openface_model_
     argv = [a.format(tmp=tmp_path, img=img, dump=dump, seq=samples_dir / "image_sequence") for a in args]
     if "--model-dir" not in argv:
         argv += ["--model-dir", str(openface_model_dir)]
+    if argv[1] == "openface-image":
+        argv += ["--no-aus"]
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) <= 2

@@ -32,6 +32,28 @@ def test_every_image_csv_matches_its_dump(openface_dumps):
     assert n == 26
 
 
+def test_au_columns_match_the_au_dumps_at_printed_precision(openface_dumps, au_dumps):
+    """AUxx_r (2 decimals) and AUxx_c (1 decimal) of every face of the 26 CSVs against C++'s AU dumps:
+    the names in the dumps' order, the values within half a printed digit."""
+    n = 0
+    for csv, dump in _image_pairs(openface_dumps):
+        t = read_openface_csv(csv)
+        ref = read_trace(au_dumps / "images" / dump.name)
+        for key in ("au_reg_names", "au_class_names"):
+            assert t.meta["parameters"][key] == ref.meta["parameters"][key]
+        report = diff_traces(ref, t, stages=["face*/au/**"])
+        assert report.ok, f"{csv.name}: {report.summary()}"
+        matched = [s for s in report.stages if s.status == "match"]
+        assert {s.name.split("/", 1)[1] for s in matched} == {"au/reg/output", "au/class/output"}
+        assert all(s.tolerance.startswith("printed to") for s in matched)
+        n += len(matched) // 2
+    assert n == 28
+    # a presence printed as 1.0 where C++ decided 0 is a divergence, not rounding
+    name = "face00/au/class/output"
+    flipped = Trace.from_arrays([(k, 1.0 - t[k] if k == name else t[k]) for k in t.names], meta=t.meta)
+    assert diff_traces(ref, flipped, stages=["face*/au/**"]).first_divergence == name
+
+
 def test_sequence_csv_matches_every_frame(openface_dumps):
     csv = openface_dumps / "csv" / "sequences" / "image_sequence.csv"
     frames = sorted((openface_dumps / "sequences" / "image_sequence").iterdir())

@@ -1,7 +1,8 @@
 """FaceLandmarkImg parity (issue 4): pyparity's MTCNN -> CLNF -> validator -> outputs on every shared
 image dump, under the committed `openface` policy; the output stages on their own (from the
 reference's fitted state); grayscale and 16-bit inputs; stage isolation from the reference's box; bad
-input. Each image is run once per session (module-scoped cache)."""
+input. The same runs compute the action units (issue 20), checked against the AU dumps. Each image is
+run once per session (module-scoped cache)."""
 
 from __future__ import annotations
 
@@ -32,8 +33,8 @@ def sample_for(samples_dir, dump_name: str):
 
 
 @pytest.fixture(scope="module")
-def models(openface_model_dir):
-    return load_openface_models(openface_model_dir)
+def models(openface_model_dir, openface_au_dir):
+    return load_openface_models(openface_model_dir, aus=True, au_dir=openface_au_dir)
 
 
 @pytest.fixture(scope="module")
@@ -104,16 +105,31 @@ def test_whole_trace_matches_under_committed_policy(name, runs, openface_dumps):
     rep = diff_traces(ref, trace, policy=builtin_policy("openface"), stages=[p + "/**" for p in prefixes])
     assert rep.ok, f"first divergence {rep.first_divergence}; {rep.summary()}"
     # every stage the run records is compared and matches, but for what C++ does not dump (the MTCNN
-    # crops, ignored by the policy anyway, and the eye landmarks the CSV holds)
+    # crops, ignored by the policy anyway, and the eye landmarks the CSV holds) and the AUs (their
+    # own dumps: test_au_stages_match_the_au_dumps)
     extra = [s.name for s in rep.stages if s.status == "only-in-B"]
-    assert all(n.endswith(("/output/eye_landmarks_stacked", "/crops")) for n in extra), extra
+    assert all(n.endswith(("/output/eye_landmarks_stacked", "/crops")) or "/au/" in n for n in extra), extra
     assert sum(s.status == "match" for s in rep.stages) == len(trace.names) - len(extra), rep.counts()
+
+
+@pytest.mark.parametrize("name", IMAGE_DUMPS)
+def test_au_stages_match_the_au_dumps(name, runs, au_dumps):
+    """The acceptance of issue 20 on every image: the whole run (MTCNN, CLNF, AUs) against the AU dump,
+    every faceNN/au stage of every face compared and matching under the committed policy (they are
+    bit-identical: the landmarks are, and tests/test_openface_au.py shows the AU stages are from them)."""
+    ref = read_trace(au_dumps / "images" / name)
+    _, trace = runs(name)
+    rep = diff_traces(ref, trace, policy=builtin_policy("openface"), stages=["face*/**"])
+    assert rep.ok, f"first divergence {rep.first_divergence}; {rep.summary()}"
+    want = {n for n in ref.names if "/au/" in n}
+    assert want and want <= {s.name for s in rep.stages if s.status == "match"}
 
 
 @pytest.mark.parametrize("name", IMAGE_DUMPS)
 def test_outputs_match_openface_csv(name, runs, openface_dumps):
     """The same run against the CSV FaceLandmarkImg wrote (compared to the printed digits): confidence,
-    gaze, eye landmarks (CalculateAllEyeLandmarks), pose, 2D and 3D landmarks, parameters."""
+    gaze, eye landmarks (CalculateAllEyeLandmarks), pose, 2D and 3D landmarks, parameters, AU
+    intensities and presences."""
     from pyparity.adapters.openface_csv import read_openface_csv
 
     csv = read_openface_csv(openface_dumps / "csv" / "images" / (name.rsplit(".", 1)[0] + ".csv"))
