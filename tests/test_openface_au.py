@@ -137,6 +137,58 @@ def test_paw_mask_of_the_reference_landmarks(au_dumps, au_models):
         assert np.array_equal(paw.pixel_mask, ref[f + "/au/align/pixel_mask"])
 
 
+def _find_triangle_literal(dest, tris, min_x, min_y, h, w):
+    """PAW::PAW's loop exactly as written (per pixel: the guess, then every triangle in order with its
+    bounding-box test), in NumPy float32 scalars: the oracle for the compiled row-pruned loop."""
+    f = np.float32
+    n = dest.size // 2
+    pts = [(f(dest[j]), f(dest[j + n]), f(dest[k]), f(dest[k + n]), f(dest[m]), f(dest[m + n])) for j, k, m in tris]
+
+    def side(x0, y0, x1, y1, x2, y2, x3, y3):
+        return f(f(f(x3 - x2) * f(y0 - y2)) - f(f(x0 - x2) * f(y3 - y2))) * \
+            f(f(f(x3 - x2) * f(y1 - y2)) - f(f(x1 - x2) * f(y3 - y2))) >= 0
+
+    def inside(t, x0, y0):
+        x1, y1, x2, y2, x3, y3 = pts[t]
+        return (side(x0, y0, x1, y1, x2, y2, x3, y3) and side(x0, y0, x2, y2, x1, y1, x3, y3)
+                and side(x0, y0, x3, y3, x1, y1, x2, y2))
+
+    out = np.full((h, w), -1, np.int32)
+    cur = -1
+    for y in range(h):
+        for x in range(w):
+            x0, y0 = f(f(x) + f(min_x)), f(f(y) + f(min_y))
+            if cur != -1 and inside(cur, x0, y0):
+                out[y, x] = cur
+                continue
+            cur = -1
+            for t, (x1, y1, x2, y2, x3, y3) in enumerate(pts):
+                if max(x1, x2, x3) < x0 or min(x1, x2, x3) > x0 or max(y1, y2, y3) < y0 or min(y1, y2, y3) > y0:
+                    continue
+                if inside(t, x0, y0):
+                    cur = t
+                    break
+            out[y, x] = cur
+    return out
+
+
+@settings(max_examples=8, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.floats(0.15, 0.4))
+def test_paw_mask_equals_the_literal_triangle_search(au_dumps, au_models, seed, scale):
+    """Paw.from_shape's row-pruned search gives PAW::PAW's literal per-pixel search, triangle for
+    triangle, on jittered (possibly degenerate, overlapping) face shapes in a small frame."""
+    from pyparity.pipelines.clnf.paw import Paw
+
+    ref = read_trace(au_dumps / "images" / "sample1.jpg")
+    ml = np.asarray(ref["face00/au/align/mask_landmarks"], np.float32).reshape(-1)
+    rng = np.random.default_rng(seed)
+    shape = (ml * np.float32(scale) + rng.normal(0, 1.5, ml.shape)).astype(np.float32)
+    paw = Paw.from_shape(shape, au_models.triangulation, (2.0, 1.5, 37.0, 38.0))
+    want = _find_triangle_literal(shape, au_models.triangulation, 2.0, 1.5, *paw.triangle_id.shape)
+    assert np.array_equal(paw.triangle_id, want)
+    assert np.array_equal(paw.pixel_mask, (want != -1).astype(np.uint8))
+
+
 def test_predictions_from_the_reference_features(au_dumps, au_models):
     from pyparity.pipelines.openface.au.predict import intensities, presences
 
