@@ -62,7 +62,8 @@ class _Bar:
 @models_app.command("fetch")
 def fetch_cmd(
     from_dir: Optional[List[Path]] = typer.Option(None, "--from", help="Local mirror folder laid out like OpenFace's "
-                                                  "model/ folder (or an OpenFace checkout); repeatable."),
+                                                  "model/ folder (the AU models are found beside it), an OpenFace "
+                                                  "checkout, or its FaceAnalyser/AU_predictors folder; repeatable."),
     accept_license: bool = typer.Option(False, "--accept-license", help="Accept the files' licence terms "
                                         "(recorded once in the cache)."),
     only: Optional[List[str]] = typer.Option(None, "--only", help="Glob on group/name, name or upstream path, "
