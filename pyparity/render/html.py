@@ -15,7 +15,6 @@ stacked layout ``[x0..xn-1, y0..yn-1]``.
 
 from __future__ import annotations
 
-import base64
 import math
 import os
 import re
@@ -25,8 +24,8 @@ from pathlib import Path
 import numpy as np
 
 from pyparity.render.atomic import write_text_atomic
+from pyparity.render.html_images import A_COLOUR, B_COLOUR, b64_image as _b64_image, get_stage as _get, heat_png
 
-A_COLOUR, B_COLOUR = "#19c419", "#ff2bd6"
 _CONV = re.compile(r"^(.*)/fit/s(\d+)/(rigid|nonrigid)/it(\d+)/shape_change$")
 
 _CSS = """
@@ -46,16 +45,6 @@ pre{background:#f6f6f6;padding:.5em;white-space:pre-wrap} .muted{color:#777}
 
 # ---------------------------------------------------------------------------------------- helpers
 
-def _b64_image(img: np.ndarray, ext: str = ".png") -> str:
-    import cv2
-
-    ok, buf = cv2.imencode(ext, img, [cv2.IMWRITE_JPEG_QUALITY, 88] if ext == ".jpg" else [])
-    if not ok:
-        return ""
-    mime = "image/jpeg" if ext == ".jpg" else "image/png"
-    return f"data:{mime};base64," + base64.b64encode(buf.tobytes()).decode("ascii")
-
-
 def _fmt(x) -> str:
     if x is None:
         return ""
@@ -66,13 +55,6 @@ def _fmt(x) -> str:
             return str(x)
         return f"{x:.3g}"
     return escape(str(x))
-
-
-def _get(trace, name):
-    try:
-        return np.asarray(trace[name]) if trace is not None and name in trace else None
-    except Exception:
-        return None
 
 
 # ---------------------------------------------------------------------------------------- image
@@ -336,24 +318,6 @@ def to_2d(a: np.ndarray) -> np.ndarray | None:
         r, c = divmod(i, cols)
         grid[r * (h + 1):r * (h + 1) + h, c * (w + 1):c * (w + 1) + w] = a[i]
     return grid
-
-
-def heat_png(m: np.ndarray, max_px: int = 360) -> tuple[str, float, float]:
-    """Colour-mapped PNG (data URI) of a 2-D map, NaN white; returns (uri, min, max)."""
-    import cv2
-
-    finite = np.isfinite(m)
-    lo = float(np.min(m[finite])) if finite.any() else 0.0
-    hi = float(np.max(m[finite])) if finite.any() else 0.0
-    span = hi - lo if hi > lo else 1.0
-    u8 = np.zeros(m.shape, np.uint8)
-    u8[finite] = np.clip((m[finite] - lo) / span * 255.0, 0, 255).astype(np.uint8)
-    col = cv2.applyColorMap(u8, cv2.COLORMAP_INFERNO)
-    col[~finite] = 255
-    scale = max(1, int(max_px // max(m.shape)))
-    if scale > 1:
-        col = cv2.resize(col, (m.shape[1] * scale, m.shape[0] * scale), interpolation=cv2.INTER_NEAREST)
-    return _b64_image(col, ".png"), lo, hi
 
 
 def _heatmap_section(report, reference, candidate, limit: int = 4) -> str:

@@ -13,7 +13,7 @@ from html import escape
 
 import numpy as np
 
-from pyparity.render.html import A_COLOUR, B_COLOUR, _b64_image, _get, heat_png
+from pyparity.render.html_images import A_COLOUR, B_COLOUR, b64_image as _b64_image, get_stage as _get, heat_png
 
 _FACE = re.compile(r"^(face\d+)/au/")
 HOG_FEATURES = 31
