@@ -1,6 +1,7 @@
-"""dlib's Felzenszwalb HOG (`dlib::extract_fhog_features`, dlib/image_transforms/fhog.h, dlib 19.24) as
-FaceAnalyser's `Extract_FHOG_descriptor` (Face_utils.cpp) calls it on the aligned face: a port, float32
-operation for operation, so the descriptor has dlib's bits.
+"""Stages `faceNN/au/hog/descriptor`, `hog/num_rows`, `hog/num_cols`: dlib's Felzenszwalb HOG
+(`dlib::extract_fhog_features`, dlib/image_transforms/fhog.h, dlib 19.24) as FaceAnalyser's
+`Extract_FHOG_descriptor` (Face_utils.cpp) calls it on the aligned face: a port, float32 operation for
+operation, so the descriptor has dlib's bits.
 
     hog = fhog_cells(face_u8, cell_size=8)     # (rows, cols, 31) float32, dlib's hog[r][c](o)
     descriptor = fhog_descriptor(hog)          # (1, rows·cols·31) float64, Extract_FHOG_descriptor's order
