@@ -28,9 +28,9 @@ import numpy as np
 
 from pyparity.pipelines.openface.au.align import align_face_mask
 from pyparity.pipelines.openface.au.calc_params import calc_params
-from pyparity.pipelines.openface.au.dynamic import (GEOM_BINS, HOG_BINS, PredictionTrack, RunningMedian,
-                                                    correct_online, dynamic_cutoff, dynamic_scores,
-                                                    offline_intensities, offline_presences, running_median_update)
+from pyparity.pipelines.openface.au.dynamic import (GEOM_BINS, HOG_BINS, RunningMedian, correct_online,
+                                                    dynamic_cutoff, dynamic_scores, offline_intensities,
+                                                    offline_presences, running_median_update)
 from pyparity.pipelines.openface.au.geom import geometry_descriptor
 from pyparity.pipelines.openface.au.hog import fhog_cells, fhog_descriptor
 from pyparity.pipelines.openface.au.models import ALIGN_SCALE, ALIGN_SIZE, HOG_CELL_SIZE, AuModels
@@ -47,7 +47,7 @@ class VideoAuState:
     frames_ok: int = 0                                # frames_tracking_succ
     hog_medians: dict = field(default_factory=dict)   # view -> RunningMedian (one view in OpenFace's models)
     hog_median: np.ndarray | None = None              # hog_desc_median: the last view's, negatives set to 0
-    geom_median: RunningMedian | None = None
+    geom_median: RunningMedian | None = None          # (dynamic.PredictionTrack per view in `tracks`)
     reg_history: dict = field(default_factory=dict)   # AU -> [intensity per frame]
     class_history: dict = field(default_factory=dict)
     successes: list = field(default_factory=list)
