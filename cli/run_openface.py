@@ -49,7 +49,7 @@ def _print_faces(faces) -> None:
             name, margin = f.aus.smallest_margin()
             present = [n for n, v in zip(f.aus.presence_names, f.aus.presence) if v == 1]
             line += (f"; AUs present {' '.join(present) or '-'}, smallest presence margin {margin:+.3g} ({name})")
-        console.print(line, markup=False, highlight=False)
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
 def _recorder(out: Path | None, image: Path, models, command: str, level: int):
