@@ -19,3 +19,13 @@ class ModelError(PyparityError):
 
 class InputError(PyparityError):
     """An input image or data file that cannot be used (corrupt, unsupported depth, wrong shape)."""
+
+
+class UsageError(PyparityError):
+    """A request that cannot be carried out as asked (a stage filter that matches nothing, a value out
+    of its range)."""
+
+
+class OutputError(PyparityError, OSError):
+    """An output (trace, report, TRC, golden, frame folder) that cannot be written. Also an OSError, so
+    code that tolerates unwritable caches keeps doing so."""

@@ -92,8 +92,9 @@ def test_partial_directory_is_not_a_trace(tmp_path):
     path = tmp_path / "trace"
     rec = Recorder(path)
     rec.save("a", np.ones(4))
-    partial = [p for p in tmp_path.iterdir()]
+    partial = [p for p in tmp_path.iterdir() if p.is_dir()]
     assert len(partial) == 1 and partial[0].name.startswith(".trace.partial-")
+    assert (tmp_path / ".trace.writer.lock").is_file()  # held while writing, removed on commit
     with pytest.raises(TraceError, match="not a trace"):
         read_trace(partial[0])
     rec.finish()

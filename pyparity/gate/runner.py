@@ -287,7 +287,7 @@ def run_gate(corpus: Corpus, opts: GateOptions, jobs: int | None = None, console
 def write_gate_json(outcomes: list[CaseOutcome], corpus: Corpus, path: Path) -> None:
     import json
 
-    from pyparity.render.atomic import write_text_atomic
+    from pyparity.atomic import write_text_atomic
 
     doc = {"corpus": str(corpus.path), "name": corpus.name, "ok": not any(o.failed for o in outcomes),
            "counts": {s: sum(o.status == s for o in outcomes) for s in sorted({o.status for o in outcomes})},
@@ -298,7 +298,7 @@ def write_gate_json(outcomes: list[CaseOutcome], corpus: Corpus, path: Path) -> 
 def write_gate_junit(outcomes: list[CaseOutcome], path: Path) -> None:
     import xml.etree.ElementTree as ET
 
-    from pyparity.render.atomic import write_text_atomic
+    from pyparity.atomic import write_text_atomic
 
     root = ET.Element("testsuites", name="pyparity gate")
     for o in outcomes:
@@ -312,7 +312,7 @@ def write_gate_index(outcomes: list[CaseOutcome], corpus: Corpus, html_dir: Path
     """An index page linking each case's report (relative links only)."""
     from html import escape
 
-    from pyparity.render.atomic import write_text_atomic
+    from pyparity.atomic import write_text_atomic
 
     rows = []
     for o in outcomes:

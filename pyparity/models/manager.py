@@ -114,7 +114,7 @@ def _save_stamps() -> None:
     if _stamps is None or _stamps_file is None:
         return
     try:
-        from pyparity.render.atomic import write_text_atomic
+        from pyparity.atomic import write_text_atomic
 
         write_text_atomic(_stamps_file, json.dumps(_stamps, indent=0, sort_keys=True))
     except OSError:
@@ -332,7 +332,7 @@ def licence_accepted(lid: str) -> bool:
 
 
 def accept_licence(lid: str) -> None:
-    from pyparity.render.atomic import write_text_atomic
+    from pyparity.atomic import write_text_atomic
 
     lic = manifest().licences[lid]
     rec = {"licence": lid, "title": lic.title, "url": lic.url,

@@ -371,7 +371,7 @@ def main(argv: list[str] | None = None) -> int:
     if a.out is None:
         sys.stdout.write(text)
     else:
-        from pyparity.render.atomic import write_text_atomic
+        from pyparity.atomic import write_text_atomic
 
         write_text_atomic(a.out, text)
     return 0

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pyparity.render.atomic import write_text_atomic
+from pyparity.atomic import write_text_atomic
 from pyparity.render.html_images import A_COLOUR, B_COLOUR, b64_image as _b64_image, get_stage as _get, heat_png
 
 _CONV = re.compile(r"^(.*)/fit/s(\d+)/(rigid|nonrigid)/it(\d+)/shape_change$")

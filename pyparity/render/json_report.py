@@ -6,7 +6,7 @@ import json
 import os
 
 from pyparity.diff.report import DiffReport
-from pyparity.render.atomic import write_text_atomic
+from pyparity.atomic import write_text_atomic
 
 
 def report_json(report: DiffReport) -> str:

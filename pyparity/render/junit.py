@@ -8,7 +8,7 @@ from collections import OrderedDict
 
 from pyparity.diff.compare import FAILING, IGNORED, ONLY_IN_A, ONLY_IN_B
 from pyparity.diff.report import DiffReport
-from pyparity.render.atomic import write_text_atomic
+from pyparity.atomic import write_text_atomic
 
 
 def stage_group(name: str, depth: int = 2) -> str:

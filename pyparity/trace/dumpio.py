@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import struct
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Mapping
@@ -180,47 +178,72 @@ class TraceWriter:
     """
 
     def __init__(self, path: str | os.PathLike, meta: Mapping | None = None, compress: bool = False):
+        from pyparity.atomic import AtomicDir
+
         self.path = Path(path)
         if self.path.exists() and not _is_trace_dir(self.path):
             raise TraceError(f"{self.path}: exists and is not a trace; refusing to overwrite it")
-        parent = self.path.parent
-        parent.mkdir(parents=True, exist_ok=True)
-        self._tmp = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.partial-", dir=parent))
-        self._zip = zipfile.ZipFile(
-            self._tmp / "arrays.npz", "w", compression=zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED,
-            allowZip64=True,
-        )
+        self._done = True  # until the folder is set up (an abandoned writer's __del__ then does nothing)
+        self._dir = AtomicDir(self.path, what="trace")
+        self._tmp = self._dir.tmp
+        try:
+            self._zip = zipfile.ZipFile(
+                self._tmp / "arrays.npz", "w",
+                compression=zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED, allowZip64=True,
+            )
+        except OSError as exc:
+            self._dir.abort()
+            raise self._output_error(exc) from None
         self._rows: list[StageInfo] = []
         self._names: set[str] = set()
         self.meta = dict(meta or {})
         self._done = False
+
+    def _output_error(self, exc: OSError):
+        from pyparity.atomic import output_error
+
+        return output_error(self.path, exc, "trace")
 
     def write(self, name: str, array: np.ndarray) -> None:
         if self._done:
             raise TraceError(f"{self.path}: trace already committed")
         if name in self._names:
             raise TraceError(f"{self.path}: stage {name!r} written twice")
+        if not name or any(c in name for c in "\t\r\n"):  # index.tsv could not hold it
+            raise TraceError(f"{self.path}: stage name {name!r} is empty or holds a tab or line break")
         a = np.asanyarray(array)
         if a.dtype.hasobject:
             raise TraceError(f"stage {name!r}: object arrays cannot be recorded")
         a = np.asarray(a)
-        with self._zip.open(name + ".npy", "w", force_zip64=True) as f:
-            np.lib.format.write_array(f, a, allow_pickle=False)
+        try:
+            with self._zip.open(name + ".npy", "w", force_zip64=True) as f:
+                np.lib.format.write_array(f, a, allow_pickle=False)
+        except OSError as exc:  # a full disk, a vanished folder: one line, and nothing left behind
+            self.abort()
+            raise self._output_error(exc) from None
         self._names.add(name)
         self._rows.append(StageInfo(len(self._rows), name, dtype_label(a.dtype), tuple(a.shape)))
 
     def commit(self) -> Path:
         if self._done:
             return self.path
-        self._zip.close()
-        meta = {"format": FORMAT_NAME, "version": FORMAT_VERSION, **self.meta}
-        meta["format"], meta["version"] = FORMAT_NAME, FORMAT_VERSION
-        _write_text(self._tmp / "meta.json", json.dumps(meta, indent=1, sort_keys=False, default=_json_default) + "\n")
-        lines = ["\t".join(INDEX_HEADER)]
-        lines += [f"{s.seq}\t{s.name}\t{s.dtype}\t{','.join(str(d) for d in s.shape)}" for s in self._rows]
-        _write_text(self._tmp / "index.tsv", "\n".join(lines) + "\n")
-        _fsync_file(self._tmp / "arrays.npz")
-        _replace_dir(self._tmp, self.path)
+        try:
+            self._zip.close()
+            meta = {"format": FORMAT_NAME, "version": FORMAT_VERSION, **self.meta}
+            meta["format"], meta["version"] = FORMAT_NAME, FORMAT_VERSION
+            _write_text(self._tmp / "meta.json",
+                        json.dumps(meta, indent=1, sort_keys=False, default=_json_default) + "\n")
+            lines = ["\t".join(INDEX_HEADER)]
+            lines += [f"{s.seq}\t{s.name}\t{s.dtype}\t{','.join(str(d) for d in s.shape)}" for s in self._rows]
+            _write_text(self._tmp / "index.tsv", "\n".join(lines) + "\n")
+            _fsync_file(self._tmp / "arrays.npz")
+        except OSError as exc:
+            self.abort()
+            raise self._output_error(exc) from None
+        except BaseException:
+            self.abort()
+            raise
+        self._dir.commit()
         self._done = True
         return self.path
 
@@ -230,8 +253,10 @@ class TraceWriter:
         self._done = True
         try:
             self._zip.close()
+        except Exception:  # noqa: BLE001 - a zip that cannot be finished is being thrown away
+            pass
         finally:
-            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._dir.abort()
 
     def __del__(self):  # an abandoned writer leaves no partial directory behind
         try:
@@ -267,18 +292,6 @@ def _write_text(path: Path, text: str) -> None:
 def _fsync_file(path: Path) -> None:
     with open(path, "rb") as f:
         os.fsync(f.fileno())
-
-
-def _replace_dir(tmp: Path, final: Path) -> None:
-    """Move ``tmp`` to ``final``; an existing trace there is swapped out and removed afterwards."""
-    if final.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{final.name}.old-", dir=final.parent))
-        old.rmdir()
-        os.rename(final, old)
-        os.rename(tmp, final)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.rename(tmp, final)
 
 
 def _json_default(o):

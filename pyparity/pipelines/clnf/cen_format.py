@@ -256,4 +256,6 @@ def write_cen_patch_experts(path: str | Path, sc: CenScale) -> None:
             for lay in e.layers:
                 out += [struct.pack("<i", int(lay.activation)), _mat_bytes(lay.bias), _mat_bytes(lay.weight)]
             out.append(struct.pack("<d", float(e.confidence)))
-    Path(path).write_bytes(b"".join(out))
+    from pyparity.atomic import write_bytes_atomic
+
+    write_bytes_atomic(path, b"".join(out))

@@ -237,18 +237,9 @@ def load_weights(path: str | Path, depth: int | None = None) -> tuple[dict[str, 
 
 def save_npz(state: Mapping[str, np.ndarray], path: str | Path, prefix: str = PREFIX) -> Path:
     """Write a state dict as .npz with upstream's (prefixed) names, atomically."""
-    import os
-    import tempfile
+    from pyparity.atomic import atomic_path
 
     p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=p.name + ".", suffix=".tmp.npz", dir=p.parent)
-    os.close(fd)
-    try:
+    with atomic_path(p, suffix=".npz") as tmp:
         np.savez(tmp, **{(n if n.startswith(prefix) else prefix + n): np.asarray(v) for n, v in state.items()})
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, p)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return p

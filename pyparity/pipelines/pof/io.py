@@ -104,7 +104,7 @@ def write_trc(path: str | Path, pose_3d_m: np.ndarray, fps: float = 30.0, names=
     Values are float32 written with 9 significant digits (they read back bit for bit). NaN stays
     ``nan`` (OpenSim reads it as a missing marker). Written atomically (temp file + rename).
     """
-    from pyparity.render.atomic import write_text_atomic
+    from pyparity.atomic import write_text_atomic
 
     p = Path(path)
     X = np.asarray(pose_3d_m, np.float32)
