@@ -9,6 +9,7 @@ the state_dict entries under their dotted names plus an optional ``__config__`` 
 from __future__ import annotations
 
 import json
+import zipfile
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -70,6 +71,8 @@ def synthetic_model(variant: str, config: Mapping[str, Any] | None = None, expec
 
 def model_from_state(config: Mapping[str, Any] | None, sd: Mapping[str, Any], source: str = "checkpoint",
                      variant: str | None = None) -> PofModel:
+    if config is not None and not isinstance(config, Mapping):
+        raise ModelError(f"{source}: the POF config must be a JSON object / dict, got {type(config).__name__}")
     v = variant_from_config(config, source) if variant is None else variant
     cfg = full_config(v, config)
     return PofModel(v, cfg, validate_state_dict(v, cfg, sd, source))
@@ -85,8 +88,8 @@ def load_checkpoint(path: str | Path, variant: str | None = None) -> PofModel:
             with np.load(p, allow_pickle=False) as z:
                 sd = {k: z[k] for k in z.files if k != "__config__"}
                 config = json.loads(str(z["__config__"])) if "__config__" in z.files else None
-        except (OSError, ValueError) as e:
-            raise ModelError(f"{p}: cannot read POF .npz weights ({e})") from None
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile, RecursionError) as e:
+            raise ModelError(f"{p}: cannot read POF .npz weights ({_first_line(e)})") from None
         if config is None and variant is not None:
             config = full_config(variant)
         if config is None:
@@ -97,16 +100,29 @@ def load_checkpoint(path: str | Path, variant: str | None = None) -> PofModel:
     except ImportError:
         raise ModelError(f"{p}: loading a .pth checkpoint needs torch (not installed); convert it to .npz") from None
     try:
-        ck = torch.load(str(p), map_location="cpu", weights_only=False)
-    except Exception as e:  # noqa: BLE001 - any unreadable pickle is one clear line
-        raise ModelError(f"{p}: cannot read torch checkpoint ({type(e).__name__}: {e})") from None
-    if not isinstance(ck, Mapping) or "model_state_dict" not in ck:
+        # weights_only: a checkpoint is data; torch's restricted unpickler refuses anything that would
+        # run code (a __reduce__ payload fails here, before it can do anything)
+        ck = torch.load(str(p), map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001 - any unreadable or refused pickle is one clear line
+        raise ModelError(f"{p}: cannot read torch checkpoint ({type(e).__name__}: {_first_line(e)})") from None
+    if not isinstance(ck, Mapping) or not isinstance(ck.get("model_state_dict"), Mapping):
         raise ModelError(f"{p}: not an upstream POF checkpoint (needs 'model_state_dict' and 'config')")
-    sd = {k: v.detach().cpu().numpy() for k, v in ck["model_state_dict"].items()}
+    sd = {}
+    for k, v in ck["model_state_dict"].items():
+        if not isinstance(k, str) or not hasattr(v, "detach"):
+            raise ModelError(f"{p}: model_state_dict entry {k!r} is not a tensor")
+        sd[k] = v.detach().cpu().numpy()
     return model_from_state(ck.get("config", {}), sd, str(p), variant)
 
 
+def _first_line(e: BaseException) -> str:
+    return (str(e).strip().splitlines() or [""])[0]
+
+
 def save_npz(model: PofModel, path: str | Path) -> Path:
+    from pyparity.atomic import atomic_path
+
     p = Path(path)
-    np.savez(p, __config__=np.array(json.dumps(model.config)), **model.params)
+    with atomic_path(p, suffix=".npz") as tmp:
+        np.savez(tmp, __config__=np.array(json.dumps(model.config)), **model.params)
     return p

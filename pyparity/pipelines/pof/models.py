@@ -36,6 +36,7 @@ DEFAULT_CONFIGS: dict[str, dict[str, Any]] = {
     "transformer": {"d_model": 128, "num_heads": 4, "num_layers": 4},
 }
 TRANSFORMER_FFN = 256
+MAX_CONFIG_SIZE = 4096  # largest d_model / num_layers / num_heads a config may ask for
 
 
 def variant_from_config(config: Mapping[str, Any] | None, source: str = "checkpoint") -> str:
@@ -54,11 +55,21 @@ def variant_from_config(config: Mapping[str, Any] | None, source: str = "checkpo
 def full_config(variant: str, config: Mapping[str, Any] | None = None) -> dict[str, Any]:
     if variant not in VARIANTS:
         raise ModelError(f"unknown POF model variant {variant!r} (known: {', '.join(VARIANTS)})")
+    if config is not None and not isinstance(config, Mapping):
+        raise ModelError(f"POF config must be a mapping (a JSON object), got {type(config).__name__}")
     out = dict(DEFAULT_CONFIGS[variant])
     # as upstream's loaders: config.get(key, default) for the keys they read
     for k in ("d_model", "num_layers", "num_heads", "use_gat"):
         if config and k in config and k in out:
             out[k] = config[k]
+    for k in ("d_model", "num_layers", "num_heads"):
+        v = out.get(k)
+        if k in out and (not isinstance(v, int) or isinstance(v, bool) or not 1 <= v <= MAX_CONFIG_SIZE):
+            raise ModelError(f"POF config: {k} must be an integer in 1..{MAX_CONFIG_SIZE}, got {v!r}")
+    if "num_heads" in out and out["d_model"] % out["num_heads"]:
+        raise ModelError(f"POF config: d_model {out['d_model']} is not a multiple of num_heads {out['num_heads']}")
+    if "use_gat" in out and not isinstance(out["use_gat"], bool):
+        raise ModelError(f"POF config: use_gat must be true or false, got {out['use_gat']!r}")
     return out
 
 
