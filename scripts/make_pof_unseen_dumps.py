@@ -81,7 +81,7 @@ def weights_sha256(state_dict) -> str:
 
 
 def load_inference(U, torch, ckpt_path: Path, variant: str):
-    ck = torch.load(ckpt_path, map_location="cpu", weights_only=False)
+    ck = torch.load(ckpt_path, map_location="cpu", weights_only=True)  # data only: no pickled code runs
     sd = ck["model_state_dict"]
     sha = weights_sha256(sd)
     if sha != WEIGHTS_SHA256[variant]:

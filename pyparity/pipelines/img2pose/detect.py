@@ -47,7 +47,7 @@ def load_reference_points(directory: str | Path) -> tuple[np.ndarray, np.ndarray
         data = p.read_bytes()
         if hashlib.sha256(data).hexdigest() != sha:
             raise ModelError(f"{p}: sha256 mismatch (expected {sha[:16]}...)")
-        out.append(np.load(p).astype(np.float32))
+        out.append(np.load(p, allow_pickle=False).astype(np.float32))
     return out[0], out[1]
 
 

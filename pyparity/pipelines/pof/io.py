@@ -3,18 +3,24 @@
 CSV, either form (header required, '#' comments allowed):
   long:  ``frame,joint,x,y[,visibility]`` - one row per frame and COCO-17 joint (0..16)
   wide:  ``x0,y0,v0,x1,y1,v1,...,x16,y16,v16`` (51 columns, v optional -> 34 columns), one row per frame
-x = u/W, y = v/H in [0,1] (upstream's convention), visibility defaults to 1.
+x = u/W, y = v/H in [0,1] (upstream's convention), visibility defaults to 1. Frame and joint indices are
+integers (frame 0..MAX_FRAMES-1, joint 0..16), each (frame, joint) pair exactly once, no frame missing.
 """
 
 from __future__ import annotations
 
 import csv
+import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from pyparity.errors import InputError
 from pyparity.pipelines.pof import constants as C
+
+# The most frames a keypoint file may hold (about 9 hours at 30 fps): a file cannot make pyparity
+# allocate more than this, whatever frame index or array shape it declares.
+MAX_FRAMES = 1_000_000
 
 COCO17_NAMES = ("nose", "l_eye", "r_eye", "l_ear", "r_ear", "l_shoulder", "r_shoulder", "l_elbow", "r_elbow",
                 "l_wrist", "r_wrist", "l_hip", "r_hip", "l_knee", "r_knee", "l_ankle", "r_ankle")
@@ -37,49 +43,103 @@ def from_dump(path: str | Path):
     return kp, vis, h
 
 
-def from_npz(path: str | Path):
+def _npy_shape(z, key: str, source) -> tuple[int, ...]:
+    """A member's shape from its .npy header, read before its data (a tiny file may declare a huge array)."""
     try:
-        with np.load(path) as z:
+        with z.zip.open(key + ".npy") as f:
+            version = np.lib.format.read_magic(f)
+            read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                           else np.lib.format.read_array_header_2_0)
+            shape, _, _ = read_header(f)
+    except KeyError:
+        raise InputError(f"{source}: no {key!r} array") from None
+    return tuple(shape)
+
+
+def from_npz(path: str | Path):
+    """(pose_2d (T,17,2), visibility (T,17) or ones, None) from a NumPy archive; no pickles."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            if not hasattr(z, "files"):
+                raise InputError(f"{path}: a single .npy array, expected an .npz with pose_2d (and visibility)")
+            for key in ("pose_2d", "visibility"):
+                if key in z.files and int(np.prod(_npy_shape(z, key, path), dtype=np.float64)) > MAX_FRAMES * C.NUM_JOINTS * 2:
+                    raise InputError(f"{path}: {key} holds more than {MAX_FRAMES} frames (the limit)")
             kp = z["pose_2d"].astype(np.float32)
             vis = z["visibility"].astype(np.float32) if "visibility" in z.files else np.ones(kp.shape[:2], np.float32)
-    except (OSError, KeyError, ValueError) as e:
-        raise InputError(f"{path}: cannot read pose_2d/visibility ({e})") from None
+    except InputError:
+        raise
+    except (OSError, KeyError, ValueError, TypeError, EOFError, zipfile.BadZipFile) as e:
+        raise InputError(f"{path}: cannot read pose_2d/visibility ({(str(e).splitlines() or [''])[0]})") from None
     return kp, vis, None
 
 
+def _index(value: float, what: str, limit: int, where: str) -> int:
+    if not (np.isfinite(value) and float(value).is_integer() and 0 <= value < limit):
+        raise InputError(f"{where}: {what} {value:.15g} is not an integer in 0..{limit - 1}")
+    return int(value)
+
+
 def from_csv(path: str | Path):
+    """A long or wide keypoint CSV (module docstring). Frame indices must be integers in
+    0..MAX_FRAMES-1, each (frame, joint) once, every frame complete."""
     p = Path(path)
     try:
-        rows = [r for r in csv.reader(p.read_text().splitlines()) if r and not r[0].lstrip().startswith("#")]
-    except (OSError, UnicodeDecodeError) as e:
-        raise InputError(f"{p}: cannot read CSV ({e})") from None
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise InputError(f"{p}: not UTF-8 text (byte {e.start})") from None
+    except OSError as e:
+        raise InputError(f"{p}: cannot read CSV ({e.strerror or e})") from None
+    try:
+        rows = [(n, r) for n, r in enumerate(csv.reader(text.splitlines()), start=1)
+                if r and not r[0].lstrip().startswith("#")]
+    except csv.Error as e:
+        raise InputError(f"{p}: not a readable CSV ({e})") from None
     if len(rows) < 2:
         raise InputError(f"{p}: CSV has no data rows")
-    head = [h.strip().lower() for h in rows[0]]
+    head = [h.strip().lower() for h in rows[0][1]]
+    long_form = head[:2] == ["frame", "joint"]
+    if long_form and len(head) not in (4, 5):
+        raise InputError(f"{p}: long CSV has columns frame,joint,x,y[,visibility], got {len(head)} columns")
+    if not long_form and len(head) not in (34, 51):
+        raise InputError(f"{p}: CSV must be long (frame,joint,x,y[,visibility]) or wide (34 or 51 columns), "
+                         f"got {len(head)}")
+    if len(rows) - 1 > MAX_FRAMES * (C.NUM_JOINTS if long_form else 1):
+        raise InputError(f"{p}: more than {MAX_FRAMES} frames (the limit)")
+    for n, r in rows[1:]:
+        if len(r) != len(head):
+            raise InputError(f"{p}:{n}: {len(r)} values for {len(head)} columns")
     try:
-        data = np.array([[float(v) for v in r] for r in rows[1:]], dtype=np.float64)
+        data = np.array([[float(v) for v in r] for _, r in rows[1:]], dtype=np.float64)
     except ValueError as e:
         raise InputError(f"{p}: non-numeric CSV value ({e})") from None
-    if head[:2] == ["frame", "joint"]:
-        fr = data[:, 0].astype(int); jt = data[:, 1].astype(int)
-        if jt.min() < 0 or jt.max() >= C.NUM_JOINTS:
-            raise InputError(f"{p}: joint index outside 0..16")
-        T = fr.max() + 1
-        kp = np.full((T, C.NUM_JOINTS, 2), np.nan, np.float32)
+    if long_form:
+        lines = [n for n, _ in rows[1:]]
+        fr = np.array([_index(v, "frame", MAX_FRAMES, f"{p}:{n}") for v, n in zip(data[:, 0], lines)], np.int64)
+        jt = np.array([_index(v, "joint", C.NUM_JOINTS, f"{p}:{n}") for v, n in zip(data[:, 1], lines)], np.int64)
+        key = fr * C.NUM_JOINTS + jt
+        uniq, first, counts = np.unique(key, return_index=True, return_counts=True)
+        if (counts > 1).any():
+            k = int(uniq[np.argmax(counts > 1)])
+            dup = [lines[i] for i in np.flatnonzero(key == k)[:2]]
+            raise InputError(f"{p}:{dup[1]}: frame {k // C.NUM_JOINTS}, joint {k % C.NUM_JOINTS} given twice "
+                             f"(also on line {dup[0]})")
+        T = int(fr.max()) + 1
+        if len(key) != T * C.NUM_JOINTS:
+            present = np.zeros(T * C.NUM_JOINTS, bool)
+            present[key] = True
+            k = int(np.argmin(present))
+            raise InputError(f"{p}: no row for frame {k // C.NUM_JOINTS}, joint {k % C.NUM_JOINTS}")
+        kp = np.empty((T, C.NUM_JOINTS, 2), np.float32)
         vis = np.ones((T, C.NUM_JOINTS), np.float32)
         kp[fr, jt] = data[:, 2:4]
         if data.shape[1] > 4:
             vis[fr, jt] = data[:, 4]
-        if np.isnan(kp).any():
-            f, j = np.argwhere(np.isnan(kp).any(-1))[0]
-            raise InputError(f"{p}: no row for frame {f}, joint {j}")
         return kp, vis, None
     if data.shape[1] == 51:
         d = data.reshape(-1, C.NUM_JOINTS, 3)
         return d[..., :2].astype(np.float32), d[..., 2].astype(np.float32), None
-    if data.shape[1] == 34:
-        return data.reshape(-1, C.NUM_JOINTS, 2).astype(np.float32), np.ones((len(data), C.NUM_JOINTS), np.float32), None
-    raise InputError(f"{p}: CSV must be long (frame,joint,x,y[,visibility]) or wide (34 or 51 columns), got {data.shape[1]}")
+    return data.reshape(-1, C.NUM_JOINTS, 2).astype(np.float32), np.ones((len(data), C.NUM_JOINTS), np.float32), None
 
 
 def read_keypoints(path: str | Path):
