@@ -60,9 +60,11 @@ def finish_run(
 ) -> int:
     """What a `pyparity run <pipeline>` does after the pipeline ran: report and optionally diff.
 
-    ``policy`` is a path or the name of a committed component policy (``pyparity/policies/<name>.toml``).
-    Returns the exit code (0 parity or no diff asked, 1 divergence).
+    ``policy`` is a built-in policy name or a path (`pyparity.diff.policy_names`).
+    Returns the exit code (0 parity or no diff asked, 1 divergence or nothing compared).
     """
+    from pyparity.diff.policy_names import resolve_policy
+
     from pyparity.render.table import make_console
     from pyparity.trace import read_trace
 
@@ -76,17 +78,6 @@ def finish_run(
     ref = read_trace(diff_against)
     return diff_and_report(ref, trace, policy=resolve_policy(policy), stages=stages or recorded_prefixes(trace),
                            json_out=json_out, junit_out=junit_out, html_out=html_out, max_rows=max_rows)
-
-
-def resolve_policy(policy: Path | str | None):
-    """A policy path, or the name of a committed component policy; None = the built-in default."""
-    from pyparity.diff.policy import builtin_policy, load_policy
-
-    if policy is None:
-        return None
-    if isinstance(policy, str) and not Path(policy).exists() and "/" not in policy and not policy.endswith(".toml"):
-        return builtin_policy(policy)
-    return load_policy(policy)
 
 
 def recorded_prefixes(trace) -> list[str]:

@@ -13,7 +13,8 @@ from cli.common import diff_and_report
 def diff(
     a: Path = typer.Argument(..., help="Reference trace or dump directory (A)."),
     b: Path = typer.Argument(..., help="Candidate trace or dump directory (B)."),
-    policy: Optional[Path] = typer.Option(None, "--policy", help="Tolerance policy TOML (default: built-in)."),
+    policy: Optional[str] = typer.Option(None, "--policy", help="Tolerance policy: a built-in name (mtcnn, "
+                                         "openface, ...) or a TOML path (./NAME for a file here); default: built-in."),
     map_file: Optional[Path] = typer.Option(None, "--map", help="Mapping TOML: renames / ignores stages."),
     stage: Optional[List[str]] = typer.Option(None, "--stage", help="Only stages matching this glob (repeatable)."),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Write the report as JSON here."),
@@ -27,11 +28,12 @@ def diff(
 
     Exit code: 0 all aligned stages match, 1 divergence, 2 bad usage or unreadable input.
     """
-    from pyparity.diff import load_mapping, load_policy
+    from pyparity.diff import load_mapping
+    from pyparity.diff.policy_names import resolve_policy
     from pyparity.trace import read_trace
 
     ta, tb = read_trace(a), read_trace(b)
-    pol = load_policy(policy) if policy else None
+    pol = resolve_policy(policy)
     mapping = load_mapping(map_file) if map_file else None
     code = diff_and_report(ta, tb, policy=pol, mapping=mapping, stages=stage or None, json_out=json_out,
                            junit_out=junit_out, html_out=html_out, max_rows=max_rows, quiet=quiet,

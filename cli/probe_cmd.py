@@ -32,8 +32,8 @@ def hunt(
     probe: str = typer.Argument(..., help="Probe file, or the name of a shipped probe."),
     input_path: Path = typer.Argument(..., help="The input the port runs on (an image)."),
     reference: Path = typer.Option(..., "--reference", help="The reference dump to compare with."),
-    policy: Optional[Path] = typer.Option(None, "--policy", help="Tolerance policy TOML (default: the probe's own "
-                                          "policy = ..., else the built-in one)."),
+    policy: Optional[str] = typer.Option(None, "--policy", help="Tolerance policy: a built-in name or a TOML path "
+                                         "(default: the probe's own policy = ..., else the built-in one)."),
     stage: Optional[List[str]] = typer.Option(None, "--stage", help="Only stages matching this glob."),
     out: Optional[Path] = typer.Option(None, "--out", help="Also keep the recorded trace here."),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Write the diff report as JSON."),
@@ -44,19 +44,19 @@ def hunt(
 ) -> None:
     """Record a port with a probe and diff it against a reference dump (exit codes as `diff`).
 
-    Only the stages the probe records are compared (the reference holds many more).
+    Only the stages the probe can record are compared (the reference holds many more); a reference stage
+    the probe declares but the port never reached is reported as only in A.
     """
-    from pyparity.diff import load_policy
+    from pyparity.diff.policy_names import resolve_policy
     from pyparity.probe import load_probe, record_probe
     from pyparity.trace import read_trace
 
     p = load_probe(probe)
     ref = read_trace(reference)
+    pol = resolve_policy(policy if policy is not None else p.policy)  # the probe's: honest about its port
     trace, _ = record_probe(p, input_path, out=out, reference=ref, model_dir=model_dir)
-    recorded = set(trace.names)
     sel = stage or None
-    sub = ref.select(sorted(recorded)) if not sel else ref
-    policy = policy or p.policy  # the probe may name the policy that is honest about its port
-    code = diff_and_report(sub, trace, policy=load_policy(policy) if policy else None, stages=sel,
+    sub = ref.select(sorted(set(trace.names)) + p.stage_globs()) if not sel else ref
+    code = diff_and_report(sub, trace, policy=pol, stages=sel,
                            json_out=json_out, junit_out=junit_out, html_out=html_out, max_rows=max_rows)
     raise typer.Exit(code)

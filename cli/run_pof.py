@@ -124,9 +124,10 @@ def _finish_temporal(trace, model, diff: Path, height_m, opts, policy_name: str,
     """``--diff`` for semgcn-temporal: the free-running diff, and where it fails only through the
     feedback after frame 0, the per-step run that tells drift from a defect
     (pyparity/pipelines/pof/temporal_drift.py)."""
-    from cli.common import present_report, recorded_prefixes, resolve_policy
+    from cli.common import present_report, recorded_prefixes
     from pyparity.diff import diff_traces
     from pyparity.diff.policy import default_policy
+    from pyparity.diff.policy_names import resolve_policy
     from pyparity.errors import InputError
     from pyparity.pipelines.pof import temporal_drift
     from pyparity.pipelines.pof.reconstruct import reconstruct_from_reference

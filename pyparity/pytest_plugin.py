@@ -38,29 +38,20 @@ def _as_trace(t):
     raise TypeError(f"expected a Trace, a Recorder or a trace path, got {type(t).__name__}")
 
 
-def _as_policy(policy):
-    from pyparity.diff.policy import Policy, builtin_policy, load_policy
-
-    if policy is None or isinstance(policy, Policy):
-        return policy
-    p = str(policy)
-    if "/" in p or p.endswith(".toml") or Path(p).exists():
-        return load_policy(p)
-    return builtin_policy(p)
-
-
 def assert_parity(trace, reference, policy=None, stages=None, only_recorded: bool = True):
     """Assert that ``trace`` matches ``reference`` stage by stage; returns the `DiffReport`.
 
-    ``policy``: a Policy, a TOML path or a built-in policy name. ``stages``: globs to compare; by
+    ``policy``: a Policy, a built-in policy name, or a path (a ``Path``, or a string with a ``/`` or
+    ending in ``.toml``), resolved as every front-end does (`pyparity.diff.policy_names`). ``stages``: globs to compare; by
     default (``only_recorded``) the top-level groups ``trace`` records (a dump holds later stages too).
     """
     from pyparity.diff import diff_traces
+    from pyparity.diff.policy_names import resolve_policy
 
     tr, ref = _as_trace(trace), _as_trace(reference)
     if stages is None and only_recorded:
         stages = [p + "/**" for p in sorted({n.split("/")[0] for n in tr.names})]
-    report = diff_traces(ref, tr, policy=_as_policy(policy), stages=stages)
+    report = diff_traces(ref, tr, policy=resolve_policy(policy), stages=stages)
     if not report.ok:
         raise ParityError(f"{tr.source} vs {ref.source}: " + report.summary(), report)
     return report
@@ -92,8 +83,11 @@ class Goldens:
         if not self.path(name).exists():
             pytest.fail(f"golden {name} does not exist under {self.root}; run pytest --pyparity-update-goldens "
                         "to bless it", pytrace=False)
+        from pyparity.trace.trace import glob_escape
+
         gold = load_golden(self.root, name)
-        return assert_parity(tr, gold, policy=policy, stages=list(gold.names), only_recorded=False)
+        return assert_parity(tr, gold, policy=policy, stages=[glob_escape(n) for n in gold.names],
+                             only_recorded=False)
 
 
 def pytest_addoption(parser):

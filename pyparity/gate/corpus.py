@@ -4,7 +4,7 @@
 [corpus]
 name = "openface-samples"
 pipeline = "mtcnn"                   # registered name or module:function
-policy = "mtcnn"                     # built-in policy name or a TOML path (relative to this file)
+policy = "mtcnn"                     # built-in policy name, or a TOML path (with a / or .toml; relative to this file)
 goldens = "../goldens"               # golden root, relative to this file
 golden_stages = ["mtcnn/output/*"]   # stages kept in goldens (globs); default: all
 [vars]
@@ -80,20 +80,18 @@ def _path(value, vars_: dict[str, str], base: Path, where: str) -> Path:
 
 
 def _policy_ref(value, vars_, base: Path, where: str) -> str | None:
+    """A built-in name, or an absolute path (relative paths are from the spec file), checked now."""
+    from pyparity.diff.policy_names import policy_reference
+    from pyparity.errors import PolicyError
+
     if value is None:
         return None
     if not isinstance(value, str) or not value:
         raise InputError(f"{where}: policy must be a built-in name or a path")
-    if "/" in value or value.endswith(".toml"):
-        p = _path(value, vars_, base, where)
-        if not p.is_file():
-            raise InputError(f"{where}: policy file {p} does not exist")
-        return str(p)
-    from pyparity.diff.policy import BUILTIN_POLICY_DIR
-
-    if not (BUILTIN_POLICY_DIR / f"{value}.toml").is_file():
-        raise InputError(f"{where}: no built-in policy named {value!r}")
-    return value
+    try:
+        return policy_reference(_expand(value, vars_, where), base)
+    except PolicyError as exc:
+        raise InputError(f"{where}: {exc}") from None
 
 
 def _globs(value, where: str) -> list[str]:
@@ -190,13 +188,3 @@ def load_corpus(path: str | os.PathLike, check_files: bool = True) -> Corpus:
         ))
     return Corpus(spec, str(top.get("name", spec.stem)), goldens, cases)
 
-
-def load_policy_ref(ref: str | None):
-    """A case's policy: None -> default, a built-in name, or a path."""
-    from pyparity.diff.policy import builtin_policy, load_policy
-
-    if ref is None:
-        return None
-    if "/" in ref or ref.endswith(".toml"):
-        return load_policy(ref)
-    return builtin_policy(ref)

@@ -6,7 +6,8 @@ A probe file is TOML (documented in `docs/probes.md`)::
     name = "toy-mtcnn"
     requires = ["toy_port"]                 # modules that must import (else: 'not installed')
     install = "pip install toy-port==1.0"   # shown when they do not
-    policy = "toy.policy.toml"              # optional: hunt's tolerance policy (next to the probe) unless --policy
+    policy = "toy.policy.toml"              # optional: hunt's tolerance policy unless --policy (a built-in
+                                            #   name, or a path: with a / or .toml, relative to the probe)
 
     [port]
     setup = "toy_port:Detector"             # optional: builds the port object (a class or factory)
@@ -120,10 +121,19 @@ class Probe:
     onnx_model: str | None = None
     onnx_inputs: dict = field(default_factory=dict)
     record_return: str | None = None
-    policy: Path | None = None  # [probe] policy = "file.toml": hunt's tolerance policy unless --policy
+    policy: str | None = None  # [probe] policy: hunt's tolerance policy unless --policy (a built-in name or an absolute path)
 
     def line_of(self, text: str) -> int | None:
         return _line_of(self.path, text)
+
+    def stage_globs(self) -> list[str]:
+        """Every stage name this probe can record, as globs (``{n:02d}`` and other fields -> ``*``):
+        what a reference is expected to hold of the port's stages."""
+        globs = []
+        for c in self.captures:
+            g = re.sub(r"\{[^{}]*\}", "*", c.stage)
+            globs.append(f"{g.rstrip('/')}/*" if c.tensor == "*" else g)
+        return globs
 
 
 def _line_of(path: Path, needle: str) -> int | None:
@@ -136,16 +146,28 @@ def _line_of(path: Path, needle: str) -> int | None:
     return None
 
 
+def shipped_probe_names() -> list[str]:
+    if not SHIPPED_DIR.is_dir():
+        return []
+    return sorted(x.stem for x in SHIPPED_DIR.glob("*.toml") if not x.name.endswith(".policy.toml"))
+
+
 def resolve_probe_path(name_or_path: str | Path) -> Path:
-    p = Path(name_or_path)
-    if p.is_file():
+    """A path (a ``Path``, or a string with a ``/`` or ending in ``.toml``: ``./name`` for a file here)
+    is a probe file; a bare name is a probe shipped in ``pyparity/probe/shipped/`` and nothing else (a
+    name never reaches outside that folder, nor reads a file from the working directory)."""
+    from pyparity.diff.policy_names import spelled_as_path
+
+    if isinstance(name_or_path, Path) or spelled_as_path(str(name_or_path)):
+        p = Path(name_or_path)
+        if not p.is_file():
+            raise ProbeError(f"{p}: no such probe file")
         return p
-    shipped = SHIPPED_DIR / f"{name_or_path}.toml"
-    if shipped.is_file():
-        return shipped
-    names = sorted(x.stem for x in SHIPPED_DIR.glob("*.toml")) if SHIPPED_DIR.is_dir() else []
-    raise ProbeError(f"{name_or_path}: no such probe file, and no shipped probe of that name "
-                     f"(shipped: {', '.join(names) or 'none'})")
+    names = shipped_probe_names()
+    if name_or_path in names:
+        return SHIPPED_DIR / f"{name_or_path}.toml"
+    raise ProbeError(f"{name_or_path!r}: no shipped probe of that name (shipped: {', '.join(names) or 'none'}; "
+                     f"write ./{name_or_path} for a probe file here)")
 
 
 def load_probe(name_or_path: str | Path) -> Probe:
@@ -164,12 +186,16 @@ def load_probe(name_or_path: str | Path) -> Probe:
     pr = Probe(path=path, name=str(meta.get("name", path.stem)), description=str(meta.get("description", "")),
                requires=list(meta.get("requires", [])), install=str(meta.get("install", "")))
     if "policy" in meta:
+        from pyparity.diff.policy_names import policy_reference
+
         pol = meta["policy"]
-        pol_path = (path.parent / pol) if isinstance(pol, str) and pol else None
-        if pol_path is None or not pol_path.is_file():
-            raise ProbeError(f"{path}:{_line_of(path, 'policy') or '?'}: policy = {pol!r}: no such file "
-                             f"next to the probe")
-        pr.policy = pol_path
+        where = f"{path}:{_line_of(path, 'policy') or '?'}: policy = {pol!r}"
+        if not isinstance(pol, str) or not pol:
+            raise ProbeError(f"{where}: expected a built-in policy name or a TOML path next to the probe")
+        try:
+            pr.policy = policy_reference(pol, base=path.parent)
+        except PyparityError as exc:
+            raise ProbeError(f"{where}: {exc}") from None
     port = data.get("port", {})
     onnx = data.get("onnx")
     if not port and not onnx:
