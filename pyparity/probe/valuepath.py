@@ -6,7 +6,8 @@ Grammar: ROOT ( '.' NAME | '[' INDEX ']' )*
   ``args.boxes``; ``args[1]`` is the second positional parameter) or ``self`` (the bound object).
 - ``.NAME`` takes an attribute (or a mapping key when the value is a dict).
 - ``[INDEX]`` is a quoted key (``['scores']``), an integer, or a NumPy index of integers, slices and
-  ``...`` separated by commas (``[:, 0:4]``, ``[..., ::-1]``). Nothing is evaluated as Python.
+  ``...`` separated by commas (``[:, 0:4]``, ``[..., ::-1]``). A value path is parsed, never evaluated
+  as Python (the probe file around it does name code that runs: see docs/probes.md, "Probe files are code").
 """
 
 from __future__ import annotations
