@@ -4,6 +4,7 @@ CLNF fit from a given box, each recording its trace and optionally diffing it wi
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Optional
 
@@ -173,15 +174,33 @@ def register(run_app: typer.Typer) -> None:
                                      model_dir, isolate))
 
 
+def _frames_folder(out: Path) -> None:
+    """``--out`` of a sequence is replaced whole: refuse a folder that holds anything but frame traces."""
+    import re
+
+    from pyparity.errors import InputError
+
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise InputError(f"{out}: exists and is not a folder of frame traces; refusing to overwrite it")
+    for q in out.iterdir():
+        if not (q.name.startswith(".") or (re.fullmatch(r"frame\d{4,}", q.name) and (q / "index.tsv").is_file())):
+            raise InputError(f"{out}: holds {q.name!r}, not only frame traces; refusing to overwrite it")
+
+
 def _run_sequence(source, out, diff, policy, json_out, max_frames, level, model_dir, isolate=False) -> int:
-    import json
+    import re
 
     import numpy as np
 
+    from pyparity.atomic import AtomicDir, write_text_atomic
     from pyparity.diff import diff_traces
-    from pyparity.diff.policy import builtin_policy, load_policy
+    from pyparity.diff.policy_names import resolve_policy
+    from pyparity.diff.report import FrameDiff, FramesReport
     from pyparity.errors import InputError
     from pyparity.pipelines.openface.sequence import frames_of, run_sequence
+    from pyparity.render.escape import printable
     from pyparity.render.table import make_console
     from pyparity.trace import Recorder, read_trace
 
@@ -197,56 +216,69 @@ def _run_sequence(source, out, diff, policy, json_out, max_frames, level, model_
         return read_trace(d) if d.is_dir() else None
 
     models = _models(model_dir)
-    pol = None
-    if diff is not None:
-        pol = builtin_policy(POLICY) if policy is None else (
-            builtin_policy(policy) if not Path(policy).exists() and not policy.endswith(".toml") else load_policy(policy))
+    pol = resolve_policy(POLICY if policy is None else policy) if diff is not None else None
+    frames_dir = None
     if out is not None:
-        Path(out).mkdir(parents=True, exist_ok=True)
+        _frames_folder(Path(out))
+        frames_dir = AtomicDir(out, what="folder of frame traces")  # renamed into place when the run ends
 
     def recorder_for(i, name):
         meta = {"producer": {"name": "pyparity", "command": "openface-sequence", "dump_level": level},
                 "input": {"file": name}}
-        return Recorder(Path(out) / f"frame{i:04d}", meta=meta) if out is not None else Recorder(meta=meta)
+        return Recorder(frames_dir.tmp / f"frame{i:04d}", meta=meta) if out is not None else Recorder(meta=meta)
 
     console = make_console()
-    rows, n, failed = [], 0, 0
-    for i, (name, face, trace) in enumerate(run_sequence(frames_of(source), models, recorder_for, level, max_frames,
-                                                                reference_for if isolate else None)):
-        n += 1
-        row = {"frame": f"frame{i:04d}", "input": name,
-               "success": None if face is None else int(face.detection_success)}
-        if diff is not None:
-            ref_dir = Path(diff) / f"frame{i:04d}"
-            if not ref_dir.is_dir():
-                row["status"] = "no-reference"
-            else:
-                ref = read_trace(ref_dir)
-                prefixes = sorted({s.split("/")[0] for s in trace.names})
-                rep = diff_traces(ref, trace, policy=pol, stages=[p + "/**" for p in prefixes])
-                row["status"] = "match" if rep.ok else "diverged"
-                failed += 0 if rep.ok else 1
-                name_lm = "face00/output/landmarks_stacked"
-                if name_lm in ref and name_lm in trace:
-                    row["landmarks_max_abs"] = float(np.abs(np.asarray(ref[name_lm], np.float64)
-                                                            - np.asarray(trace[name_lm], np.float64)).max())
-                row["first_divergence"] = rep.first_divergence
-        rows.append(row)
-        lm = row.get("landmarks_max_abs")
-        label = row["frame"] if name == row["frame"] else f"{row['frame']} {name}"
-        console.print(f"{label}: success {row['success']}"
-                      + (f", {row['status']}" if "status" in row else "")
-                      + (f", landmarks max abs {lm:.6f} px" if lm is not None else "")
-                      + (f", first divergence {row['first_divergence']}" if row.get("first_divergence") else ""),
-                      markup=False, highlight=False)
+    rows, report = [], FramesReport()
+    try:
+        for i, (name, face, trace) in enumerate(run_sequence(frames_of(source), models, recorder_for, level,
+                                                                    max_frames, reference_for if isolate else None)):
+            row = {"frame": f"frame{i:04d}", "input": name,
+                   "success": None if face is None else int(face.detection_success)}
+            if diff is not None:
+                fd = FrameDiff(row["frame"], name)
+                ref_dir = Path(diff) / row["frame"]
+                if ref_dir.is_dir():
+                    ref = read_trace(ref_dir)
+                    prefixes = sorted({s.split("/")[0] for s in trace.names})
+                    fd.report = diff_traces(ref, trace, policy=pol, stages=[p + "/**" for p in prefixes])
+                    name_lm = "face00/output/landmarks_stacked"
+                    if name_lm in ref and name_lm in trace:
+                        row["landmarks_max_abs"] = float(np.abs(np.asarray(ref[name_lm], np.float64)
+                                                                - np.asarray(trace[name_lm], np.float64)).max())
+                    row["first_divergence"] = fd.report.first_divergence
+                    if fd.report.nothing_compared:
+                        row["nothing_compared"] = fd.report.nothing_compared
+                row["status"] = fd.status
+                report.frames.append(fd)
+            rows.append(row)
+            lm = row.get("landmarks_max_abs")
+            label = row["frame"] if name == row["frame"] else f"{row['frame']} {name}"
+            console.print(printable(f"{label}: success {row['success']}"
+                                    + (f", {row['status']}" if "status" in row else "")
+                                    + (f", landmarks max abs {lm:.6f} px" if lm is not None else "")
+                                    + (f", first divergence {row['first_divergence']}" if row.get("first_divergence") else "")
+                                    + (f" ({row['nothing_compared']})" if row.get("nothing_compared") else "")),
+                          markup=False, highlight=False)
+        if frames_dir is not None:
+            frames_dir.commit()
+    except BaseException:
+        if frames_dir is not None:
+            frames_dir.abort()
+        raise
     if out is not None:
-        console.print(f"traces: {out} ({n} frames)", markup=False, highlight=False)
+        console.print(f"traces: {out} ({len(rows)} frames)", markup=False, highlight=False)
     if diff is not None:
+        run = {r["frame"] for r in rows}
+        report.reference_only = sorted(q.name for q in Path(diff).iterdir()
+                                       if re.fullmatch(r"frame\d{4,}", q.name) and q.name not in run
+                                       and max_frames is None)
         worst = max((r.get("landmarks_max_abs", 0.0) for r in rows), default=0.0)
-        console.print(f"{n} frames, {n - failed} match, {failed} diverged; worst face00/output/landmarks_stacked "
-                      f"max abs {worst:.6f} px", markup=False, highlight=False)
+        console.print(printable(f"{report.summary_line()}; worst face00/output/landmarks_stacked max abs {worst:.6f} px"),
+                      markup=False, highlight=False)
     if json_out is not None:
-        tmp = Path(str(json_out) + ".tmp")
-        tmp.write_text(json.dumps({"frames": rows, "diverged": failed}, indent=1), encoding="utf-8")
-        tmp.replace(json_out)
-    return 1 if failed else 0
+        doc = {"frames": rows, "diverged": report.count("diverged") if diff is not None else 0}
+        if diff is not None:
+            doc.update(ok=report.ok, nothing_compared=report.nothing_compared or None,
+                       no_reference=report.count("no-reference"), reference_only=report.reference_only)
+        write_text_atomic(json_out, json.dumps(doc, indent=1))
+    return 0 if diff is None or report.ok else 1

@@ -6,6 +6,7 @@ from pyparity.diff.align import Mapping, align
 from pyparity.diff.compare import (
     EXPECTED, FAILING, IGNORED, ONLY_IN_A, ONLY_IN_B, StageResult, compare_arrays, compare_printed,
 )
+from pyparity.errors import UsageError
 from pyparity.diff.diagnose import Context, diagnose
 from pyparity.diff.policy import Policy, default_policy
 from pyparity.diff.report import DiffReport
@@ -32,15 +33,20 @@ def diff_traces(
     ----------
     policy : tolerances per stage (default: the built-in policy).
     mapping : renames / ignores (default: names as they are).
-    stages : optional globs (A's names) restricting the comparison.
+    stages : optional globs (A's names) restricting the comparison; a glob that matches no stage of
+        either trace is a `UsageError` (a typo must not turn into a comparison of nothing).
     diagnose_all : diagnose every diverged stage, not only the first one (diagnosis costs time).
     progress : optional callable(done, total) for progress bars.
     """
     policy = policy or default_policy()
     mapping = mapping or Mapping()
-    pairs = align(a.names, b.names, mapping)
+    all_pairs = align(a.names, b.names, mapping)
+    pairs = all_pairs
     if stages:
-        pairs = [p for p in pairs if any(glob_match(p.name, g) for g in stages)]
+        pairs, unmatched = _select(all_pairs, list(stages))
+        if unmatched:
+            raise UsageError(f"stage filter {', '.join(repr(g) for g in unmatched)} matches no stage of "
+                             f"{a.source or 'A'} ({len(a)} stages) or {b.source or 'B'} ({len(b)} stages)")
     results: list[StageResult] = []
     first = None
     first_expected = None
@@ -87,5 +93,48 @@ def diff_traces(
             progress(i + 1, len(pairs))
     return DiffReport(
         a_source=a.source or "A", b_source=b.source or "B", stages=results, first_divergence=first,
-        policy_source=policy.source,
+        policy_source=policy.source, nothing_compared=_nothing_compared(a, b, all_pairs, pairs, results, bool(stages)),
     )
+
+
+def _select(pairs: list, globs: list[str]) -> tuple[list, list[str]]:
+    """The pairs whose name matches a glob, and the globs that match nothing."""
+    used = [False] * len(globs)
+    kept = []
+    for p in pairs:
+        hit = False
+        for i, g in enumerate(globs):
+            if glob_match(p.name, g):
+                used[i] = hit = True
+                if all(used):
+                    break
+        if hit:
+            kept.append(p)
+    return kept, [g for g, u in zip(globs, used) if not u]
+
+
+def _nothing_compared(a: Trace, b: Trace, all_pairs: list, pairs: list, results: list[StageResult],
+                      filtered: bool) -> str:
+    """Why no stage was compared ("" when some were): a verdict about nothing is never parity."""
+    if any(r.status not in (ONLY_IN_A, ONLY_IN_B, IGNORED) for r in results):
+        return ""
+    if not len(a) and not len(b):
+        return "both traces are empty"
+    if not len(a):
+        return "the reference (A) has no stage"
+    if not len(b):
+        return "the candidate (B) recorded no stage (the run never reached a recorded stage or capture)"
+    if not all_pairs:
+        return "the mapping ignores every stage"
+    n_a = sum(1 for p in pairs if p.name_a is not None)
+    n_b = sum(1 for p in pairs if p.name_b is not None)
+    where = " among the stages the filter selected" if filtered else ""
+    if filtered and not n_a:
+        return f"the stage filter selected no stage of the reference (A); {n_b} stage(s) of B"
+    if filtered and not n_b:
+        return f"the stage filter selected no stage of the candidate (B); {n_a} stage(s) of A"
+    shared = sum(1 for p in pairs if p.name_a is not None and p.name_b is not None)
+    if not shared:
+        return (f"A and B have no stage in common{where} ({n_a} only in A, {n_b} only in B; "
+                "a misspelt name, another prefix, or a --map that is needed)")
+    return f"every stage A and B share{where} ({shared}) is ignored by the policy"

@@ -6,7 +6,7 @@ import math
 from collections import Counter
 from dataclasses import dataclass, field
 
-from pyparity.diff.compare import EXPECTED, FAILING, MATCH, ONLY_IN_A, ONLY_IN_B, StageResult
+from pyparity.diff.compare import EXPECTED, FAILING, IGNORED, MATCH, ONLY_IN_A, ONLY_IN_B, StageResult
 
 
 @dataclass
@@ -16,11 +16,13 @@ class DiffReport:
     stages: list[StageResult] = field(default_factory=list)
     first_divergence: str | None = None
     policy_source: str = ""
+    nothing_compared: str = ""  # why no stage was compared, when none was (then the report is not ok)
 
     @property
     def ok(self) -> bool:
-        """True when every aligned stage matches (stages present on one side only do not fail)."""
-        return self.first_divergence is None
+        """True when at least one stage was compared and every compared stage matches (stages present
+        on one side only do not fail, but a comparison of nothing is never parity)."""
+        return self.first_divergence is None and not self.nothing_compared
 
     def counts(self) -> dict[str, int]:
         return dict(Counter(s.status for s in self.stages))
@@ -54,6 +56,25 @@ class DiffReport:
     def n_aligned(self) -> int:
         return sum(1 for s in self.stages if s.status not in (ONLY_IN_A, ONLY_IN_B))
 
+    @property
+    def n_compared(self) -> int:
+        """Stages whose arrays were compared (aligned and not ignored)."""
+        return sum(1 for s in self.stages if s.status not in (ONLY_IN_A, ONLY_IN_B, IGNORED))
+
+    def one_sided(self) -> str:
+        """", 3 only in A (the candidate never produced them), 1 only in B" or ""."""
+        c = self.counts()
+        return ((f", {c[ONLY_IN_A]} only in A (the candidate never produced them)" if c.get(ONLY_IN_A) else "")
+                + (f", {c[ONLY_IN_B]} only in B" if c.get(ONLY_IN_B) else ""))
+
+    def verdict(self) -> str:
+        """One line: PARITY / NOTHING COMPARED / FIRST DIVERGENCE, with what was compared and what was not."""
+        if self.nothing_compared:
+            return f"NOTHING COMPARED: {self.nothing_compared}"
+        if self.ok:
+            return f"PARITY: all {self.n_compared} compared stages match" + self.one_sided()
+        return f"FIRST DIVERGENCE {self.first_divergence}"
+
     def summary(self) -> str:
         """One paragraph: the first divergence, its diagnosis, the worst stage (used by assertions)."""
         c = self.counts()
@@ -62,6 +83,8 @@ class DiffReport:
                 + (f", {c.get(ONLY_IN_B, 0)} only in B" if c.get(ONLY_IN_B) else ""))
         if self.expected:
             head += f", {len(self.expected)} expected divergence(s) (first: {self.expected[0].name})"
+        if self.nothing_compared:
+            return f"nothing compared: {self.nothing_compared}; " + head + "."
         if self.ok:
             return head + "."
         f = self.first
@@ -81,6 +104,8 @@ class DiffReport:
             "b": self.b_source,
             "policy": self.policy_source,
             "ok": self.ok,
+            "nothing_compared": self.nothing_compared or None,
+            "n_compared": self.n_compared,
             "first_divergence": self.first_divergence,
             "counts": self.counts(),
             "expected_divergences": [{"name": s.name, "reason": s.note} for s in self.expected],
@@ -124,3 +149,55 @@ def stage_dict(s: StageResult) -> dict:
         "note": s.note,
         "diagnosis": [h.to_dict() for h in s.diagnosis],
     }
+
+
+@dataclass
+class FrameDiff:
+    """One frame of a sequence run and its diff (None: the reference has no dump of this frame)."""
+
+    frame: str
+    input: str
+    report: DiffReport | None = None
+
+    @property
+    def status(self) -> str:
+        if self.report is None:
+            return "no-reference"
+        if self.report.nothing_compared:
+            return "nothing-compared"
+        return "match" if self.report.ok else "diverged"
+
+
+@dataclass
+class FramesReport:
+    """A sequence run diffed frame by frame against a folder of reference frame dumps. Frames on one
+    side only are counted, not failed; but a run in which no frame was compared is never parity."""
+
+    frames: list[FrameDiff] = field(default_factory=list)
+    reference_only: list[str] = field(default_factory=list)  # reference frames the run did not reach
+
+    def count(self, status: str) -> int:
+        return sum(1 for f in self.frames if f.status == status)
+
+    @property
+    def nothing_compared(self) -> str:
+        with_ref = [f for f in self.frames if f.report is not None]
+        if not self.frames:
+            return "the run produced no frame"
+        if not with_ref:
+            return (f"the reference has no frame dump for any of the {len(self.frames)} frame(s) run "
+                    f"(expected {self.frames[0].frame}/, ...)")
+        if all(f.report.nothing_compared for f in with_ref):
+            return f"no frame shared a stage with its reference ({with_ref[0].frame}: {with_ref[0].report.nothing_compared})"
+        return ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.nothing_compared and all(f.report.ok for f in self.frames if f.report is not None)
+
+    def summary_line(self) -> str:
+        line = (f"{len(self.frames)} frames, {self.count('match')} match, {self.count('diverged')} diverged"
+                + (f", {self.count('nothing-compared')} nothing compared" if self.count("nothing-compared") else "")
+                + (f", {self.count('no-reference')} without a reference frame" if self.count("no-reference") else "")
+                + (f", {len(self.reference_only)} reference frame(s) not run" if self.reference_only else ""))
+        return line + (f"; NOTHING COMPARED: {self.nothing_compared}" if self.nothing_compared else "")

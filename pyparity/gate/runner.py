@@ -20,11 +20,11 @@ from pathlib import Path
 import numpy as np
 
 from pyparity.errors import InputError, PyparityError, TraceError
-from pyparity.gate.corpus import Case, Corpus, load_policy_ref
+from pyparity.gate.corpus import Case, Corpus
 
-PASS, REGRESSION, DIVERGED, ERROR, NEW, UPDATED, UNCHANGED, REFUSED = (
-    "pass", "regression", "diverged", "error", "new", "updated", "unchanged", "refused")
-FAILED = {REGRESSION, DIVERGED, ERROR, REFUSED}
+PASS, REGRESSION, DIVERGED, ERROR, NEW, UPDATED, UNCHANGED, REFUSED, NOTHING = (
+    "pass", "regression", "diverged", "error", "new", "updated", "unchanged", "refused", "nothing-compared")
+FAILED = {REGRESSION, DIVERGED, ERROR, REFUSED, NOTHING}
 
 
 @dataclass
@@ -43,10 +43,10 @@ class CaseOutcome:
     pipeline: str
     golden: str
     status: str
-    golden_status: str = ""          # match / regression / missing / "" (not compared)
+    golden_status: str = ""          # match / regression / nothing-compared / missing / "" (not compared)
     golden_first: str | None = None
     golden_summary: str = ""
-    reference_status: str = ""       # match / diverged / "" (no reference listed)
+    reference_status: str = ""       # match / diverged / nothing-compared / "" (no reference listed)
     reference_first: str | None = None
     reference_summary: str = ""
     failing_stages: list[str] = field(default_factory=list)
@@ -125,9 +125,12 @@ def run_case(case: Case, opts: GateOptions, pipeline_entry=None) -> CaseOutcome:
     if out.status == ERROR:
         import xml.etree.ElementTree as ET
 
-        suite = ET.Element("testsuite", name=case.name, tests="1", failures="0", errors="1", skipped="0")
-        tc = ET.SubElement(suite, "testcase", classname=case.name, name="run")
-        ET.SubElement(tc, "error", message=out.message, type="error").text = out.message
+        from pyparity.render.escape import printable
+
+        name, msg = printable(case.name), printable(out.message)
+        suite = ET.Element("testsuite", name=name, tests="1", failures="0", errors="1", skipped="0")
+        tc = ET.SubElement(suite, "testcase", classname=name, name="run")
+        ET.SubElement(tc, "error", message=msg, type="error").text = msg
         out.junit = [ET.tostring(suite, encoding="unicode")]
     out.seconds = time.perf_counter() - t0
     return out
@@ -136,16 +139,18 @@ def run_case(case: Case, opts: GateOptions, pipeline_entry=None) -> CaseOutcome:
 def _run_case(case: Case, opts: GateOptions, pipeline_entry, out: CaseOutcome) -> None:
     from pyparity.diff import diff_traces
     from pyparity.diff.compare import ONLY_IN_A
+    from pyparity.diff.policy_names import resolve_policy
     from pyparity.gate.goldens import golden_dir, load_golden, producer_meta, ref_score, save_golden
     from pyparity.gate.pipelines import entry, resolve
     from pyparity.trace import Recorder, read_trace
+    from pyparity.trace.trace import glob_escape
 
     fn = resolve(pipeline_entry if pipeline_entry is not None else entry(case.pipeline))
     rec = Recorder(meta={"producer": producer_meta(case.pipeline), "input": _input_meta(case.input)})
     fn(case.input, rec, opts.model_dir)
     trace = inject_regression(rec.finish(), opts.inject)
-    policy = load_policy_ref(case.policy)
-    gpolicy = load_policy_ref(case.golden_policy) if case.golden_policy else policy
+    policy = resolve_policy(case.policy)
+    gpolicy = resolve_policy(case.golden_policy) if case.golden_policy else policy
     failing: list[str] = []
 
     ref = ref_report = None
@@ -153,7 +158,8 @@ def _run_case(case: Case, opts: GateOptions, pipeline_entry, out: CaseOutcome) -
         ref = read_trace(case.reference)
         prefixes = sorted({n.split("/")[0] for n in trace.names})
         ref_report = diff_traces(ref, trace, policy=policy, stages=[p + "/**" for p in prefixes])
-        out.reference_status = "match" if ref_report.ok else "diverged"
+        out.reference_status = ("nothing-compared" if ref_report.nothing_compared
+                                else "match" if ref_report.ok else "diverged")
         out.reference_first = ref_report.first_divergence
         out.reference_summary = ref_report.summary()
         failing += [s.name for s in ref_report.failing]
@@ -168,10 +174,11 @@ def _run_case(case: Case, opts: GateOptions, pipeline_entry, out: CaseOutcome) -
             if not opts.update:
                 raise
     if gold is not None:
-        gold_report = diff_traces(gold, trace, policy=gpolicy, stages=list(gold.names))
+        gold_report = diff_traces(gold, trace, policy=gpolicy, stages=[glob_escape(n) for n in gold.names])
         missing = [s.name for s in gold_report.stages if s.status == ONLY_IN_A]
         regressed = [s.name for s in gold_report.failing] + missing
-        out.golden_status = "regression" if regressed else "match"
+        out.golden_status = ("regression" if regressed else "nothing-compared" if gold_report.nothing_compared
+                             else "match")
         out.golden_first = gold_report.first_divergence or (missing[0] if missing else None)
         out.golden_summary = gold_report.summary() + (
             f"\n  {len(missing)} golden stage(s) not produced (first: {missing[0]})" if missing else "")
@@ -203,8 +210,13 @@ def _run_case(case: Case, opts: GateOptions, pipeline_entry, out: CaseOutcome) -
             out.message = change.message
     elif out.golden_status == "regression":
         out.status = REGRESSION
+    elif out.golden_status == "nothing-compared":
+        out.status, out.message = NOTHING, "vs golden: " + gold_report.summary().splitlines()[0]
     if out.status not in (REFUSED,) and out.reference_status == "diverged":
         out.status = DIVERGED if out.status in (PASS, NEW, UPDATED, UNCHANGED) else out.status
+    if out.status in (PASS, NEW, UPDATED, UNCHANGED) and out.reference_status == "nothing-compared":
+        # a run that shares no stage with its reference proves nothing, whatever the golden says
+        out.status, out.message = NOTHING, "vs reference: " + ref_report.summary().splitlines()[0]
 
 
 def _worker_init(sys_path: list[str]) -> None:
@@ -247,10 +259,14 @@ def run_gate(corpus: Corpus, opts: GateOptions, jobs: int | None = None, console
     def done(o: CaseOutcome) -> None:
         results[o.name] = o
         if prog is not None:
-            prog.update(task, advance=1, description=f"{o.name}: {o.status}")
+            from rich.markup import escape as markup_escape
+
+            from pyparity.render.escape import printable
+
+            prog.update(task, advance=1, description=markup_escape(printable(f"{o.name}: {o.status}")))
             if o.failed:
-                prog.console.print(f"{o.status.upper()} {o.name}: "
-                                   f"{o.golden_first or o.reference_first or o.message}", markup=False)
+                prog.console.print(printable(f"{o.status.upper()} {o.name}: "
+                                             f"{o.golden_first or o.reference_first or o.message}"), markup=False)
         if on_result is not None:
             on_result(o)
 
@@ -310,9 +326,8 @@ def write_gate_junit(outcomes: list[CaseOutcome], path: Path) -> None:
 
 def write_gate_index(outcomes: list[CaseOutcome], corpus: Corpus, html_dir: Path) -> Path:
     """An index page linking each case's report (relative links only)."""
-    from html import escape
-
     from pyparity.atomic import write_text_atomic
+    from pyparity.render.html import escape
 
     rows = []
     for o in outcomes:
@@ -322,7 +337,7 @@ def write_gate_index(outcomes: list[CaseOutcome], corpus: Corpus, html_dir: Path
                     f"<td>{escape(o.message)}</td></tr>")
     page = ("<!DOCTYPE html><html><head><meta charset='utf-8'><title>pyparity gate "
             f"{escape(corpus.name)}</title><style>body{{font-family:sans-serif}}td,th{{padding:2px 8px}}"
-            ".regression,.diverged,.error,.refused{background:#fdd}.pass,.unchanged{background:#dfd}</style>"
+            ".regression,.diverged,.error,.refused,.nothing-compared{background:#fdd}.pass,.unchanged{background:#dfd}</style>"
             f"</head><body><h1>gate: {escape(corpus.name)}</h1><table><tr><th>case</th><th>status</th>"
             "<th>first vs golden</th><th>first vs reference</th><th>message</th></tr>"
             + "".join(rows) + "</table></body></html>\n")
@@ -334,28 +349,33 @@ def render_summary(outcomes: list[CaseOutcome], console) -> None:
     from rich.table import Table
     from rich.text import Text
 
+    from pyparity.render.escape import printable, printable_lines
+
     style = {PASS: "green", UNCHANGED: "green", NEW: "cyan", UPDATED: "cyan", REGRESSION: "red",
-             DIVERGED: "red", ERROR: "red", REFUSED: "red"}
+             DIVERGED: "red", ERROR: "red", REFUSED: "red", NOTHING: "red"}
     t = Table(box=box.SIMPLE_HEAD if console.is_terminal else box.ASCII2, pad_edge=False)
     for col in ("case", "pipeline", "status", "vs golden", "vs reference", "first divergence / message"):
         t.add_column(col, no_wrap=col != "first divergence / message", overflow="fold")
     for o in outcomes:
         detail = o.golden_first or o.reference_first or o.message or o.golden_change
-        t.add_row(o.name, o.pipeline, Text(o.status, style=style.get(o.status, "")), o.golden_status or "-",
-                  o.reference_status or "-", detail or "")
+        t.add_row(Text(printable(o.name)), Text(printable(o.pipeline)), Text(o.status, style=style.get(o.status, "")),
+                  o.golden_status or "-", o.reference_status or "-", Text(printable(detail or "")))
     console.print(t)
     n_fail = sum(o.failed for o in outcomes)
     counts = ", ".join(f"{sum(o.status == s for o in outcomes)} {s}"
-                       for s in (PASS, UNCHANGED, NEW, UPDATED, REGRESSION, DIVERGED, ERROR, REFUSED)
+                       for s in (PASS, UNCHANGED, NEW, UPDATED, REGRESSION, DIVERGED, ERROR, REFUSED, NOTHING)
                        if any(o.status == s for o in outcomes))
     console.print(counts)
     for o in outcomes:
         if o.golden_change and o.status in (UPDATED, REFUSED):
-            console.print(o.golden_change, markup=False)
+            console.print(printable_lines(o.golden_change), markup=False)
     for o in outcomes:
         if o.failed:
-            console.print(Text(f"{o.status.upper()} {o.name}", style="bold red"))
-            for s in (o.golden_summary if o.status == REGRESSION else o.reference_summary or o.message).splitlines():
+            console.print(Text(printable(f"{o.status.upper()} {o.name}"), style="bold red"))
+            text = (o.golden_summary if o.status == REGRESSION
+                    else o.reference_summary if o.status == DIVERGED or o.reference_status == NOTHING
+                    else o.golden_summary if o.status == NOTHING else o.reference_summary or o.message)
+            for s in printable_lines(text or o.message).splitlines():
                 console.print("  " + s, markup=False)
             break  # the first failing case in full; the table names the others
     console.print(Text(f"GATE FAILED: {n_fail} of {len(outcomes)} case(s)", style="bold red") if n_fail

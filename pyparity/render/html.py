@@ -15,16 +15,23 @@ stacked layout ``[x0..xn-1, y0..yn-1]``.
 
 from __future__ import annotations
 
+import html as _html
 import math
 import os
 import re
-from html import escape
 from pathlib import Path
 
 import numpy as np
 
 from pyparity.atomic import write_text_atomic
+from pyparity.render.escape import printable_lines
 from pyparity.render.html_images import A_COLOUR, B_COLOUR, b64_image as _b64_image, get_stage as _get, heat_png
+
+
+def escape(text, quote: bool = True) -> str:
+    """HTML-escaped, with control characters shown as escapes (stage names come from files)."""
+    return _html.escape(printable_lines(text), quote)
+
 
 _CONV = re.compile(r"^(.*)/fit/s(\d+)/(rigid|nonrigid)/it(\d+)/shape_change$")
 
@@ -395,6 +402,8 @@ def render_html(report, reference=None, candidate=None, image=None, title: str |
     counts = report.counts()
     title = title or f"pyparity: {Path(str(report.b_source)).name} vs {Path(str(report.a_source)).name}"
     verdict = ("<span class='ok'>PARITY</span>" if report.ok
+               else f"<span class='bad'>NOTHING COMPARED: {escape(report.nothing_compared)}</span>"
+               if report.nothing_compared
                else f"<span class='bad'>DIVERGED at {escape(report.first_divergence)}</span>")
     extra_html = "".join(f"<h2>{escape(k)}</h2><pre>{escape(str(v))}</pre>" for k, v in (extra or {}).items() if v)
     from pyparity.render.html_aus import au_section

@@ -13,6 +13,7 @@ from rich.text import Text
 
 from pyparity.diff.compare import DIVERGED, EXPECTED, FAILING, IGNORED, MATCH, ONLY_IN_A, ONLY_IN_B, StageResult
 from pyparity.diff.report import DiffReport
+from pyparity.render.escape import printable
 from pyparity.trace.trace import Trace
 
 _STYLE = {MATCH: "green", DIVERGED: "red", ONLY_IN_A: "yellow", ONLY_IN_B: "yellow", IGNORED: "dim", EXPECTED: "cyan"}
@@ -29,7 +30,7 @@ def print_error(message: str) -> None:
     """One line on stderr (never wrapped, newlines folded), for messages that scripts grep."""
     import sys
 
-    sys.stderr.write("error: " + " ".join(str(message).split()) + "\n")
+    sys.stderr.write("error: " + printable(" ".join(str(message).split())) + "\n")
     sys.stderr.flush()
 
 
@@ -82,10 +83,10 @@ def _select_rows(report: DiffReport, max_rows: int) -> list:
 
 
 def render_diff(report: DiffReport, console: Console, max_rows: int = 40) -> None:
-    console.print(Text.assemble(("A ", "bold"), report.a_source))
-    console.print(Text.assemble(("B ", "bold"), report.b_source))
+    console.print(Text.assemble(("A ", "bold"), printable(report.a_source)))
+    console.print(Text.assemble(("B ", "bold"), printable(report.b_source)))
     if report.policy_source:
-        console.print(Text.assemble(("policy ", "bold"), report.policy_source), style="dim")
+        console.print(Text.assemble(("policy ", "bold"), printable(report.policy_source)), style="dim")
     t = Table(box=box.SIMPLE_HEAD if console.is_terminal else box.ASCII2, show_lines=False, pad_edge=False)
     for col, just in (("#", "right"), ("stage", "left"), ("status", "left"), ("max abs", "right"),
                       ("mean abs", "right"), ("argmax", "left"), ("over", "right"), ("tolerance", "left")):
@@ -99,11 +100,11 @@ def render_diff(report: DiffReport, console: Console, max_rows: int = 40) -> Non
         s: StageResult = row
         style = _STYLE.get(s.status, "red" if s.status in FAILING else "")
         is_first = s.name == report.first_divergence
-        name = Text(s.name, style="bold red" if is_first else "")
+        name = Text(printable(s.name), style="bold red" if is_first else "")
         status = ("▶ " if is_first else "") + s.status + (" (order)" if s.order_only else "")
         over = f"{s.n_over}/{s.n_total}" if s.n_over is not None else (s.note if s.status in FAILING else "")
         t.add_row(str(index[s.name]), name, Text(status, style=style), _fmt(s.max_abs), _fmt(s.mean_abs),
-                  str(list(s.argmax)) if s.argmax else "", over, s.tolerance)
+                  str(list(s.argmax)) if s.argmax else "", Text(printable(over)), Text(printable(s.tolerance)))
     console.print(t)
     c = report.counts()
     parts = [f"{c.get(k, 0)} {k}" for k in (MATCH, DIVERGED, "shape-mismatch", "dtype-mismatch", ONLY_IN_A,
@@ -112,25 +113,26 @@ def render_diff(report: DiffReport, console: Console, max_rows: int = 40) -> Non
     _print_expected(report, console)
     f = report.first
     if f is None:
-        console.print(Text("PARITY: all aligned stages match", style="bold green"))
+        console.print(Text(printable(report.verdict()), style="bold red" if report.nothing_compared else "bold green"))
         return
-    console.print(Text.assemble(("FIRST DIVERGENCE ", "bold red"), (f.name, "bold"), f"  ({f.status})"))
+    console.print(Text.assemble(("FIRST DIVERGENCE ", "bold red"), (printable(f.name), "bold"), f"  ({f.status})",
+                                printable(report.one_sided())))
     if f.max_abs is not None:
-        console.print(f"  max abs {_fmt(f.max_abs)} at {list(f.argmax or ())}, mean abs {_fmt(f.mean_abs)}, "
-                      f"{f.n_over} of {f.n_total} values over tolerance ({f.tolerance})")
+        console.print(Text(f"  max abs {_fmt(f.max_abs)} at {list(f.argmax or ())}, mean abs {_fmt(f.mean_abs)}, "
+                           f"{f.n_over} of {f.n_total} values over tolerance ({printable(f.tolerance)})"))
     if f.nan_a or f.nan_b or f.inf_a or f.inf_b:
         console.print(f"  NaN A/B: {f.nan_a}/{f.nan_b}  Inf A/B: {f.inf_a}/{f.inf_b}")
     if f.note:
-        console.print(f"  {f.note}")
+        console.print(Text(f"  {printable(f.note)}"))
     if f.diagnosis:
         for h in f.diagnosis:
-            console.print(Text.assemble(("  likely cause: ", "bold yellow"), h.title))
+            console.print(Text.assemble(("  likely cause: ", "bold yellow"), printable(h.title)))
             if h.transform.startswith("#"):
-                console.print(f"    {h.detail}")
-                console.print(Text(f"    next: {h.transform.lstrip('# ')}", style="cyan"))
+                console.print(Text(f"    {printable(h.detail)}"))
+                console.print(Text(f"    next: {printable(h.transform.lstrip('# '))}", style="cyan"))
             else:
-                console.print(f"    {h.detail}; residual after the fix {_fmt(h.residual)}")
-                console.print(Text(f"    align with: {h.transform}", style="cyan"))
+                console.print(Text(f"    {printable(h.detail)}; residual after the fix {_fmt(h.residual)}"))
+                console.print(Text(f"    align with: {printable(h.transform)}", style="cyan"))
     else:
         console.print("  no simple explanation found (offset, scale, layout, axes, order, rounding, stale input all ruled out)")
 
@@ -140,17 +142,19 @@ def render_trace(trace: Trace, console: Console, stage: str | None = None, max_r
     if stage is not None:
         a = trace[stage]
         info = trace.info(stage)
-        console.print(Text.assemble((stage, "bold"), f"  {info.dtype} {list(info.shape)}"))
+        console.print(Text.assemble((printable(stage), "bold"), f"  {info.dtype} {list(info.shape)}"))
         with np.printoptions(threshold=200, edgeitems=4, linewidth=console.width, precision=8):
             console.print(repr(a), markup=False, highlight=False)
         return
-    console.print(Text.assemble(("trace ", "bold"), str(trace.source), f"  ({len(trace)} stages)"))
+    console.print(Text.assemble(("trace ", "bold"), printable(trace.source), f"  ({len(trace)} stages)"))
     prod = trace.meta.get("producer", {})
-    if prod:
-        console.print(f"producer: {prod.get('name', '?')} {prod.get('version', '')}".rstrip(), style="dim")
+    if isinstance(prod, dict) and prod:
+        console.print(Text(printable(f"producer: {prod.get('name', '?')} {prod.get('version', '')}".rstrip()),
+                           style="dim"))
     inp = trace.meta.get("input", {})
-    if inp:
-        console.print(f"input: {inp.get('file', '?')} sha256 {str(inp.get('sha256', ''))[:12]}", style="dim")
+    if isinstance(inp, dict) and inp:
+        console.print(Text(printable(f"input: {inp.get('file', '?')} sha256 {str(inp.get('sha256', ''))[:12]}"),
+                           style="dim"))
     t = Table(box=box.SIMPLE_HEAD if console.is_terminal else box.ASCII2, pad_edge=False)
     for col in ("stage", "dtype", "shape", "min", "max", "mean"):
         t.add_column(col, justify="right" if col in ("min", "max", "mean") else "left")
@@ -165,7 +169,7 @@ def render_trace(trace: Trace, console: Console, stage: str | None = None, max_r
         while common < min(len(prev), len(parts) - 1) and prev[common] == parts[common]:
             common += 1
         for d in range(common, len(parts) - 1):
-            t.add_row(Text("  " * d + parts[d] + "/", style="bold"), "", "", "", "", "")
+            t.add_row(Text("  " * d + printable(parts[d]) + "/", style="bold"), "", "", "", "", "")
         prev = parts[:-1]
         mn = mx = mean = ""
         if 0 < s.size <= 50_000_000 and np.dtype(s.dtype).kind in "biuf":
@@ -173,7 +177,8 @@ def render_trace(trace: Trace, console: Console, stage: str | None = None, max_r
             with np.errstate(all="ignore"):
                 af = a.astype(np.float64) if a.dtype.kind == "b" else a
                 mn, mx, mean = _fmt(float(np.nanmin(af))), _fmt(float(np.nanmax(af))), _fmt(float(np.nanmean(af)))
-        t.add_row("  " * (len(parts) - 1) + parts[-1], s.dtype, str(list(s.shape)), mn, mx, mean)
+        t.add_row(Text("  " * (len(parts) - 1) + printable(parts[-1])), Text(printable(s.dtype)), str(list(s.shape)),
+                  mn, mx, mean)
         shown += 1
     console.print(t)
 
@@ -186,8 +191,8 @@ def _print_expected(report: DiffReport, console: Console, names_shown: int = 3) 
         groups.setdefault(e.note, []).append(e)
     for note, stages in groups.items():
         worst = max((s for s in stages if s.max_abs is not None), key=lambda s: s.max_abs, default=None)
-        names = ", ".join(s.name for s in stages[:names_shown]) + (f", … (+{len(stages) - names_shown})"
+        names = ", ".join(printable(s.name) for s in stages[:names_shown]) + (f", … (+{len(stages) - names_shown})"
                                                                    if len(stages) > names_shown else "")
         console.print(Text.assemble(("expected divergence ", "cyan"), f"{len(stages)} stage(s): {names}"
-                                    + (f"; worst {_fmt(worst.max_abs)} at {worst.name}" if worst else "")))
-        console.print(Text(f"  {note}", style="cyan"))
+                                    + (f"; worst {_fmt(worst.max_abs)} at {printable(worst.name)}" if worst else "")))
+        console.print(Text(f"  {printable(note)}", style="cyan"))

@@ -39,6 +39,11 @@ def glob_match(name: str, pattern: str) -> bool:
     return _compile_glob(pattern)(name)
 
 
+def glob_escape(name: str) -> str:
+    """A glob that matches exactly ``name`` (its ``*``, ``?`` and ``[`` taken literally)."""
+    return "".join(f"[{c}]" if c in "*?[" else c for c in name)
+
+
 _GLOB_CACHE: dict[str, Callable[[str], bool]] = {}
 
 
