@@ -61,23 +61,53 @@ def _register_optional() -> None:
 _register_optional()
 
 
+def _terminate_like_interrupt() -> None:
+    """SIGTERM (a CI timeout, `kill`) unwinds like Ctrl-C: writers abort, temporaries are removed."""
+    import signal
+
+    def handler(signum, frame):
+        raise SystemExit(128 + signum)
+
+    try:
+        signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread (an embedding application): leave its handlers alone
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: PyparityError (bad input) -> one line on stderr, exit 2; never a traceback for it.
 
-    Usage errors are click's (exit 2); commands end with typer.Exit(code).
+    Usage errors (unknown option, value out of range) are one line too, exit 2; commands end with
+    typer.Exit(code); Ctrl-C and SIGTERM unwind (nothing half-written is left) and exit 130 / 143.
     """
     from pyparity.errors import PyparityError
+    from pyparity.render.table import print_error
 
+    _terminate_like_interrupt()
     try:
-        app(args=argv, prog_name="pyparity")
+        code = app(args=argv, prog_name="pyparity", standalone_mode=False)
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else EXIT_USAGE)
     except PyparityError as exc:
-        from pyparity.render.table import print_error
-
         print_error(str(exc))
         return EXIT_USAGE
-    return 0
+    except KeyboardInterrupt:
+        print_error("interrupted")
+        return 130
+    except Exception as exc:
+        # click's usage errors (vendored by typer in recent versions: matched by what they provide)
+        if hasattr(exc, "format_message") and isinstance(getattr(exc, "exit_code", None), int):
+            message = exc.format_message()
+            ctx = getattr(exc, "ctx", None)
+            if message:
+                where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+                print_error(message + where)
+            return exc.exit_code
+        if type(exc).__name__ == "Abort":  # click's Ctrl-C at a prompt
+            print_error("interrupted")
+            return 130
+        raise
+    return code if isinstance(code, int) else 0
 
 
 def entry() -> None:

@@ -29,10 +29,8 @@ class Inputs:
 
     def image_bgr(self) -> np.ndarray:
         if self._image is None:
-            try:
-                from pyparity.imageio import read_image_bgr
-            except ModuleNotFoundError:  # no shared image reader yet: read as OpenFace's ImageCapture does
-                read_image_bgr = _imread_color
+            from pyparity.imageio import read_image_bgr
+
             self._image = read_image_bgr(self.input_path)
         return self._image
 
@@ -85,16 +83,6 @@ class Inputs:
         if self.shared_dir is not None:
             return str(self.shared_dir)
         return os.environ.get("PYPARITY_SHARED", str(Path.cwd().parent / "shared"))
-
-
-def _imread_color(path: Path) -> np.ndarray:
-    """The image as 8-bit BGR, like OpenFace's ImageCapture (``cv::imread(file, cv::IMREAD_COLOR)``)."""
-    import cv2
-
-    img = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if img is None:
-        raise ProbeError(f"{path}: cannot read as an image")
-    return img
 
 
 @contextlib.contextmanager

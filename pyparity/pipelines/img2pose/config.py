@@ -53,11 +53,14 @@ class Img2PoseConfig:
         names = {f.name for f in fields(cls)}
         kw: dict[str, Any] = {}
         alias = {"frozen_batchnorm_eps": "frozen_bn_eps", "dof_head_batchnorm1d_eps": "dof_bn_eps"}
+        if not isinstance(params, Mapping):
+            raise InputError(f"img2pose config: expected a table of settings, got {type(params).__name__}")
         for k, v in params.items():
             k = alias.get(k, k)
             if k in names and k != "extra":
                 kw[k] = _freeze(v)
         kw.update(overrides)
+        _check_values(kw)
         return cls(**kw)
 
     @classmethod
@@ -72,14 +75,19 @@ class Img2PoseConfig:
                     import tomllib
                 except ImportError:  # pragma: no cover - python < 3.11
                     import tomli as tomllib  # type: ignore
-                data = tomllib.loads(p.read_text())
+                data = tomllib.loads(p.read_text(encoding="utf-8"))
                 params = data.get("img2pose", data)
             else:
-                data = json.loads(p.read_text())
+                data = json.loads(p.read_text(encoding="utf-8"))
+                if not isinstance(data, dict):
+                    raise InputError(f"{p}: img2pose config must be a JSON object, got {type(data).__name__}")
                 params = data.get("parameters", data)
-        except (OSError, ValueError) as e:
-            raise InputError(f"{p}: cannot read img2pose config ({e})") from None
-        return cls.from_parameters(params, **overrides)
+        except (OSError, ValueError, RecursionError) as e:  # UnicodeDecodeError is a ValueError
+            raise InputError(f"{p}: cannot read img2pose config ({str(e).splitlines()[0] if str(e) else e})") from None
+        try:
+            return cls.from_parameters(params, **overrides)
+        except InputError as e:
+            raise InputError(f"{p}: {e}") from None
 
     def with_(self, **kw) -> "Img2PoseConfig":
         return replace(self, **kw)
@@ -90,6 +98,48 @@ class Img2PoseConfig:
                 "img2pose: pose_mean/pose_stddev are not set (upstream's WIDER_train_pose_*_v1.npy; "
                 "give them in the config, or use a dump's meta.json as config)"
             )
+
+
+MAX_IMAGE_SIDE = 8192  # largest min_size / max_size a config may resize to
+
+
+def _number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _check_values(kw: dict) -> None:
+    """Types and ranges of the settings a config may set (one line naming the key otherwise)."""
+    from pyparity.pipelines.img2pose.weights import RESNETS
+
+    defaults = {f.name: f.default for f in fields(Img2PoseConfig)}
+    for k, v in kw.items():
+        d = defaults.get(k)
+        if isinstance(d, bool) or k in ("extra",):
+            continue
+        if isinstance(d, int):
+            if not (_number(v) and float(v).is_integer() and v >= 0):
+                raise InputError(f"config {k} = {v!r}: expected a non-negative integer")
+        elif isinstance(d, float):
+            if not (_number(v) and v >= 0):
+                raise InputError(f"config {k} = {v!r}: expected a finite non-negative number")
+        elif k in ("image_mean", "image_std", "pose_mean", "pose_stddev"):
+            n = 3 if k.startswith("image") else 6
+            if v is None and k.startswith("pose"):
+                continue
+            if not (isinstance(v, tuple) and len(v) == n and all(_number(x) for x in v)):
+                raise InputError(f"config {k} = {v!r}: expected {n} finite numbers")
+            if k.endswith("std") or k.endswith("stddev"):
+                if not all(x > 0 for x in v):
+                    raise InputError(f"config {k} = {v!r}: standard deviations must be > 0")
+        elif k in ("anchor_sizes", "anchor_aspect_ratios"):
+            if not (isinstance(v, tuple) and v and all(isinstance(t, tuple) and t and all(_number(x) and x > 0 for x in t)
+                                                       for t in v)):
+                raise InputError(f"config {k} = {v!r}: expected lists of positive numbers")
+    if "depth" in kw and kw["depth"] not in RESNETS:
+        raise InputError(f"config depth = {kw['depth']!r}: expected one of {', '.join(map(str, RESNETS))}")
+    for k in ("min_size", "max_size", "size_divisible"):
+        if k in kw and not 1 <= kw[k] <= MAX_IMAGE_SIDE:
+            raise InputError(f"config {k} = {kw[k]!r}: expected 1..{MAX_IMAGE_SIDE}")
 
 
 def _freeze(v):

@@ -51,6 +51,33 @@ def load_reference_points(directory: str | Path) -> tuple[np.ndarray, np.ndarray
     return out[0], out[1]
 
 
+# What each start stage takes from the reference, with the number of dimensions each must have.
+_FROM_REFERENCE = {
+    "backbone": {"transform/image_sizes": 2, "transform/resized": 4},
+    "rpn": {"transform/image_sizes": 2, "transform/resized": 4, **{f"backbone/fpn/p{k}": 4 for k in range(2, 7)}},
+}
+_FROM_REFERENCE["roi"] = {**_FROM_REFERENCE["rpn"], "rpn/post_nms/boxes": 2}
+_FROM_REFERENCE["postprocess"] = {**_FROM_REFERENCE["roi"], "roi/dof_regression": 2, "roi/class_logits": 2}
+
+
+def _check_reference(ref, start: str) -> None:
+    """The stages a run started at ``start`` takes from ``ref``: present, with the right rank (one line
+    naming what is missing instead of a KeyError or an IndexError deep in the network)."""
+    need = _FROM_REFERENCE[start]
+    missing = [n for n in need if n not in ref]
+    if missing:
+        raise InputError(f"{getattr(ref, 'source', 'reference')}: starting at {start!r} needs the reference's "
+                         f"{', '.join(missing)} ({len(missing)} stage(s) missing)")
+    for n, ndim in need.items():
+        info = ref.info(n)
+        batched = n.startswith(("transform/resized", "backbone/"))  # read as [0]: one image, first
+        if len(info.shape) != ndim or (batched and info.shape[0] < 1):
+            raise InputError(f"{getattr(ref, 'source', 'reference')}: stage {n} has shape {list(info.shape)}, "
+                             f"starting at {start!r} needs a {ndim}-d array")
+    if tuple(ref.info("transform/image_sizes").shape) != (1, 2):
+        raise InputError(f"{getattr(ref, 'source', 'reference')}: transform/image_sizes must be (1, 2)")
+
+
 @dataclass
 class Detections:
     boxes: np.ndarray  # (N, 4) float32 xyxy, original image
@@ -155,6 +182,8 @@ class Img2Pose:
         if start != "input" and reference is None:
             raise InputError(f"--start {start} needs a reference trace to take its inputs from")
         ref = reference
+        if start != "input":
+            _check_reference(ref, start)
         image = T.check_image(image)
         cfg = self.cfg
         H, W = image.shape[:2]

@@ -157,7 +157,8 @@ def resize_boxes(boxes: np.ndarray, ratios: np.ndarray) -> np.ndarray:
 def load_image(path) -> np.ndarray:
     """Read an image file as upstream does (``PIL.Image.open(f).convert("RGB")``): uint8 H x W x 3 RGB.
 
-    Decoded with OpenCV (identical pixels on the shared samples; neither applies EXIF orientation).
+    Decoded with OpenCV (identical pixels on the shared samples; neither applies EXIF orientation),
+    through `pyparity.imageio.decode_image` (size limit, truncated JPEGs refused, as every pipeline).
     Grayscale is replicated to RGB and an alpha channel dropped, as PIL's convert("RGB") does;
     16-bit / float images are refused (PIL's conversion of those is not a plain rescale).
     """
@@ -165,12 +166,10 @@ def load_image(path) -> np.ndarray:
 
     from pathlib import Path
 
+    from pyparity.imageio import decode_image
+
     p = Path(path)
-    if not p.is_file():
-        raise InputError(f"{p}: image not found")
-    a = cv2.imread(str(p), cv2.IMREAD_UNCHANGED)
-    if a is None:
-        raise InputError(f"{p}: cannot decode image")
+    a = decode_image(p, cv2.IMREAD_UNCHANGED)
     if a.dtype != np.uint8:
         raise InputError(f"{p}: {a.dtype} image; img2pose takes 8-bit images (convert it to 8-bit RGB first)")
     if a.ndim == 2:

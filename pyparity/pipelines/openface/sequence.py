@@ -54,15 +54,20 @@ def video_frames(path: str | os.PathLike) -> Iterator[tuple[str, np.ndarray]]:
     p = Path(path)
     if not p.is_file():
         raise InputError(f"{p}: no such video file or image folder")
+    from pyparity.imageio import check_image_size
+
     cap = cv2.VideoCapture(str(p))
     if not cap.isOpened():
         raise InputError(f"{p}: not a readable video")
     try:
+        # the container's frame size, checked before a frame is decoded (as an image's header is)
+        check_image_size(int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)), p)
         i = 0
         while True:
             ok, frame = cap.read()
             if not ok or frame is None or frame.size == 0:
                 break
+            check_image_size(frame.shape[1], frame.shape[0], f"{p} frame {i}")
             yield f"frame{i:04d}", np.ascontiguousarray(frame)
             i += 1
         if i == 0:
