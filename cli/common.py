@@ -95,6 +95,17 @@ def start_from_reference(from_reference: Path | None, start: str | None):
     return (read_trace(from_reference), start) if from_reference is not None else None
 
 
+def checked_model_dir(model_dir: Path | None, group: str = "openface") -> Path | None:
+    """``--model-dir`` (``--au-dir``: group ``openface_au``), its files checked against the model manifest
+    exactly as ``$PYPARITY_MODEL_DIR``'s (``$PYPARITY_AU_DIR``'s) are, size and sha256; None stays None
+    (the pipeline asks the model manager, which checks too)."""
+    if model_dir is None:
+        return None
+    from pyparity.models.manager import verified_group_dir
+
+    return verified_group_dir(group, model_dir)
+
+
 def run_guarded(fn, *args, **kwargs):
     """Call ``fn``; a PyparityError becomes one line on stderr and exit 2."""
     try:

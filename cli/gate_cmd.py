@@ -92,13 +92,14 @@ def gate(
 
     Exit code: 0 all cases pass, 1 a regression / divergence / failed case, 2 bad spec or goldens.
     """
-    from cli.common import run_guarded
+    from cli.common import checked_model_dir, run_guarded
     from pyparity.gate.corpus import load_corpus
     from pyparity.gate.runner import (GateOptions, render_summary, run_gate, write_gate_index, write_gate_json,
                                       write_gate_junit)
     from pyparity.render.table import make_console
 
     spec = run_guarded(load_corpus, corpus)
+    model_dir = run_guarded(checked_model_dir, model_dir)  # from --model-dir or $PYPARITY_MODEL_DIR
     opts = GateOptions(goldens=goldens or spec.goldens, model_dir=model_dir, update=update, force=force,
                        html_dir=html_dir, inject=list(inject or []))
     console = make_console()

@@ -34,7 +34,7 @@ def openface_dump(
 def openface_csv(
     csv: Path = typer.Argument(..., help="A FaceLandmarkImg or FeatureExtraction CSV file."),
     out: Path = typer.Option(..., "--out", help="Where to write the trace."),
-    frame: int = typer.Option(None, "--frame", help="Sequence CSVs: only this frame (0-based), without the frameNNNN/ prefix."),
+    frame: int = typer.Option(None, "--frame", min=0, help="Sequence CSVs: only this frame (0-based), without the frameNNNN/ prefix."),
 ) -> None:
     """Read OpenFace's CSV output into faceNN/output/... stages (printed precision kept for `diff`)."""
     from pyparity.adapters.openface_csv import read_openface_csv

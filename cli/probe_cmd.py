@@ -7,7 +7,7 @@ from typing import List, Optional
 
 import typer
 
-from cli.common import diff_and_report
+from cli.common import checked_model_dir, diff_and_report
 
 
 def record(
@@ -24,7 +24,7 @@ def record(
 
     p = load_probe(probe)
     ref = read_trace(reference) if reference else None
-    trace, _ = record_probe(p, input_path, out=out, reference=ref, model_dir=model_dir)
+    trace, _ = record_probe(p, input_path, out=out, reference=ref, model_dir=checked_model_dir(model_dir))
     make_console().print(f"{out}: {len(trace)} stages recorded by probe {p.name}", markup=False, highlight=False)
 
 
@@ -54,7 +54,7 @@ def hunt(
     p = load_probe(probe)
     ref = read_trace(reference)
     pol = resolve_policy(policy if policy is not None else p.policy)  # the probe's: honest about its port
-    trace, _ = record_probe(p, input_path, out=out, reference=ref, model_dir=model_dir)
+    trace, _ = record_probe(p, input_path, out=out, reference=ref, model_dir=checked_model_dir(model_dir))
     sel = stage or None
     sub = ref.select(sorted(set(trace.names)) + p.stage_globs()) if not sel else ref
     code = diff_and_report(sub, trace, policy=pol, stages=sel,

@@ -29,7 +29,7 @@ def run_img2pose(
     from_reference: Optional[Path] = typer.Option(None, "--from-reference", help="take --start's inputs from this dump"),
     start: str = typer.Option("input", "--start", help="input | backbone | rpn | roi | postprocess"),
     backend: str = typer.Option("numpy", "--backend", help="network backend: numpy | torch | onnx"),
-    threads: Optional[int] = typer.Option(None, "--threads", help="torch/onnxruntime intra-op threads"),
+    threads: Optional[int] = typer.Option(None, "--threads", min=1, help="torch/onnxruntime intra-op threads"),
     margins: bool = typer.Option(False, "--margins", help="print the decision margins (top-k cut, NMS IoU and "
                                  "score-threshold distances) so that a near-tie shows"),
 ) -> None:
@@ -51,8 +51,12 @@ def _run(image, weights, synthetic, config, points, depth, scipy_legacy, out, di
     from pyparity.pipelines.img2pose.weights import load_weights
     from pyparity.trace import Recorder, read_trace
 
+    from pyparity.pipelines.img2pose.weights import RESNETS
+
     if synthetic == (weights is not None):
         raise InputError("give exactly one of --weights FILE and --synthetic")
+    if depth is not None and depth not in RESNETS:
+        raise InputError(f"--depth {depth}: expected one of {', '.join(map(str, RESNETS))}")
     cfg = Img2PoseConfig.from_file(config) if config is not None else Img2PoseConfig()
     if depth is not None:
         cfg = cfg.with_(depth=depth)

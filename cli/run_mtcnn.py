@@ -20,10 +20,10 @@ def register(run_app: typer.Typer) -> None:
         from_reference: Optional[Path] = typer.Option(None, "--from-reference", help="reference dump to take early stages from"),
         start: Optional[str] = typer.Option(None, "--start", help="stage to start at: mtcnn/pnet/merged, "
                                             "mtcnn/rnet/input_boxes or mtcnn/onet/input_boxes"),
-        min_face_size: int = typer.Option(60, "--min-face-size", help="smallest face in pixels"),
+        min_face_size: int = typer.Option(60, "--min-face-size", min=1, help="smallest face in pixels"),
         model_dir: Optional[Path] = typer.Option(None, "--model-dir", help="OpenFace model folder (default: the model manager's)"),
     ) -> None:
-        from cli.common import finish_run, run_guarded, start_from_reference
+        from cli.common import checked_model_dir, finish_run, run_guarded, start_from_reference
         from pyparity.imageio import read_image_bgr
         from pyparity.pipelines.mtcnn import detect
         from pyparity.trace import Recorder
@@ -32,7 +32,8 @@ def register(run_app: typer.Typer) -> None:
             start_from = start_from_reference(from_reference, start)
             img = read_image_bgr(image)
             rec = Recorder(out) if out is not None else Recorder()
-            detect(img, min_face_size=min_face_size, model_dir=model_dir, rec=rec, start_from=start_from)
+            detect(img, min_face_size=min_face_size, model_dir=checked_model_dir(model_dir), rec=rec,
+                   start_from=start_from)
             trace = rec.finish()
             return finish_run(trace, out=out, diff_against=diff, policy=policy if policy is not None else "mtcnn",
                               json_out=json_out)

@@ -14,10 +14,11 @@ POLICY = "openface"
 
 
 def _models(model_dir, backend="ccnf", cen_dir=None, early_term=None, aus=False, au_dir=None):
+    from cli.common import checked_model_dir
     from pyparity.pipelines.openface import load_openface_models
 
-    return load_openface_models(model_dir, backend=backend, cen_dir=cen_dir, early_term=early_term, aus=aus,
-                                au_dir=au_dir)
+    return load_openface_models(checked_model_dir(model_dir), backend=backend, cen_dir=cen_dir, early_term=early_term,
+                                aus=aus, au_dir=checked_model_dir(au_dir, group="openface_au"))
 
 
 def _parse_bbox(text: str):
@@ -112,7 +113,7 @@ def register(run_app: typer.Typer) -> None:
                                             "an MTCNN stage (mtcnn/pnet/merged, mtcnn/rnet/input_boxes, "
                                             "mtcnn/onet/input_boxes), a faceNN/clnf/... stage, or au (only the "
                                             "AUs, from the reference's landmarks)"),
-        level: int = typer.Option(2, "--level", help="1: leave out Jacobians, Hessians and the gray image; 2: record all"),
+        level: int = typer.Option(2, "--level", min=1, max=2, help="1: leave out Jacobians, Hessians and the gray image; 2: record all"),
         model_dir: Optional[Path] = typer.Option(None, "--model-dir", help="OpenFace model folder (default: the model manager's)"),
         no_aus: bool = typer.Option(False, "--no-aus", help="skip the action units (FaceAnalyser's faceNN/au/... stages)"),
         au_dir: Optional[Path] = typer.Option(None, "--au-dir", help="OpenFace's AU_predictors folder "
@@ -141,7 +142,7 @@ def register(run_app: typer.Typer) -> None:
         policy: Optional[str] = typer.Option(None, "--policy", help="policy TOML (default: the committed openface policy)"),
         json_out: Optional[Path] = typer.Option(None, "--json", help="write the diff report as JSON"),
         multi_view: bool = typer.Option(False, "--multi-view", help="try the 11 rotation hypotheses"),
-        level: int = typer.Option(2, "--level", help="1: leave out Jacobians, Hessians and the gray image; 2: record all"),
+        level: int = typer.Option(2, "--level", min=1, max=2, help="1: leave out Jacobians, Hessians and the gray image; 2: record all"),
         model_dir: Optional[Path] = typer.Option(None, "--model-dir", help="OpenFace model folder (default: the model manager's)"),
     ) -> None:
         """CLNF landmarks from a given face box (DetectLandmarksInImage), with validator and outputs, as face00."""
@@ -161,10 +162,10 @@ def register(run_app: typer.Typer) -> None:
         diff: Optional[Path] = typer.Option(None, "--diff", help="folder of reference frame dumps (frame0000/, ...)"),
         policy: Optional[str] = typer.Option(None, "--policy", help="policy TOML (default: the committed openface policy)"),
         json_out: Optional[Path] = typer.Option(None, "--json", help="write the per-frame summary as JSON"),
-        max_frames: Optional[int] = typer.Option(None, "--max-frames", help="stop after this many frames"),
+        max_frames: Optional[int] = typer.Option(None, "--max-frames", min=1, help="stop after this many frames"),
         isolate: bool = typer.Option(False, "--isolate", help="with --diff: start every tracked frame from the "
                                      "reference frame's own face00/init parameters (errors do not carry over)"),
-        level: int = typer.Option(1, "--level", help="1: leave out Jacobians and Hessians; 2: record all"),
+        level: int = typer.Option(1, "--level", min=1, max=2, help="1: leave out Jacobians and Hessians; 2: record all"),
         model_dir: Optional[Path] = typer.Option(None, "--model-dir", help="OpenFace model folder (default: the model manager's)"),
     ) -> None:
         """FeatureExtraction's tracking: detect on the first frame, then fit each frame from the previous one."""

@@ -17,6 +17,7 @@ amplified by the recurrence) and the run exits 0; ``--strict-temporal`` turns th
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Optional
 
@@ -86,8 +87,10 @@ def register(run_app: typer.Typer) -> None:
             solver_only = start == "solver"
             if not solver_only and (weights is None) == (not synthetic):
                 raise PyparityError("give exactly one of --weights FILE or --synthetic")
-            if height is not None and not height > 0:
-                raise PyparityError(f"--height must be > 0 m, got {height}")
+            if height is not None and not (math.isfinite(height) and height > 0):
+                raise PyparityError(f"--height must be a finite number > 0 m, got {height}")
+            if not (math.isfinite(fps) and fps > 0):
+                raise PyparityError(f"--fps must be a finite number > 0, got {fps}")
             m = None
             if not solver_only:
                 m = synthetic_model(model) if synthetic else load_checkpoint(weights, None)

@@ -42,7 +42,10 @@ class Mapping:
             return self.rename[n]
         for rx, rep in self.rename_regex:
             if rx.search(n):
-                return rx.sub(rep, n)
+                try:  # the replacement is checked at load; this guards mappings built in code
+                    return rx.sub(rep, n)
+                except (re.error, IndexError) as exc:
+                    raise PolicyError(f"rename_regex {rx.pattern!r} -> {rep!r}: {exc}") from None
         return n
 
     def a_name(self, name_a: str) -> str:
@@ -60,6 +63,8 @@ def load_mapping(path: str | Path | None) -> Mapping:
     p = Path(path)
     try:
         data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise PolicyError(f"{p}: not UTF-8 text (byte {exc.start}); a mapping file is TOML in UTF-8") from None
     except OSError as exc:
         raise PolicyError(f"{p}: cannot read mapping file ({exc.strerror or exc})") from None
     except tomllib.TOMLDecodeError as exc:
@@ -76,9 +81,16 @@ def load_mapping(path: str | Path | None) -> Mapping:
         if not isinstance(r, dict) or not isinstance(r.get("pattern"), str) or not isinstance(r.get("replace"), str):
             raise PolicyError(f"{p}: rename_regex {i} needs pattern = \"...\" and replace = \"...\"")
         try:
-            m.rename_regex.append((re.compile(r["pattern"]), r["replace"]))
+            rx = re.compile(r["pattern"])
         except re.error as exc:
             raise PolicyError(f"{p}: rename_regex {i}: bad pattern ({exc})") from None
+        except RecursionError:
+            raise PolicyError(f"{p}: rename_regex {i}: pattern nested too deeply") from None
+        try:
+            rx.sub(r["replace"], "")  # parses the replacement: a group the pattern lacks is an error now
+        except (re.error, IndexError) as exc:
+            raise PolicyError(f"{p}: rename_regex {i}: bad replace {r['replace']!r} ({exc})") from None
+        m.rename_regex.append((rx, r["replace"]))
     ign = data.get("ignore", [])
     if isinstance(ign, str):
         ign = [ign]

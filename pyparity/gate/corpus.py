@@ -111,6 +111,8 @@ def load_corpus(path: str | os.PathLike, check_files: bool = True) -> Corpus:
     spec = Path(path)
     try:
         data = tomllib.loads(spec.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{spec}: not UTF-8 text (byte {exc.start}); a corpus spec is TOML in UTF-8") from None
     except OSError as exc:
         raise InputError(f"{spec}: cannot read corpus spec ({exc.strerror or exc})") from None
     except tomllib.TOMLDecodeError as exc:

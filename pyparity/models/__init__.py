@@ -15,7 +15,7 @@ from __future__ import annotations
 
 _EXPORTS = (
     "FetchResult", "FileStatus", "cache_root", "fetch", "img2pose_dir", "list_models", "model_path",
-    "openface_au_dir", "openface_model_dir", "synthetic_cen_dir", "verify",
+    "openface_au_dir", "openface_model_dir", "synthetic_cen_dir", "verified_openface_dir", "verify",
 )
 __all__ = list(_EXPORTS)
 

@@ -40,7 +40,8 @@ from pyparity.errors import ModelError
 from pyparity.models.manifest import Licence, Manifest, ModelFile, load_manifest
 
 __all__ = [
-    "cache_root", "group_dir", "openface_model_dir", "openface_au_dir", "synthetic_cen_dir", "img2pose_dir", "model_path",
+    "cache_root", "group_dir", "openface_model_dir", "openface_au_dir", "verified_group_dir", "verified_openface_dir",
+    "synthetic_cen_dir", "img2pose_dir", "model_path",
     "fetch", "verify", "list_models", "select", "licence_accepted", "accept_licence", "licences_to_accept",
     "manifest",
     "FileStatus", "FetchResult", "DOWNLOAD_TIMEOUT_S",
@@ -176,11 +177,12 @@ def _check_file(f: ModelFile, p: Path, deep: bool, stamps: dict[str, list]) -> t
     return FileStatus(f, p, "ok"), known != stamps[key]
 
 
-def _check_many(files: Iterable[ModelFile], deep: bool, m: Manifest, optional_absent_ok: bool) -> list[FileStatus]:
+def _check_many(files: Iterable[ModelFile], deep: bool, m: Manifest, optional_absent_ok: bool,
+                folder: Path | None = None) -> list[FileStatus]:
     stamps = _load_stamps()
     out, changed = [], False
     for f in files:
-        p = group_dir(f.group, m) / f.name
+        p = (folder if folder is not None else group_dir(f.group, m)) / f.name
         s, ch = _check_file(f, p, deep, stamps)
         changed |= ch
         if s.status == "missing" and not s.detail and optional_absent_ok and not m.groups[f.group].default:
@@ -233,23 +235,25 @@ def list_models(all_groups: bool = True) -> list[FileStatus]:
     return _check_many(select(None, all_groups=all_groups, m=m), deep=False, m=m, optional_absent_ok=True)
 
 
-def _require(group: str, files: Sequence[ModelFile] | None = None) -> Path:
+def _require(group: str, files: Sequence[ModelFile] | None = None, folder: Path | None = None) -> Path:
     m = manifest()
-    d = group_dir(group, m)
+    d = folder if folder is not None else group_dir(group, m)
     statuses = _check_many(files if files is not None else m.group_files(group), deep=False, m=m,
-                           optional_absent_ok=False)
+                           optional_absent_ok=False, folder=folder)
     bad = [s for s in statuses if not s.ok]
     if bad:
         var = DIR_OVERRIDES.get(group, "")
         overridden = bool(var) and bool(os.environ.get(var, "").strip())
-        where = f"{var}={d}" if overridden else str(d)
+        where = f"model folder {d}" if folder is not None else f"{var}={d}" if overridden else str(d)
         missing = [s for s in bad if s.status == "missing"]
         first = bad[0]
         what = (f"{first.file.name}: {first.status}" + (f" ({first.detail})" if first.detail else "")
                 + (f" and {len(bad) - 1} more file(s) are missing or corrupt" if len(bad) > 1 else ""))
         how = ("run `pyparity models fetch" + (f" --only '{group}/*'" if not m.groups[group].default else "")
                + "` (add --from DIR to copy from a local mirror)")
-        if overridden:
+        if folder is not None:
+            how = "give an intact copy of OpenFace's folder, or none and " + how
+        elif overridden:
             how = f"point {var} at an intact copy of OpenFace's folder, or unset it and " + how
         if missing and len(missing) == len(bad) and len(bad) == len(statuses):
             raise ModelError(f"{group} model files are not installed in {where}: {how}")
@@ -271,6 +275,26 @@ def openface_au_dir() -> Path:
     (``main_static_svms.txt``, ``svr_combined/...``). ``$PYPARITY_AU_DIR`` if set, else the cache's copy;
     ``ModelError`` (telling the user to run ``pyparity models fetch``) when a file is missing or corrupt."""
     return _require("openface_au")
+
+
+_FOLDER_KINDS = {"openface": "OpenFace's model folder (main_clnf_general.txt, mtcnn_detector/, patch_experts/, ...)",
+                 "openface_au": "OpenFace's AU_predictors folder (main_static_svms.txt, svr_combined/, ...)"}
+
+
+def verified_group_dir(group: str, folder: str | os.PathLike) -> Path:
+    """A folder given for a model group (``--model-dir``, ``--au-dir``), checked exactly as the folder of
+    its environment variable (``DIR_OVERRIDES``) is: every file of the manifest's group present with its
+    size and sha256 (hashed once per file version). ``ModelError`` naming the first missing or corrupt file."""
+    d = Path(folder).expanduser()
+    if not d.is_dir():
+        raise ModelError(f"model folder {d} does not exist (or is not a folder); expected "
+                         f"{_FOLDER_KINDS.get(group, group)}")
+    return _require(group, folder=d)
+
+
+def verified_openface_dir(folder: str | os.PathLike) -> Path:
+    """`verified_group_dir` for OpenFace's model folder (what ``$PYPARITY_MODEL_DIR`` names)."""
+    return verified_group_dir("openface", folder)
 
 
 def synthetic_cen_dir() -> Path:

@@ -141,7 +141,7 @@ def _line_of(path: Path, needle: str) -> int | None:
         for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
             if needle in line:
                 return i
-    except OSError:
+    except (OSError, UnicodeDecodeError):
         pass
     return None
 
@@ -174,8 +174,10 @@ def load_probe(name_or_path: str | Path) -> Probe:
     path = resolve_probe_path(name_or_path)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ProbeError(f"{path}: not UTF-8 text (byte {exc.start}); a probe file is TOML in UTF-8") from None
     except OSError as exc:
-        raise ProbeError(f"{path}: cannot read ({exc})") from None
+        raise ProbeError(f"{path}: cannot read ({exc.strerror or exc})") from None
     except tomllib.TOMLDecodeError as exc:
         raise ProbeError(f"{path}: not valid TOML ({exc})") from None
     unknown = set(data) - {"probe", "port", "capture", "onnx"}

@@ -621,7 +621,9 @@ def read_pdm(path: str | Path) -> PDM:
     after '#' comment lines; values read as double and converted to float32."""
     path = Path(path)
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise ModelError(f"{path}: not a PDM text file (byte {e.start} is not UTF-8)") from None
     except OSError as e:
         raise ModelError(f"{path}: cannot read PDM file ({e.strerror})") from None
     tokens = [t for line in text.splitlines() if not line.lstrip().startswith("#") for t in line.split()]

@@ -48,9 +48,12 @@ def _meta(meta_or_dump: str | Path | Mapping) -> Mapping:
     p = Path(meta_or_dump)
     p = p / "meta.json" if p.is_dir() else p
     try:
-        return json.loads(p.read_text())
-    except (OSError, ValueError) as e:
+        meta = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError) as e:  # UnicodeDecodeError is a ValueError
         raise ModelError(f"{p}: cannot read the dump's meta.json ({e})") from None
+    if not isinstance(meta, Mapping):
+        raise ModelError(f"{p}: the dump's meta.json must be a JSON object, got {type(meta).__name__}")
+    return meta
 
 
 def synthetic_weights(
