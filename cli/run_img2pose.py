@@ -57,6 +57,7 @@ def _run(image, weights, synthetic, config, points, depth, scipy_legacy, out, di
         raise InputError("give exactly one of --weights FILE and --synthetic")
     if depth is not None and depth not in RESNETS:
         raise InputError(f"--depth {depth}: expected one of {', '.join(map(str, RESNETS))}")
+    img = load_image(image)  # a bad image is refused before weights are made or read
     cfg = Img2PoseConfig.from_file(config) if config is not None else Img2PoseConfig()
     if depth is not None:
         cfg = cfg.with_(depth=depth)
@@ -73,7 +74,6 @@ def _run(image, weights, synthetic, config, points, depth, scipy_legacy, out, di
         params, d = load_weights(weights, depth)
         cfg = cfg.with_(depth=d)
     model = Img2Pose(params, cfg, p68, p5, orthogonalize=not scipy_legacy, backend=backend, threads=threads)
-    img = load_image(image)
     ref = read_trace(diff) if diff is not None else None
     src = read_trace(from_reference) if from_reference is not None else None
     probe = ref["probe/roi_align/boxes"] if ref is not None and "probe/roi_align/boxes" in ref else None

@@ -60,11 +60,19 @@ def read_openface_csv(path: str | Path, frame: int | None = None) -> Trace:
     """Read a FaceLandmarkImg / FeatureExtraction CSV into a trace (see the module docstring)."""
     p = Path(path)
     try:
-        lines = p.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{p}: cannot read ({exc})") from None
-    if not lines:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{p}: not UTF-8 text (byte {exc.start}), not an OpenFace CSV") from None
+    except OSError as exc:
+        raise InputError(f"{p}: cannot read ({exc.strerror or exc})") from None
+    lines = text.split("\n")
+    if not text.strip():
         raise InputError(f"{p}: empty file, expected an OpenFace CSV header")
+    if not text.endswith("\n"):
+        # OpenFace ends every row with a newline: a last row without one was cut (its last value may
+        # read as another number)
+        raise InputError(f"{p}:{len(lines)}: no newline at the end of the last row (truncated file?)")
+    lines = [ln.rstrip("\r") for ln in lines[:-1]]
     header = [h.strip() for h in lines[0].split(",")]
     col = {h: i for i, h in enumerate(header)}
     missing = [c for c in REQUIRED if c not in col]
@@ -93,11 +101,16 @@ def read_openface_csv(path: str | Path, frame: int | None = None) -> Trace:
             if sequence:
                 fr = int(cells[col["frame"]]) - 1  # the CSV counts frames from 1, the dumps from 0
                 face = int(cells[col["face_id"]]) if "face_id" in col else 0
+                if fr < 0:
+                    raise InputError(f"{p}:{lineno}: frame {fr + 1}: OpenFace counts frames from 1")
                 if frame is not None and fr != frame:
                     continue
                 prefix = (f"frame{fr:04d}/" if frame is None else "") + f"face{face:02d}/"
             else:
-                prefix = f"face{int(cells[col['face']]):02d}/"
+                face = int(cells[col["face"]])
+                prefix = f"face{face:02d}/"
+            if face < 0:
+                raise InputError(f"{p}:{lineno}: face {face}: a face number is not negative")
             for stage, cols, dtype, shape in stages:
                 if not all(c in col for c in cols):
                     continue
