@@ -93,7 +93,7 @@ def diff_traces(
             progress(i + 1, len(pairs))
     return DiffReport(
         a_source=a.source or "A", b_source=b.source or "B", stages=results, first_divergence=first,
-        policy_source=policy.source, nothing_compared=_nothing_compared(a, b, all_pairs, pairs, results, bool(stages)),
+        policy_source=policy.source, nothing_compared=_nothing_compared(a, b, all_pairs, pairs, results, stages),
     )
 
 
@@ -114,7 +114,7 @@ def _select(pairs: list, globs: list[str]) -> tuple[list, list[str]]:
 
 
 def _nothing_compared(a: Trace, b: Trace, all_pairs: list, pairs: list, results: list[StageResult],
-                      filtered: bool) -> str:
+                      stages: list[str] | None) -> str:
     """Why no stage was compared ("" when some were): a verdict about nothing is never parity."""
     if any(r.status not in (ONLY_IN_A, ONLY_IN_B, IGNORED) for r in results):
         return ""
@@ -128,11 +128,13 @@ def _nothing_compared(a: Trace, b: Trace, all_pairs: list, pairs: list, results:
         return "the mapping ignores every stage"
     n_a = sum(1 for p in pairs if p.name_a is not None)
     n_b = sum(1 for p in pairs if p.name_b is not None)
-    where = " among the stages the filter selected" if filtered else ""
+    filtered = bool(stages)
+    globs = ", ".join(list(stages or [])[:4]) + (", ..." if len(stages or []) > 4 else "")
+    where = f" among the stages matching {globs}" if filtered else ""
     if filtered and not n_a:
-        return f"the stage filter selected no stage of the reference (A); {n_b} stage(s) of B"
+        return f"no stage of the reference (A) matches {globs} ({n_b} stage(s) of B do)"
     if filtered and not n_b:
-        return f"the stage filter selected no stage of the candidate (B); {n_a} stage(s) of A"
+        return f"no stage of the candidate (B) matches {globs} ({n_a} stage(s) of A do)"
     shared = sum(1 for p in pairs if p.name_a is not None and p.name_b is not None)
     if not shared:
         return (f"A and B have no stage in common{where} ({n_a} only in A, {n_b} only in B; "
