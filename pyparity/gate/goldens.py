@@ -137,13 +137,17 @@ def list_goldens(root: str | os.PathLike) -> list[tuple[str, Path]]:
 
 @contextmanager
 def _lock(path: Path) -> Iterator[None]:
+    from pyparity.atomic import output_error
+
     lock = path.parent / f".{path.name}.lock"
-    lock.parent.mkdir(parents=True, exist_ok=True)
     try:
+        lock.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
     except FileExistsError:
         raise TraceError(f"{path}: another process is writing this golden (lock {lock}); "
                          "if none is running, remove the lock file") from None
+    except OSError as exc:
+        raise output_error(path, exc, "golden") from None
     try:
         os.write(fd, f"{os.getpid()}\n".encode())
         os.close(fd)
