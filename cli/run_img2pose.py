@@ -46,7 +46,7 @@ def _run(image, weights, synthetic, config, points, depth, scipy_legacy, out, di
     from pyparity.errors import InputError
     from pyparity.pipelines.img2pose import Img2Pose, Img2PoseConfig
     from pyparity.pipelines.img2pose.synth import synthetic_weights
-    from pyparity.pipelines.img2pose.detect import load_reference_points
+    from pyparity.pipelines.img2pose.detect import check_reference, load_reference_points
     from pyparity.pipelines.img2pose.transform import load_image
     from pyparity.pipelines.img2pose.weights import load_weights
     from pyparity.trace import Recorder, read_trace
@@ -57,7 +57,10 @@ def _run(image, weights, synthetic, config, points, depth, scipy_legacy, out, di
         raise InputError("give exactly one of --weights FILE and --synthetic")
     if depth is not None and depth not in RESNETS:
         raise InputError(f"--depth {depth}: expected one of {', '.join(map(str, RESNETS))}")
-    img = load_image(image)  # a bad image is refused before weights are made or read
+    img = load_image(image)  # a bad image (or reference) is refused before weights are made or read
+    src = read_trace(from_reference) if from_reference is not None else None
+    if src is not None and start != "input":
+        check_reference(src, start)
     cfg = Img2PoseConfig.from_file(config) if config is not None else Img2PoseConfig()
     if depth is not None:
         cfg = cfg.with_(depth=depth)
@@ -75,7 +78,6 @@ def _run(image, weights, synthetic, config, points, depth, scipy_legacy, out, di
         cfg = cfg.with_(depth=d)
     model = Img2Pose(params, cfg, p68, p5, orthogonalize=not scipy_legacy, backend=backend, threads=threads)
     ref = read_trace(diff) if diff is not None else None
-    src = read_trace(from_reference) if from_reference is not None else None
     probe = ref["probe/roi_align/boxes"] if ref is not None and "probe/roi_align/boxes" in ref else None
     level = int(ref.meta.get("producer", {}).get("dump_level", 2)) if ref is not None else 2
     meta = {

@@ -209,8 +209,8 @@ class TraceWriter:
             raise TraceError(f"{self.path}: trace already committed")
         if name in self._names:
             raise TraceError(f"{self.path}: stage {name!r} written twice")
-        if not name or any(c in name for c in "\t\r\n"):  # index.tsv could not hold it
-            raise TraceError(f"{self.path}: stage name {name!r} is empty or holds a tab or line break")
+        if not name or any(c in name for c in "\t\r\n\x00"):  # index.tsv (or a zip name) could not hold it
+            raise TraceError(f"{self.path}: stage name {name!r} is empty or holds a tab, line break or NUL")
         a = np.asanyarray(array)
         if a.dtype.hasobject:
             raise TraceError(f"stage {name!r}: object arrays cannot be recorded")

@@ -60,7 +60,7 @@ _FROM_REFERENCE["roi"] = {**_FROM_REFERENCE["rpn"], "rpn/post_nms/boxes": 2}
 _FROM_REFERENCE["postprocess"] = {**_FROM_REFERENCE["roi"], "roi/dof_regression": 2, "roi/class_logits": 2}
 
 
-def _check_reference(ref, start: str) -> None:
+def check_reference(ref, start: str) -> None:
     """The stages a run started at ``start`` takes from ``ref``: present, with the right rank (one line
     naming what is missing instead of a KeyError or an IndexError deep in the network)."""
     need = _FROM_REFERENCE[start]
@@ -183,7 +183,7 @@ class Img2Pose:
             raise InputError(f"--start {start} needs a reference trace to take its inputs from")
         ref = reference
         if start != "input":
-            _check_reference(ref, start)
+            check_reference(ref, start)
         image = T.check_image(image)
         cfg = self.cfg
         H, W = image.shape[:2]
