@@ -88,9 +88,9 @@ def register(run_app: typer.Typer) -> None:
             if not solver_only and (weights is None) == (not synthetic):
                 raise PyparityError("give exactly one of --weights FILE or --synthetic")
             if height is not None and not (math.isfinite(height) and height > 0):
-                raise PyparityError(f"--height must be a finite number > 0 m, got {height}")
+                raise PyparityError(f"--height must be > 0 m (and finite), got {height}")
             if not (math.isfinite(fps) and fps > 0):
-                raise PyparityError(f"--fps must be a finite number > 0, got {fps}")
+                raise PyparityError(f"--fps must be > 0 (and finite), got {fps}")
             m = None
             if not solver_only:
                 m = synthetic_model(model) if synthetic else load_checkpoint(weights, None)

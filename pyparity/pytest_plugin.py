@@ -41,6 +41,7 @@ def _as_trace(t):
 def assert_parity(trace, reference, policy=None, stages=None, only_recorded: bool = True):
     """Assert that ``trace`` matches ``reference`` stage by stage; returns the `DiffReport`.
 
+    ``stages``: given, each glob must match a stage (else `UsageError`).
     ``policy``: a Policy, a built-in policy name, or a path (a ``Path``, or a string with a ``/`` or
     ending in ``.toml``), resolved as every front-end does (`pyparity.diff.policy_names`). ``stages``: globs to compare; by
     default (``only_recorded``) the top-level groups ``trace`` records (a dump holds later stages too).
@@ -49,9 +50,15 @@ def assert_parity(trace, reference, policy=None, stages=None, only_recorded: boo
     from pyparity.diff.policy_names import resolve_policy
 
     tr, ref = _as_trace(trace), _as_trace(reference)
+    given = stages is not None
     if stages is None and only_recorded:
         stages = [p + "/**" for p in sorted({n.split("/")[0] for n in tr.names})]
     report = diff_traces(ref, tr, policy=resolve_policy(policy), stages=stages)
+    if given and report.unmatched_stage_globs:  # a misspelt glob would silently compare less
+        from pyparity.diff.engine import unmatched_message
+        from pyparity.errors import UsageError
+
+        raise UsageError(unmatched_message(report.unmatched_stage_globs, ref, tr))
     if not report.ok:
         raise ParityError(f"{tr.source} vs {ref.source}: " + report.summary(), report)
     return report

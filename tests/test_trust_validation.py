@@ -126,15 +126,17 @@ def test_bad_value_is_one_line_exit_2(files, capsys, case):
 def test_model_dir_checksums_are_verified_like_the_environment_variable(openface_model_dir, tmp_path, capsys,
                                                                          monkeypatch):
     """A --model-dir with one corrupted weight is refused exactly as PYPARITY_MODEL_DIR is."""
+    import os
     import shutil
 
     import cv2
 
     md = tmp_path / "model"
-    shutil.copytree(openface_model_dir, md, symlinks=False)
+    shutil.copytree(openface_model_dir, md, copy_function=os.symlink)  # a link farm, then one bad copy
     onet = md / "mtcnn_detector" / "ONet.dat"
     data = bytearray(onet.read_bytes())
     data[4096] ^= 0x10
+    onet.unlink()
     onet.write_bytes(bytes(data))
     img = tmp_path / "img.png"
     cv2.imwrite(str(img), np.full((64, 64, 3), 90, np.uint8))

@@ -33,8 +33,10 @@ def diff_traces(
     ----------
     policy : tolerances per stage (default: the built-in policy).
     mapping : renames / ignores (default: names as they are).
-    stages : optional globs (A's names) restricting the comparison; a glob that matches no stage of
-        either trace is a `UsageError` (a typo must not turn into a comparison of nothing).
+    stages : optional globs (A's names) restricting the comparison. When no stage of either trace
+        matches any of them, that is a `UsageError` (a typo must not turn into a comparison of
+        nothing); globs that match nothing while others do are listed in ``report.unmatched_stage_globs``
+        (front-ends that take globs from a user refuse them).
     diagnose_all : diagnose every diverged stage, not only the first one (diagnosis costs time).
     progress : optional callable(done, total) for progress bars.
     """
@@ -42,11 +44,11 @@ def diff_traces(
     mapping = mapping or Mapping()
     all_pairs = align(a.names, b.names, mapping)
     pairs = all_pairs
+    unmatched: list[str] = []
     if stages:
         pairs, unmatched = _select(all_pairs, list(stages))
-        if unmatched:
-            raise UsageError(f"stage filter {', '.join(repr(g) for g in unmatched)} matches no stage of "
-                             f"{a.source or 'A'} ({len(a)} stages) or {b.source or 'B'} ({len(b)} stages)")
+        if not pairs and all_pairs:
+            raise UsageError(unmatched_message(unmatched, a, b))
     results: list[StageResult] = []
     first = None
     first_expected = None
@@ -94,7 +96,13 @@ def diff_traces(
     return DiffReport(
         a_source=a.source or "A", b_source=b.source or "B", stages=results, first_divergence=first,
         policy_source=policy.source, nothing_compared=_nothing_compared(a, b, all_pairs, pairs, results, stages),
+        unmatched_stage_globs=unmatched,
     )
+
+
+def unmatched_message(globs: list[str], a: Trace, b: Trace) -> str:
+    return (f"stage filter {', '.join(repr(g) for g in globs)} matches no stage of "
+            f"{a.source or 'A'} ({len(a)} stages) or {b.source or 'B'} ({len(b)} stages)")
 
 
 def _select(pairs: list, globs: list[str]) -> tuple[list, list[str]]:

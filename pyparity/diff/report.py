@@ -17,6 +17,7 @@ class DiffReport:
     first_divergence: str | None = None
     policy_source: str = ""
     nothing_compared: str = ""  # why no stage was compared, when none was (then the report is not ok)
+    unmatched_stage_globs: list[str] = field(default_factory=list)  # filter globs that matched no stage
 
     @property
     def ok(self) -> bool:
