@@ -27,11 +27,7 @@ def diff_and_report(
     from pyparity.diff import diff_traces
 
     report = diff_traces(a, b, policy=policy, mapping=mapping, stages=stages, diagnose_all=diagnose_all)
-    if report.unmatched_stage_globs:  # a --stage typo beside globs that match: refused, not ignored
-        from pyparity.diff.engine import unmatched_message
-        from pyparity.errors import UsageError
-
-        raise UsageError(unmatched_message(report.unmatched_stage_globs, a, b))
+    report.require_every_stage_glob()  # a --stage typo beside globs that match: refused, not ignored
     return present_report(report, a, b, json_out=json_out, junit_out=junit_out, html_out=html_out,
                           max_rows=max_rows, quiet=quiet)
 
@@ -69,7 +65,6 @@ def finish_run(
     Returns the exit code (0 parity or no diff asked, 1 divergence or nothing compared).
     """
     from pyparity.diff.policy_names import resolve_policy
-
     from pyparity.render.table import make_console
     from pyparity.trace import read_trace
 

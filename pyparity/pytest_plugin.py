@@ -54,11 +54,8 @@ def assert_parity(trace, reference, policy=None, stages=None, only_recorded: boo
     if stages is None and only_recorded:
         stages = [p + "/**" for p in sorted({n.split("/")[0] for n in tr.names})]
     report = diff_traces(ref, tr, policy=resolve_policy(policy), stages=stages)
-    if given and report.unmatched_stage_globs:  # a misspelt glob would silently compare less
-        from pyparity.diff.engine import unmatched_message
-        from pyparity.errors import UsageError
-
-        raise UsageError(unmatched_message(report.unmatched_stage_globs, ref, tr))
+    if given:
+        report.require_every_stage_glob()  # a misspelt glob would silently compare less
     if not report.ok:
         raise ParityError(f"{tr.source} vs {ref.source}: " + report.summary(), report)
     return report

@@ -6,10 +6,10 @@ from pyparity.diff.align import Mapping, align
 from pyparity.diff.compare import (
     EXPECTED, FAILING, IGNORED, ONLY_IN_A, ONLY_IN_B, StageResult, compare_arrays, compare_printed,
 )
-from pyparity.errors import UsageError
 from pyparity.diff.diagnose import Context, diagnose
 from pyparity.diff.policy import Policy, default_policy
 from pyparity.diff.report import DiffReport
+from pyparity.errors import UsageError
 from pyparity.trace.trace import Trace, glob_match
 
 
@@ -48,7 +48,8 @@ def diff_traces(
     if stages:
         pairs, unmatched = _select(all_pairs, list(stages))
         if not pairs and all_pairs:
-            raise UsageError(unmatched_message(unmatched, a, b))
+            raise UsageError(f"stage filter {', '.join(repr(g) for g in unmatched)} matches no stage of "
+                             f"{a.source or 'A'} ({len(a)} stages) or {b.source or 'B'} ({len(b)} stages)")
     results: list[StageResult] = []
     first = None
     first_expected = None
@@ -100,11 +101,6 @@ def diff_traces(
     )
 
 
-def unmatched_message(globs: list[str], a: Trace, b: Trace) -> str:
-    return (f"stage filter {', '.join(repr(g) for g in globs)} matches no stage of "
-            f"{a.source or 'A'} ({len(a)} stages) or {b.source or 'B'} ({len(b)} stages)")
-
-
 def _select(pairs: list, globs: list[str]) -> tuple[list, list[str]]:
     """The pairs whose name matches a glob, and the globs that match nothing."""
     used = [False] * len(globs)
@@ -146,5 +142,5 @@ def _nothing_compared(a: Trace, b: Trace, all_pairs: list, pairs: list, results:
     shared = sum(1 for p in pairs if p.name_a is not None and p.name_b is not None)
     if not shared:
         return (f"A and B have no stage in common{where} ({n_a} only in A, {n_b} only in B; "
-                "a misspelt name, another prefix, or a --map that is needed)")
+                "a misspelt name, another prefix, or a mapping that renames B's stages is needed)")
     return f"every stage A and B share{where} ({shared}) is ignored by the policy"

@@ -25,6 +25,14 @@ class DiffReport:
         on one side only do not fail, but a comparison of nothing is never parity)."""
         return self.first_divergence is None and not self.nothing_compared
 
+    def require_every_stage_glob(self) -> None:
+        """For globs a user typed: one that matched no stage is a `UsageError`, not a silent gap."""
+        if self.unmatched_stage_globs:
+            from pyparity.errors import UsageError
+
+            raise UsageError(f"stage filter {', '.join(repr(g) for g in self.unmatched_stage_globs)} matches no "
+                             f"stage of {self.a_source} or {self.b_source}")
+
     def counts(self) -> dict[str, int]:
         return dict(Counter(s.status for s in self.stages))
 
