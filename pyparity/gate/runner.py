@@ -327,7 +327,7 @@ def write_gate_junit(outcomes: list[CaseOutcome], path: Path) -> None:
 def write_gate_index(outcomes: list[CaseOutcome], corpus: Corpus, html_dir: Path) -> Path:
     """An index page linking each case's report (relative links only)."""
     from pyparity.atomic import write_text_atomic
-    from pyparity.render.html import escape
+    from pyparity.render.escape import html_text as escape
 
     rows = []
     for o in outcomes:

@@ -28,3 +28,10 @@ def printable(text) -> str:
 def printable_lines(text) -> str:
     """Like `printable`, but line breaks stay (for multi-line text such as a report summary)."""
     return _UNSAFE_KEEP_LINES.sub(_esc, str(text))
+
+
+def html_text(text, quote: bool = True) -> str:
+    """HTML-escaped, with control characters shown as escapes (every HTML page pyparity writes)."""
+    import html
+
+    return html.escape(printable_lines(text), quote)

@@ -15,7 +15,6 @@ stacked layout ``[x0..xn-1, y0..yn-1]``.
 
 from __future__ import annotations
 
-import html as _html
 import math
 import os
 import re
@@ -24,13 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from pyparity.atomic import write_text_atomic
-from pyparity.render.escape import printable_lines
+from pyparity.render.escape import html_text as escape
 from pyparity.render.html_images import A_COLOUR, B_COLOUR, b64_image as _b64_image, get_stage as _get, heat_png
-
-
-def escape(text, quote: bool = True) -> str:
-    """HTML-escaped, with control characters shown as escapes (stage names come from files)."""
-    return _html.escape(printable_lines(text), quote)
 
 
 _CONV = re.compile(r"^(.*)/fit/s(\d+)/(rigid|nonrigid)/it(\d+)/shape_change$")

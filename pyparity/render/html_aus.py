@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import math
 import re
-from html import escape
 
 import numpy as np
 
+from pyparity.render.escape import html_text as escape
 from pyparity.render.html_images import A_COLOUR, B_COLOUR, b64_image as _b64_image, get_stage as _get, heat_png
 
 _FACE = re.compile(r"^(face\d+)/au/")
