@@ -97,6 +97,8 @@ BAD = {
         "needs the reference's transform/image_sizes"),
     "--model-dir without the models": (lambda f: ["run", "mtcnn", str(f["img"]), "--model-dir", str(f["tmp"])],
                                        "not installed in model folder"),
+    "--au-dir without the AU models": (lambda f: ["run", "openface-image", str(f["img"]), "--au-dir", str(f["tmp"])],
+                                       "AU_predictors folder"),
     "corpus --model-dir without the models": (
         lambda f: ["gate", str(_write(f["tmp"] / "c.toml", '[corpus]\npipeline = "mtcnn"\n[[case]]\n'
                                        f'input = "{f["img"]}"\n')), "--model-dir", str(f["tmp"])],

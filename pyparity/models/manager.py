@@ -252,11 +252,12 @@ def _require(group: str, files: Sequence[ModelFile] | None = None, folder: Path 
         how = ("run `pyparity models fetch" + (f" --only '{group}/*'" if not m.groups[group].default else "")
                + "` (add --from DIR to copy from a local mirror)")
         if folder is not None:
-            how = "give an intact copy of OpenFace's folder, or none and " + how
+            how = f"give an intact copy of {_FOLDER_KINDS.get(group, 'the folder')}, or none and " + how
         elif overridden:
             how = f"point {var} at an intact copy of OpenFace's folder, or unset it and " + how
         if missing and len(missing) == len(bad) and len(bad) == len(statuses):
-            raise ModelError(f"{group} model files are not installed in {where}: {how}")
+            raise ModelError(f"{group} model files are not installed in {where} (none of its {len(bad)} files: "
+                             f"{first.file.name}, ...): {how}")
         raise ModelError(f"{where}: {what}; {how}")
     return d
 
