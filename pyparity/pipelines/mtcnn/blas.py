@@ -4,10 +4,12 @@ OpenFace calls ``openblas_set_num_threads(1)`` (CNN::Read) and its sgemm ran wit
 kernels. Which accumulator an element of a product lands in depends on how OpenBLAS tiles the
 matrix, and the tiling changes with the thread count, so NumPy's bundled OpenBLAS reproduces the
 reference bit for bit only with the Haswell kernels (``OPENBLAS_CORETYPE=Haswell``, which
-``pyparity/__init__.py`` asks for before NumPy loads) and one thread. ``single_thread()`` limits the
-calling thread to one BLAS thread for the duration (``openblas_set_num_threads_local``, OpenBLAS >=
-0.3.27), leaving other threads and the process-wide setting alone. Where that symbol is missing the
-products still run, and may differ from the reference in the last bit.
+``pyparity/__init__.py`` asks for before NumPy loads) and one thread. ``single_thread()`` sets one
+BLAS thread for the duration (``openblas_set_num_threads_local``, OpenBLAS >= 0.3.27). NumPy's
+OpenBLAS applies that count to the whole process, not only to the calling thread, so concurrent
+blocks (MTCNN's pyramid levels on a thread pool) share one refcounted setting: one thread while any
+block is open, the previous count restored when the last one closes. Where the symbol is missing
+the products still run, and may differ from the reference in the last bit.
 """
 
 from __future__ import annotations
@@ -15,17 +17,28 @@ from __future__ import annotations
 import ctypes
 import glob
 import os
+import threading
 from contextlib import contextmanager
 
 _LIB = None
 _LOADED = False
+_LOAD_LOCK = threading.Lock()
 
 
 def _openblas():
     global _LIB, _LOADED
     if _LOADED:
         return _LIB
-    _LOADED = True
+    # threads that find it still loading must wait for the library, not run their products on
+    # OpenBLAS's default thread count
+    with _LOAD_LOCK:
+        if not _LOADED:
+            _LIB = _find_openblas()
+            _LOADED = True
+    return _LIB
+
+
+def _find_openblas():
     try:
         import numpy as np
 
@@ -35,11 +48,10 @@ def _openblas():
             if hasattr(lib, "openblas_set_num_threads_local"):
                 lib.openblas_set_num_threads_local.argtypes = [ctypes.c_int]
                 lib.openblas_set_num_threads_local.restype = ctypes.c_int
-                _LIB = lib
-                break
+                return lib
     except OSError:  # pragma: no cover - platform without the bundled library
-        _LIB = None
-    return _LIB
+        pass
+    return None
 
 
 def corename() -> str:
@@ -55,14 +67,29 @@ def corename() -> str:
     return "unknown"
 
 
+_ACTIVE = 0                 # threads inside single_thread()
+_SAVED = 1                  # the thread count to restore when the last one leaves
+_ACTIVE_LOCK = threading.Lock()
+
+
 @contextmanager
 def single_thread():
+    """OpenBLAS on one thread while any thread is inside this block (refcounted: the last to leave
+    restores the count found by the first to enter)."""
+    global _ACTIVE, _SAVED
     lib = _openblas()
     if lib is None:
         yield
         return
-    old = lib.openblas_set_num_threads_local(1)
+    with _ACTIVE_LOCK:
+        old = lib.openblas_set_num_threads_local(1)
+        if _ACTIVE == 0:
+            _SAVED = old if old > 0 else 1
+        _ACTIVE += 1
     try:
         yield
     finally:
-        lib.openblas_set_num_threads_local(old if old > 0 else 1)
+        with _ACTIVE_LOCK:
+            _ACTIVE -= 1
+            if _ACTIVE == 0:
+                lib.openblas_set_num_threads_local(_SAVED)
