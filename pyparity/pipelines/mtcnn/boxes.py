@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pyparity.pipelines.mtcnn.resize import resize_bilinear
+from pyparity.pipelines.mtcnn.crops import crop_patches
 
 F32 = np.float32
 _STRIDE = 2
@@ -95,25 +95,6 @@ def crop_patch(img_float: np.ndarray, box: np.ndarray, size: int) -> np.ndarray:
     (zero outside the image), resized to size x size and normalised ``(v - 127.5) * 0.0078125``.
 
     img_float: (H, W, 3) float32 BGR; box: (4,) float32 xywh with integer values. Returns
-    (size, size, 3) float32 BGR.
+    (size, size, 3) float32 BGR (``crops.crop_patches`` for one box).
     """
-    height, width = img_float.shape[:2]
-    x, y, w, h = (F32(v) for v in box)
-    wt, ht = w + F32(1), h + F32(1)
-    # int conversions of float expressions truncate, as in the C++
-    sx_in = max(int(x - F32(1)), 0)
-    sy_in = max(int(y - F32(1)), 0)
-    ex_in = min(int(x + wt - F32(1)), width)
-    ey_in = min(int(y + ht - F32(1)), height)
-    sx_out = max(int(-x + F32(1)), 0)
-    sy_out = max(int(-y + F32(1)), 0)
-    ex_out = int(min(wt - (x + w - F32(width)), wt))
-    ey_out = int(min(ht - (y + h - F32(height)), ht))
-    tw, th = max(int(wt), 1), max(int(ht), 1)
-    tmp = np.zeros((th, tw, 3), np.float32)
-    cw = min(ex_in - sx_in, ex_out - sx_out)
-    ch = min(ey_in - sy_in, ey_out - sy_out)
-    if cw > 0 and ch > 0:
-        tmp[sy_out:sy_out + ch, sx_out:sx_out + cw] = img_float[sy_in:sy_in + ch, sx_in:sx_in + cw]
-    patch = resize_bilinear(tmp, size, size)
-    return (patch - F32(127.5)) * F32(0.0078125)
+    return crop_patches(img_float, np.asarray(box, np.float32).reshape(1, 4), size)[0]

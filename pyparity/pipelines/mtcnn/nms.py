@@ -2,9 +2,44 @@
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 from pyparity.pipelines.mtcnn.boxes import cv_round
+
+
+@numba.njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
+def _suppress(rects, order, threshold, minimum):
+    n = order.shape[0]
+    alive = np.ones(n, np.bool_)
+    keep = np.empty(n, np.int32)
+    n_keep = 0
+    for pos in range(n - 1, -1, -1):
+        if not alive[pos]:
+            continue
+        i = order[pos]
+        keep[n_keep] = i
+        n_keep += 1
+        xi, yi, wi, hi = rects[i, 0], rects[i, 1], rects[i, 2], rects[i, 3]
+        area_i = wi * hi
+        for q in range(pos):
+            if not alive[q]:
+                continue
+            o = order[q]
+            xo, yo, wo, ho = rects[o, 0], rects[o, 1], rects[o, 2], rects[o, 3]
+            iw = min(xi + wi, xo + wo) - max(xi, xo)
+            ih = min(yi + hi, yo + ho) - max(yi, yo)
+            inter = np.float32(0.0)
+            if iw > 0 and ih > 0 and wi > 0 and hi > 0 and wo > 0 and ho > 0:
+                inter = np.float32(iw * ih)
+            area_o = wo * ho
+            if minimum:
+                union = np.float32(min(area_i, area_o))
+            else:
+                union = np.float32(area_i + area_o) - inter
+            if inter / union > threshold:
+                alive[q] = False
+    return keep[:n_keep].copy()
 
 
 def non_maximum_suppression(boxes: np.ndarray, scores: np.ndarray, threshold: float, minimum: bool) -> np.ndarray:
@@ -20,29 +55,7 @@ def non_maximum_suppression(boxes: np.ndarray, scores: np.ndarray, threshold: fl
     n = len(boxes)
     if n == 0:
         return np.zeros(0, np.int32)
-    r = cv_round(boxes)
-    x1, y1 = r[:, 0], r[:, 1]
-    x2, y2 = x1 + r[:, 2], y1 + r[:, 3]
-    area = r[:, 2] * r[:, 3]
-    # ascending by score, ties in insertion order; picking from the end
-    order = list(np.lexsort((np.arange(n), scores.astype(np.float32))))
-    thr = np.float32(threshold)
-    keep: list[int] = []
-    while order:
-        i = order.pop()
-        keep.append(i)
-        if not order:
-            break
-        rest = np.asarray(order)
-        iw = np.minimum(x2[i], x2[rest]) - np.maximum(x1[i], x1[rest])
-        ih = np.minimum(y2[i], y2[rest]) - np.maximum(y1[i], y1[rest])
-        empty = (iw <= 0) | (ih <= 0) | (r[i, 2] <= 0) | (r[i, 3] <= 0) | (r[rest, 2] <= 0) | (r[rest, 3] <= 0)
-        inter = np.where(empty, 0, iw * ih).astype(np.float32)
-        if minimum:
-            union = np.minimum(area[i], area[rest]).astype(np.float32)
-        else:
-            union = (area[i] + area[rest]).astype(np.float32) - inter
-        with np.errstate(divide="ignore", invalid="ignore"):
-            overlap = inter / union
-        order = [o for o, drop in zip(order, overlap > thr) if not drop]
-    return np.asarray(keep, np.int32)
+    rects = np.ascontiguousarray(cv_round(boxes).reshape(-1, 4))
+    # ascending by score, ties in insertion order; picked from the end
+    order = np.lexsort((np.arange(n), np.asarray(scores, np.float32))).astype(np.int64)
+    return _suppress(rects, order, np.float32(threshold), bool(minimum))
