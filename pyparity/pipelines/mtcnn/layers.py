@@ -15,7 +15,7 @@ from pyparity.pipelines.mtcnn import blas, sgemm
 from pyparity.pipelines.mtcnn.weights import CNN, Conv, FullyConnected, MaxPool, PReLU, Sigmoid
 
 
-@numba.njit(cache=True, fastmath=False)
+@numba.njit(cache=True, nogil=True, fastmath=False)
 def _im2col(maps, kh, kw):
     b_n, h, w, c_n = maps.shape
     yb, xb = h - kh + 1, w - kw + 1
@@ -55,7 +55,7 @@ def conv2d(maps: np.ndarray, layer: Conv) -> np.ndarray:
     return out.reshape(b, yb, xb, layer.n_out)
 
 
-@numba.njit(cache=True, fastmath=False)
+@numba.njit(cache=True, nogil=True, fastmath=False)
 def _prelu(x, slopes):
     n, c_n = x.shape
     for i in range(n):
@@ -77,11 +77,12 @@ def _c_round(v: float) -> int:
     return int(np.floor(abs(v) + 0.5)) * (1 if v >= 0 else -1)
 
 
-@numba.njit(cache=True, fastmath=False)
+@numba.njit(cache=True, nogil=True, fastmath=False)
 def _max_pool(maps, kx, ky, sx, sy, out_x, out_y):
     b_n, h, w, c_n = maps.shape
     out = np.zeros((b_n, out_y, out_x, c_n), np.float32)
     lowest = np.float32(-3.4028234663852886e38)
+    m = np.empty(c_n, np.float32)
     for b in range(b_n):
         for oy in range(out_y):
             y = oy * sy
@@ -93,14 +94,15 @@ def _max_pool(maps, kx, ky, sx, sy, out_x, out_y):
                 if x >= w:
                     continue
                 x1 = min(w, x + kx)
-                for c in range(c_n):
-                    m = lowest
-                    for xi in range(x, x1):
-                        for yi in range(y, y1):
+                # every channel visits its window in the reference's order (x outer, y inner)
+                m[:] = lowest
+                for xi in range(x, x1):
+                    for yi in range(y, y1):
+                        for c in range(c_n):
                             v = maps[b, yi, xi, c]
-                            if v > m:
-                                m = v
-                    out[b, oy, ox, c] = m
+                            if v > m[c]:
+                                m[c] = v
+                out[b, oy, ox, :] = m
     return out
 
 
@@ -150,8 +152,27 @@ def forward(net: CNN, image_bgr: np.ndarray) -> np.ndarray:
 def forward_batch(net: CNN, images_bgr: np.ndarray) -> np.ndarray:
     """CNN::Inference on each of B same-sized normalised (H, W, 3) BGR float32 images, image by image
     in arithmetic; returns (B, h, w, n_out) maps or (B, n_out) vectors."""
-    x = np.ascontiguousarray(np.asarray(images_bgr, np.float32)[:, :, :, ::-1])   # BGR -> RGB maps
-    for layer in net.layers:
+    return run_layers(net.layers, rgb_maps(images_bgr))
+
+
+def rgb_maps(images_bgr: np.ndarray) -> np.ndarray:
+    """(B, H, W, 3) BGR images -> the RGB maps CNN::Inference feeds its first layer."""
+    return np.ascontiguousarray(np.asarray(images_bgr, np.float32)[:, :, :, ::-1])
+
+
+def split_at_dense(net: CNN) -> tuple[tuple, tuple]:
+    """``(trunk, head)``: the layers before the first fully connected one, and the rest. For RNet
+    and ONet the trunk works on each image alone (so it can run on any split of a batch with the
+    same bits) and the head's small products take the whole batch at once, as they always have."""
+    for i, layer in enumerate(net.layers):
+        if isinstance(layer, FullyConnected):
+            return net.layers[:i], net.layers[i:]
+    return net.layers, ()
+
+
+def run_layers(layers, x: np.ndarray) -> np.ndarray:
+    """Apply ``layers`` in order to (B, H, W, C) maps (or (B, n) vectors)."""
+    for layer in layers:
         if isinstance(layer, Conv):
             x = conv2d(x, layer)
         elif isinstance(layer, PReLU):
