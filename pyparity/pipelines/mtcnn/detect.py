@@ -3,41 +3,20 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
-
 import numpy as np
 
 from pyparity.errors import InputError, ModelError, TraceError
-from pyparity.pipelines.mtcnn.onet import landmarks_from_onet, run_onet
-from pyparity.pipelines.mtcnn.pnet import Candidates, run_pnet
+from pyparity.pipelines.mtcnn import blas
+from pyparity.pipelines.mtcnn.onet import onet_input_boxes, run_onet
+from pyparity.pipelines.mtcnn.output import Detections, detections
+from pyparity.pipelines.mtcnn.pnet import Candidates, record_merged, run_pnet, select_across_scales
 from pyparity.pipelines.mtcnn.pyramid import num_scales
-from pyparity.pipelines.mtcnn.rnet import prepare_rnet, run_rnet
+from pyparity.pipelines.mtcnn.rnet import rnet_input_boxes, run_rnet
 from pyparity.pipelines.mtcnn.weights import load_mtcnn
 from pyparity.trace import NULL_RECORDER
 
 #: Stages ``detect(start_from=(ref, stage))`` can start from.
 START_STAGES = ("mtcnn/pnet/merged", "mtcnn/rnet/input_boxes", "mtcnn/onet/input_boxes")
-
-
-@dataclass
-class Detections:
-    """MTCNN faces, in the order OpenFace reports them (final NMS order).
-
-    boxes_xywh: (N, 4) float32, after OpenFace's calibration (what CLNF is given);
-    raw_boxes_xywh: (N, 4) float32, before calibration; scores: (N,) float32 ONet probabilities;
-    landmarks: (N, 5, 2) float64 (x, y) image pixels — left eye, right eye, nose, left and right
-    mouth corner — from ONet outputs 6..15 denormalised with the rectified ONet input box
-    ``onet_boxes_xywh`` (see ``onet.landmarks_from_onet``); onet_boxes_xywh: (N, 4) float32.
-    """
-
-    boxes_xywh: np.ndarray
-    raw_boxes_xywh: np.ndarray
-    scores: np.ndarray
-    landmarks: np.ndarray
-    onet_boxes_xywh: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.scores)
 
 
 def _as_bgr_float(image: np.ndarray) -> np.ndarray:
@@ -110,26 +89,23 @@ def detect(image_bgr_uint8: np.ndarray, min_face_size: int = 60, thresholds=(0.6
         rec.save("config/num_scales", np.int32(max(num_scales(img.shape[0], img.shape[1], min_face_size), 0)))
     if start is not None:
         _copy_reference(ref, start, rec)
-    with rec.scope("mtcnn"):
+    # OpenFace runs all of it on one BLAS thread (CNN::Read); the levels and crop chunks that run
+    # concurrently share that setting (blas.single_thread)
+    with blas.single_thread(), rec.scope("mtcnn"):
         if start is None:
             merged = run_pnet(models.pnet, img, min_face_size, t1, rec)
         elif start == "mtcnn/pnet/merged":
             merged = Candidates(*(_reference_array(ref, f"mtcnn/pnet/merged/{k}").astype(np.float32)
                                   for k in ("boxes", "scores", "corrections")))
-            with rec.scope("pnet/merged"):
-                rec.save("boxes", merged.boxes)
-                rec.save("scores", merged.scores)
-                rec.save("corrections", merged.corrections)
+            record_merged(merged, rec)
         if start in (None, "mtcnn/pnet/merged"):
-            rnet_boxes = prepare_rnet(merged, rec)
-        if start == "mtcnn/rnet/input_boxes":
-            rnet_boxes = _reference_array(ref, "mtcnn/rnet/input_boxes").astype(np.float32).reshape(-1, 4)
+            rnet_boxes = rnet_input_boxes(select_across_scales(merged, rec), rec)
+        elif start == "mtcnn/rnet/input_boxes":
+            rnet_boxes = _reference_array(ref, start).astype(np.float32).reshape(-1, 4)
             rec.save("rnet/input_boxes", rnet_boxes)
         if start != "mtcnn/onet/input_boxes":
-            onet_boxes = run_rnet(models.rnet, img, rnet_boxes, t2, rec)
+            onet_boxes = onet_input_boxes(run_rnet(models.rnet, img, rnet_boxes, t2, rec), rec)
         else:
-            onet_boxes = _reference_array(ref, "mtcnn/onet/input_boxes").astype(np.float32).reshape(-1, 4)
+            onet_boxes = _reference_array(ref, start).astype(np.float32).reshape(-1, 4)
             rec.save("onet/input_boxes", onet_boxes)
-        res = run_onet(models.onet, img, onet_boxes, t3, rec)
-    return Detections(res.boxes, res.raw_boxes, res.scores, landmarks_from_onet(res.out, res.input_boxes),
-                      res.input_boxes)
+        return detections(run_onet(models.onet, img, onet_boxes, t3, rec), rec)

@@ -1,4 +1,4 @@
-"""ONet stage (48x48 crops), final NMS and OpenFace's calibration."""
+"""ONet stage (48x48 crops) and its NMS. Records ``mtcnn/onet/**``."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pyparity.pipelines.mtcnn.boxes import apply_correction, calibrate
+from pyparity.pipelines.mtcnn.boxes import apply_correction, rectify
 from pyparity.pipelines.mtcnn.nms import non_maximum_suppression
 from pyparity.pipelines.mtcnn.refine import probability, run_on_boxes
 from pyparity.pipelines.mtcnn.weights import CNN
@@ -17,16 +17,24 @@ from pyparity.trace import NULL_RECORDER
 class OnetResult:
     """Survivors of the ONet stage, in NMS order.
 
-    raw_boxes / boxes: (N, 4) float32 xywh before / after calibration; scores: (N,) float32;
-    input_boxes: (N, 4) float32 the rectified ONet crop boxes they came from; out: (N, 16) float32
-    ONet outputs (2 logits, 4 corrections, 5 landmark x's, 5 landmark y's, normalised to the crop).
+    corrected_boxes: (N, 4) float32 xywh (OpenFace's boxes before its calibration); scores: (N,)
+    float32; input_boxes: (N, 4) float32 the rectified ONet crop boxes they came from; out: (N, 16)
+    float32 ONet outputs (2 logits, 4 corrections, 5 landmark x's, 5 landmark y's, normalised to
+    the crop).
     """
 
-    raw_boxes: np.ndarray
-    boxes: np.ndarray
+    corrected_boxes: np.ndarray
     scores: np.ndarray
     input_boxes: np.ndarray
     out: np.ndarray
+
+
+def onet_input_boxes(rnet_corrected: np.ndarray, rec=NULL_RECORDER) -> np.ndarray:
+    """RNet's corrected boxes made square (``rectify``). Records ``onet/input_boxes``; returns them
+    (N, 4) float32 xywh."""
+    boxes = rectify(rnet_corrected)
+    rec.save("onet/input_boxes", boxes)
+    return boxes
 
 
 def landmarks_from_onet(out: np.ndarray, input_boxes: np.ndarray) -> np.ndarray:
@@ -47,8 +55,8 @@ def landmarks_from_onet(out: np.ndarray, input_boxes: np.ndarray) -> np.ndarray:
 
 
 def run_onet(onet: CNN, img_float: np.ndarray, boxes: np.ndarray, t3: float, rec=NULL_RECORDER) -> OnetResult:
-    """ONet on each box, threshold t3, correction with +1, NMS with the "minimum" overlap (0.7),
-    calibration. Records ``onet/*`` and ``output/*``."""
+    """ONet on each box, threshold t3, correction with +1, NMS with the "minimum" overlap (0.7).
+    Records ``onet/out, crops, scores, thresh_keep, corrected_boxes, nms_keep``."""
     crops, out = run_on_boxes(onet, img_float, boxes, 48, 16)
     scores = probability(out)
     rec.save("onet/out", out)
@@ -61,10 +69,5 @@ def run_onet(onet: CNN, img_float: np.ndarray, boxes: np.ndarray, t3: float, rec
     keep = non_maximum_suppression(corrected, scores[thresh_keep], 0.7, True)
     rec.save("onet/nms_keep", keep)
     src = thresh_keep[keep]
-    raw = corrected[keep].reshape(-1, 4)
-    final_scores = scores[src].astype(np.float32)
-    calibrated = calibrate(raw)
-    rec.save("output/raw_boxes", raw)
-    rec.save("output/scores", final_scores)
-    rec.save("output/boxes", calibrated)
-    return OnetResult(raw, calibrated, final_scores, boxes[src].reshape(-1, 4), out[src].reshape(-1, 16))
+    return OnetResult(corrected[keep].reshape(-1, 4), scores[src].astype(np.float32), boxes[src].reshape(-1, 4),
+                      out[src].reshape(-1, 16))

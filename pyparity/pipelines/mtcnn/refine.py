@@ -4,20 +4,31 @@ from __future__ import annotations
 
 import numpy as np
 
-from pyparity.pipelines.mtcnn.boxes import crop_patch
-from pyparity.pipelines.mtcnn.layers import forward_batch
+from pyparity.pipelines.mtcnn.crops import crop_patches
+from pyparity.pipelines.mtcnn.layers import rgb_maps, run_layers, split_at_dense
 from pyparity.pipelines.mtcnn.libm import expf
+from pyparity.pipelines.mtcnn.parallel import map_in_threads, threads
 from pyparity.pipelines.mtcnn.weights import CNN
 
 
 def run_on_boxes(net: CNN, img_float: np.ndarray, boxes: np.ndarray, size: int, n_out: int):
-    """Crops (N, size, size, 3) float32 and network outputs (N, n_out) float32 for rectified boxes."""
-    crops = np.zeros((len(boxes), size, size, 3), np.float32)
-    for k, b in enumerate(boxes):
-        crops[k] = crop_patch(img_float, b, size)
+    """Crops (N, size, size, 3) float32 and network outputs (N, n_out) float32 for rectified boxes.
+
+    The crops and the convolutional trunk run in contiguous chunks of boxes, one per thread (each
+    image is computed alone either way); the fully connected head runs once on the whole batch."""
     if len(boxes) == 0:
-        return crops, np.zeros((0, n_out), np.float32)
-    outs = forward_batch(net, crops).reshape(len(boxes), -1)[:, :n_out]
+        return np.zeros((0, size, size, 3), np.float32), np.zeros((0, n_out), np.float32)
+    trunk, head = split_at_dense(net)
+
+    def crop_and_trunk(chunk: np.ndarray):
+        crops = crop_patches(img_float, chunk, size)
+        return crops, run_layers(trunk, rgb_maps(crops))
+
+    chunks = np.array_split(np.asarray(boxes, np.float32).reshape(-1, 4), min(threads(), len(boxes)))
+    parts = map_in_threads(crop_and_trunk, chunks)
+    crops = parts[0][0] if len(parts) == 1 else np.concatenate([p[0] for p in parts])
+    features = parts[0][1] if len(parts) == 1 else np.concatenate([p[1] for p in parts])
+    outs = run_layers(head, features).reshape(len(boxes), -1)[:, :n_out]
     return crops, np.ascontiguousarray(outs)
 
 

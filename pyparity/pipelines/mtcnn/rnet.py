@@ -1,4 +1,4 @@
-"""RNet stage (24x24 crops) of FaceDetectorMTCNN::DetectFaces."""
+"""RNet stage (24x24 crops) of FaceDetectorMTCNN::DetectFaces. Records ``mtcnn/rnet/**``."""
 
 from __future__ import annotations
 
@@ -12,26 +12,19 @@ from pyparity.pipelines.mtcnn.weights import CNN
 from pyparity.trace import NULL_RECORDER
 
 
-def prepare_rnet(merged: Candidates, rec=NULL_RECORDER) -> np.ndarray:
-    """Cross-scale NMS (IoU 0.7) on PNet's merged candidates, correction (no +1), rectify.
-
-    Records ``pnet/nms_keep``, ``pnet/corrected_boxes``, ``rnet/input_boxes``. Returns the RNet
-    input boxes (N, 4) float32 xywh."""
-    keep = non_maximum_suppression(merged.boxes, merged.scores, 0.7, False)
-    rec.save("pnet/nms_keep", keep)
-    sel = merged.subset(keep)
-    corrected = apply_correction(sel.boxes, sel.corrections, add1=False)
-    rec.save("pnet/corrected_boxes", corrected)
-    boxes = rectify(corrected)
+def rnet_input_boxes(pnet_corrected: np.ndarray, rec=NULL_RECORDER) -> np.ndarray:
+    """PNet's corrected boxes made square (``rectify``). Records ``rnet/input_boxes``; returns them
+    (N, 4) float32 xywh."""
+    boxes = rectify(pnet_corrected)
     rec.save("rnet/input_boxes", boxes)
     return boxes
 
 
 def run_rnet(rnet: CNN, img_float: np.ndarray, boxes: np.ndarray, t2: float, rec=NULL_RECORDER) -> np.ndarray:
-    """RNet on each box, threshold t2, NMS 0.7, correction (no +1), rectify.
+    """RNet on each box, threshold t2, NMS 0.7, correction (no +1).
 
-    Records ``rnet/out, crops, scores, thresh_keep, nms_keep, corrected_boxes`` and
-    ``onet/input_boxes``. Returns the ONet input boxes (N, 4) float32 xywh."""
+    Records ``rnet/out, crops, scores, thresh_keep, nms_keep, corrected_boxes``. Returns the
+    corrected boxes (N, 4) float32 xywh (ONet's input boxes once rectified)."""
     crops, out = run_on_boxes(rnet, img_float, boxes, 24, 6)
     scores = probability(out)
     rec.save("rnet/out", out)
@@ -45,6 +38,4 @@ def run_rnet(rnet: CNN, img_float: np.ndarray, boxes: np.ndarray, t2: float, rec
     cand = cand.subset(keep)
     corrected = apply_correction(cand.boxes, cand.corrections, add1=False)
     rec.save("rnet/corrected_boxes", corrected)
-    onet_boxes = rectify(corrected)
-    rec.save("onet/input_boxes", onet_boxes)
-    return onet_boxes
+    return corrected

@@ -1,0 +1,78 @@
+"""Independent pieces of MTCNN's work (pyramid levels, chunks of crops) spread over threads.
+
+Every piece computes exactly what it would alone (its own single-threaded sgemm calls, the same
+numba kernels, which release the GIL), so the bits do not depend on the thread count; only the
+wall time does. The pool is shared by the process and created on first use.
+
+Threads: ``PYPARITY_THREADS`` if set, else the CPUs this process may run on; ``set_threads(n)``
+changes it (1 runs everything on the calling thread, e.g. in a worker process of a gate that already
+keeps every core busy).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable, Sequence, TypeVar
+
+from pyparity.errors import InputError
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+_lock = threading.Lock()
+_pool: ThreadPoolExecutor | None = None
+_threads: int | None = None
+
+
+def _default_threads() -> int:
+    env = os.environ.get("PYPARITY_THREADS", "").strip()
+    if env:
+        try:
+            n = int(env)
+        except ValueError:
+            raise InputError(f"PYPARITY_THREADS must be a positive integer, got {env!r}") from None
+        if n < 1:
+            raise InputError(f"PYPARITY_THREADS must be a positive integer, got {env!r}")
+        return n
+    try:
+        return max(len(os.sched_getaffinity(0)), 1)
+    except AttributeError:  # pragma: no cover - platforms without sched_getaffinity
+        return max(os.cpu_count() or 1, 1)
+
+
+def threads() -> int:
+    """How many threads MTCNN's independent pieces run on."""
+    global _threads
+    if _threads is None:
+        _threads = _default_threads()
+    return _threads
+
+
+def set_threads(n: int) -> None:
+    """Run MTCNN's independent pieces on ``n`` threads (1: on the calling thread only)."""
+    global _threads, _pool
+    if int(n) < 1:
+        raise InputError(f"threads must be >= 1, got {n}")
+    with _lock:
+        _threads = int(n)
+        if _pool is not None:
+            _pool.shutdown(wait=False)
+            _pool = None
+
+
+def _executor() -> ThreadPoolExecutor:
+    global _pool
+    with _lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=threads(), thread_name_prefix="pyparity-mtcnn")
+        return _pool
+
+
+def map_in_threads(fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
+    """``[fn(x) for x in items]``, the items spread over the pool (in order of the list: put the
+    largest first). Exceptions propagate as they would from the loop."""
+    if threads() == 1 or len(items) < 2 or threading.current_thread().name.startswith("pyparity-mtcnn"):
+        return [fn(x) for x in items]
+    return list(_executor().map(fn, items))
