@@ -1,11 +1,13 @@
 """CE-CLM landmark fit per face (ceclm.fit_face_ceclm: FaceLandmarkImg's defaults, one hypothesis with
 early termination, part models, and the CNN validator that DetectLandmarks runs with validate_detections
 on) with the synthetic CEN experts, from the face boxes of the openface-2.0.2-cen-synthetic `images/`
-dumps or (default) of image_sequence/002..020, the faces C++ was timed on. Recording off. Median ms per face after one warm-up pass, against C++ OpenFace 2.0.2's 8.2
-ms/face for DetectLandmarksInImage on this machine (STAGES.md of that collection: uninstrumented,
-median over image_sequence/001..020; MTCNN not included in either).
+dumps or (default) of image_sequence/002..020, the faces C++ was timed on. Recording off. Median ms per
+face after one warm-up pass, against C++ OpenFace 2.0.2's DetectLandmarksInImage with
+main_ceclm_general.txt (MTCNN not included in either): timed beside with --cpp, else the recorded
+6.2 ms (../shared/docs/reference-timings.md, re-measured 2026-12-07 on image_sequence/002..020; the
+older 8.2 ms came from a busier machine; see cpp_reference.py). The line says which figure it used.
 
-    .venv/bin/python benchmarks/bench_ceclm.py [--repeat 10] [--no-validator] [--multi-view]
+    .venv/bin/python benchmarks/bench_ceclm.py [--repeat 10] [--no-validator] [--multi-view] [--cpp BINARY|auto]
 
 Also prints where the time goes (CEN responses incl. warps, CCNF part responses, validator, the rest:
 NU-RLMS, PDM, part fitting) from one timed pass, and with --multi-view the 11-hypothesis path of
@@ -35,7 +37,7 @@ from pyparity.pipelines.clnf import cen, fit, validator as validator_mod  # noqa
 from pyparity.pipelines.clnf.ceclm import fit_face_ceclm, load_ceclm_model  # noqa: E402
 from pyparity.trace import read_trace  # noqa: E402
 
-CPP_MS = 8.2
+import cpp_reference  # noqa: E402  (benchmarks/cpp_reference.py)
 IMAGES = ["sample1.jpg", "sample2.jpg", "sample3.jpg", "001.jpg", "005.jpg", "010.jpg", "015.jpg", "020.jpg"]
 MULTIVIEW = ["sample1.jpg", "sample3.jpg", "001.jpg", "020.jpg"]
 
@@ -126,19 +128,25 @@ def main() -> int:
     ap.add_argument("--faces", choices=("sequence", "dumps"), default="sequence",
                     help="sequence: image_sequence/002..020, the faces C++'s 8.2 ms was measured on (default); "
                          "dumps: the faces of the synthetic-CEN image dumps")
+    cpp_reference.add_argument(ap)
     args = ap.parse_args()
     model_dir, synth = args.shared / "openface/model", args.shared / "openface/synthetic_cen"
+    cpp = cpp_reference.CppTimer(args.cpp, "landmarks", "main_ceclm_general",
+                                 sorted((args.shared / "openface/samples/image_sequence").glob("0*.jpg"))[:20], model_dir)
+    cpp.run()
     model = load_ceclm_model(model_dir, synth)
     v = None if args.no_validator else validator_mod.read_validator(model.validator_path)
     faces = (_sequence_faces(args.shared, model_dir) if args.faces == "sequence"
              else _faces(args.shared, "images", IMAGES))
     ts = _time(faces, model, False, args.repeat, v)
+    cpp.run()
+    fig = cpp.figure()
     med = statistics.median(ts)
     bd = _breakdown(faces, model, False, v)
     print(f"CE-CLM fit (1 hypothesis, early termination{'' if v else ', no validator'}), {len(faces)} faces "
           f"({args.faces}) x "
           f"{args.repeat}: median {med:.2f} ms/face (min {min(ts):.2f}, max {max(ts):.2f})")
-    print(f"  C++ OpenFace 2.0.2: {CPP_MS} ms/face -> ratio {med / CPP_MS:.2f}x")
+    print(f"  {fig.describe()} -> ratio {med / fig.ms:.2f}x")
     print(f"  least disturbed of 3 passes: total {bd['total']:.2f} ms/face = CEN responses {bd['cen']:.2f} + CCNF part responses "
           f"{bd['parts']:.2f} + validator {bd['validator']:.2f} + optimiser/PDM/rest {bd['rest']:.2f}")
     if args.multi_view:

@@ -2,9 +2,11 @@
 box, CLNF::Fit over 3 scales with our own CCNF responses, the inner/eye part models, merge + refit; no
 validator), on samples/image_sequence/001..020 with the face boxes C++ used (the matching reference
 dumps' `faceNN/clnf/input/bbox`). Recording off. Median ms per face after one warm-up pass, against
-C++ OpenFace 2.0.2's 19 ms/face on this machine.
+C++ OpenFace 2.0.2's DetectLandmarksInImage with main_clnf_general.txt: timed beside with --cpp, else
+the recorded 7.9 ms (../shared/docs/reference-timings.md, re-measured 2026-12-07; it includes the CNN
+validator, which this fit leaves out; see cpp_reference.py). The line says which figure it used.
 
-    .venv/bin/python benchmarks/bench_clnf.py [--repeat 5] [--profile]
+    .venv/bin/python benchmarks/bench_clnf.py [--repeat 5] [--profile] [--cpp BINARY|auto]
 
 Also prints the share of the time in the patch-expert responses (ccnf.py, warps included) from one
 timed pass with the response source wrapped, and with --profile the top functions of a cProfile pass.
@@ -33,7 +35,7 @@ from pyparity.pipelines.clnf import fit as fit_mod  # noqa: E402
 from pyparity.pipelines.clnf.detect import fit_landmarks, load_clnf_model  # noqa: E402
 from pyparity.trace import read_trace  # noqa: E402
 
-CPP_MS = 19.0
+import cpp_reference  # noqa: E402  (benchmarks/cpp_reference.py)
 
 
 def _shared() -> Path:
@@ -93,8 +95,13 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--profile", action="store_true")
+    cpp_reference.add_argument(ap)
     args = ap.parse_args()
     shared = _shared()
+    cpp = cpp_reference.CppTimer(args.cpp, "landmarks", "main_clnf_general",
+                                 sorted((shared / "openface/samples/image_sequence").glob("*.jpg"))[:20],
+                                 shared / "openface/model")
+    cpp.run()
     model = load_clnf_model(shared / "openface/model/main_clnf_general.txt").load_experts()
     faces = _faces(shared)
     if not faces:
@@ -103,10 +110,12 @@ def main() -> int:
     for _, g, b in faces:      # warm-up: numba compilation, Sigma matrices, packed experts
         fit_landmarks(g, b, model)
     per_face = _run(faces, model, args.repeat)
+    cpp.run()
+    fig = cpp.figure()
     med = statistics.median(per_face)
     print(f"CLNF fit (main_clnf_general, fit + parts + refit), {len(faces)} faces x {args.repeat}: "
           f"median {med:.1f} ms/face (min {min(per_face):.1f}, max {max(per_face):.1f}); "
-          f"C++ {CPP_MS:.0f} ms/face: ratio {med / CPP_MS:.2f}")
+          f"{fig.describe()}: ratio {med / fig.ms:.2f}")
     total, resp = _response_share(faces, model)
     print(f"one pass: {total / len(faces):.1f} ms/face, of which patch-expert responses "
           f"{resp / len(faces):.1f} ms/face ({100 * resp / total:.0f}%), the rest (NU-RLMS, PDM, parts, "
