@@ -31,6 +31,7 @@ def upstream_runner(upstream_dir: Path, cfg, img):
     """Upstream img2pose itself (a checkout of github:vitoralbiero/img2pose; needs torchvision, which the
     project does not depend on) with the same synthetic weights and settings: a baseline timed on this
     machine beside ours, since absolute times here are noisy. Returns predict() as a callable."""
+    import inspect
     import tempfile
 
     import numpy as np
@@ -39,7 +40,14 @@ def upstream_runner(upstream_dir: Path, cfg, img):
     from pyparity.pipelines.img2pose import synthetic_weights
 
     sys.path.insert(0, str(upstream_dir))
-    from img2pose import img2poseModel  # noqa: E402  (upstream's module)
+    import img2pose as upstream  # noqa: E402  (upstream's module)
+
+    try:  # torchvision >= 0.13: keyword-only, no `pretrained` (STAGES.md's PATCH 1, the only one)
+        inspect.signature(upstream.resnet_fpn_backbone).bind("resnet18", pretrained=True)
+    except TypeError:
+        orig = upstream.resnet_fpn_backbone
+        upstream.resnet_fpn_backbone = lambda name, pretrained=True: orig(backbone_name=name, weights=None)
+    img2poseModel = upstream.img2poseModel
 
     ref = upstream_dir / "pose_references"
     model = img2poseModel(cfg.depth, cfg.min_size, cfg.max_size, device=torch.device("cpu"),
