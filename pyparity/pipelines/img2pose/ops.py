@@ -47,18 +47,21 @@ def conv2d(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, stride: in
         phases = {}
         n = Ho * Wq
         wt = _taps(w)  # (kh, kw, O, C)
-        acc = None
+        # two buffers for all taps: a fresh product array per tap costs more in page faults than
+        # the product itself for mid-sized maps
+        acc = np.empty((O, n), dtype=_F32)
+        tap = np.empty((O, n), dtype=_F32)
         for i in range(kh):
             for j in range(kw):
                 key = (i % s, j % s)
                 if key not in phases:
                     phases[key] = np.ascontiguousarray(xp[:, key[0]::s, key[1]::s]).reshape(C, -1)
                 off = (i // s) * Wq + (j // s)
-                t = wt[i, j] @ phases[key][:, off:off + n]
-                if acc is None:
-                    acc = t
+                if i == 0 and j == 0:
+                    np.matmul(wt[i, j], phases[key][:, off:off + n], out=acc)
                 else:
-                    acc += t
+                    np.matmul(wt[i, j], phases[key][:, off:off + n], out=tap)
+                    acc += tap
         out = acc.reshape(O, Ho, Wq)[:, :, :Wo]
     if b is not None:
         out = out + b[:, None, None]
