@@ -17,7 +17,7 @@ from pyparity.imageio import read_image_bgr
 from pyparity.pipelines.mtcnn import detect, parallel
 from pyparity.pipelines.mtcnn.boxes import cv_round
 from pyparity.pipelines.mtcnn.crops import crop_patches
-from pyparity.pipelines.mtcnn.layers import max_pool
+from pyparity.pipelines.mtcnn.layers import _im2col, _im2col_few_channels, max_pool
 from pyparity.pipelines.mtcnn.nms import non_maximum_suppression
 from pyparity.pipelines.mtcnn.resize import resize_bilinear
 from pyparity.pipelines.mtcnn.weights import MaxPool
@@ -116,6 +116,14 @@ def test_max_pool_equals_the_window_loop(b, h, w, c, k, stride, seed):
                                 m = maps[bi, yi, xi, ci]
                     want[bi, oy, ox, ci] = m
     assert got.tobytes() == want.tobytes()
+
+
+@given(st.integers(1, 3), st.integers(2, 9), st.integers(2, 9), st.integers(1, 4), st.integers(2, 3),
+       st.integers(0, 2**31 - 1))
+@settings(max_examples=30, deadline=None)
+def test_first_layer_im2col_equals_the_general_one(b, h, w, c, k, seed):
+    maps = np.random.default_rng(seed).standard_normal((b, h + k, w + k, c)).astype(F32)
+    assert _im2col_few_channels(maps, k, k).tobytes() == _im2col(maps, k, k).tobytes()
 
 
 def _all_stages(img, model_dir):
