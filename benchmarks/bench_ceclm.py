@@ -126,7 +126,7 @@ def main() -> int:
     ap.add_argument("--no-validator", action="store_true", help="leave the CNN validator out")
     ap.add_argument("--multi-view", action="store_true", help="also time the 11-hypothesis path")
     ap.add_argument("--faces", choices=("sequence", "dumps"), default="sequence",
-                    help="sequence: image_sequence/002..020, the faces C++'s 8.2 ms was measured on (default); "
+                    help="sequence: image_sequence/002..020, the faces C++ was timed on (default); "
                          "dumps: the faces of the synthetic-CEN image dumps")
     cpp_reference.add_argument(ap)
     args = ap.parse_args()
