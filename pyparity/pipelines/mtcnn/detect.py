@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import os
+
 import numpy as np
 
 from pyparity.errors import InputError, ModelError, TraceError
-from pyparity.pipelines.mtcnn import blas
-from pyparity.pipelines.mtcnn.onet import onet_input_boxes, run_onet
-from pyparity.pipelines.mtcnn.output import Detections, detections
-from pyparity.pipelines.mtcnn.pnet import Candidates, record_merged, run_pnet, select_across_scales
+from pyparity.pipelines.mtcnn import blas, onet, output, pnet, rnet
+from pyparity.pipelines.mtcnn.output import Detections
 from pyparity.pipelines.mtcnn.pyramid import num_scales
-from pyparity.pipelines.mtcnn.rnet import rnet_input_boxes, run_rnet
 from pyparity.pipelines.mtcnn.weights import load_mtcnn
 from pyparity.trace import NULL_RECORDER
 
@@ -93,19 +91,17 @@ def detect(image_bgr_uint8: np.ndarray, min_face_size: int = 60, thresholds=(0.6
     # concurrently share that setting (blas.single_thread)
     with blas.single_thread(), rec.scope("mtcnn"):
         if start is None:
-            merged = run_pnet(models.pnet, img, min_face_size, t1, rec)
+            merged = pnet.run_pnet(models.pnet, img, min_face_size, t1, rec)
         elif start == "mtcnn/pnet/merged":
-            merged = Candidates(*(_reference_array(ref, f"mtcnn/pnet/merged/{k}").astype(np.float32)
-                                  for k in ("boxes", "scores", "corrections")))
-            record_merged(merged, rec)
+            merged = pnet.Candidates(*(_reference_array(ref, f"mtcnn/pnet/merged/{k}").astype(np.float32)
+                                       for k in ("boxes", "scores", "corrections")))
+            pnet.record_merged(merged, rec)
         if start in (None, "mtcnn/pnet/merged"):
-            rnet_boxes = rnet_input_boxes(select_across_scales(merged, rec), rec)
+            rnet_boxes = rnet.rnet_input_boxes(pnet.select_across_scales(merged, rec), rec)
         elif start == "mtcnn/rnet/input_boxes":
-            rnet_boxes = _reference_array(ref, start).astype(np.float32).reshape(-1, 4)
-            rec.save("rnet/input_boxes", rnet_boxes)
+            rnet_boxes = rnet.record_input_boxes(_reference_array(ref, start).astype(np.float32).reshape(-1, 4), rec)
         if start != "mtcnn/onet/input_boxes":
-            onet_boxes = onet_input_boxes(run_rnet(models.rnet, img, rnet_boxes, t2, rec), rec)
+            onet_boxes = onet.onet_input_boxes(rnet.run_rnet(models.rnet, img, rnet_boxes, t2, rec), rec)
         else:
-            onet_boxes = _reference_array(ref, start).astype(np.float32).reshape(-1, 4)
-            rec.save("onet/input_boxes", onet_boxes)
-        return detections(run_onet(models.onet, img, onet_boxes, t3, rec), rec)
+            onet_boxes = onet.record_input_boxes(_reference_array(ref, start).astype(np.float32).reshape(-1, 4), rec)
+        return output.detections(onet.run_onet(models.onet, img, onet_boxes, t3, rec), rec)

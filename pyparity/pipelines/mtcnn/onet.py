@@ -32,7 +32,11 @@ class OnetResult:
 def onet_input_boxes(rnet_corrected: np.ndarray, rec=NULL_RECORDER) -> np.ndarray:
     """RNet's corrected boxes made square (``rectify``). Records ``onet/input_boxes``; returns them
     (N, 4) float32 xywh."""
-    boxes = rectify(rnet_corrected)
+    return record_input_boxes(rectify(rnet_corrected), rec)
+
+
+def record_input_boxes(boxes: np.ndarray, rec=NULL_RECORDER) -> np.ndarray:
+    """Record ONet's input boxes (computed, or a reference's when starting from it); returns them."""
     rec.save("onet/input_boxes", boxes)
     return boxes
 

@@ -15,7 +15,11 @@ from pyparity.trace import NULL_RECORDER
 def rnet_input_boxes(pnet_corrected: np.ndarray, rec=NULL_RECORDER) -> np.ndarray:
     """PNet's corrected boxes made square (``rectify``). Records ``rnet/input_boxes``; returns them
     (N, 4) float32 xywh."""
-    boxes = rectify(pnet_corrected)
+    return record_input_boxes(rectify(pnet_corrected), rec)
+
+
+def record_input_boxes(boxes: np.ndarray, rec=NULL_RECORDER) -> np.ndarray:
+    """Record RNet's input boxes (computed, or a reference's when starting from it); returns them."""
     rec.save("rnet/input_boxes", boxes)
     return boxes
 
