@@ -12,8 +12,11 @@ is what 0.2 gives on this input (0.05, upstream's default, gives 957 and a slowe
 are printed.
 Threads are pinned through the BLAS environment variables *before* NumPy is imported.
 The machine is shared and noisy, so absolute milliseconds drift between runs: ``--upstream`` (a
-checkout of upstream img2pose, in an environment with torchvision) times upstream's own predict()
-in the same process, rounds interleaved, and prints per-round ratios against it.
+checkout of upstream img2pose, github:vitoralbiero/img2pose, in an environment with torchvision:
+``pip install --no-deps torchvision`` of torch's pairing) times upstream's own predict() in the same
+process, rounds interleaved, and prints per-round ratios against it. Where torchvision's compiled ops
+do not load (a CUDA wheel beside a CPU torch), torchvision_cpu_ops.py compiles CPU nms/roi_align
+for it and the output says so; STAGES.md's PATCH 1 is applied for torchvision >= 0.13.
 """
 
 from __future__ import annotations
@@ -102,6 +105,7 @@ def main() -> None:
     configs["upstream@0.05"] = configs["upstream"].with_(box_score_thresh=0.05)
     print(f"image {image.name} {img.shape[1]}x{img.shape[0]}, threads {args.threads}, "
           f"median of {args.repeat} (rounds interleaved over the runners) after {args.warmup} warm-up")
+    tv_note = None
     for name in args.config.split(","):
         cfg = configs[name]
         runners = {}
@@ -110,6 +114,11 @@ def main() -> None:
                 import torch
 
                 torch.set_num_threads(args.threads)
+                if tv_note is None:
+                    from torchvision_cpu_ops import ensure_torchvision
+
+                    tv_note = ensure_torchvision()
+                    print(f"  upstream's torchvision ops: {tv_note}")
                 runners["upstream"] = upstream_runner(args.upstream, cfg, img)
             except Exception as e:  # torchvision missing, wrong checkout: say so, go on
                 print(f"  upstream: skipped ({type(e).__name__}: {e})")
