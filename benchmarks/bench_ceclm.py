@@ -3,11 +3,13 @@ early termination, part models, and the CNN validator that DetectLandmarks runs 
 on) with the synthetic CEN experts, from the face boxes of the openface-2.0.2-cen-synthetic `images/`
 dumps or (default) of image_sequence/002..020, the faces C++ was timed on. Recording off. Median ms per
 face after one warm-up pass, against C++ OpenFace 2.0.2's DetectLandmarksInImage with
-main_ceclm_general.txt (MTCNN not included in either): timed beside with --cpp, else the recorded
-6.2 ms (../shared/docs/reference-timings.md, re-measured 2026-12-07 on image_sequence/002..020; the
-older 8.2 ms came from a busier machine; see cpp_reference.py). The line says which figure it used.
+main_ceclm_general.txt and the synthetic CEN experts on the same faces and boxes (MTCNN not included in
+either): timed beside (passes between the Python passes) when a C++ recorder build is at hand
+(--cpp-build), else the recorded 6.2 ms (../shared/docs/reference-timings.md, re-measured 2026-12-07
+on image_sequence/002..020; the older 8.2 ms came from a busier machine; see cpp_reference.py). The
+line says which figure it used.
 
-    .venv/bin/python benchmarks/bench_ceclm.py [--repeat 10] [--no-validator] [--multi-view] [--cpp BINARY|auto]
+    .venv/bin/python benchmarks/bench_ceclm.py [--repeat 10] [--no-validator] [--multi-view] [--cpp-build DIR]
 
 Also prints where the time goes (CEN responses incl. warps, CCNF part responses, validator, the rest:
 NU-RLMS, PDM, part fitting) from one timed pass, and with --multi-view the 11-hypothesis path of
@@ -68,8 +70,13 @@ def _sequence_faces(shared: Path, model_dir: Path) -> list[tuple[str, np.ndarray
     return out
 
 
-def _time(faces, model, multi_view: bool, repeat: int, v) -> list[float]:
-    for _, g, b in faces:                                  # warm-up: numba compilation, part experts
+def _image_path(shared: Path, name: str) -> Path:
+    p = shared / "openface/samples" / name
+    return p if p.exists() else shared / "openface/samples/image_sequence" / name
+
+
+def _time(faces, model, multi_view: bool, repeat: int, v, warm_up: bool = True) -> list[float]:
+    for _, g, b in (faces if warm_up else []):             # warm-up: numba compilation, part experts
         fit_face_ceclm(g, b, model, multi_view=multi_view, validator=v)
     per_face = []
     for _ in range(repeat):
@@ -131,15 +138,17 @@ def main() -> int:
     cpp_reference.add_argument(ap)
     args = ap.parse_args()
     model_dir, synth = args.shared / "openface/model", args.shared / "openface/synthetic_cen"
-    cpp = cpp_reference.CppTimer(args.cpp, "landmarks", "main_ceclm_general",
-                                 sorted((args.shared / "openface/samples/image_sequence").glob("0*.jpg"))[:20], model_dir)
-    cpp.run()
     model = load_ceclm_model(model_dir, synth)
     v = None if args.no_validator else validator_mod.read_validator(model.validator_path)
     faces = (_sequence_faces(args.shared, model_dir) if args.faces == "sequence"
              else _faces(args.shared, "images", IMAGES))
-    ts = _time(faces, model, False, args.repeat, v)
-    cpp.run()
+    cpp = cpp_reference.CppTimer(args.cpp_build, "landmarks", "main_ceclm_general",
+                                 [(_image_path(args.shared, key.split("/")[0]), b) for key, _, b in faces],
+                                 model_dir, cen_dir=synth)
+    ts = []
+    for _ in range(args.repeat):   # one Python pass, one C++ pass: both see the same load
+        ts += _time(faces, model, False, 1, v, warm_up=not ts)
+        cpp.run()
     fig = cpp.figure()
     med = statistics.median(ts)
     bd = _breakdown(faces, model, False, v)

@@ -2,11 +2,12 @@
 box, CLNF::Fit over 3 scales with our own CCNF responses, the inner/eye part models, merge + refit; no
 validator), on samples/image_sequence/001..020 with the face boxes C++ used (the matching reference
 dumps' `faceNN/clnf/input/bbox`). Recording off. Median ms per face after one warm-up pass, against
-C++ OpenFace 2.0.2's DetectLandmarksInImage with main_clnf_general.txt: timed beside with --cpp, else
-the recorded 7.9 ms (../shared/docs/reference-timings.md, re-measured 2026-12-07; it includes the CNN
-validator, which this fit leaves out; see cpp_reference.py). The line says which figure it used.
+C++ OpenFace 2.0.2's DetectLandmarksInImage with main_clnf_general.txt on the same faces and boxes:
+timed beside (passes between the Python passes) when a C++ recorder build is at hand (--cpp-build),
+else the recorded 7.9 ms (../shared/docs/reference-timings.md, re-measured 2026-12-07); either includes
+the CNN validator, which this fit leaves out (see cpp_reference.py). The line says which it used.
 
-    .venv/bin/python benchmarks/bench_clnf.py [--repeat 5] [--profile] [--cpp BINARY|auto]
+    .venv/bin/python benchmarks/bench_clnf.py [--repeat 5] [--profile] [--cpp-build DIR]
 
 Also prints the share of the time in the patch-expert responses (ccnf.py, warps included) from one
 timed pass with the response source wrapped, and with --profile the top functions of a cProfile pass.
@@ -98,19 +99,20 @@ def main() -> int:
     cpp_reference.add_argument(ap)
     args = ap.parse_args()
     shared = _shared()
-    cpp = cpp_reference.CppTimer(args.cpp, "landmarks", "main_clnf_general",
-                                 sorted((shared / "openface/samples/image_sequence").glob("*.jpg"))[:20],
-                                 shared / "openface/model")
-    cpp.run()
     model = load_clnf_model(shared / "openface/model/main_clnf_general.txt").load_experts()
     faces = _faces(shared)
     if not faces:
         print("no faces: need ../shared (PYPARITY_SHARED)", file=sys.stderr)
         return 2
+    seq = shared / "openface/samples/image_sequence"
+    cpp = cpp_reference.CppTimer(args.cpp_build, "landmarks", "main_clnf_general",
+                                 [(seq / key.split("/")[0], b) for key, _, b in faces], shared / "openface/model")
     for _, g, b in faces:      # warm-up: numba compilation, Sigma matrices, packed experts
         fit_landmarks(g, b, model)
-    per_face = _run(faces, model, args.repeat)
-    cpp.run()
+    per_face = []
+    for _ in range(args.repeat):   # one Python pass, one C++ pass: both see the same load
+        per_face += _run(faces, model, 1)
+        cpp.run()
     fig = cpp.figure()
     med = statistics.median(per_face)
     print(f"CLNF fit (main_clnf_general, fit + parts + refit), {len(faces)} faces x {args.repeat}: "

@@ -1,14 +1,15 @@
 """MTCNN per image on samples/image_sequence (30 frames, 640x480), recording off: median ms per frame
 over rounds of all frames after warm-up, beside a peer port and C++ OpenFace.
 
-    .venv/bin/python benchmarks/bench_mtcnn.py [--rounds 5] [--peer pymtcnn] [--cpp BINARY|auto] [--threads N]
+    .venv/bin/python benchmarks/bench_mtcnn.py [--rounds 5] [--peer pymtcnn] [--cpp-build DIR] [--threads N]
 
 --peer pymtcnn times pymtcnn 1.2 (ONNX Runtime on the CPU, its default threads; installed as a probe
 port by scripts/test.sh) in the same process, frames interleaved with pyparity's (the order of the two
 alternates frame by frame), and prints both medians and their ratio; the machine is shared and noisy,
 so only ratios measured this way mean anything. pyparity runs on its default threads too
-(PYPARITY_THREADS, else the CPUs it may use; --threads overrides). The C++ figure is timed beside when
---cpp is given, else the recorded one; the line says which (see cpp_reference.py).
+(PYPARITY_THREADS, else the CPUs it may use; --threads overrides). C++ OpenFace's DetectFacesMTCNN is
+timed beside on frames 002..020 (a pass after each round) when a C++ recorder build is at hand
+(--cpp-build), else its recorded figure is quoted; the line says which (see cpp_reference.py).
 """
 
 from __future__ import annotations
@@ -75,8 +76,7 @@ def main() -> int:
         except Exception as e:  # the port not installed, its models not laid out: say so
             print(f"peer {args.peer}: cannot run it ({type(e).__name__}: {e})", file=sys.stderr)
             return 2
-    cpp = cpp_reference.CppTimer(args.cpp, "mtcnn", "main_clnf_general", frames[:20], model_dir)
-    cpp.run()
+    cpp = cpp_reference.CppTimer(args.cpp_build, "mtcnn", "main_clnf_general", frames[1:20], model_dir)
     for img in images[:3]:  # warm-up: model load, numba caches, ONNX sessions
         for f in runners.values():
             f(img)
@@ -88,7 +88,7 @@ def main() -> int:
                 t = time.perf_counter()
                 runners[k](img)
                 times[k].append((time.perf_counter() - t) * 1000)
-    cpp.run()
+        cpp.run()
     fig = cpp.figure()
     print(f"{len(images)} frames x {args.rounds} rounds, interleaved; OpenBLAS core {corename()}; "
           f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs")
