@@ -51,6 +51,12 @@ def _register_optional() -> None:
             raise
         app.add_typer(getattr(m, attr), name=name)
     try:
+        m = importlib.import_module("cli.reference_cmd")
+        app.add_typer(m.reference_app, name="reference")
+    except ModuleNotFoundError as exc:
+        if exc.name != "cli.reference_cmd":
+            raise
+    try:
         m = importlib.import_module("cli.gate_cmd")
         app.command("gate")(m.gate)
     except ModuleNotFoundError as exc:

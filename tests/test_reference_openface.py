@@ -1,0 +1,149 @@
+"""The C++ OpenFace recorder: built from ../shared/openface/cpp-2.0.2 with pyparity's kit, it must
+reproduce every shared OpenFace dump bit for bit, and with recording off give OpenFace's own CSVs.
+
+These tests compile C++ (about 2.5 minutes on 2 cores, once per cache): they are marked `cpp`
+(`pytest -m "not cpp"` leaves them out). The build is cached under $PYPARITY_CACHE (CI: its temp
+folder). Without the Debian build packages they skip, except under PYPARITY_REQUIRE_CPP=1 (CI).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from pyparity.reference.openface.build import missing_packages
+from pyparity.reference.openface.service import build_reference, record_reference
+from pyparity.reference.openface.verify import compare_bitwise
+
+pytestmark = pytest.mark.cpp
+
+
+def _dump_level(dump: Path) -> int:
+    return int(json.loads((dump / "meta.json").read_text())["producer"].get("dump_level", 1))
+
+
+def _sample(samples: Path, name: str) -> Path:
+    if name.startswith("gray_"):
+        return samples / "image_sequence_gray" / name[len("gray_"):]
+    if (samples / name).exists():
+        return samples / name
+    return samples / "image_sequence" / name
+
+
+@pytest.fixture(scope="session")
+def openface_build(shared_dir, tmp_path_factory):
+    missing = missing_packages()
+    if missing:
+        if os.environ.get("PYPARITY_REQUIRE_CPP") == "1":
+            pytest.fail("PYPARITY_REQUIRE_CPP=1 but build packages are missing: " + " ".join(missing))
+        pytest.skip("needs the C++ build packages: " + " ".join(missing))
+    return build_reference(shared_dir / "openface" / "cpp-2.0.2")
+
+
+def _not_au(name: str) -> bool:
+    return "/au/" not in name
+
+
+def _au_subset(name: str) -> bool:
+    return "/au/" in name or name.endswith("/output/landmarks_stacked")
+
+
+@pytest.fixture(scope="session")
+def recorded_images(openface_build, shared_dir, tmp_path_factory):
+    """Every image of the shared CCNF collection, recorded once at its dump's level, AUs included."""
+    ref = shared_dir / "reference_dumps" / "openface-2.0.2" / "images"
+    samples = shared_dir / "openface" / "samples"
+    out = tmp_path_factory.mktemp("rec-ccnf")
+    by_level: dict[int, list[Path]] = {}
+    gray = []
+    for d in sorted(ref.iterdir()):
+        (gray if d.name.startswith("gray_") else by_level.setdefault(_dump_level(d), [])).append(d)
+    for level, dumps in by_level.items():
+        record_reference([_sample(samples, d.name) for d in dumps], out / f"l{level}", model_dir=samples.parent / "model",
+                         level=level, aus=True, csv_dir=out / "csv", build_dir=openface_build.dir)
+    recorded = {d.name: out / f"l{_dump_level(d)}" / d.name for dumps in by_level.values() for d in dumps}
+    for d in gray:
+        record_reference([_sample(samples, d.name)], out / d.name, model_dir=samples.parent / "model",
+                         level=_dump_level(d), aus=True, build_dir=openface_build.dir)
+        recorded[d.name] = out / d.name
+    return recorded
+
+
+def test_ccnf_images_bit_for_bit(recorded_images, shared_dir):
+    ref = shared_dir / "reference_dumps" / "openface-2.0.2" / "images"
+    bad = {}
+    for d in sorted(ref.iterdir()):
+        c = compare_bitwise(recorded_images[d.name], d, keep=_not_au)
+        assert c.stages > 300
+        if not c.identical:
+            bad[d.name] = c.differences[:3]
+    assert not bad, bad
+
+
+def test_au_images_bit_for_bit(recorded_images, shared_dir):
+    ref = shared_dir / "reference_dumps" / "openface-2.0.2-au" / "images"
+    bad = {}
+    for d in sorted(ref.iterdir()):
+        c = compare_bitwise(recorded_images[d.name], d, keep=_au_subset)
+        assert c.stages >= 19
+        if not c.identical:
+            bad[d.name] = c.differences[:3]
+    assert not bad, bad
+
+
+def test_sequence_bit_for_bit(openface_build, shared_dir, tmp_path):
+    ref = shared_dir / "reference_dumps" / "openface-2.0.2" / "sequences" / "image_sequence"
+    samples = shared_dir / "openface" / "samples"
+    res = record_reference([samples / "image_sequence"], tmp_path, model_dir=samples.parent / "model",
+                           build_dir=openface_build.dir)
+    frames = sorted(ref.iterdir())
+    assert [p.name for p in res.dumps] == [f.name for f in frames]
+    bad = {}
+    for f in frames:
+        c = compare_bitwise(tmp_path / "image_sequence" / f.name, f)
+        if not c.identical:
+            bad[f.name] = c.differences[:3]
+    assert not bad, bad
+
+
+@pytest.mark.parametrize("collection", ["images", "images-multiview-full"])
+def test_ceclm_bit_for_bit(openface_build, shared_dir, tmp_path, collection):
+    ref = shared_dir / "reference_dumps" / "openface-2.0.2-cen-synthetic" / collection
+    samples = shared_dir / "openface" / "samples"
+    cen = shared_dir / "openface" / "synthetic_cen"
+    multi = collection == "images-multiview-full"
+    bad = {}
+    by_level: dict[int, list[Path]] = {}
+    for d in sorted(ref.iterdir()):
+        by_level.setdefault(_dump_level(d), []).append(d)
+    for level, dumps in by_level.items():
+        record_reference([_sample(samples, d.name) for d in dumps], tmp_path / f"l{level}", model="main_ceclm_general",
+                         model_dir=samples.parent / "model", level=level, cen_dir=cen, multi_view=multi,
+                         early_term=cen / "no_early_termination" / "early_term_cen_of.txt" if multi else None,
+                         build_dir=openface_build.dir)
+        for d in dumps:
+            c = compare_bitwise(tmp_path / f"l{level}" / d.name, d, keep=_not_au)
+            assert c.stages > 300
+            if not c.identical:
+                bad[d.name] = c.differences[:3]
+    assert not bad, bad
+
+
+def test_recording_off_gives_openface_csv(openface_build, shared_dir, tmp_path):
+    """The same binary with PYPARITY_DUMP_DIR unset writes exactly the CSV the reference run wrote."""
+    samples = shared_dir / "openface" / "samples"
+    csv_ref = shared_dir / "reference_dumps" / "openface-2.0.2" / "csv"
+    names = ["sample1.jpg", "sample2.jpg", "001.jpg", "014.jpg"]
+    res = record_reference([_sample(samples, n) for n in names], tmp_path / "d", model_dir=samples.parent / "model",
+                           csv_dir=tmp_path / "csv", record_on=False, build_dir=openface_build.dir)
+    assert res.dumps == [] and not (tmp_path / "d").exists() or not any((tmp_path / "d").iterdir())
+    for n in names:
+        got = (tmp_path / "csv" / (Path(n).stem + ".csv")).read_bytes()
+        assert got == (csv_ref / "images" / (Path(n).stem + ".csv")).read_bytes(), n
+    res = record_reference([samples / "image_sequence"], tmp_path / "s", model_dir=samples.parent / "model",
+                           csv_dir=tmp_path / "csv_seq", record_on=False, build_dir=openface_build.dir)
+    got = (tmp_path / "csv_seq" / "image_sequence.csv").read_bytes()
+    assert got == (csv_ref / "sequences" / "image_sequence.csv").read_bytes()
