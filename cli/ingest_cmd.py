@@ -44,3 +44,19 @@ def openface_csv(
     t = read_openface_csv(csv, frame=frame)
     write_trace(t, out)
     make_console().print(f"{out}: {len(t)} stages from {csv}", markup=False, highlight=False)
+
+
+@ingest_app.command("text")
+def text_dump(
+    folder: Path = typer.Argument(..., help="A folder of text dumps (matrices printed from a patched C++ build)."),
+    map_file: Path = typer.Option(..., "--map", help="TOML map: [[stage]] name, file, block or label, dtype, shape."),
+    out: Path = typer.Option(..., "--out", help="Where to write the trace."),
+) -> None:
+    """Read ad-hoc text dumps into a trace under the map's stage names (printed precision kept for `diff`)."""
+    from pyparity.adapters.text_dump import read_text_dump
+    from pyparity.render.table import make_console
+    from pyparity.trace import write_trace
+
+    t = read_text_dump(folder, map_file)
+    write_trace(t, out)
+    make_console().print(f"{out}: {len(t)} stages from {folder}", markup=False, highlight=False)
