@@ -52,8 +52,9 @@ def cache_root() -> Path:
 
 
 def default_build_dir(source: Path) -> Path:
-    key = f"{source_hash(source)[:16]}-{kit_hash()[:16]}"
-    return cache_root() / "openface-builds" / key
+    """One folder per source tree; a build there is reused only while the kit's hash matches too (a
+    changed kit rebuilds incrementally in the same folder: only the files it patches recompile)."""
+    return cache_root() / "openface-builds" / source_hash(source)[:16]
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,9 @@ def build(
     cmake_dir.mkdir(exist_ok=True)
     shutil.copy2(KIT_DIR / "CMakeLists.txt", cmake_dir / "CMakeLists.txt")
     obj = bdir / "obj"
+    cache_file = obj / "CMakeCache.txt"
+    if cache_file.is_file() and f"CMAKE_CACHEFILE_DIR:INTERNAL={obj}" not in cache_file.read_text(errors="replace"):
+        shutil.rmtree(obj)  # a build folder that was moved: CMake cannot reuse it
     _run(["cmake", "-S", str(cmake_dir), "-B", str(obj), "-DCMAKE_BUILD_TYPE=Release",
           f"-DOPENFACE_SRC={bdir / 'src'}", f"-DPYPARITY_KIT={bdir / 'src'}"], log)
     log(f"compiling with {jobs} job(s) (about 5 minutes on 2 cores)")

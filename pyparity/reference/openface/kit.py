@@ -45,8 +45,12 @@ def load_insertions(path: Path | None = None) -> list[Insertion]:
     return out
 
 
+BUILD_FILES = (HEADER, "insertions.toml", "CMakeLists.txt")
+
+
 def kit_files() -> list[Path]:
-    return sorted(p for p in KIT_DIR.iterdir() if p.is_file())
+    """The kit's files that shape a build (the stage list only documents it)."""
+    return [KIT_DIR / n for n in BUILD_FILES]
 
 
 def kit_hash() -> str:
