@@ -16,7 +16,7 @@ from pyparity.reference.openface.kit import INCLUDE_LINE, KIT_DIR, MARK, apply_k
 
 
 def test_doc_stage_tables_are_current():
-    text = docs.DOC.read_text(encoding="utf-8")
+    text = (Path(__file__).resolve().parents[1] / "docs" / "cpp-reference.md").read_text(encoding="utf-8")
     assert docs.regenerate(text) == text, "run: python -m pyparity.reference.openface.docs"
     assert docs.stage_count() > 60
 
@@ -110,7 +110,7 @@ def test_build_rejects_a_folder_that_is_not_openface(tmp_path, capsys):
 
 
 def test_record_bad_inputs_exit_2_with_one_line(tmp_path, capsys, monkeypatch):
-    monkeypatch.setenv("PYPARITY_CACHE", str(tmp_path / "empty-cache"))
+    monkeypatch.setenv("PYPARITY_BUILD_CACHE", str(tmp_path / "empty-cache"))
     code = main(["reference", "openface", "record", str(tmp_path / "nope.jpg"), "--out", str(tmp_path / "o")])
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1 and "no instrumented OpenFace is built" in err
@@ -118,7 +118,7 @@ def test_record_bad_inputs_exit_2_with_one_line(tmp_path, capsys, monkeypatch):
 
 
 def test_info_lists_kit_and_dependencies(tmp_path, capsys, monkeypatch):
-    monkeypatch.setenv("PYPARITY_CACHE", str(tmp_path))
+    monkeypatch.setenv("PYPARITY_BUILD_CACHE", str(tmp_path))
     assert main(["reference", "openface", "info"]) == 0
     out = capsys.readouterr().out
     assert re.search(r"kit: \d+ insertion points", out) and "build dependencies" in out and "no build yet" in out

@@ -2,7 +2,7 @@
 reproduce every shared OpenFace dump bit for bit, and with recording off give OpenFace's own CSVs.
 
 These tests compile C++ (about 2.5 minutes on 2 cores, once per cache): they are marked `cpp`
-(`pytest -m "not cpp"` leaves them out). The build is cached under $PYPARITY_CACHE (CI: its temp
+(`pytest -m "not cpp"` leaves them out). The build is cached under $PYPARITY_BUILD_CACHE (CI: its temp
 folder). Without the Debian build packages they skip, except under PYPARITY_REQUIRE_CPP=1 (CI).
 """
 
@@ -147,3 +147,47 @@ def test_recording_off_gives_openface_csv(openface_build, shared_dir, tmp_path):
                            csv_dir=tmp_path / "csv_seq", record_on=False, build_dir=openface_build.dir)
     got = (tmp_path / "csv_seq" / "image_sequence.csv").read_bytes()
     assert got == (csv_ref / "sequences" / "image_sequence.csv").read_bytes()
+
+
+def test_python_image_pipeline_passes_on_new_inputs(openface_build, shared_dir, tmp_path):
+    """Inputs no shared dump covers: a mirrored sample2 (three faces) and a resized sample1."""
+    import cv2
+
+    from cli.app import main
+
+    samples = shared_dir / "openface" / "samples"
+    made = {
+        "sample2_flipped.png": cv2.flip(cv2.imread(str(samples / "sample2.jpg")), 1),
+        "sample1_resized.png": cv2.resize(cv2.imread(str(samples / "sample1.jpg")), None, fx=0.8, fy=0.8,
+                                          interpolation=cv2.INTER_AREA),
+    }
+    for name, im in made.items():
+        assert cv2.imwrite(str(tmp_path / name), im)
+    record_reference([tmp_path / n for n in made], tmp_path / "ref", model_dir=samples.parent / "model",
+                     build_dir=openface_build.dir)
+    for name in made:
+        code = main(["run", "openface-image", str(tmp_path / name), "--diff", str(tmp_path / "ref" / name)])
+        assert code == 0, name
+
+
+def test_python_tracking_passes_on_new_video_frames(openface_build, shared_dir, tmp_path):
+    """The first frames of multi_face.avi (no shared dump covers it), as a lossless image folder."""
+    import cv2
+
+    from cli.app import main
+
+    samples = shared_dir / "openface" / "samples"
+    frames = tmp_path / "multi_face_frames"
+    frames.mkdir()
+    cap = cv2.VideoCapture(str(samples / "multi_face.avi"))
+    for k in range(24):
+        ok, im = cap.read()
+        assert ok
+        cv2.imwrite(str(frames / f"{k:03d}.png"), im)
+    res = record_reference([frames], tmp_path / "ref", model_dir=samples.parent / "model", build_dir=openface_build.dir)
+    assert len(res.dumps) == 24
+    code = main(["run", "openface-sequence", str(frames), "--diff", str(tmp_path / "ref" / frames.name),
+                 "--json", str(tmp_path / "summary.json")])
+    assert code == 0
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert [r["status"] for r in summary["frames"]] == ["match"] * 24

@@ -43,18 +43,21 @@ def missing_packages() -> list[str]:
     return out
 
 
-def cache_root() -> Path:
-    env = os.environ.get("PYPARITY_CACHE")
+def builds_root() -> Path:
+    """Where builds are cached: $PYPARITY_BUILD_CACHE, else `openface-builds/` in pyparity's cache
+    folder ($PYPARITY_CACHE_DIR, else $XDG_CACHE_HOME/pyparity or ~/.cache/pyparity)."""
+    env = os.environ.get("PYPARITY_BUILD_CACHE", "").strip()
     if env:
-        return Path(env)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "pyparity"
+        return Path(env).expanduser()
+    from pyparity.models.manager import cache_root
+
+    return cache_root() / "openface-builds"
 
 
 def default_build_dir(source: Path) -> Path:
     """One folder per source tree; a build there is reused only while the kit's hash matches too (a
     changed kit rebuilds incrementally in the same folder: only the files it patches recompile)."""
-    return cache_root() / "openface-builds" / source_hash(source)[:16]
+    return builds_root() / source_hash(source)[:16]
 
 
 @dataclass(frozen=True)

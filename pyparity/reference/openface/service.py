@@ -7,7 +7,7 @@ from typing import Callable
 
 from pyparity.errors import InputError
 from pyparity.reference.openface.build import (
-    INFO_FILE, Build, build, cache_root, missing_packages, read_build,
+    INFO_FILE, Build, build, builds_root, missing_packages, read_build,
 )
 from pyparity.reference.openface.kit import kit_hash, load_insertions
 from pyparity.reference.openface.record import RecordOptions, RecordResult, record
@@ -22,7 +22,7 @@ def build_reference(source: Path, build_dir: Path | None = None, jobs: int = 2, 
 
 def builds() -> list[Build]:
     """Every finished build in the cache, most recent first."""
-    root = cache_root() / "openface-builds"
+    root = builds_root()
     found = [b for d in sorted(root.glob("*")) if (b := read_build(d)) is not None] if root.is_dir() else []
     return sorted(found, key=lambda b: (b.dir / INFO_FILE).stat().st_mtime, reverse=True)
 
@@ -58,7 +58,7 @@ def record_reference(inputs: list[Path], out: Path, model: str = "main_clnf_gene
 
 def describe_builds() -> list[str]:
     lines = [f"kit: {len(load_insertions())} insertion points, hash {kit_hash()[:16]}",
-             f"cache: {cache_root() / 'openface-builds'}"]
+             f"build cache: {builds_root()}"]
     missing = missing_packages()
     lines.append("build dependencies: " + ("all present" if not missing else "missing " + " ".join(missing)))
     found = builds()

@@ -122,6 +122,7 @@ struct Dump {
     long long frame_index = -1;
     std::string video_path;
     long long dumps_written = 0;
+    bool skip_if_empty = false;      // a summary dump (e.g. a video's AU post-processing) with nothing in it
 };
 
 inline Dump& dump() {
@@ -700,6 +701,7 @@ inline void begin(const std::string& dir_name, const cv::Mat& image) {
     Dump& d = dump();
     std::lock_guard<std::mutex> lock(d.mu);
     d.open = true;
+    d.skip_if_empty = false;
     d.dir_name = dir_name;
     d.records.clear();
     d.seen.clear();
@@ -723,12 +725,36 @@ inline void begin_frame(const cv::Mat& image, long long frame_index, const std::
     dump().frame_index = frame_index;
 }
 
+// A dump that is not about one image or frame (FeatureExtraction's end-of-video AU post-processing):
+// no input image; not written when nothing was recorded in it.
+inline void begin_summary(const std::string& dir_name) {
+    if (!active()) return;
+    bool was_open;
+    { std::lock_guard<std::mutex> l(dump().mu); was_open = dump().open; }
+    if (was_open) return;  // inside a frame's dump: record there
+    begin(dir_name, cv::Mat());
+    std::lock_guard<std::mutex> l(dump().mu);
+    dump().skip_if_empty = true;
+}
+
+// template helper: the per-AU series of a map<string, vector<double>> as one stage per AU
+template <typename M> inline void series(const std::string& prefix, const M& by_name) {
+    for (const auto& kv : by_name) vector1d<double>(prefix + "/" + kv.first, kv.second);
+}
+template <typename V> inline void named_series(const std::string& prefix, const V& pairs) {
+    for (const auto& kv : pairs) vector1d<double>(prefix + "/" + kv.first, kv.second);
+}
+
 inline void end() {
     if (!active()) return;
     Dump& d = dump();
     std::lock_guard<std::mutex> lock(d.mu);
     if (!d.open) return;
     d.open = false;
+    if (d.skip_if_empty && d.records.empty()) {
+        d.seen.clear();
+        return;
+    }
     const std::string& out = config().out_dir;
     mkdir(out.c_str(), 0755);
     std::string final_dir = out + "/" + d.dir_name;
@@ -762,6 +788,13 @@ inline void end() {
     d.dumps_written++;
     std::fprintf(stdout, "pyparity-dump: %s\n", final_dir.c_str());
     std::fflush(stdout);
+}
+
+inline void end_summary() {
+    if (!active()) return;
+    bool summary;
+    { std::lock_guard<std::mutex> l(dump().mu); summary = dump().open && dump().skip_if_empty; }
+    if (summary) end();
 }
 
 }  // namespace pyparity_rec
