@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -48,7 +49,7 @@ def _not_au(name: str) -> bool:
 
 
 def _au_subset(name: str) -> bool:
-    return "/au/" in name or name.endswith("/output/landmarks_stacked")
+    return "/au/" in name or re.fullmatch(r"face\d+/output/landmarks_stacked", name) is not None
 
 
 @pytest.fixture(scope="session")
@@ -166,7 +167,8 @@ def test_python_image_pipeline_passes_on_new_inputs(openface_build, shared_dir, 
     record_reference([tmp_path / n for n in made], tmp_path / "ref", model_dir=samples.parent / "model",
                      build_dir=openface_build.dir)
     for name in made:
-        code = main(["run", "openface-image", str(tmp_path / name), "--diff", str(tmp_path / "ref" / name)])
+        code = main(["run", "openface-image", str(tmp_path / name), "--diff", str(tmp_path / "ref" / name),
+                     "--model-dir", str(samples.parent / "model")])
         assert code == 0, name
 
 
@@ -187,7 +189,23 @@ def test_python_tracking_passes_on_new_video_frames(openface_build, shared_dir, 
     res = record_reference([frames], tmp_path / "ref", model_dir=samples.parent / "model", build_dir=openface_build.dir)
     assert len(res.dumps) == 24
     code = main(["run", "openface-sequence", str(frames), "--diff", str(tmp_path / "ref" / frames.name),
-                 "--json", str(tmp_path / "summary.json")])
+                 "--json", str(tmp_path / "summary.json"), "--model-dir", str(samples.parent / "model")])
     assert code == 0
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert [r["status"] for r in summary["frames"]] == ["match"] * 24
+
+
+def test_cli_record_then_diff_is_identical(openface_build, shared_dir, tmp_path, capsys):
+    """The issue's acceptance: record sample2.jpg, diff against the shared dump: exit 0, every stage identical."""
+    from cli.app import main
+
+    samples = shared_dir / "openface" / "samples"
+    ref = shared_dir / "reference_dumps" / "openface-2.0.2" / "images" / "sample2.jpg"
+    out = tmp_path / "D"
+    assert main(["reference", "openface", "record", str(samples / "sample2.jpg"), "--out", str(out),
+                 "--model-dir", str(samples.parent / "model"), "--build-dir", str(openface_build.dir)]) == 0
+    capsys.readouterr()
+    assert main(["diff", str(out), str(ref), "--max-rows", "3"]) == 0
+    summary = capsys.readouterr().out
+    assert "only-in" not in summary and "diverged" not in summary
+    assert compare_bitwise(out, ref).identical

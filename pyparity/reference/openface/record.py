@@ -24,6 +24,7 @@ from pyparity.trace.dumpio import read_trace
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 VIDEO_SUFFIXES = {".avi", ".mp4", ".mov", ".mkv", ".wmv", ".mpg", ".mpeg", ".m4v", ".webm"}
+DUMP_MARKER = "pyparity-dump: "  # what the recorder prints for every dump it has written
 MODEL_NAMES = ("main_clnf_general", "main_ceclm_general", "main_clnf_wild", "main_clnf_multi_pie", "main_clm_general")
 
 
@@ -240,8 +241,9 @@ def _run_program(args: list[str], dest: Path, env: dict[str, str], progress: Cal
     assert proc.stdout is not None
     for line in proc.stdout:
         line = line.rstrip("\n")
-        if line.startswith("pyparity-dump: "):
-            path = Path(line[len("pyparity-dump: "):])
+        marker = line.find(DUMP_MARKER)  # OpenFace's progress output ("10% ") may precede it on a line
+        if marker >= 0:
+            path = Path(line[marker + len(DUMP_MARKER):])
             try:
                 read_trace(path).validate()
             except TraceError as exc:
