@@ -113,6 +113,14 @@ def test_record_bad_inputs_exit_2_with_one_line(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("PYPARITY_BUILD_CACHE", str(tmp_path / "empty-cache"))
     code = main(["reference", "openface", "record", str(tmp_path / "nope.jpg"), "--out", str(tmp_path / "o")])
     err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and "nope.jpg: no such file or directory" in err
+    (tmp_path / "notes.txt").write_text("x")
+    code = main(["reference", "openface", "record", str(tmp_path / "notes.txt"), "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "not an image, image folder or video" in err
+    (tmp_path / "a.jpg").write_bytes(b"not really")
+    code = main(["reference", "openface", "record", str(tmp_path / "a.jpg"), "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1 and "no instrumented OpenFace is built" in err
     assert not (tmp_path / "o").exists()
 

@@ -209,3 +209,15 @@ def test_cli_record_then_diff_is_identical(openface_build, shared_dir, tmp_path,
     summary = capsys.readouterr().out
     assert "only-in" not in summary and "diverged" not in summary
     assert compare_bitwise(out, ref).identical
+
+
+def test_record_unreadable_image_is_one_line_and_no_output(openface_build, shared_dir, tmp_path, capsys):
+    from cli.app import main
+
+    bad = tmp_path / "broken.jpg"
+    bad.write_bytes(b"\xff\xd8 not a jpeg")
+    code = main(["reference", "openface", "record", str(bad), "--out", str(tmp_path / "D"),
+                 "--model-dir", str(shared_dir / "openface" / "model"), "--build-dir", str(openface_build.dir)])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and "FaceLandmarkImg" in err
+    assert not (tmp_path / "D").exists()

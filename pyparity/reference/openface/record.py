@@ -211,8 +211,11 @@ def record(
                 jobs.append((args, out_dir / p.name))
         for args, dest in jobs:
             command = " ".join([Path(args[0]).name] + [Path(a).name if os.path.isabs(a) else a for a in args[1:]])
-            dumps += _run_program(args, dest, _environment(dest, opts, models, command),
-                                  (lambda p: None) if single else progress)
+            got = _run_program(args, dest, _environment(dest, opts, models, command),
+                               (lambda p: None) if single else progress)
+            if opts.record and not got:
+                raise InputError(f"{args[2]}: OpenFace read no image or frame from it (unreadable or empty?)")
+            dumps += got
         if single and opts.record:
             if len(dumps) != 1:
                 raise InputError(f"{images[0]}: the recorder wrote {len(dumps)} dumps (expected 1)")

@@ -49,6 +49,10 @@ def record_reference(inputs: list[Path], out: Path, model: str = "main_clnf_gene
                      level: int = 1, cen_dir: Path | None = None, early_term: Path | None = None,
                      multi_view: bool = False, aus: bool = False, csv_dir: Path | None = None,
                      build_dir: Path | None = None, record_on: bool = True, progress: Callable[[Path], None] = lambda p: None) -> RecordResult:
+    from pyparity.reference.openface.record import classify
+
+    for i in inputs:
+        classify(Path(i))  # bad inputs are reported before anything runs
     b = find_build(build_dir)
     opts = RecordOptions(model=model, model_dir=Path(model_dir) if model_dir else default_model_dir(), level=level,
                          cen_dir=cen_dir, early_term=early_term, multi_view=multi_view, aus=aus, record=record_on,
