@@ -46,6 +46,7 @@ def record_cmd(
     multi_view: bool = typer.Option(False, "--multi-view", help="FaceLandmarkImg -multi_view 1 (11 rotation hypotheses)."),
     aus: bool = typer.Option(False, "--aus", help="Also record the action-unit stages (faceNN/au/...)."),
     csv_dir: Optional[Path] = typer.Option(None, "--csv", help="Also keep OpenFace's own CSV output here."),
+    frames_dir: Optional[Path] = typer.Option(None, "--save-frames", help="Image folders and videos: also save every frame as OpenFace decoded it (DIR/<name>/frameNNNN.png), to run a port on the same pixels."),
     build_dir: Optional[Path] = typer.Option(None, "--build-dir", help="The build to use (default: the most recent one)."),
 ) -> None:
     """Run the instrumented OpenFace on INPUTS: one validated dump per image or frame."""
@@ -58,7 +59,7 @@ def record_cmd(
         _say(f"[{len(done)}] {p}")
 
     res = service.record_reference(inputs, out, model=model, model_dir=model_dir, level=level, cen_dir=cen_dir,
-                                   early_term=early_term, multi_view=multi_view, aus=aus, csv_dir=csv_dir,
+                                   early_term=early_term, multi_view=multi_view, aus=aus, csv_dir=csv_dir, frames_dir=frames_dir,
                                    build_dir=build_dir, progress=progress)
     _say(f"{len(res.dumps)} dump(s) in {out}" + (f"; {len(res.csv_files)} CSV file(s) in {csv_dir}" if csv_dir else ""))
 

@@ -8,6 +8,7 @@ folder). Without the Debian build packages they skip, except under PYPARITY_REQU
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -172,23 +173,62 @@ def test_python_image_pipeline_passes_on_new_inputs(openface_build, shared_dir, 
         assert code == 0, name
 
 
-def test_python_tracking_passes_on_new_video_frames(openface_build, shared_dir, tmp_path):
-    """The first frames of multi_face.avi (no shared dump covers it), as a lossless image folder."""
+def _check_video_aus(ref: Path, csv_file: Path, n_frames: int) -> None:
+    """FeatureExtraction's AU path was recorded per frame, and the end-of-video post-processing the
+    recorder saw is what OpenFace wrote into its CSV (2 decimals for intensities, presences exact)."""
+    import numpy as np
+
+    from pyparity.trace.dumpio import read_trace
+
+    for k in range(n_frames):
+        t = read_trace(ref / f"frame{k:04d}")
+        for stage in ("face00/au/hog/descriptor", "face00/au/geom/descriptor", "face00/au/reg/raw", "face00/au/class/output"):
+            assert stage in t, (k, stage)
+        if k % 2 == 0:  # UpdateRunningMedian runs on every other frame
+            assert "face00/au/median/hog/median" in t and "face00/au/median/geom/median" in t
+    video = read_trace(ref / "video")
+    rows = [ln.split(",") for ln in csv_file.read_text().splitlines()]
+    header = [h.strip() for h in rows[0]]
+    data = np.array([[float(x) for x in r] for r in rows[1:]])
+    assert len(data) == n_frames
+    reg = [n for n in video.names if n.startswith("video/au/postprocess/reg/")]
+    cls = [n for n in video.names if n.startswith("video/au/postprocess/class/")]
+    assert len(reg) == 17 and len(cls) == 18
+    for n in reg:
+        assert np.abs(data[:, header.index(n.rsplit("/", 1)[1] + "_r")] - video[n]).max() <= 0.005 + 1e-12, n
+    for n in cls:
+        np.testing.assert_array_equal(data[:, header.index(n.rsplit("/", 1)[1] + "_c")], video[n])
+
+
+def test_python_tracking_passes_on_new_video(openface_build, shared_dir, tmp_path):
+    """A video no shared dump covers (the first frames of multi_face.avi, re-encoded): FeatureExtraction
+    recorded with AUs and its decoded frames saved; the Python tracker runs on those same pixels."""
     import cv2
+    import numpy as np
 
     from cli.app import main
+    from pyparity.trace.dumpio import read_trace
 
     samples = shared_dir / "openface" / "samples"
-    frames = tmp_path / "multi_face_frames"
-    frames.mkdir()
+    video = tmp_path / "multi_face_24.avi"
     cap = cv2.VideoCapture(str(samples / "multi_face.avi"))
-    for k in range(24):
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, (640, 480))
+    for _ in range(24):
         ok, im = cap.read()
         assert ok
-        cv2.imwrite(str(frames / f"{k:03d}.png"), im)
-    res = record_reference([frames], tmp_path / "ref", model_dir=samples.parent / "model", build_dir=openface_build.dir)
-    assert len(res.dumps) == 24
-    code = main(["run", "openface-sequence", str(frames), "--diff", str(tmp_path / "ref" / frames.name),
+        writer.write(im)
+    writer.release()
+    res = record_reference([video], tmp_path / "ref", model_dir=samples.parent / "model", aus=True,
+                           csv_dir=tmp_path / "csv", frames_dir=tmp_path / "frames", build_dir=openface_build.dir)
+    ref = tmp_path / "ref" / video.name
+    assert [p.name for p in res.dumps] == [f"frame{k:04d}" for k in range(24)] + ["video"]
+    _check_video_aus(ref, tmp_path / "csv" / f"{video.stem}.csv", 24)
+    frames = tmp_path / "frames" / video.name
+    for k in (0, 23):  # the saved frames are the pixels the reference processed
+        im = cv2.imread(str(frames / f"frame{k:04d}.png"))
+        meta = read_trace(ref / f"frame{k:04d}").meta["input"]
+        assert hashlib.sha256(np.ascontiguousarray(im).tobytes()).hexdigest() == meta["pixels_sha256"]
+    code = main(["run", "openface-sequence", str(frames), "--diff", str(ref),
                  "--json", str(tmp_path / "summary.json"), "--model-dir", str(samples.parent / "model")])
     assert code == 0
     summary = json.loads((tmp_path / "summary.json").read_text())

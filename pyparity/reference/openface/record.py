@@ -39,6 +39,7 @@ class RecordOptions:
     aus: bool = False                       # also record faceNN/au/... (FaceAnalyser)
     record: bool = True                     # False: the same programs with recording off
     csv_dir: Path | None = None             # keep OpenFace's own CSV output here
+    frames_dir: Path | None = None          # FeatureExtraction: save the frames as OpenFace decoded them
     extra_args: list[str] = field(default_factory=list)
 
 
@@ -198,21 +199,25 @@ def record(
         models = model_files(model_file, run_model)
         csv_tmp = run / "csv"
         common = ["-mloc", str(model_file)] + (["-multi_view", "1"] if opts.multi_view else []) + list(opts.extra_args)
-        jobs: list[tuple[list[str], Path]] = []
+        jobs: list[tuple[list[str], Path, Path | None]] = []
         if images:
             args = [str(run / "FaceLandmarkImg")]
             for p in images:
                 args += ["-f", str(p.resolve())]
-            jobs.append((args + common + ["-out_dir", str(csv_tmp)], run / "dumps" if single else out_dir))
+            jobs.append((args + common + ["-out_dir", str(csv_tmp)], run / "dumps" if single else out_dir, None))
         for p, k in kinds:
             if k in ("sequence", "video"):
                 flag = "-fdir" if k == "sequence" else "-f"
                 args = [str(run / "FeatureExtraction"), flag, str(p.resolve())] + common + ["-out_dir", str(csv_tmp)]
-                jobs.append((args, out_dir / p.name))
-        for args, dest in jobs:
+                frames = Path(opts.frames_dir) / p.name if opts.frames_dir is not None else None
+                jobs.append((args, out_dir / p.name, frames))
+        for args, dest, frames in jobs:
             command = " ".join([Path(args[0]).name] + [Path(a).name if os.path.isabs(a) else a for a in args[1:]])
-            got = _run_program(args, dest, _environment(dest, opts, models, command),
-                               (lambda p: None) if single else progress)
+            env = _environment(dest, opts, models, command)
+            if frames is not None:
+                frames.mkdir(parents=True, exist_ok=True)
+                env["PYPARITY_DUMP_FRAMES_DIR"] = str(frames.resolve())
+            got = _run_program(args, dest, env, (lambda p: None) if single else progress)
             if opts.record and not got:
                 raise InputError(f"{args[2]}: OpenFace read no image or frame from it (unreadable or empty?)")
             dumps += got

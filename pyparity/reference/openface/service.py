@@ -48,7 +48,7 @@ def default_model_dir() -> Path:
 def record_reference(inputs: list[Path], out: Path, model: str = "main_clnf_general", model_dir: Path | None = None,
                      level: int = 1, cen_dir: Path | None = None, early_term: Path | None = None,
                      multi_view: bool = False, aus: bool = False, csv_dir: Path | None = None,
-                     build_dir: Path | None = None, record_on: bool = True, progress: Callable[[Path], None] = lambda p: None) -> RecordResult:
+                     frames_dir: Path | None = None, build_dir: Path | None = None, record_on: bool = True, progress: Callable[[Path], None] = lambda p: None) -> RecordResult:
     from pyparity.reference.openface.record import classify
 
     for i in inputs:
@@ -56,7 +56,7 @@ def record_reference(inputs: list[Path], out: Path, model: str = "main_clnf_gene
     b = find_build(build_dir)
     opts = RecordOptions(model=model, model_dir=Path(model_dir) if model_dir else default_model_dir(), level=level,
                          cen_dir=cen_dir, early_term=early_term, multi_view=multi_view, aus=aus, record=record_on,
-                         csv_dir=csv_dir)
+                         csv_dir=csv_dir, frames_dir=frames_dir)
     return record([Path(i) for i in inputs], Path(out), b, opts, progress=progress)
 
 

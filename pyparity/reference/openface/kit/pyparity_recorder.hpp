@@ -17,6 +17,7 @@
 //   PYPARITY_DUMP_LEVEL    1 (default) or 2 (adds crops, grayscale image, Jacobians, Hessians, CEN internals)
 //   PYPARITY_DUMP_MODELS   'relative/name=/abs/path' entries separated by ';' : sha256 of each goes to meta
 //   PYPARITY_DUMP_META     a JSON object whose members are added to meta.json (parameters, command, ...)
+//   PYPARITY_DUMP_FRAMES_DIR  FeatureExtraction: also write every frame as decoded (frameNNNN.png, lossless)
 //   PYPARITY_DUMP_EXCLUDE  comma-separated stage-name components to leave out (e.g. "au")
 //   PYPARITY_DUMP_PRODUCER_VERSION  the reference's version string (default "2.0.2")
 //
@@ -27,6 +28,7 @@
 #define PYPARITY_RECORDER_HPP
 
 #include <opencv2/core/core.hpp>
+#include <opencv2/imgcodecs.hpp>
 
 #include <cerrno>
 #include <cstdint>
@@ -118,6 +120,7 @@ struct Dump {
     std::string input_path;
     int height = 0, width = 0, channels = 0;
     std::string input_dtype;
+    std::string pixels_sha256;       // of the decoded pixels (rows of BGR bytes): tells decoders apart
     std::string sequence_name;       // set for FeatureExtraction frames
     long long frame_index = -1;
     std::string video_path;
@@ -659,7 +662,7 @@ inline std::string meta_json(const Dump& d) {
     std::string digest = d.input_path.empty() ? "" : sha256_file(d.input_path);
     m << " \"input\": {\"file\": " << json_str(base_name(d.input_path)) << ", \"sha256\": " << json_str(digest)
       << ", \"height\": " << d.height << ", \"width\": " << d.width << ", \"channels\": " << d.channels
-      << ", \"dtype\": " << json_str(d.input_dtype) << "},\n";
+      << ", \"dtype\": " << json_str(d.input_dtype) << ", \"pixels_sha256\": " << json_str(d.pixels_sha256) << "},\n";
     if (!d.sequence_name.empty())
         m << " \"sequence\": {\"name\": " << json_str(d.sequence_name) << ", \"frame_index\": " << d.frame_index << "},\n";
     m << " \"models\": " << models_json() << ",\n";
@@ -686,7 +689,16 @@ inline void note_input_file(const std::string& path) { if (active()) { std::lock
 inline void note_video_file(const std::string& path) { if (active()) { std::lock_guard<std::mutex> l(dump().mu); dump().video_path = path; } }
 inline void note_frame_file(const std::string& path) { if (active()) { std::lock_guard<std::mutex> l(dump().mu); dump().input_path = path.empty() ? dump().video_path : path; } }
 
+inline std::string pixels_sha256(const cv::Mat& im) {
+    if (im.empty()) return "";
+    cv::Mat c = im.isContinuous() ? im : im.clone();
+    Sha256 s;
+    s.update(c.data, c.total() * c.elemSize());
+    return s.hexdigest();
+}
+
 inline void describe_image(Dump& d, const cv::Mat& im) {
+    d.pixels_sha256 = pixels_sha256(im);
     d.height = im.rows;
     d.width = im.cols;
     d.channels = im.channels();
@@ -720,6 +732,11 @@ inline void begin_image(const cv::Mat& image) {
 inline void begin_frame(const cv::Mat& image, long long frame_index, const std::string& sequence) {
     if (!active()) return;
     begin(fmt("frame%04lld", frame_index), image);
+    const char* frames_dir = std::getenv("PYPARITY_DUMP_FRAMES_DIR");
+    if (frames_dir && *frames_dir && !image.empty()) {
+        mkdir(frames_dir, 0755);
+        cv::imwrite(std::string(frames_dir) + "/" + fmt("frame%04lld.png", frame_index), image);
+    }
     std::lock_guard<std::mutex> l(dump().mu);
     dump().sequence_name = base_name(sequence);
     dump().frame_index = frame_index;
