@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -25,7 +24,7 @@ def _strip_kit(text: str) -> str:
     """The patched text with the include line and every inserted block removed."""
     assert text.startswith(INCLUDE_LINE)
     lines = text[len(INCLUDE_LINE):].splitlines(keepends=True)
-    out, skip = [], 0
+    out = []
     codes = {ins.code.strip("\n") for ins in load_insertions()}
     i = 0
     while i < len(lines):
@@ -130,3 +129,16 @@ def test_info_lists_kit_and_dependencies(tmp_path, capsys, monkeypatch):
     assert main(["reference", "openface", "info"]) == 0
     out = capsys.readouterr().out
     assert re.search(r"kit: \d+ insertion points", out) and "build dependencies" in out and "no build yet" in out
+
+
+def test_model_files_are_keyed_as_the_shared_dumps(shared_dir, tmp_path):
+    """meta.json's models: every file the run reads, 'model/<path>' as in the shared dumps' meta."""
+    import json
+
+    from pyparity.reference.openface.record import model_files
+
+    (tmp_path / "model").symlink_to(shared_dir / "openface" / "model", target_is_directory=True)
+    found = model_files(tmp_path / "model" / "main_clnf_general.txt", tmp_path / "model")
+    shared_meta = json.loads((shared_dir / "reference_dumps/openface-2.0.2/images/sample1.jpg/meta.json").read_text())
+    assert set(found) <= set(shared_meta["models"])
+    assert len(found) >= len(shared_meta["models"]) - 2

@@ -8,7 +8,6 @@ Nothing of the original is removed or changed, so with recording off the origina
 from __future__ import annotations
 
 import hashlib
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 

@@ -67,18 +67,17 @@ def classify(path: Path) -> str:
 
 
 def model_files(model_file: Path, model_dir: Path) -> dict[str, Path]:
-    """Every model file the run reads, keyed 'model/<path in the model folder>' as in the shared dumps."""
+    """Every model file the run reads, keyed 'model/<path in the model folder>' as in the shared dumps
+    (paths are followed as OpenFace follows them: relative to the file that names them)."""
     found: dict[str, Path] = {}
 
     def visit(p: Path) -> None:
-        p = p.resolve() if not p.is_symlink() else p
-        try:
-            rel = "model/" + str(p.relative_to(model_dir))
-        except ValueError:
-            rel = p.name
-        if rel in found or not p.is_file():
+        p = Path(os.path.normpath(p))
+        rel = os.path.relpath(p, model_dir)
+        key = str(p) if rel.startswith("..") else f"model/{rel}"
+        if key in found or not p.is_file():
             return
-        found[rel] = p
+        found[key] = p
         if p.suffix != ".txt" or p.stat().st_size > 2_000_000:
             return
         for line in p.read_text(encoding="utf-8", errors="replace").splitlines()[:200]:
@@ -88,15 +87,18 @@ def model_files(model_file: Path, model_dir: Path) -> dict[str, Path]:
                 if cand.is_file():
                     visit(cand)
 
-    for rel in ("mtcnn_detector/MTCNN_detector.txt",):
-        if (model_dir / rel).is_file():
-            visit(model_dir / rel)
+    visit(model_dir / "mtcnn_detector" / "MTCNN_detector.txt")
     visit(model_file)
-    if "ceclm" in model_file.name or any(k.endswith(".dat") and "cen_patches" in k for k in found):
-        et = model_dir / "early_term_cen_of.txt"
-        if et.is_file():
-            visit(et)
+    if any("cen_patches" in k for k in found):
+        visit(model_dir / "early_term_cen_of.txt")
     return found
+
+
+def au_model_files(au_dir: Path, images: bool) -> dict[str, Path]:
+    """The AU model lists FaceAnalyser reads (static models on images, dynamic ones on sequences)."""
+    names = (["AU_all_static.txt", "main_static_svms.txt"] if images else ["AU_all_best.txt", "main_dynamic_svms.txt"])
+    names.append("In-the-wild_aligned_PDM_68.txt")
+    return {f"AU_predictors/{n}": au_dir / n for n in names if (au_dir / n).is_file()}
 
 
 def _link_model_dir(run: Path, opts: RecordOptions, model_dir: Path) -> Path:
@@ -197,6 +199,7 @@ def record(
             (run / prog).symlink_to(build.program(prog))
         model_file = _resolve_model(opts, run_model)
         models = model_files(model_file, run_model)
+        au_dir = run / "AU_predictors"
         csv_tmp = run / "csv"
         common = ["-mloc", str(model_file)] + (["-multi_view", "1"] if opts.multi_view else []) + list(opts.extra_args)
         jobs: list[tuple[list[str], Path, Path | None]] = []
@@ -213,7 +216,8 @@ def record(
                 jobs.append((args, out_dir / p.name, frames))
         for args, dest, frames in jobs:
             command = " ".join([Path(args[0]).name] + [Path(a).name if os.path.isabs(a) else a for a in args[1:]])
-            env = _environment(dest, opts, models, command)
+            sequence = Path(args[0]).name == "FeatureExtraction"
+            env = _environment(dest, opts, {**models, **(au_model_files(au_dir, not sequence) if opts.aus else {})}, command)
             if frames is not None:
                 frames.mkdir(parents=True, exist_ok=True)
                 env["PYPARITY_DUMP_FRAMES_DIR"] = str(frames.resolve())
