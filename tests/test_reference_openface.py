@@ -165,12 +165,17 @@ def test_python_image_pipeline_passes_on_new_inputs(openface_build, shared_dir, 
     }
     for name, im in made.items():
         assert cv2.imwrite(str(tmp_path / name), im)
-    record_reference([tmp_path / n for n in made], tmp_path / "ref", model_dir=samples.parent / "model",
+    record_reference([tmp_path / n for n in made], tmp_path / "ref", model_dir=samples.parent / "model", aus=True,
                      build_dir=openface_build.dir)
+    au_dir = samples.parent / "cpp-2.0.2" / "lib" / "local" / "FaceAnalyser" / "AU_predictors"
     for name in made:
         code = main(["run", "openface-image", str(tmp_path / name), "--diff", str(tmp_path / "ref" / name),
-                     "--model-dir", str(samples.parent / "model")])
+                     "--model-dir", str(samples.parent / "model"), "--au-dir", str(au_dir),
+                     "--json", str(tmp_path / f"{name}.json")])
         assert code == 0, name
+        report = json.loads((tmp_path / f"{name}.json").read_text())
+        compared = [r for r in report["stages"] if "/au/" in r["name"] and r["status"] == "match"]
+        assert compared, f"{name}: no AU stage compared"
 
 
 def _check_video_aus(ref: Path, csv_file: Path, n_frames: int) -> None:
