@@ -1,7 +1,18 @@
 """Comparing one stage's two arrays under a tolerance: metrics, status, set-aware matching.
 
-Large arrays are processed in cache-sized chunks so that a diff of gigabytes runs at memory speed
-and never allocates temporaries the size of the stage.
+An element b of the candidate passes against the reference's a when
+
+- ``exact``: a and b have the same bits (same dtype: NaN payloads and the sign of zero count); across
+  dtypes, the same value with the same sign (a NaN matches a NaN only under ``nan_equal``);
+- otherwise: a == b (±0 equal, an inf equals the same inf, NaN equals NaN at the same place under
+  ``nan_equal``), or both are finite and |b − a| ≤ atol + rtol·|a| evaluated in float64 (64-bit integers
+  beyond 2**53 by their exact difference), or both are finite floats of one dtype at most ``ulps``
+  representable values apart (±0 counted as one value);
+- ``rtol_max`` adds rtol_max × (the largest finite |a| of the stage) to atol.
+
+A NaN on one side only, an inf against anything but the same inf, never passes; its error counts as
+infinite. Large arrays are processed in cache-sized chunks so that a diff of gigabytes runs at memory
+speed and never allocates temporaries the size of the stage.
 """
 
 from __future__ import annotations
@@ -23,6 +34,7 @@ EXPECTED = "expected-divergence"
 FAILING = {DIVERGED, SHAPE_MISMATCH, DTYPE_MISMATCH}
 
 _CHUNK = 1 << 15  # elements per chunk: the temporaries stay in L2
+_FAR = 1e200      # set matching's cost of a non-finite gap: summed over 5e6 elements it stays finite
 
 
 @dataclass
@@ -79,6 +91,7 @@ def _ulp_keys(x: np.ndarray) -> np.ndarray:
 
 
 def _within_ulps(a: np.ndarray, b: np.ndarray, ulps: int) -> np.ndarray:
+    """At most ``ulps`` representable values apart (callers exclude NaN and inf: their keys are not values)."""
     ka, kb = _ulp_keys(a), _ulp_keys(b)
     same_sign = (ka >= 0) == (kb >= 0)
     with np.errstate(over="ignore"):
@@ -87,80 +100,129 @@ def _within_ulps(a: np.ndarray, b: np.ndarray, ulps: int) -> np.ndarray:
     return np.where(same_sign, d_same <= ulps, small & (np.abs(ka) + np.abs(kb) <= ulps))
 
 
+_EXACT_IN_F64 = 2 ** 53  # integers up to this magnitude convert to float64 exactly
+
+
+def _int_gaps_within(a: np.ndarray, b: np.ndarray, d: np.ndarray, thr: np.ndarray, within: np.ndarray) -> None:
+    """Redo ``within`` exactly where 64-bit integers lost digits in float64 (in place, rare: values > 2**53)."""
+    if a.dtype.kind not in "iu" or b.dtype.kind not in "iu" or max(a.dtype.itemsize, b.dtype.itemsize) < 8:
+        return
+    big = np.flatnonzero(within & ((np.abs(a.astype(np.float64)) >= _EXACT_IN_F64)
+                                   | (np.abs(b.astype(np.float64)) >= _EXACT_IN_F64)))
+    for k in big.tolist():
+        gap = abs(int(a[k]) - int(b[k]))  # exact; a Python int compares with a float exactly
+        within[k] = gap <= float(thr[k])
+        d[k] = float(gap)
+
+
 def _chunk_metrics(a: np.ndarray, b: np.ndarray, tol: Tolerance) -> tuple:
     """Metrics of one chunk of flat arrays of the same length."""
     is_float = a.dtype.kind in "fc" or b.dtype.kind in "fc"
-    if a.dtype.kind == "c" or b.dtype.kind == "c":
-        af, bf = a.astype(np.complex128), b.astype(np.complex128)
-        d = np.abs(af - bf)
-        mag = np.abs(af)
-    else:
-        af, bf = a.astype(np.float64), b.astype(np.float64)
-        d = np.abs(af - bf)
-        mag = np.abs(af)
+    wide = np.complex128 if (a.dtype.kind == "c" or b.dtype.kind == "c") else np.float64
+    af, bf = a.astype(wide), b.astype(wide)
+    d = np.abs(af - bf)
+    mag = np.abs(af)
     equal = a == b
     if is_float:
         nan_a_m, nan_b_m = np.isnan(af), np.isnan(bf)
         inf_a_m, inf_b_m = np.isinf(af), np.isinf(bf)
         both_nan = nan_a_m & nan_b_m
+        finite = ~(nan_a_m | nan_b_m | inf_a_m | inf_b_m)
         if tol.nan_equal:
             equal |= both_nan
-        d_for_max = np.where(equal, 0.0, d)
-        # A NaN on one side, or an inf against a finite value, is an infinite error.
-        d_for_max = np.where(np.isnan(d_for_max), np.inf, d_for_max)
         counts = (int(nan_a_m.sum()), int(nan_b_m.sum()), int(inf_a_m.sum()), int(inf_b_m.sum()))
     else:
-        d_for_max = np.where(equal, 0.0, d)
         counts = (0, 0, 0, 0)
     if tol.exact:
         if is_float and a.dtype == b.dtype:
-            same_bits = a.view(np.uint8).reshape(a.size, -1) == b.view(np.uint8).reshape(b.size, -1)
-            ok = same_bits.all(axis=1)
-            if tol.nan_equal:
-                ok |= both_nan
+            ok = (a.view(np.uint8).reshape(a.size, -1) == b.view(np.uint8).reshape(b.size, -1)).all(axis=1)
+            if not tol.nan_equal:
+                ok &= ~both_nan
+        elif is_float:
+            ok = equal & ((_sign_bits(af) == _sign_bits(bf)) | both_nan)
         else:
             ok = equal
     else:
         thr = tol.atol + tol.rtol * mag
-        ok = equal | (d <= thr)
+        within = d <= thr
+        if is_float:
+            within &= finite
+        else:
+            _int_gaps_within(a, b, d, thr, within)
+        ok = equal | within
         if tol.ulps is not None and is_float and a.dtype == b.dtype and a.dtype.kind == "f":
-            ok |= _within_ulps(a, b, tol.ulps)
+            ok |= _within_ulps(a, b, tol.ulps) & finite
+    d_for_max = np.where(equal, 0.0, d)
+    # A NaN on one side, or an inf against anything but the same inf, is an infinite error.
+    d_for_max = np.where(np.isnan(d_for_max), np.inf, d_for_max)
     n_over = int(ok.size - np.count_nonzero(ok))
     i = int(np.argmax(d_for_max)) if d_for_max.size else 0
+    if n_over and d_for_max.size and d_for_max[i] == 0:
+        i = int(np.argmin(ok))  # equal values that fail (other bits, a NaN): point at the first one
     mx = float(d_for_max[i]) if d_for_max.size else 0.0
-    finite = np.where(np.isfinite(d_for_max), d_for_max, 0.0)
-    s = float(finite.sum())
+    finite_d = np.where(np.isfinite(d_for_max), d_for_max, 0.0)
+    s = float(finite_d.sum())
     with np.errstate(divide="ignore", invalid="ignore"):
-        rel = np.where(mag > 0, finite / np.where(mag > 0, mag, 1.0), np.where(finite > 0, np.inf, 0.0))
+        rel = np.where(mag > 0, finite_d / np.where(mag > 0, mag, 1.0), np.where(finite_d > 0, np.inf, 0.0))
     mr = float(rel.max()) if rel.size else 0.0
     return mx, i, s, mr, n_over, counts
 
 
-def _fast_chunk(a: np.ndarray, b: np.ndarray, tol: Tolerance, buf: tuple) -> tuple | None:
+def _sign_bits(x: np.ndarray) -> np.ndarray:
+    if x.dtype.kind == "c":
+        return np.signbit(x.real) * 2 + np.signbit(x.imag)
+    return np.signbit(x)
+
+
+_F32_MARGIN = 1 - 2.0 ** -20   # float32 rounding (a few 2**-24 relative) stays inside it
+_F32_FLOOR = 2.0 ** -100        # thresholds above it are far from float32 underflow
+
+
+def _fast_chunk(a: np.ndarray, b: np.ndarray, tol: Tolerance, buf: dict) -> tuple | None:
     """Metrics of a chunk where every element passes atol/rtol, in a few in-cache passes; None otherwise.
 
     The common case of a parity run (arrays equal or within tolerance) never leaves this path; a chunk
     with any failing element, NaN or inf goes to `_chunk_metrics`, which also handles ULPs and NaN rules.
+    float64 chunks use `_chunk_metrics`' float64 arithmetic. float32 chunks are tested in float32 against
+    the threshold shrunk by `_F32_MARGIN`, which the float32 rounding errors cannot cross, so an element
+    passed here passes the float64 definition; one near the limit goes to `_chunk_metrics`. The verdict
+    never depends on the array's size.
     """
     n = a.size
-    d, t, thr, ok = buf[0][:n], buf[1][:n], buf[2][:n], buf[3][:n]
-    np.subtract(a, b, out=d)
+    work = np.float64
+    if a.dtype == np.float32 and tol.rtol < 1 and tol.atol < 1e30:
+        work = np.float32
+    d, t, ok = buf[work][0][:n], buf[work][1][:n], buf[bool][:n]
+    np.subtract(a, b, out=d, dtype=work)
     np.abs(d, out=d)
-    np.abs(a, out=t)
-    np.multiply(t, tol.rtol, out=thr)
-    if tol.atol:
-        np.add(thr, tol.atol, out=thr)
-    np.less_equal(d, thr, out=ok)
+    np.abs(a, out=t, dtype=work)
+    if work is np.float32:
+        if tol.atol < _F32_FLOOR and float(t.min()) * tol.rtol < _F32_FLOOR:
+            return None  # thresholds near underflow: float32 cannot vouch for them
+        np.multiply(t, np.float32(tol.rtol * _F32_MARGIN), out=t)
+        if tol.atol:
+            np.add(t, np.float32(tol.atol * _F32_MARGIN), out=t)
+    else:
+        np.multiply(t, tol.rtol, out=t)
+        if tol.atol:
+            np.add(t, tol.atol, out=t)
+    np.less_equal(d, t, out=ok)
     if np.count_nonzero(ok) != n:
         return None
     mx_i = int(np.argmax(d))
     mx = float(d[mx_i])
     if mx != mx or mx == np.inf:  # NaN or inf somewhere
         return None
-    # relative error against |a|, with |a| = 0 counted as the smallest normal (d is 0 there: it passed)
-    np.maximum(t, np.finfo(a.dtype).tiny, out=t)
+    # relative error against |a|; where a is 0 it is 0 if b is too, infinite otherwise (as _chunk_metrics)
+    np.abs(a, out=t, dtype=work)
+    mr = 0.0
+    if tol.atol:  # without atol, a = 0 passed only with b = 0
+        zero = t == 0
+        if np.count_nonzero(d[zero]):
+            mr = np.inf
+    np.maximum(t, np.finfo(work).tiny, out=t)
     np.divide(d, t, out=t)
-    return mx, mx_i, float(np.add.reduce(d, dtype=np.float64)), float(t.max()), 0, (0, 0, 0, 0)
+    return mx, mx_i, float(np.add.reduce(d, dtype=np.float64)), max(mr, float(t.max())), 0, (0, 0, 0, 0)
 
 
 def compute_metrics(a: np.ndarray, b: np.ndarray, tol: Tolerance) -> _Metrics:
@@ -171,7 +233,8 @@ def compute_metrics(a: np.ndarray, b: np.ndarray, tol: Tolerance) -> _Metrics:
     buf = None
     if fast:
         chunk = min(_CHUNK, n)
-        buf = (np.empty(chunk, a.dtype), np.empty(chunk, a.dtype), np.empty(chunk, a.dtype), np.empty(chunk, bool))
+        buf = {w: (np.empty(chunk, w), np.empty(chunk, w)) for w in {a.dtype.type, np.float64}}
+        buf[bool] = np.empty(chunk, bool)
     best, best_i, total, max_rel, n_over = -1.0, 0, 0.0, 0.0, 0
     nan_a = nan_b = inf_a = inf_b = 0
     with np.errstate(over="ignore", invalid="ignore"):
@@ -199,28 +262,48 @@ def _numeric(x: np.ndarray) -> bool:
     return x.dtype.kind in "biufc"
 
 
+def _native(x: np.ndarray) -> np.ndarray:
+    """``x`` in native byte order (the same values; byte order is how a file stored them, not a result)."""
+    return x if x.dtype.isnative else x.astype(x.dtype.newbyteorder("="))
+
+
+def _finite_peak(a: np.ndarray) -> float:
+    """The largest finite |a| (0 when there is none), chunk by chunk."""
+    peak = 0.0
+    flat = a.reshape(-1)
+    with np.errstate(invalid="ignore"):
+        for start in range(0, flat.size, _CHUNK):
+            m = np.abs(flat[start : start + _CHUNK].astype(np.complex128 if a.dtype.kind == "c" else np.float64))
+            m = m[np.isfinite(m)]
+            if m.size:
+                peak = max(peak, float(m.max()))
+    return peak
+
+
 def compare_arrays(name: str, a: np.ndarray, b: np.ndarray, tol: Tolerance) -> StageResult:
-    """Compare reference ``a`` with candidate ``b`` under ``tol``."""
+    """Compare reference ``a`` with candidate ``b`` under ``tol`` (the rules: this module's docstring)."""
+    order_note = ""
+    if not (a.dtype.isnative and b.dtype.isnative):
+        order_note = f"byte order {a.dtype.str} vs {b.dtype.str}: compared by value"
+        a, b = _native(a), _native(b)
     r = StageResult(
         name=name, status=MATCH, tolerance=tol.describe(), dtype_a=a.dtype.name, dtype_b=b.dtype.name,
-        shape_a=tuple(a.shape), shape_b=tuple(b.shape),
+        shape_a=tuple(a.shape), shape_b=tuple(b.shape), note=order_note,
     )
     if tol.ignore:
         r.status = IGNORED
         return r
     if a.shape != b.shape:
         r.status = SHAPE_MISMATCH
-        r.note = f"shape {_shape(a.shape)} vs {_shape(b.shape)}"
+        r.note = _join(f"shape {_shape(a.shape)} vs {_shape(b.shape)}", order_note)
         return r
     if not (_numeric(a) and _numeric(b)):
         same = a.dtype == b.dtype and bool(np.array_equal(a, b))
         r.n_total, r.n_over = int(a.size), 0 if same else int(np.count_nonzero(a != b)) if a.dtype.kind == b.dtype.kind else int(a.size)
         r.status = MATCH if same else DIVERGED
         return r
-    if tol.rtol_max and a.size and a.dtype.kind in "iuf":
-        with np.errstate(invalid="ignore"):
-            peak = float(np.nanmax(np.abs(a))) if not np.isnan(a).all() else 0.0
-        tol = replace(tol, atol=tol.atol + tol.rtol_max * peak, rtol_max=0.0)
+    if tol.rtol_max and a.size:
+        tol = replace(tol, atol=tol.atol + tol.rtol_max * _finite_peak(a), rtol_max=0.0)
     m = compute_metrics(a, b, tol)
     _fill(r, m, a.shape)
     if m.n_over:
@@ -233,14 +316,18 @@ def compare_arrays(name: str, a: np.ndarray, b: np.ndarray, tol: Tolerance) -> S
                     r.status = MATCH
                     mm = compute_metrics(a, permuted, tol)
                     _fill(r, mm, a.shape)
-                    r.note = "same rows in another order"
+                    r.note = _join(r.note, "same rows in another order")
                 else:
-                    r.note = "differs only in row order"
+                    r.note = _join(r.note, "differs only in row order")
     if tol.check_dtype and a.dtype != b.dtype:
         if r.status == MATCH:
             r.status = DTYPE_MISMATCH
-        r.note = (r.note + "; " if r.note else "") + f"dtype {a.dtype.name} vs {b.dtype.name}"
+        r.note = _join(r.note, f"dtype {a.dtype.name} vs {b.dtype.name}")
     return r
+
+
+def _join(*notes: str) -> str:
+    return "; ".join(n for n in notes if n)
 
 
 def compare_printed(name: str, a: np.ndarray, b: np.ndarray, decimals) -> StageResult:
@@ -256,13 +343,19 @@ def compare_printed(name: str, a: np.ndarray, b: np.ndarray, decimals) -> StageR
         r.status, r.note = SHAPE_MISMATCH, f"shape {_shape(a.shape)} vs {_shape(b.shape)}"
         return r
     fa, fb = a.astype(np.float64).reshape(-1), b.astype(np.float64).reshape(-1)
-    d = np.abs(fa - fb)
+    with np.errstate(invalid="ignore"):
+        d = np.abs(fa - fb)
+    nan_a, nan_b = np.isnan(fa), np.isnan(fb)
+    same = (fa == fb) | (nan_a & nan_b)          # NaN where the text printed NaN is that value
+    d = np.where(same, 0.0, np.where(np.isnan(d), np.inf, d))
+    finite = np.isfinite(fa) & np.isfinite(fb)
     limit = atol * (1 + 1e-6) + 4 * np.finfo(np.float32).eps * np.abs(fa)
-    over = ~(d <= limit)
-    _fill(r, _Metrics(max_abs=float(np.nanmax(d)) if d.size else 0.0, mean_abs=float(np.nanmean(d)) if d.size else 0.0,
-                      max_rel=0.0, argmax=int(np.nanargmax(d)) if d.size and not np.isnan(d).all() else 0,
-                      n_over=int(over.sum()), nan_a=int(np.isnan(fa).sum()), nan_b=int(np.isnan(fb).sum()),
-                      inf_a=0, inf_b=0), a.shape)
+    over = ~(same | (finite & (d <= limit)))
+    _fill(r, _Metrics(max_abs=float(d.max()) if d.size else 0.0,
+                      mean_abs=float(np.where(np.isfinite(d), d, 0.0).mean()) if d.size else 0.0,
+                      max_rel=0.0, argmax=int(np.argmax(d)) if d.size else 0,
+                      n_over=int(over.sum()), nan_a=int(nan_a.sum()), nan_b=int(nan_b.sum()),
+                      inf_a=int(np.isinf(fa).sum()), inf_b=int(np.isinf(fb).sum())), a.shape)
     if r.n_over:
         r.status = DIVERGED
     return r
@@ -283,10 +376,15 @@ def match_as_set(a: np.ndarray, b: np.ndarray, tol: Tolerance) -> np.ndarray | N
     """
     if a.ndim == 0 or a.shape[0] < 2 or a.shape[0] ** 2 * max(a[0].size, 1) > 5_000_000:
         return None
-    ra = a.reshape(a.shape[0], -1).astype(np.float64)
-    rb = b.reshape(b.shape[0], -1).astype(np.float64)
-    cost = np.abs(ra[:, None, :] - rb[None, :, :]).sum(axis=2)
-    cost = np.where(np.isnan(cost), 1e300, cost)
+    wide = np.complex128 if (a.dtype.kind == "c" or b.dtype.kind == "c") else np.float64
+    ra = a.reshape(a.shape[0], -1).astype(wide)[:, None, :]
+    rb = b.reshape(b.shape[0], -1).astype(wide)[None, :, :]
+    with np.errstate(invalid="ignore", over="ignore"):
+        same = (ra == rb) | (np.isnan(ra) & np.isnan(rb))
+        gap = np.where(same, 0.0, np.abs(ra - rb))
+    # NaN and inf are values too: a non-finite gap costs the most, and no cost is infinite (an
+    # infinite cost makes the assignment infeasible).
+    cost = np.where(np.isfinite(gap), np.minimum(gap, _FAR), _FAR).sum(axis=2)
     from scipy.optimize import linear_sum_assignment
 
     rows, cols = linear_sum_assignment(cost)
