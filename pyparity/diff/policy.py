@@ -10,7 +10,7 @@ A policy file::
     atol = 0.005              # |b - a| <= atol + rtol * |a|
     [[rule]]
     stages = ["**/*_keep"]
-    exact = true              # bit-identical
+    exact = true              # bit-identical: NaN payloads and the sign of zero count
     [[rule]]
     stages = ["mtcnn/pnet/merged/*"]
     order = "set"             # rows may come in another order
@@ -29,6 +29,7 @@ behaviour; its divergence is reported separately and fails nothing).
 
 from __future__ import annotations
 
+import math
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -41,6 +42,8 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
+# float64 keys of two finite doubles are at most 2**64 apart; a larger count means "any finite value"
+MAX_ULPS = 2 ** 62
 _KEYS = {"atol", "rtol", "rtol_max", "ulps", "exact", "order", "ignore", "check_dtype", "nan_equal", "expected"}
 
 
@@ -61,7 +64,7 @@ class Tolerance:
         if self.ignore:
             return "ignored"
         if self.exact:
-            parts = ["exact"]
+            parts = ["exact (bitwise)"]
         else:
             parts = []
             if self.atol:
@@ -129,13 +132,13 @@ def _tolerance(table: dict, where: str, base: Tolerance | None = None) -> Tolera
     for k in ("atol", "rtol", "rtol_max"):
         if k in table:
             v = table[k]
-            if not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0:
-                raise PolicyError(f"{where}: {k} must be a non-negative number, got {v!r}")
+            if not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v) or v < 0:
+                raise PolicyError(f"{where}: {k} must be a finite non-negative number, got {v!r}")
             kw[k] = float(v)
     if "ulps" in table:
         v = table["ulps"]
-        if not isinstance(v, int) or isinstance(v, bool) or v < 0:
-            raise PolicyError(f"{where}: ulps must be a non-negative integer, got {v!r}")
+        if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v <= MAX_ULPS:
+            raise PolicyError(f"{where}: ulps must be an integer from 0 to {MAX_ULPS}, got {v!r}")
         kw["ulps"] = v
     for k in ("exact", "ignore", "check_dtype", "nan_equal"):
         if k in table:
@@ -159,10 +162,14 @@ def parse_policy(data: dict, source: str) -> Policy:
     unknown = set(data) - {"default", "rule", "description"}
     if unknown:
         raise PolicyError(f"{source}: unknown section(s) {', '.join(sorted(unknown))} (expected [default], [[rule]])")
+    if not isinstance(data.get("description", ""), str):
+        raise PolicyError(f"{source}: description must be a string")
     default = Policy().default
     if "default" in data:
         if not isinstance(data["default"], dict):
             raise PolicyError(f"{source}: [default] must be a table")
+        if "stages" in data["default"]:
+            raise PolicyError(f"{source} [default]: stages belongs in a [[rule]] (the default applies to every other stage)")
         default = _tolerance(data["default"], f"{source} [default]")
     rules = []
     raw_rules = data.get("rule", [])
@@ -190,10 +197,14 @@ def load_policy(path: str | Path | None) -> Policy:
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
         raise PolicyError(f"{p}: cannot read policy file ({exc.strerror or exc})") from None
+    except UnicodeDecodeError as exc:
+        raise PolicyError(f"{p}: not UTF-8 text (byte {exc.start}: {exc.reason})") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise PolicyError(f"{p}: not valid TOML ({exc})") from None
+    except RecursionError:
+        raise PolicyError(f"{p}: not valid TOML (nested too deeply)") from None
     return parse_policy(data, str(p))
 
 
