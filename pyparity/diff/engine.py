@@ -59,6 +59,7 @@ def diff_traces(
         rule = policy.rule_for(p.name)
         if p.name_b is None or p.name_a is None:
             status = ONLY_IN_A if p.name_b is None else ONLY_IN_B
+            (a if p.name_a else b).verify(p.name_a or p.name_b)  # a corrupt one-sided member is bad input too
             info = a.info(p.name_a) if p.name_a else b.info(p.name_b)
             r = StageResult(name=p.name, status=IGNORED if tol.ignore else status, tolerance=tol.describe(),
                             rule=rule, name_b=p.name_b)

@@ -12,6 +12,7 @@ import json
 import os
 import struct
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Mapping
 
@@ -27,11 +28,37 @@ INDEX_HEADER = ["seq", "name", "dtype", "shape"]
 
 # reading ---------------------------------------------------------------------------------
 
+# What a trace may make a reader decompress, in total (its compressed members' declared sizes); a
+# larger one is refused before anything is decompressed. Stored members are memory-mapped, so their
+# size is bounded by the file itself.
+DEFAULT_MAX_DECOMPRESSED_BYTES = 2 * 1024 ** 3
+MAX_DECOMPRESSED_ENV = "PYPARITY_MAX_DECOMPRESSED_BYTES"
+_MAX_NPY_HEADER = 1 << 16  # numpy refuses .npy headers over 10,000 bytes itself
+_CRC_BLOCK = 1 << 24
+
+
+def max_decompressed_bytes() -> int:
+    """The limit on a trace's declared uncompressed size (``PYPARITY_MAX_DECOMPRESSED_BYTES``, bytes)."""
+    raw = os.environ.get(MAX_DECOMPRESSED_ENV, "").strip()
+    if not raw:
+        return DEFAULT_MAX_DECOMPRESSED_BYTES
+    try:
+        value = int(raw)
+    except ValueError:
+        value = -1
+    if value <= 0:
+        raise TraceError(f"{MAX_DECOMPRESSED_ENV}={raw!r}: expected a positive number of bytes")
+    return value
+
+
 def read_trace(path: str | os.PathLike) -> Trace:
     """Open a trace / reference dump directory lazily (the index is read, arrays are not).
 
     Raises `TraceError` with one line naming the file and the problem when the directory is not a
-    trace, the index is malformed, or the index and the archive disagree.
+    trace, the index is malformed, the index and the archive disagree (names, sizes), the archive
+    repeats a member, or its members declare more than `max_decompressed_bytes` to decompress.
+    Each array is checked when it is read: its .npy header against the index, its bytes against the
+    archive's CRC-32 (memory-mapped members too, once each).
     """
     root = Path(path)
     if not root.exists():
@@ -58,13 +85,16 @@ def read_trace(path: str | os.PathLike) -> Trace:
         raise TraceError(
             f"{root / 'index.tsv'}: {len(extra)} array(s) in arrays.npz are not in the index (first: {extra[0]!r})"
         )
+    archive.expect(stages)
     return Trace(stages, archive.load, meta, source)
 
 
 def _read_meta(path: Path) -> dict:
     try:
         meta = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except RecursionError:
+        raise TraceError(f"{path}: not valid JSON (nested too deeply)") from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:  # JSONDecodeError is a ValueError
         raise TraceError(f"{path}: not valid JSON ({exc})") from None
     if not isinstance(meta, dict):
         raise TraceError(f"{path}: expected a JSON object")
@@ -95,9 +125,11 @@ def _read_index(path: Path) -> list[StageInfo]:
         try:
             seq = int(seq_s)
             shape = tuple(int(d) for d in shape_s.split(",")) if shape_s.strip() else ()
-            np.dtype(dtype)
-        except (ValueError, TypeError) as exc:
-            raise TraceError(f"{path}:{lineno}: malformed row ({exc})") from None
+            dt = np.dtype(dtype)
+        except Exception as exc:  # int() and np.dtype() raise ValueError, TypeError, SyntaxError, ...
+            raise TraceError(f"{path}:{lineno}: malformed row ({type(exc).__name__}: {exc})") from None
+        if dt.hasobject:
+            raise TraceError(f"{path}:{lineno}: dtype {dtype!r} holds Python objects; a trace holds data only")
         if any(d < 0 for d in shape):
             raise TraceError(f"{path}:{lineno}: negative dimension in shape {shape_s!r}")
         if seq != len(stages):
@@ -109,38 +141,102 @@ def _read_index(path: Path) -> list[StageInfo]:
     return stages
 
 
+def _data_bytes(shape: tuple[int, ...], dtype: np.dtype) -> int:
+    n = dtype.itemsize
+    for d in shape:
+        n *= int(d)
+    return n
+
+
+def _read_npy_header(f) -> tuple[tuple[int, ...], bool, np.dtype]:
+    version = np.lib.format.read_magic(f)
+    if version == (1, 0):
+        return np.lib.format.read_array_header_1_0(f)
+    if version in ((2, 0), (3, 0)):
+        return np.lib.format.read_array_header_2_0(f)
+    raise ValueError(f".npy format version {version} is not supported")
+
+
 class _LazyNpz:
-    """Member access to an .npz without reading it whole; stored (uncompressed) members are memory-mapped."""
+    """Member access to an .npz without reading it whole; stored (uncompressed) members are memory-mapped.
+
+    Opening checks the central directory (no member repeated, sizes that fit the file and the limit);
+    `expect` checks each member's size against the index's dtype and shape; `load` checks a member's
+    .npy header against both before reading its data, and its CRC-32 (once per member).
+    """
 
     def __init__(self, path: Path):
         self.path = path
         try:
             self._zip = zipfile.ZipFile(path)
-        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+            self._size = path.stat().st_size
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
             raise TraceError(f"{path}: not a readable .npz archive ({exc}); truncated or corrupt?") from None
-        self._infos = {}
+        self._infos: dict[str, zipfile.ZipInfo] = {}
+        self._expected: dict[str, StageInfo] = {}
+        self._verified: set[str] = set()
+        declared = 0
         for zi in self._zip.infolist():
             n = zi.filename[:-4] if zi.filename.endswith(".npy") else zi.filename
+            if n in self._infos:
+                raise TraceError(f"{path}: member {n!r} occurs more than once in the archive; refusing to pick one")
             self._infos[n] = zi
+            if zi.compress_type == zipfile.ZIP_STORED:
+                if zi.compress_size != zi.file_size or zi.header_offset + 30 + zi.file_size > self._size:
+                    raise TraceError(f"{path}: member {zi.filename!r} is truncated (its declared size "
+                                     f"{zi.file_size} runs past the end of the file)")
+            else:
+                declared += zi.file_size
+        limit = max_decompressed_bytes()
+        if declared > limit:
+            raise TraceError(f"{path}: compressed members declare {declared} bytes uncompressed, over the limit of "
+                             f"{limit} ({MAX_DECOMPRESSED_ENV}); refusing to decompress")
 
     def names(self) -> set[str]:
         return set(self._infos)
+
+    def expect(self, stages: list[StageInfo]) -> None:
+        """Check each member's uncompressed size against the index's dtype × shape (nothing is read)."""
+        for s in stages:
+            zi = self._infos[s.name]
+            nbytes = _data_bytes(s.shape, np.dtype(s.dtype))
+            header = zi.file_size - nbytes
+            if not 10 <= header <= _MAX_NPY_HEADER:
+                raise TraceError(f"{self.path}: member {zi.filename!r} is corrupt or the index is wrong: it holds "
+                                 f"{zi.file_size} bytes, the index says "
+                                 f"{s.dtype} {s.shape} ({nbytes} bytes of data)")
+            self._expected[s.name] = s
 
     def load(self, name: str) -> np.ndarray:
         zi = self._infos[name]
         try:
             if zi.compress_type == zipfile.ZIP_STORED:
-                arr = self._map_stored(zi)
-                if arr is not None:
-                    return arr
+                return self._map_stored(name, zi)
             with self._zip.open(zi) as f:
-                return np.lib.format.read_array(f, allow_pickle=False)
+                shape, fortran, dtype = _read_npy_header(f)
+                self._check_header(name, zi, shape, dtype, f.tell())
+                return _read_data(f, shape, fortran, dtype)
         except TraceError:
             raise
-        except Exception as exc:
+        except Exception as exc:  # zlib, zipfile (Bad CRC-32), numpy's header parser, short reads
             raise TraceError(f"{self.path}: member {name!r} is corrupt ({type(exc).__name__}: {exc})") from None
 
-    def _map_stored(self, zi: zipfile.ZipInfo) -> np.ndarray | None:
+    def _check_header(self, name: str, zi: zipfile.ZipInfo, shape, dtype: np.dtype, header_len: int) -> None:
+        """The .npy header against the index and the archive, before any data is read."""
+        if dtype.hasobject:
+            raise TraceError(f"{self.path}: member {zi.filename!r} holds Python objects; refusing to load")
+        end = header_len + _data_bytes(shape, dtype)
+        if end > zi.file_size:
+            raise TraceError(f"{self.path}: member {zi.filename!r} is truncated ({zi.file_size} bytes, its header "
+                             f"declares {end})")
+        if end < zi.file_size:
+            raise TraceError(f"{self.path}: member {zi.filename!r} is corrupt ({zi.file_size - end} bytes after its array)")
+        want = self._expected.get(name)
+        if want is not None and (dtype_label(dtype) != want.dtype or tuple(shape) != want.shape):
+            raise TraceError(f"{self.path}: stage {name!r} holds {dtype_label(dtype)} {tuple(shape)} but the index "
+                             f"says {want.dtype} {want.shape}")
+
+    def _map_stored(self, name: str, zi: zipfile.ZipInfo) -> np.ndarray:
         with open(self.path, "rb") as fh:
             fh.seek(zi.header_offset)
             hdr = fh.read(30)
@@ -148,24 +244,50 @@ class _LazyNpz:
                 raise TraceError(f"{self.path}: bad local header for {zi.filename!r}")
             name_len, extra_len = struct.unpack("<HH", hdr[26:30])
             data_start = zi.header_offset + 30 + name_len + extra_len
+            if data_start + zi.file_size > self._size:
+                raise TraceError(f"{self.path}: member {zi.filename!r} is truncated (runs past the end of the file)")
             fh.seek(data_start)
-            version = np.lib.format.read_magic(fh)
-            if version == (1, 0):
-                shape, fortran, dtype = np.lib.format.read_array_header_1_0(fh)
-            elif version in ((2, 0), (3, 0)):
-                shape, fortran, dtype = np.lib.format.read_array_header_2_0(fh)
-            else:
-                return None
-            if dtype.hasobject:
-                raise TraceError(f"{self.path}: member {zi.filename!r} holds Python objects; refusing to load")
+            shape, fortran, dtype = _read_npy_header(fh)
             offset = fh.tell()
-            nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-            if offset + nbytes > data_start + zi.file_size:
-                raise TraceError(f"{self.path}: member {zi.filename!r} is truncated")
-        if nbytes == 0:
-            return np.empty(shape, dtype=dtype, order="F" if fortran else "C")
-        mm = np.memmap(self.path, dtype=dtype, mode="r", offset=offset, shape=shape, order="F" if fortran else "C")
+            self._check_header(name, zi, shape, dtype, offset - data_start)
+            if name not in self._verified:
+                fh.seek(data_start)
+                crc, left = 0, zi.file_size
+                while left:
+                    block = fh.read(min(left, _CRC_BLOCK))
+                    if not block:
+                        raise TraceError(f"{self.path}: member {zi.filename!r} is truncated")
+                    crc = zlib.crc32(block, crc)
+                    left -= len(block)
+                if crc != zi.CRC:
+                    raise TraceError(f"{self.path}: member {zi.filename!r} is corrupt (CRC-32 mismatch: the bytes "
+                                     "changed after it was written)")
+                self._verified.add(name)
+        order = "F" if fortran else "C"
+        if _data_bytes(shape, dtype) == 0:
+            return np.empty(shape, dtype=dtype, order=order)
+        mm = np.memmap(self.path, dtype=dtype, mode="r", offset=offset, shape=shape, order=order)
         return np.asarray(mm)
+
+
+def _read_data(f, shape, fortran: bool, dtype: np.dtype) -> np.ndarray:
+    """The array after a .npy header from a stream, read in blocks into one writable array; reading to
+    the member's end makes zipfile check its CRC-32."""
+    count = 1
+    for d in shape:
+        count *= int(d)
+    flat = np.empty(count, dtype=dtype)
+    raw = flat.view(np.uint8) if count else np.empty(0, np.uint8)
+    pos = 0
+    while pos < raw.size:
+        block = f.read(min(raw.size - pos, _CRC_BLOCK))
+        if not block:
+            raise ValueError(f"the member ends after {pos} of {raw.size} bytes")
+        raw[pos : pos + len(block)] = np.frombuffer(block, np.uint8)
+        pos += len(block)
+    if f.read(1):
+        raise ValueError("bytes after the array")
+    return flat.reshape(shape, order="F" if fortran else "C")
 
 
 # writing ---------------------------------------------------------------------------------

@@ -162,6 +162,11 @@ class Trace:
             )
         return arr
 
+    def verify(self, name: str) -> None:
+        """Read one stage and check it against the index and the archive's CRC (raises TraceError): for a
+        stage that nothing is compared with, so that corruption is found wherever it is."""
+        self[name]
+
     def get(self, name: str, default=None):
         return self[name] if name in self._by_name else default
 

@@ -1,0 +1,545 @@
+"""Every check of the trace / dump reader (trace/dumpio.py), each triggered on a file made here: one
+line naming the file and the problem, exit 2 from the CLI, never a traceback, never a verdict.
+Then hypothesis: random bytes, truncation and mutation of valid traces (stored and compressed) either
+read as exactly the original arrays or are refused with a TraceError."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import struct
+import zipfile
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cli.app import main
+from pyparity.diff import diff_traces
+from pyparity.errors import TraceError
+from pyparity.trace import Recorder, Trace, read_trace
+from pyparity.trace import dumpio
+
+A = np.arange(4.0)
+B = np.ones((2, 2), np.float32)
+
+
+def _trace(path: Path, compress: bool = False, **arrays) -> Path:
+    with Recorder(path, compress=compress) as rec:
+        for k, v in (arrays or {"a": A, "b": B}).items():
+            rec.save(k, v)
+    return path
+
+
+def _npy(array: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    np.lib.format.write_array(buf, array, allow_pickle=True)
+    return buf.getvalue()
+
+
+def _craft_zip(entries: list[dict]) -> bytes:
+    """A zip written field by field, so that any field can lie: each entry has name, data (as stored
+    in the archive) and optionally method (0 stored, 8 deflated), crc, size (the uncompressed size
+    declared in both headers), local_sig."""
+    out, central = bytearray(), bytearray()
+    for e in entries:
+        name = e["name"].encode()
+        data = e["data"]
+        method = e.get("method", 0)
+        crc = e.get("crc", zlib.crc32(data) if method == 0 else 0)
+        size = e.get("size", len(data))
+        offset = len(out)
+        out += struct.pack("<4sHHHHHIIIHH", e.get("local_sig", b"PK\x03\x04"), 20, 0, method, 0, 0, crc, len(data), size,
+                           len(name), 0) + name + data
+        central += struct.pack("<4sHHHHHHIIIHHHHHII", b"PK\x01\x02", 20, 20, 0, method, 0, 0, crc, len(data), size,
+                               len(name), 0, 0, 0, 0, 0, offset) + name
+    cd_offset = len(out)
+    out += central
+    out += struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, len(entries), len(entries), len(central), cd_offset, 0)
+    return bytes(out)
+
+
+def _write_index(p: Path, rows: list[tuple]) -> None:
+    lines = ["seq\tname\tdtype\tshape"] + [f"{i}\t{n}\t{d}\t{s}" for i, (n, d, s) in enumerate(rows)]
+    (p / "index.tsv").write_text("\n".join(lines) + "\n")
+
+
+def _crafted(p: Path, entries: list[dict], rows: list[tuple]) -> None:
+    p.mkdir(exist_ok=True)
+    (p / "meta.json").write_text("{}")
+    _write_index(p, rows)
+    (p / "arrays.npz").write_bytes(_craft_zip(entries))
+
+
+# breakers: each takes a copy of a good stored trace (a = arange(4.0), b = ones((2, 2), float32)) ------
+
+def _replace_index_line(p, old, new):
+    text = (p / "index.tsv").read_text()
+    assert old in text
+    (p / "index.tsv").write_text(text.replace(old, new))
+
+
+def _stored_member_offset(p, name):
+    with zipfile.ZipFile(p / "arrays.npz") as z:
+        zi = z.getinfo(name + ".npy")
+    raw = (p / "arrays.npz").read_bytes()
+    name_len, extra_len = struct.unpack("<HH", raw[zi.header_offset + 26: zi.header_offset + 30])
+    return zi.header_offset, zi.header_offset + 30 + name_len + extra_len, zi.file_size
+
+
+def _flip_data_byte(p):
+    _, start, size = _stored_member_offset(p, "a")
+    raw = bytearray((p / "arrays.npz").read_bytes())
+    raw[start + size - 1] ^= 0x40          # the last byte of a's data: a[3] = 3.0 becomes another float
+    (p / "arrays.npz").write_bytes(bytes(raw))
+
+
+def _bad_local_header(p):
+    off, _, _ = _stored_member_offset(p, "b")
+    raw = bytearray((p / "arrays.npz").read_bytes())
+    raw[off: off + 4] = b"PK\x09\x09"
+    (p / "arrays.npz").write_bytes(bytes(raw))
+
+
+def _truncated_member(p):
+    """a's header says 8 float64 values, the member holds 4 (and the index, the 4 it holds)."""
+    header = _npy(np.zeros(8))[: -64]
+    _crafted(p, [{"name": "a.npy", "data": header + A.tobytes()}, {"name": "b.npy", "data": _npy(B)}],
+             [("a", "float64", "4"), ("b", "float32", "2,2")])
+
+
+def _bytes_after_the_array(p):
+    header = _npy(np.zeros(2))[:-16]
+    _crafted(p, [{"name": "a.npy", "data": header + A.tobytes()}, {"name": "b.npy", "data": _npy(B)}],
+             [("a", "float64", "2"), ("b", "float32", "2,2")])
+
+
+def _compressed_truncated_member(p):
+    header = _npy(np.zeros(8))[: -64]
+    data = header + A.tobytes()
+    c = zlib.compressobj(6, zlib.DEFLATED, -15)
+    _crafted(p, [{"name": "a.npy", "data": c.compress(data) + c.flush(), "method": 8, "crc": zlib.crc32(data),
+                  "size": len(data)}, {"name": "b.npy", "data": _npy(B)}],
+             [("a", "float64", "4"), ("b", "float32", "2,2")])
+
+
+def _duplicate_member(p):
+    _crafted(p, [{"name": "a.npy", "data": _npy(A)}, {"name": "b.npy", "data": _npy(B)},
+                 {"name": "a.npy", "data": _npy(A + 1)}], [("a", "float64", "4"), ("b", "float32", "2,2")])
+
+
+def _duplicate_member_without_suffix(p):
+    _crafted(p, [{"name": "a.npy", "data": _npy(A)}, {"name": "b.npy", "data": _npy(B)}, {"name": "a", "data": _npy(A)}],
+             [("a", "float64", "4"), ("b", "float32", "2,2")])
+
+
+def _object_member(p):
+    obj = np.array([{"x": 1}, None], dtype=object)       # a pickle inside (of plain data)
+    _crafted(p, [{"name": "a.npy", "data": _npy(obj)}, {"name": "b.npy", "data": _npy(B)}],
+             [("a", "float64", "1"), ("b", "float32", "2,2")])
+
+
+def _object_dtype_in_index(p):
+    _replace_index_line(p, "0\ta\tfloat64\t4", "0\ta\tobject\t4")
+
+
+def _stored_size_past_the_end(p):
+    _crafted(p, [{"name": "a.npy", "data": _npy(A), "size": len(_npy(A)) + 10 ** 6}, {"name": "b.npy", "data": _npy(B)}],
+             [("a", "float64", "4"), ("b", "float32", "2,2")])
+
+
+def _unsupported_npy_version(p):
+    data = bytearray(_npy(A))
+    data[6] = 9
+    _crafted(p, [{"name": "a.npy", "data": bytes(data)}, {"name": "b.npy", "data": _npy(B)}],
+             [("a", "float64", "4"), ("b", "float32", "2,2")])
+
+
+def _central_crc_wrong(p):
+    _crafted(p, [{"name": "a.npy", "data": _npy(A), "crc": zlib.crc32(_npy(A)) ^ 1}, {"name": "b.npy", "data": _npy(B)}],
+             [("a", "float64", "4"), ("b", "float32", "2,2")])
+
+
+def _index_wrong_dtype(p):
+    _replace_index_line(p, "0\ta\tfloat64\t4", "0\ta\tint64\t4")
+
+
+def _index_wrong_shape_same_bytes(p):
+    _replace_index_line(p, "1\tb\tfloat32\t2,2", "1\tb\tfloat32\t4")
+
+
+def _index_size_disagrees_with_archive(p):
+    _replace_index_line(p, "0\ta\tfloat64\t4", "0\ta\tfloat64\t400")
+
+
+def _index_negative_dim(p):
+    _replace_index_line(p, "1\tb\tfloat32\t2,2", "1\tb\tfloat32\t-2,-2")
+
+
+def _index_seq_out_of_order(p):
+    _replace_index_line(p, "1\tb\t", "5\tb\t")
+
+
+def _index_wrong_columns(p):
+    _replace_index_line(p, "1\tb\tfloat32\t2,2", "1\tb\tfloat32\t2,2\textra")
+
+
+def _index_malformed_shape(p):
+    _replace_index_line(p, "1\tb\tfloat32\t2,2", "1\tb\tfloat32\t2,x")
+
+
+def _index_bad_dtype(p):
+    _replace_index_line(p, "0\ta\tfloat64", "0\ta\tfloat65")
+
+
+def _index_empty_name(p):
+    _replace_index_line(p, "0\ta\t", "0\t\t")
+
+
+def _index_not_utf8(p):
+    (p / "index.tsv").write_bytes(b"seq\tname\tdtype\tshape\n0\t\xff\xfe\tfloat64\t4\n")
+
+
+def _index_missing_array(p):
+    lines = (p / "index.tsv").read_text().splitlines()
+    lines.append(f"{len(lines) - 1}\tghost\tfloat32\t3")
+    (p / "index.tsv").write_text("\n".join(lines) + "\n")
+
+
+def _array_missing_from_index(p):
+    lines = (p / "index.tsv").read_text().splitlines()
+    (p / "index.tsv").write_text("\n".join(lines[:-1]) + "\n")
+
+
+def _meta_format(p):
+    (p / "meta.json").write_text(json.dumps({"format": "something-else", "version": 1}))
+
+
+def _meta_version(p):
+    (p / "meta.json").write_text(json.dumps({"format": "reference-dump", "version": 2}))
+
+
+def _meta_not_object(p):
+    (p / "meta.json").write_text("[1, 2]")
+
+
+def _meta_deep(p):
+    (p / "meta.json").write_text("[" * 200_000 + "]" * 200_000)
+
+
+def _meta_not_utf8(p):
+    (p / "meta.json").write_bytes(b'{"producer": "\xff"}')
+
+
+def _meta_huge_int(p):
+    (p / "meta.json").write_text('{"n": ' + "9" * 5000 + "}")
+
+
+def _not_a_zip(p):
+    (p / "arrays.npz").write_bytes(b"this is not a zip archive at all" * 10)
+
+
+def _missing_index(p):
+    (p / "index.tsv").unlink()
+
+
+def _a_file_not_a_dir(p):
+    shutil.rmtree(p)
+    p.write_text("hello")
+
+
+CASES = [
+    ("CRC mismatch in a stored member", _flip_data_byte, "CRC-32 mismatch"),
+    ("CRC field wrong", _central_crc_wrong, "CRC-32 mismatch"),
+    ("bad local header", _bad_local_header, "bad local header"),
+    ("truncated member", _truncated_member, "is truncated"),
+    ("truncated compressed member", _compressed_truncated_member, "is truncated"),
+    ("bytes after the array", _bytes_after_the_array, "bytes after its array"),
+    ("duplicate member", _duplicate_member, "more than once"),
+    ("duplicate member without .npy", _duplicate_member_without_suffix, "more than once"),
+    ("object array member", _object_member, "Python objects"),
+    ("object dtype in the index", _object_dtype_in_index, "Python objects"),
+    ("stored size past the end", _stored_size_past_the_end, "truncated"),
+    ("unsupported .npy version", _unsupported_npy_version, "corrupt"),
+    ("index says another dtype", _index_wrong_dtype, "index says"),
+    ("index says another shape", _index_wrong_shape_same_bytes, "index says"),
+    ("index size disagrees with the archive", _index_size_disagrees_with_archive, "the index says"),
+    ("negative dimension", _index_negative_dim, "negative dimension"),
+    ("seq out of order", _index_seq_out_of_order, "out of order"),
+    ("wrong column count", _index_wrong_columns, "expected 4 tab-separated columns"),
+    ("malformed shape", _index_malformed_shape, "malformed row"),
+    ("unknown dtype", _index_bad_dtype, "malformed row"),
+    ("empty stage name", _index_empty_name, "empty stage name"),
+    ("index not UTF-8", _index_not_utf8, "cannot be read"),
+    ("stage not in the archive", _index_missing_array, "not in the archive"),
+    ("array not in the index", _array_missing_from_index, "not in the index"),
+    ("meta format", _meta_format, "is not 'reference-dump'"),
+    ("meta version", _meta_version, "version 2 is not supported"),
+    ("meta not an object", _meta_not_object, "expected a JSON object"),
+    ("meta nested 200,000 deep", _meta_deep, "nested too deeply"),
+    ("meta not UTF-8", _meta_not_utf8, "not valid JSON"),
+    ("meta with a 5000-digit number", _meta_huge_int, "not valid JSON"),
+    ("archive not a zip", _not_a_zip, "not a readable .npz"),
+    ("index missing", _missing_index, "missing index.tsv"),
+    ("a file, not a directory", _a_file_not_a_dir, "not a trace"),
+]
+
+
+@pytest.mark.parametrize("label,breaker,message", CASES, ids=[c[0] for c in CASES])
+def test_reader_check_gives_one_line_and_exit_2(tmp_path, capsys, label, breaker, message):
+    good = _trace(tmp_path / "good")
+    bad = tmp_path / "bad"
+    shutil.copytree(good, bad)
+    breaker(bad)
+    code = main(["diff", str(good), str(bad)])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert message in err and "bad" in err, err
+    with pytest.raises(TraceError, match="bad"):  # the library raises the same, before or at reading
+        read_trace(bad).validate()
+
+
+def test_crafted_good_archive_reads():
+    """The hand-made zip that the cases above bend is itself a valid trace (the cases test one lie each)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        p = Path(tmp) / "t"
+        _crafted(p, [{"name": "a.npy", "data": _npy(A)}, {"name": "b.npy", "data": _npy(B)}],
+                 [("a", "float64", "4"), ("b", "float32", "2,2")])
+        t = read_trace(p)
+        assert np.array_equal(t["a"], A) and np.array_equal(t["b"], B)
+
+
+def test_corrupt_member_of_a_stage_only_one_side_has(tmp_path, capsys):
+    good = _trace(tmp_path / "good", a=A)
+    bad = _trace(tmp_path / "bad", a=A, b=np.arange(100.0))
+    raw = bytearray((bad / "arrays.npz").read_bytes())
+    _, start, size = _stored_member_offset(bad, "b")
+    raw[start + size - 5] ^= 1
+    (bad / "arrays.npz").write_bytes(bytes(raw))
+    for args in (["diff", str(good), str(bad)], ["diff", str(bad), str(good)]):
+        assert main(args) == 2
+        err = capsys.readouterr().err
+        assert "'b.npy' is corrupt" in err and len(err.strip().splitlines()) == 1
+    with pytest.raises(TraceError, match="CRC-32"):
+        diff_traces(read_trace(good), read_trace(bad))
+
+
+def test_compressed_member_corruption_is_detected(tmp_path):
+    bad = _trace(tmp_path / "t", compress=True, a=np.arange(1000.0))
+    with zipfile.ZipFile(bad / "arrays.npz") as z:
+        zi = z.getinfo("a.npy")
+    raw = bytearray((bad / "arrays.npz").read_bytes())
+    raw[zi.header_offset + 30 + len("a.npy") + zi.compress_size // 2] ^= 0x10
+    (bad / "arrays.npz").write_bytes(bytes(raw))
+    with pytest.raises(TraceError, match="'a' is corrupt"):
+        read_trace(bad)["a"]
+
+
+def test_crc_of_a_memory_mapped_member_is_checked_once(tmp_path, monkeypatch):
+    t = read_trace(_trace(tmp_path / "t", a=np.arange(10_000.0)))
+    calls = []
+
+    class CountingZlib:
+        @staticmethod
+        def crc32(data, value=0):
+            calls.append(len(data))
+            return zlib.crc32(data, value)
+
+    monkeypatch.setattr(dumpio, "zlib", CountingZlib)
+    first = t["a"]
+    with zipfile.ZipFile(tmp_path / "t" / "arrays.npz") as z:
+        assert calls and sum(calls) == z.getinfo("a.npy").file_size
+    n = len(calls)
+    second = t["a"]
+    assert len(calls) == n and np.array_equal(first, second)
+    assert isinstance(first.base, np.memmap) or not first.flags.owndata
+
+
+# bounded resources ---------------------------------------------------------------------------
+
+def _bomb(p: Path, gigabytes: float) -> Path:
+    """A small archive whose one deflated member decompresses to ``gigabytes`` of zeros: repeated
+    full-flush deflate blocks (each is independent of what precedes it)."""
+    n = int(gigabytes * 1e9) // 8
+    buf = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buf, {"descr": "<f8", "fortran_order": False, "shape": (n,)})
+    header = buf.getvalue()  # magic, length and the header dict
+    block = 1 << 22
+    c = zlib.compressobj(9, zlib.DEFLATED, -15)
+    first = c.compress(header + b"\0" * (block - len(header))) + c.flush(zlib.Z_FULL_FLUSH)
+    c = zlib.compressobj(9, zlib.DEFLATED, -15)
+    zeros = c.compress(b"\0" * block) + c.flush(zlib.Z_FULL_FLUSH)
+    total = len(header) + n * 8
+    reps = (total - block) // block
+    tail_len = total - block - reps * block
+    c = zlib.compressobj(9, zlib.DEFLATED, -15)
+    tail = c.compress(b"\0" * tail_len) + c.flush()
+    stream = first + zeros * reps + tail
+    _crafted(p, [{"name": "a.npy", "data": stream, "method": 8, "crc": 0, "size": total}], [("a", "float64", str(n))])
+    return p
+
+
+def test_a_small_dump_that_decompresses_to_3_gb_is_refused_before_decompressing(tmp_path, capsys):
+    bomb = _bomb(tmp_path / "bomb", 3.0)
+    size = (bomb / "arrays.npz").stat().st_size
+    assert size < 4e6
+    # it really is what it says: the stream inflates to the declared size (checked on a prefix)
+    with zipfile.ZipFile(bomb / "arrays.npz") as z, z.open("a.npy") as f:
+        assert len(f.read(50_000_000)) == 50_000_000
+    good = _trace(tmp_path / "good")
+    assert main(["diff", str(good), str(bomb)]) == 2
+    err = capsys.readouterr().err
+    assert "over the limit" in err and "PYPARITY_MAX_DECOMPRESSED_BYTES" in err and len(err.strip().splitlines()) == 1
+
+
+def test_the_decompression_limit_is_configurable(tmp_path, monkeypatch):
+    t = _trace(tmp_path / "t", compress=True, a=np.zeros(1000))
+    stored = _trace(tmp_path / "s", a=np.zeros(1000))
+    assert read_trace(t)["a"].sum() == 0
+    monkeypatch.setenv("PYPARITY_MAX_DECOMPRESSED_BYTES", "8000")
+    with pytest.raises(TraceError, match="over the limit of 8000"):
+        read_trace(t)
+    monkeypatch.setenv("PYPARITY_MAX_DECOMPRESSED_BYTES", "9000")
+    assert read_trace(t)["a"].shape == (1000,)
+    monkeypatch.setenv("PYPARITY_MAX_DECOMPRESSED_BYTES", "lots")
+    with pytest.raises(TraceError, match="positive number of bytes"):
+        read_trace(t)
+    monkeypatch.setenv("PYPARITY_MAX_DECOMPRESSED_BYTES", "10")
+    assert read_trace(stored)["a"].shape == (1000,)   # stored members are mapped, not decompressed
+
+
+def test_declared_size_lie_is_refused_before_decompressing(tmp_path):
+    """A member whose header declares far more than the archive says it holds."""
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "<f8", "fortran_order": False, "shape": (10 ** 9,)})
+    data = header.getvalue() + b"\0" * 64
+    c = zlib.compressobj(6, zlib.DEFLATED, -15)
+    p = tmp_path / "lie"
+    _crafted(p, [{"name": "a.npy", "data": c.compress(data) + c.flush(), "method": 8, "crc": zlib.crc32(data),
+                  "size": len(data)}], [("a", "float64", "8")])
+    with pytest.raises(TraceError, match="truncated"):
+        read_trace(p)["a"]
+
+
+# byte order ----------------------------------------------------------------------------------
+
+def test_big_endian_member_is_compared_by_value_with_a_message(tmp_path, capsys):
+    le = _trace(tmp_path / "le", x=np.array([1.0, 2.5], "<f8"))
+    be = _trace(tmp_path / "be", x=np.array([1.0, 2.5], ">f8"))
+    rep = diff_traces(read_trace(le), read_trace(be))
+    assert rep.ok and "byte order <f8 vs >f8" in rep.stage("x").note
+    other = _trace(tmp_path / "other", x=np.array([1.0, 2.0], ">f8"))
+    rep = diff_traces(read_trace(le), read_trace(other))
+    assert not rep.ok and "float64 vs float64" not in rep.stage("x").note and rep.stage("x").n_over == 1
+    assert main(["diff", str(le), str(be), "-q"]) == 0
+
+
+# fuzzing -------------------------------------------------------------------------------------
+
+FILES = ["meta.json", "index.tsv", "arrays.npz"]
+ARRAYS = {"s/a": np.arange(6.0).reshape(2, 3), "s/b": np.array([1, -2, 3], np.int16), "s/c": np.array(True),
+          "s/d": np.array(["ab", "c"]), "s/e": np.zeros((0, 2), np.float32)}
+
+
+@pytest.fixture(scope="module")
+def originals(tmp_path_factory):
+    root = tmp_path_factory.mktemp("fuzz")
+    return {c: _trace(root / f"t{int(c)}", compress=c, **ARRAYS) for c in (False, True)}
+
+
+def _outcome(path: Path) -> str:
+    """'refused' (a TraceError), or 'same' (it reads, and every array is bit-identical to the original);
+    anything else fails the test."""
+    try:
+        t = read_trace(path)
+        t.validate()
+        arrays = {n: t[n] for n in t.names}
+        rep = diff_traces(Trace.from_arrays(ARRAYS), t)
+    except TraceError as exc:
+        assert "\n" not in str(exc)
+        return "refused"
+    assert list(arrays) == list(ARRAYS)
+    for n, v in ARRAYS.items():
+        assert arrays[n].dtype == v.dtype and arrays[n].shape == v.shape
+        assert arrays[n].tobytes() == v.tobytes(), n
+    assert rep.ok
+    return "same"
+
+
+def _fuzz_copy(originals, tmp_path_factory, compress: bool) -> Path:
+    dst = tmp_path_factory.mktemp("case") / "t"
+    shutil.copytree(originals[compress], dst)
+    return dst
+
+
+FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@FUZZ
+@given(compress=st.booleans(), which=st.sampled_from(FILES), data=st.data())
+def test_fuzz_truncation(originals, tmp_path_factory, compress, which, data):
+    p = _fuzz_copy(originals, tmp_path_factory, compress)
+    raw = (p / which).read_bytes()
+    cut = data.draw(st.integers(0, len(raw) - 1))
+    (p / which).write_bytes(raw[:cut])
+    assert _outcome(p) in ("refused", "same")
+
+
+@FUZZ
+@given(compress=st.booleans(), which=st.sampled_from(FILES), data=st.data())
+def test_fuzz_byte_mutation(originals, tmp_path_factory, compress, which, data):
+    p = _fuzz_copy(originals, tmp_path_factory, compress)
+    raw = bytearray((p / which).read_bytes())
+    for _ in range(data.draw(st.integers(1, 4))):
+        i = data.draw(st.integers(0, len(raw) - 1))
+        raw[i] = data.draw(st.integers(0, 255).filter(lambda v, old=raw[i]: v != old))
+    (p / which).write_bytes(bytes(raw))
+    assert _outcome(p) in ("refused", "same")
+
+
+@FUZZ
+@given(compress=st.booleans(), which=st.sampled_from(FILES), data=st.data())
+def test_fuzz_insertion_and_deletion(originals, tmp_path_factory, compress, which, data):
+    p = _fuzz_copy(originals, tmp_path_factory, compress)
+    raw = (p / which).read_bytes()
+    i = data.draw(st.integers(0, len(raw)))
+    if data.draw(st.booleans()):
+        raw = raw[:i] + data.draw(st.binary(min_size=1, max_size=16)) + raw[i:]
+    else:
+        raw = raw[:i] + raw[i + data.draw(st.integers(1, 16)):]
+    (p / which).write_bytes(raw)
+    assert _outcome(p) in ("refused", "same")
+
+
+@FUZZ
+@given(compress=st.booleans(), which=st.sampled_from(FILES), blob=st.binary(max_size=600))
+def test_fuzz_random_bytes(originals, tmp_path_factory, compress, which, blob):
+    p = _fuzz_copy(originals, tmp_path_factory, compress)
+    (p / which).write_bytes(blob)
+    assert _outcome(p) in ("refused", "same")
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.text(st.characters(blacklist_categories=["Cs"]), max_size=8),
+                          st.sampled_from(["float64", "int8", "<U3", "bool", "object", "float", "x", ""]),
+                          st.text("0123456789,- ", max_size=6)), max_size=5),
+       st.text(max_size=20))
+def test_fuzz_index_rows(tmp_path_factory, rows, junk):
+    """Arbitrary index rows over a valid archive: read exactly, or refused."""
+    p = _fuzz_copy({False: _trace(tmp_path_factory.mktemp("g") / "t", **ARRAYS)}, tmp_path_factory, False)
+    lines = ["seq\tname\tdtype\tshape"] + [f"{i}\t{n}\t{d}\t{s}" for i, (n, d, s) in enumerate(rows)] + [junk]
+    (p / "index.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    try:
+        t = read_trace(p)
+        t.validate()
+    except TraceError as exc:
+        assert "\n" not in str(exc)
+    else:
+        assert sorted(t.names) == sorted(ARRAYS)
