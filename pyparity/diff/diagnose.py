@@ -21,7 +21,7 @@ from typing import Callable, Iterable
 import numpy as np
 
 from pyparity.conventions.boxes import xywh_to_xyxy, xyxy_to_xywh
-from pyparity.conventions.landmarks import interleaved_to_stacked, stacked_to_interleaved
+from pyparity.conventions.landmarks import interleaved_to_stacked, stacked_to_interleaved, stacked_to_xy, xy_to_stacked
 from pyparity.diff.compare import compute_metrics
 from pyparity.diff.policy import Tolerance
 
@@ -84,7 +84,7 @@ def _axes(a, b, tol, ctx):
                 if len(swapped) == 2 and a.ndim >= 2 and set(swapped) == {a.ndim - 2, a.ndim - 1}:
                     title = "last two axes swapped (H and W, or rows and columns)"
                 yield Hypothesis("transposed", f"transposed: {title}",
-                                 f"B = A transposed with axes {list(perm)}", f"transpose = {inv}", r)
+                                 f"B = A transposed with axes {list(perm)}", f"transpose = {_ints(inv)}", r)
                 return
         elif t.size == b.size:
             reshaped = t.reshape(b.shape)
@@ -93,9 +93,27 @@ def _axes(a, b, tol, ctx):
                 yield Hypothesis(
                     "transposed-reshaped", "axes traversed in another order, then reshaped (im2col H/W swap?)",
                     f"B = A transposed with axes {list(perm)} then reshaped to {list(b.shape)}",
-                    f"reshape = {list(np.transpose(np.empty(a.shape, bool), perm).shape)}; transpose = "
-                    f"{list(np.argsort(perm))}", r)
+                    f"reshape = {_ints(np.transpose(np.empty(a.shape, bool), perm).shape)}; transpose = "
+                    f"{_ints(np.argsort(perm))}", r)
                 return
+    # the other direction: A's buffer read in another shape, then its axes traversed in another order
+    for perm in itertools.permutations(range(b.ndim)):
+        inv = np.argsort(perm)
+        read_as = tuple(int(b.shape[i]) for i in inv)
+        if perm == tuple(range(b.ndim)) or read_as == a.shape:
+            continue
+        r = _explains(np.transpose(a.reshape(read_as), perm), b, tol)
+        if r is not None:
+            yield Hypothesis(
+                "transposed-reshaped", "reshaped, then axes traversed in another order (im2col H/W swap?)",
+                f"B = A reshaped to {list(read_as)} then transposed with axes {list(perm)}",
+                f"transpose = {_ints(inv)}; reshape = {_ints(a.shape)}", r)
+            return
+
+
+def _ints(xs) -> list[int]:
+    """Plain ints, so that a transform prints as ``[1, 0]`` (NumPy 2 prints ``np.int64(1)``)."""
+    return [int(x) for x in xs]
 
 
 def _reshape(a, b, tol, ctx):
@@ -104,7 +122,7 @@ def _reshape(a, b, tol, ctx):
         if r is not None:
             yield Hypothesis("reshaped", "same values in another shape",
                              f"B is A reshaped from {list(a.shape)} to {list(b.shape)}",
-                             f"reshape = {list(a.shape)}", r)
+                             f"reshape = {_ints(a.shape)}", r)
 
 
 def _layout(a, b, tol, ctx):
@@ -113,14 +131,8 @@ def _layout(a, b, tol, ctx):
     af = a
     if a.shape != b.shape and a.size == b.size:
         af = a.reshape(b.shape)  # e.g. (2N, 1) stacked vs (2N,)
-    if af.shape != b.shape:
-        # (N, 2) rows against a flat stacked/interleaved vector
-        if a.ndim == 2 and a.shape[1] == 2 and b.size == a.size:
-            flat_il = a.reshape(-1)
-            r = _explains(flat_il.reshape(b.shape), b, tol)
-            if r is not None:
-                yield Hypothesis("interleaved", "interleaved [x0, y0, x1, y1, ...] where A has (N, 2) rows",
-                                 "B is A's (N, 2) rows flattened", "layout = \"interleaved_to_stacked\"", r)
+    if a.shape != b.shape and a.size == b.size:
+        yield from _rows_vs_flat(a, b, tol)
         return
     for axis in range(af.ndim):
         if af.shape[axis] % 2 or af.shape[axis] < 4:
@@ -142,6 +154,26 @@ def _layout(a, b, tol, ctx):
                 f"B = A with axis {axis} reordered from interleaved to stacked",
                 "layout = \"stacked_to_interleaved\"" + (f"; axis = {axis}" if axis else ""), r)
             return
+
+
+def _rows_vs_flat(a, b, tol):
+    """(N, 2) rows of (x, y) on one side, a flat interleaved or stacked vector on the other."""
+    if a.ndim == 2 and a.shape[1] == 2 and b.ndim == 1:
+        n = a.shape[0]
+        r = _explains(a.reshape(-1), b, tol)
+        if r is not None:
+            yield Hypothesis("interleaved", "interleaved [x0, y0, x1, y1, ...] where the reference has (N, 2) rows",
+                             "B is A's (N, 2) rows flattened", f"reshape = [{n}, 2]", r)
+            return
+        r = _explains(xy_to_stacked(a), b, tol)
+        if r is not None:
+            yield Hypothesis("stacked", "stacked [x0..xn, y0..yn] where the reference has (N, 2) rows",
+                             "B is A's x column, then its y column", "layout = \"stacked_to_xy\"", r)
+    elif a.ndim == 1 and b.ndim == 2 and b.shape[1] == 2:
+        r = _explains(stacked_to_xy(a), b, tol)
+        if r is not None:
+            yield Hypothesis("xy-rows", "(N, 2) rows of (x, y) where the reference stacks [x0..xn, y0..yn]",
+                             "B's rows pair A's first half (x) with its second half (y)", "layout = \"xy_to_stacked\"", r)
 
 
 def _channels(a, b, tol, ctx):
@@ -256,17 +288,22 @@ def _rounding(a, b, tol, ctx):
     for k in range(0, 7):
         if same(np.round(fa, k), fb):
             yield Hypothesis("rounding", f"B is A rounded to {k} decimal(s)", f"B = round(A, {k})",
-                             f"round = {k}  # apply to A as well, or compare with atol = {0.5 * 10 ** -k:g}",
+                             f"# round A to {k} decimal(s) as well, or compare with atol = {0.5 * 10 ** -k:g}",
                              float(np.nanmax(np.abs(fa - fb))))
             return
         if same(fa, np.round(fb, k)):
             yield Hypothesis("rounding", f"A is B rounded to {k} decimal(s)", f"A = round(B, {k})",
                              f"round = {k}", float(np.nanmax(np.abs(fa - fb))))
             return
-    for fn, label in ((np.floor, "floor"), (np.trunc, "truncation toward zero")):
+    for fn, label in ((np.floor, "floor"), (np.trunc, "truncation toward zero"), (np.ceil, "ceiling")):
         if same(fn(fa), fb):
             yield Hypothesis("rounding", f"B is A after {label}", f"B = {fn.__name__}(A)",
-                             f"round = \"{fn.__name__}\"", float(np.max(np.abs(fa - fb))))
+                             f"# the port applies {fn.__name__} where the reference keeps the fraction",
+                             float(np.nanmax(np.abs(fa - fb))))
+            return
+        if same(fa, fn(fb)):
+            yield Hypothesis("rounding", f"A is B after {label}", f"A = {fn.__name__}(B)",
+                             f"round = \"{fn.__name__}\"", float(np.nanmax(np.abs(fa - fb))))
             return
 
 
@@ -487,10 +524,11 @@ def _landmark_box(a, b, tol, ctx):
     """Landmarks denormalised with another box: per row x' = sx·x + tx, y' = sy·y + ty."""
     if a.shape != b.shape or a.dtype.kind != "f" or a.ndim < 2 or a.shape[0] < 1:
         return
-    if a.ndim == 3 and a.shape[2] == 2:
+    # an affine map per row and axis has two parameters: with fewer than 3 landmarks it fits anything
+    if a.ndim == 3 and a.shape[2] == 2 and a.shape[1] >= 3:
         ax, ay, bx_, by_ = a[..., 0], a[..., 1], b[..., 0], b[..., 1]
         layout = "(N, K, 2)"
-    elif a.ndim == 2 and a.shape[1] % 2 == 0 and a.shape[1] >= 4:
+    elif a.ndim == 2 and a.shape[1] % 2 == 0 and a.shape[1] >= 6:
         k = a.shape[1] // 2
         ax, ay, bx_, by_ = a[:, :k], a[:, k:], b[:, :k], b[:, k:]
         layout = "(N, 2K) per-row stacked"

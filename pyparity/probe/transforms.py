@@ -12,7 +12,7 @@ A transform is an ordered table of steps (TOML inline table or a list of tables)
 | ``dtype = "float32"`` | cast |
 | ``rows = [0, 2]`` / ``rows = "0:5"`` | select rows |
 | ``offset = [-1, -1, 0, 0]`` / ``scale = 0.5`` | add / multiply (per last-axis column when a list) |
-| ``round = 1`` | round to N decimals |
+| ``round = 1`` / ``round = "floor"`` (``"trunc"``, ``"ceil"``) | round to N decimals / to an integer that way |
 | ``sort_rows = true`` | sort rows lexicographically |
 | ``squeeze = true`` | drop axes of length 1 |
 
@@ -43,6 +43,7 @@ _LAYOUTS = {
     "stacked_to_xy": stacked_to_xy,
 }
 _BOXES = {"xyxy_to_xywh": xyxy_to_xywh, "xywh_to_xyxy": xywh_to_xyxy}
+_ROUNDINGS = {"floor": np.floor, "trunc": np.trunc, "ceil": np.ceil}
 STEPS = ("transpose", "reshape", "layout", "axis", "boxes", "flip_axis", "dtype", "rows", "offset", "scale",
          "round", "sort_rows", "squeeze")
 
@@ -66,6 +67,8 @@ def normalise_steps(spec: Any, where: str) -> list[tuple[str, Any, dict]]:
                 raise TransformError(f"{where}: layout must be one of {', '.join(_LAYOUTS)}")
             if k == "boxes" and v not in _BOXES:
                 raise TransformError(f"{where}: boxes must be one of {', '.join(_BOXES)}")
+            if k == "round" and not (isinstance(v, int) and not isinstance(v, bool) or v in _ROUNDINGS):
+                raise TransformError(f"{where}: round must be a number of decimals or one of {', '.join(_ROUNDINGS)}")
             if k == "dtype":
                 try:
                     np.dtype(v)
@@ -106,7 +109,7 @@ def apply_steps(a: np.ndarray, steps: Iterable[tuple[str, Any, dict]], where: st
             elif k == "scale":
                 a = a * (np.asarray(v, dtype=a.dtype) if a.dtype.kind == "f" else v)
             elif k == "round":
-                a = np.round(a, int(v))
+                a = _ROUNDINGS[v](a) if isinstance(v, str) else np.round(a, v)
             elif k == "sort_rows" and v:
                 a = a[np.lexsort(a.reshape(a.shape[0], -1).T[::-1])] if a.ndim and a.shape[0] else a
             elif k == "squeeze" and v:
