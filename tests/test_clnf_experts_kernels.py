@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from pyparity.pipelines.clnf.f32kernels import (FMA_FUSED, matvec_t, n_block_split, sgemm_row, sgemm_row_rowwise,
                                                 sgemm_rows2)
 
-needs_fma = pytest.mark.skipif(not FMA_FUSED, reason="the CPU's FMA is not used (no FMA unit)")
+needs_fma = pytest.mark.skipif(not FMA_FUSED, reason="needs hardware: an FMA unit (the CPU's FMA is not used)")
 
 
 def _rows(kernel, w, col, split):

@@ -233,7 +233,7 @@ def test_expf_matches_glibc_algorithm():
     glibc = platform.libc_ver()
     if not (glibc[0] == "glibc" and tuple(int(v) for v in glibc[1].split(".")[:2]) >= (2, 28)
             and platform.machine() == "x86_64" and FMA_FUSED):
-        pytest.skip("needs glibc >= 2.28 on x86-64 with FMA to compare against libm")
+        pytest.skip("needs hardware: glibc >= 2.28 on x86-64 with FMA to compare against libm")
     libm = ctypes.CDLL(ctypes.util.find_library("m"))
     libm.expf.restype = ctypes.c_float
     libm.expf.argtypes = [ctypes.c_float]
