@@ -1,0 +1,150 @@
+"""The mutation report of the verdict machinery (issue 21), from a finished `mutmut run`.
+
+    python scripts/mutation_report.py --modules | --tests          (what scripts/mutation.sh mutates and runs)
+    python scripts/mutation_report.py --work DIR --out docs/mutation-report.md --summary docs/mutation-summary.json
+
+A mutant is killed when a test fails (or it times out); "no tests" counts as surviving. Survivors that
+match an entry of scripts/mutation_equivalent.toml (the changed line before and after, and why no test
+can tell them apart) are equivalent and leave the denominator: kill rate = killed / (mutants - equivalent).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+# module -> the fast unit tests that exercise it (mutmut runs, per mutant, those that reach the function)
+MODULES = {
+    "pyparity/diff/compare.py": ["tests/test_diff_tolerance_boundaries.py", "tests/test_bad_input.py",
+                                 "tests/test_diff_diagnose_classes.py"],
+    "pyparity/diff/policy.py": ["tests/test_diff_policy_reader.py", "tests/test_policy_overlay.py",
+                                "tests/test_diff_tolerance_boundaries.py", "tests/test_bad_input.py"],
+    "pyparity/trace/dumpio.py": ["tests/test_trace_reader_checks.py", "tests/test_trace_roundtrip.py",
+                                 "tests/test_bad_input.py"],
+    "pyparity/diff/align.py": ["tests/test_diff_align.py", "tests/test_bad_input.py"],
+    "pyparity/diff/engine.py": ["tests/test_diff_tolerance_boundaries.py", "tests/test_bad_input.py",
+                                "tests/test_diff_align.py", "tests/test_trace_reader_checks.py"],
+    "pyparity/probe/transforms.py": ["tests/test_probe.py", "tests/test_diff_diagnose_classes.py",
+                                     "tests/test_probe_transforms.py"],
+}
+CORE = ("pyparity/diff/compare.py", "pyparity/diff/policy.py", "pyparity/trace/dumpio.py")
+KILLED = {"killed", "timeout", "segfault", "caught by type check"}
+
+
+def _dotted(path: str) -> str:
+    return path[:-3].replace("/", ".")
+
+
+def _mutmut(work: Path, *args: str) -> str:
+    exe = Path(sys.executable).parent / "mutmut"
+    return subprocess.run([str(exe), *args], cwd=work, check=True, capture_output=True, text=True).stdout
+
+
+def _changed_lines(diff: str) -> tuple[str, str]:
+    minus = [ln[1:].strip() for ln in diff.splitlines() if ln.startswith("-") and not ln.startswith("---")]
+    plus = [ln[1:].strip() for ln in diff.splitlines() if ln.startswith("+") and not ln.startswith("+++")]
+    return " / ".join(minus), " / ".join(plus)
+
+
+def _function(name: str, module: str) -> str:
+    rest = name[len(_dotted(module)) + 1:]
+    rest = rest.split("__mutmut_")[0]
+    return rest[1:].replace("ǁ", ".").strip(".") if rest.startswith("x") else rest
+
+
+def build(work: Path) -> dict:
+    equivalents = tomllib.loads((HERE / "mutation_equivalent.toml").read_text())["equivalent"]
+    statuses: dict[str, str] = {}
+    for line in _mutmut(work, "results", "--all", "true").splitlines():
+        if ": " in line:
+            name, status = line.strip().rsplit(": ", 1)
+            statuses[name] = status
+    report: dict = {}
+    used = set()
+    for module in MODULES:
+        dotted = _dotted(module)
+        mine = {n: s for n, s in statuses.items() if n.startswith(dotted + ".")}
+        killed = sum(s in KILLED for s in mine.values())
+        survivors, equivalent = [], []
+        for name, status in sorted(mine.items(), key=lambda kv: (kv[0].split("__mutmut_")[0], int(kv[0].rsplit("_", 1)[1]))):
+            if status in KILLED:
+                continue
+            diff = _mutmut(work, "show", name)
+            before, after = _changed_lines(diff)
+            entry = {"name": name, "status": status, "function": _function(name, module), "before": before, "after": after}
+            match = next((i for i, e in enumerate(equivalents) if e["module"] == module and e["before"].strip() == before
+                          and e["after"].strip() == after), None)
+            if match is not None:
+                used.add(match)
+                equivalent.append(dict(entry, reason=equivalents[match]["reason"]))
+            else:
+                survivors.append(entry)
+        total = len(mine)
+        effective = total - len(equivalent)
+        report[module] = {"mutants": total, "killed": killed, "equivalent": equivalent, "survivors": survivors,
+                          "kill_rate": round(killed / effective, 4) if effective else 1.0}
+    stale = [e for i, e in enumerate(equivalents) if i not in used]
+    return {"modules": report, "stale_equivalents": stale}
+
+
+def markdown(data: dict) -> str:
+    out = ["# Mutation report: the verdict machinery", "",
+           "Made by `bash scripts/mutation.sh` (mutmut 3.8.1, the fast unit tests of each module, hypothesis seed 0);",
+           "CI (`bash scripts/mutation_check.sh`) fails when a core module's rate drops below",
+           "`scripts/mutation_thresholds.json`, or when one of issue 21's six named mutations survives.",
+           "Kill rate = killed / (mutants - equivalent); a mutant with no test reaching it counts as surviving.", "",
+           "| module | mutants | killed | equivalent | surviving | kill rate |", "|---|---:|---:|---:|---:|---:|"]
+    for module, r in data["modules"].items():
+        core = " (core)" if module in CORE else ""
+        out.append(f"| `{module}`{core} | {r['mutants']} | {r['killed']} | {len(r['equivalent'])} | "
+                   f"{len(r['survivors'])} | {100 * r['kill_rate']:.1f} % |")
+    for module, r in data["modules"].items():
+        out += ["", f"## `{module}`", ""]
+        if r["equivalent"]:
+            out += ["Equivalent (no test can tell them apart):", ""]
+            for e in r["equivalent"]:
+                out.append(f"- `{e['function']}`: `{e['before']}` → `{e['after']}` — {e['reason']}")
+            out.append("")
+        if r["survivors"]:
+            out += ["Surviving (" + ("missing tests" if module in CORE else "reported, not held to a rate") + "):", ""]
+            for e in r["survivors"]:
+                out.append(f"- `{e['function']}` ({e['status']}): `{e['before']}` → `{e['after']}`")
+        else:
+            out.append("No surviving non-equivalent mutant.")
+    if data["stale_equivalents"]:
+        out += ["", "## Equivalence entries that matched no mutant (stale)", ""]
+        out += [f"- `{e['module']}`: `{e['before']}` → `{e['after']}`" for e in data["stale_equivalents"]]
+    return "\n".join(out) + "\n"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--modules", action="store_true")
+    ap.add_argument("--tests", action="store_true")
+    ap.add_argument("--work", type=Path)
+    ap.add_argument("--out", type=Path)
+    ap.add_argument("--summary", type=Path)
+    args = ap.parse_args()
+    if args.modules:
+        print(" ".join(MODULES))
+        return
+    if args.tests:
+        print(" ".join(sorted({t for ts in MODULES.values() for t in ts})))
+        return
+    data = build(args.work)
+    args.out.write_text(markdown(data))
+    summary = {m: {k: (len(v) if isinstance(v, list) else v) for k, v in r.items()} for m, r in data["modules"].items()}
+    args.summary.write_text(json.dumps(summary, indent=1) + "\n")
+    for m, r in summary.items():
+        print(f"{m}: {r['killed']}/{r['mutants'] - r['equivalent']} killed ({100 * r['kill_rate']:.1f} %), "
+              f"{r['equivalent']} equivalent, {r['survivors']} surviving")
+
+
+if __name__ == "__main__":
+    main()

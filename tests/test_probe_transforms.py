@@ -1,0 +1,94 @@
+"""Alignment transforms (probe/transforms.py): each step's effect written out by hand, validation, and
+one clear error for a step that does not fit the array."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pyparity.probe.transforms import TransformError, apply_steps, normalise_steps
+
+X = np.arange(24.0).reshape(2, 3, 4)
+BOXES = np.array([[1.0, 2.0, 10.0, 20.0], [5.0, 5.0, 1.0, 3.0]])
+
+
+def run(spec, a):
+    return apply_steps(a, normalise_steps(spec, "t"), "t")
+
+
+@pytest.mark.parametrize("spec,a,want", [
+    ({"transpose": [2, 0, 1]}, X, np.moveaxis(X, 2, 0)),
+    ({"reshape": [6, -1]}, X, X.reshape(6, 4)),
+    ({"layout": "interleaved_to_stacked"}, np.array([1.0, 10, 2, 20, 3, 30]), np.array([1.0, 2, 3, 10, 20, 30])),
+    ({"layout": "stacked_to_interleaved"}, np.array([1.0, 2, 3, 10, 20, 30]), np.array([1.0, 10, 2, 20, 3, 30])),
+    ({"layout": "interleaved_to_stacked", "axis": 1}, np.array([[1.0, 10, 2, 20]]), np.array([[1.0, 2, 10, 20]])),
+    ({"layout": "xy_to_stacked"}, np.array([[1.0, 10], [2, 20]]), np.array([1.0, 2, 10, 20])),
+    ({"layout": "stacked_to_xy"}, np.array([1.0, 2, 10, 20]), np.array([[1.0, 10], [2, 20]])),
+    ({"boxes": "xywh_to_xyxy"}, BOXES, np.array([[1.0, 2, 11, 22], [5, 5, 6, 8]])),
+    ({"boxes": "xyxy_to_xywh"}, np.array([[1.0, 2, 11, 22]]), np.array([[1.0, 2, 10, 20]])),
+    ({"flip_axis": 2}, X, X[..., ::-1]),
+    ({"dtype": "float32"}, X, X.astype(np.float32)),
+    ({"rows": [1, 0]}, BOXES, BOXES[::-1]),
+    ({"rows": "1:"}, BOXES, BOXES[1:]),
+    ({"rows": ":1"}, BOXES, BOXES[:1]),
+    ({"rows": ":"}, BOXES, BOXES),
+    ({"offset": [-1, -1, 0, 0]}, BOXES, BOXES - [1, 1, 0, 0]),
+    ({"offset": 0.5}, np.array([1, 2]), np.array([1.5, 2.5])),
+    ({"scale": 0.5}, BOXES, BOXES * 0.5),
+    ({"scale": 2}, np.array([1, 2], np.int32), np.array([2, 4])),
+    ({"round": 1}, np.array([1.26, -1.24]), np.array([1.3, -1.2])),
+    ({"round": "floor"}, np.array([1.5, -1.5]), np.array([1.0, -2.0])),
+    ({"round": "trunc"}, np.array([1.5, -1.5]), np.array([1.0, -1.0])),
+    ({"round": "ceil"}, np.array([1.5, -1.5]), np.array([2.0, -1.0])),
+    ({"sort_rows": True}, np.array([[2.0, 1], [1, 5], [1, 2]]), np.array([[1.0, 2], [1, 5], [2, 1]])),
+    ({"sort_rows": False}, np.array([[2.0, 1], [1, 5]]), np.array([[2.0, 1], [1, 5]])),
+    ({"squeeze": True}, np.ones((1, 3, 1)), np.ones(3)),
+    ({"squeeze": False}, np.ones((1, 3, 1)), np.ones((1, 3, 1))),
+    ([{"reshape": [4, 6]}, {"transpose": [1, 0]}], X, X.reshape(4, 6).T),
+])
+def test_each_step(spec, a, want):
+    got = run(spec, a)
+    assert got.shape == want.shape and np.array_equal(got, want), got
+    assert got.flags.c_contiguous
+
+
+def test_offset_keeps_float32_and_scale_keeps_the_dtype():
+    a = np.array([1.0, 2.0], np.float32)
+    assert run({"offset": 0.1}, a).dtype == np.float32 and run({"scale": 3}, a).dtype == np.float32
+    assert run({"offset": 1}, np.array([1, 2], np.int64)).dtype == np.float64
+
+
+def test_scalars_stay_scalars():
+    out = run({"scale": 2.0}, np.array(3.0))
+    assert out.shape == () and out == 6.0
+    assert run({"sort_rows": True}, np.array(1.0)).shape == ()
+    assert run({"sort_rows": True}, np.empty((0, 2))).shape == (0, 2)
+
+
+def test_no_spec_is_no_step():
+    assert normalise_steps(None, "t") == []
+    assert np.array_equal(run(None, X), X)
+
+
+@pytest.mark.parametrize("spec,message", [
+    ({"bogus": 1}, "unknown transform step 'bogus'"),
+    ({"layout": "sideways"}, "layout must be one of"),
+    ({"boxes": "cxcywh"}, "boxes must be one of"),
+    ({"dtype": "float99"}, "unknown dtype"),
+    ({"round": 1.5}, "round must be a number of decimals"),
+    ({"round": "up"}, "round must be a number of decimals"),
+    ({"round": True}, "round must be a number of decimals"),
+    (3, "a transform is a table"),
+    ([{"scale": 1}, "x"], "a transform is a table"),
+])
+def test_bad_spec(spec, message):
+    with pytest.raises(TransformError, match=message.replace("(", r"\(")):
+        normalise_steps(spec, "t")
+
+
+@pytest.mark.parametrize("spec", [{"transpose": [0, 1]}, {"reshape": [5, 5]}, {"rows": [9]}, {"flip_axis": 4},
+                                  {"offset": [1, 2, 3]}, {"layout": "interleaved_to_stacked", "axis": 7}])
+def test_a_step_that_does_not_fit_is_one_error(spec):
+    with pytest.raises(TransformError) as err:
+        run(spec, X)
+    assert "fails on an array of shape [2, 3, 4]" in str(err.value) and "t:" in str(err.value)
