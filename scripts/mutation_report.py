@@ -21,12 +21,13 @@ HERE = Path(__file__).resolve().parent
 
 # module -> the fast unit tests that exercise it (mutmut runs, per mutant, those that reach the function)
 MODULES = {
-    "pyparity/diff/compare.py": ["tests/test_diff_tolerance_boundaries.py", "tests/test_bad_input.py",
-                                 "tests/test_diff_diagnose_classes.py"],
+    "pyparity/diff/compare.py": ["tests/test_diff_tolerance_boundaries.py", "tests/test_diff_compare_report.py",
+                                 "tests/test_bad_input.py", "tests/test_diff_diagnose_classes.py"],
     "pyparity/diff/policy.py": ["tests/test_diff_policy_reader.py", "tests/test_policy_overlay.py",
-                                "tests/test_diff_tolerance_boundaries.py", "tests/test_bad_input.py"],
-    "pyparity/trace/dumpio.py": ["tests/test_trace_reader_checks.py", "tests/test_trace_roundtrip.py",
-                                 "tests/test_bad_input.py"],
+                                "tests/test_diff_compare_report.py", "tests/test_diff_tolerance_boundaries.py",
+                                "tests/test_bad_input.py"],
+    "pyparity/trace/dumpio.py": ["tests/test_trace_reader_checks.py", "tests/test_trace_writer.py",
+                                 "tests/test_trace_roundtrip.py", "tests/test_bad_input.py"],
     "pyparity/diff/align.py": ["tests/test_diff_align.py", "tests/test_bad_input.py"],
     "pyparity/diff/engine.py": ["tests/test_diff_tolerance_boundaries.py", "tests/test_bad_input.py",
                                 "tests/test_diff_align.py", "tests/test_trace_reader_checks.py"],

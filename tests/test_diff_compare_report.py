@@ -1,0 +1,131 @@
+"""What a comparison reports besides its verdict (diff/compare.py): printed-decimal comparisons at their
+limit, notes, shapes, the tolerance text; and the policy's own labels (diff/policy.py)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from pyparity.diff.compare import DIVERGED, DTYPE_MISMATCH, MATCH, SHAPE_MISMATCH, compare_arrays, compare_printed
+from pyparity.diff.policy import Policy, Rule, Tolerance, builtin_policy, default_policy, parse_policy
+from pyparity.errors import PolicyError
+
+EPS32 = float(np.finfo(np.float32).eps)
+
+
+def _limit(a: float, decimals: int) -> float:
+    """compare_printed's limit: half a unit of the last printed digit (+1e-6 of it) plus 4 float32 eps of |a|."""
+    return 0.5 * 10.0 ** -decimals * (1 + 1e-6) + 4 * EPS32 * abs(a)
+
+
+@pytest.mark.parametrize("a,decimals", [(1.25, 1), (-37.5, 2), (0.0, 3), (123456.0, 0)])
+def test_printed_decimals_on_both_sides_of_half_a_digit(a, decimals):
+    lim = _limit(a, decimals)
+    top = a + lim
+    while abs(top - a) > lim:                        # the last float64 inside the limit
+        top = math.nextafter(top, -math.inf)
+    at = np.array([top])
+    over = np.array([math.nextafter(top, math.inf)])
+    assert abs(float(at[0]) - a) <= lim and abs(float(over[0]) - a) > lim
+    assert compare_printed("s", np.array([a]), at, [decimals]).status == MATCH
+    r = compare_printed("s", np.array([a]), over, [decimals])
+    assert r.status == DIVERGED and r.n_over == 1 and r.n_total == 1
+    assert compare_printed("s", np.array([a]), np.array([2 * a - top]), [decimals]).status == MATCH
+
+
+def test_printed_decimals_per_element_and_the_tolerance_text():
+    a = np.array([1.0, 1.0])
+    b = np.array([1.004, 1.04])
+    r = compare_printed("s", a, b, [2, 1])
+    assert r.status == MATCH and r.tolerance == "printed to 1-2 decimal(s): abs≤half a digit"
+    r = compare_printed("s", a, b, [2, 2])
+    assert r.status == DIVERGED and r.n_over == 1 and r.argmax == (1,) and r.tolerance.startswith("printed to 2 decimal")
+    assert r.max_abs == pytest.approx(0.04) and r.mean_abs == pytest.approx(0.022)
+
+
+def test_printed_nan_and_inf_are_values():
+    a = np.array([np.nan, np.inf, 1.0, -np.inf])
+    r = compare_printed("s", a, a.copy(), [3] * 4)
+    assert r.status == MATCH and (r.nan_a, r.nan_b, r.inf_a, r.inf_b) == (1, 1, 2, 2) and r.max_abs == 0
+    b = np.array([1.0, 1e300, np.nan, np.inf])
+    r = compare_printed("s", a, b, [3] * 4)
+    assert r.status == DIVERGED and r.n_over == 4 and r.max_abs == math.inf and r.mean_abs == 0.0
+
+
+def test_printed_shape_mismatch_and_empty():
+    r = compare_printed("s", np.ones(3), np.ones((3, 1)), [1, 1, 1])
+    assert r.status == SHAPE_MISMATCH and r.note == "shape (3,) vs (3, 1)"
+    r = compare_printed("s", np.empty(0), np.empty(0), [1])
+    assert r.status == MATCH and r.max_abs == 0 and r.n_total == 0
+
+
+def test_notes_and_labels():
+    r = compare_arrays("s", np.ones((2, 3)), np.ones(6), Tolerance())
+    assert r.status == SHAPE_MISMATCH and r.note == "shape (2, 3) vs (6,)"
+    assert (r.dtype_a, r.dtype_b, r.shape_a, r.shape_b) == ("float64", "float64", (2, 3), (6,))
+    r = compare_arrays("s", np.ones(3, ">f8"), np.ones(2, "<f8"), Tolerance())
+    assert r.note == "shape (3,) vs (2,); byte order >f8 vs <f8: compared by value"
+    r = compare_arrays("s", np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([[3.0, 4.0], [1.0, 2.0]]).astype(np.float32),
+                       Tolerance(order="set"))
+    assert r.status == DTYPE_MISMATCH and r.note == "same rows in another order; dtype float64 vs float32"
+    r = compare_arrays("s", np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([[3.0, 4.0], [1.0, 2.0]]), Tolerance())
+    assert r.status == DIVERGED and r.note == "differs only in row order" and r.order_only
+    r = compare_arrays("s", np.ones(2), np.ones(2), Tolerance(rtol=1e-5, ulps=4))
+    assert r.note == "" and r.tolerance == "rel≤1e-05 or 4 ulp"
+
+
+def test_strings_and_other_non_numbers():
+    r = compare_arrays("s", np.array(["ab", "c"]), np.array(["ab", "d"]), Tolerance())
+    assert r.status == DIVERGED and r.n_over == 1 and r.n_total == 2
+    assert compare_arrays("s", np.array(["ab"]), np.array(["ab"]), Tolerance()).status == MATCH
+    r = compare_arrays("s", np.array(["ab"]), np.array([b"ab"]), Tolerance())
+    assert r.status == DIVERGED and r.n_over == 1
+
+
+@pytest.mark.parametrize("real,imag", [(-0.0, 0.0), (0.0, -0.0)])
+def test_exact_complex_across_widths_compares_both_signs(real, imag):
+    a = np.array([complex(0.0, 0.0)], np.complex64)
+    b = np.array([complex(real, imag)], np.complex128)
+    assert compare_arrays("s", a, b, Tolerance(exact=True, check_dtype=False)).status == DIVERGED
+    assert compare_arrays("s", a, a.astype(np.complex128), Tolerance(exact=True, check_dtype=False)).status == MATCH
+
+
+@pytest.mark.parametrize("tol,text", [
+    (Tolerance(), "equal"), (Tolerance(atol=0.5), "abs≤0.5"), (Tolerance(rtol=1e-5), "rel≤1e-05"),
+    (Tolerance(rtol_max=1e-4), "abs≤0.0001×max|a|"), (Tolerance(ulps=0), "0 ulp"),
+    (Tolerance(atol=1, rtol=2, rtol_max=3, ulps=4), "abs≤1 or rel≤2 or abs≤3×max|a| or 4 ulp"),
+    (Tolerance(exact=True, atol=1), "exact (bitwise)"), (Tolerance(ignore=True, exact=True), "ignored"),
+    (Tolerance(order="set", atol=0.5), "abs≤0.5, any order"), (Tolerance(exact=True, order="set"), "exact (bitwise), any order"),
+])
+def test_tolerance_text(tol, text):
+    assert tol.describe() == text
+
+
+def test_policy_labels_and_rules():
+    base = parse_policy({"rule": [{"stages": ["a/**"], "atol": 1.0}]}, "base.toml")
+    top = parse_policy({"default": {"rtol": 0.5}, "rule": [{"stages": ["a/x", "b"], "exact": True}]}, "top.toml")
+    merged = top.merged_over(base)
+    assert merged.source == "top.toml + base.toml" and merged.default == Tolerance(rtol=0.5)
+    assert merged.tolerance_for("a/x").exact and merged.tolerance_for("a/y") == Tolerance(atol=1.0)
+    assert merged.rule_for("b") == "b" and merged.rule_for("a/y") == "a/**" and merged.rule_for("c") == "default"
+    assert merged.tolerance_for("c") == Tolerance(rtol=0.5)
+    expected = merged.with_expected(["a/**"], "drift", label="the drift")
+    assert expected.source == "top.toml + base.toml + the drift"
+    assert expected.tolerance_for("a/y").expected == "drift" and not expected.tolerance_for("a/x").expected
+    assert expected.with_expected(["c"], "why").source.endswith("+ expected divergences")
+    again = expected.merged_over(Policy([Rule(("z",), Tolerance(ignore=True))]).with_expected(["z"], "other"))
+    assert again.tolerance_for("z").ignore and again.tolerance_for("a/y").expected == "drift"
+    assert again.expected_overlays == expected.expected_overlays + ((("z",), "other"),)
+
+
+def test_built_in_policies():
+    d = default_policy()
+    assert d.default == Tolerance(rtol=1e-5, ulps=4) and d.source.endswith("default.toml")
+    mt = builtin_policy("mtcnn")
+    assert mt.source.endswith("mtcnn.toml") and mt.rules
+    with pytest.raises(PolicyError) as err:
+        builtin_policy("no-such-policy")
+    assert "no built-in policy named 'no-such-policy'" in str(err.value) and "default" in str(err.value)
+    assert "mtcnn" in str(err.value)
