@@ -14,7 +14,7 @@ children=2
 if [ "${1:-}" = "--children" ]; then children=$2; fi
 [ -x .venv/bin/python ] || bash scripts/test.sh --co -q >/dev/null
 .venv/bin/python -m pip install -q "mutmut==3.8.1"
-export OPENBLAS_CORETYPE=Haswell PYPARITY_SHARED="${PYPARITY_SHARED:-$(cd .. && pwd)/shared}" \
+export OPENBLAS_CORETYPE=Haswell OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 PYPARITY_SHARED="${PYPARITY_SHARED:-$(cd .. && pwd)/shared}" \
   NUMBA_CACHE_DIR="${NUMBA_CACHE_DIR:-${TMPDIR:-/tmp}/pyparity-numba-cache-mutation}"
 
 modules=$(.venv/bin/python scripts/mutation_report.py --modules)
@@ -38,6 +38,8 @@ sed -i -E 's/max_examples=[0-9]+/max_examples=25/' "$work"/tests/*.py
   echo 'pytest_add_cli_args = ["-p", "no:cacheprovider", "--hypothesis-seed=0", "-q"]'
   # a busy shared machine slows tests down several times: only a mutant far slower than that is a timeout
   echo 'timeout_constant = 20.0'
+  # torch and BLAS thread pools are not fork-safe: fork workers from a server that never ran a test
+  echo 'process_isolation = "forkserver"'
   echo "pytest_add_cli_args_test_selection = [$(for t in $tests; do printf '"%s", ' "$t"; done)]"
 } > "$work/pyproject.toml"
 start=$(date +%s)

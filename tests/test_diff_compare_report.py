@@ -92,13 +92,16 @@ def test_exact_complex_across_widths_compares_both_signs(real, imag):
     assert compare_arrays("s", a, a.astype(np.complex128), Tolerance(exact=True, check_dtype=False)).status == MATCH
 
 
-@pytest.mark.parametrize("tol,text", [
+TEXTS = [
     (Tolerance(), "equal"), (Tolerance(atol=0.5), "abs≤0.5"), (Tolerance(rtol=1e-5), "rel≤1e-05"),
     (Tolerance(rtol_max=1e-4), "abs≤0.0001×max|a|"), (Tolerance(ulps=0), "0 ulp"),
     (Tolerance(atol=1, rtol=2, rtol_max=3, ulps=4), "abs≤1 or rel≤2 or abs≤3×max|a| or 4 ulp"),
     (Tolerance(exact=True, atol=1), "exact (bitwise)"), (Tolerance(ignore=True, exact=True), "ignored"),
     (Tolerance(order="set", atol=0.5), "abs≤0.5, any order"), (Tolerance(exact=True, order="set"), "exact (bitwise), any order"),
-])
+]
+
+
+@pytest.mark.parametrize("tol,text", TEXTS, ids=[f"text{i}" for i in range(len(TEXTS))])
 def test_tolerance_text(tol, text):
     assert tol.describe() == text
 

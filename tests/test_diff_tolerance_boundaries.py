@@ -284,7 +284,7 @@ LOOSE = [Tolerance(), Tolerance(atol=1e300), Tolerance(rtol=1.0), Tolerance(ulps
          Tolerance(atol=1.0, rtol=1.0, ulps=100)]
 
 
-@pytest.mark.parametrize("tol", LOOSE, ids=[t.describe() for t in LOOSE])
+@pytest.mark.parametrize("tol", LOOSE, ids=["equal", "atol_huge", "rtol_1", "ulps_max", "rtol_max_huge", "all"])
 @pytest.mark.parametrize("dtype", [np.float16] + FLOATS)
 def test_nan_and_inf_pass_only_against_themselves(tol, dtype):
     nan, inf = dtype(np.nan), dtype(np.inf)
@@ -359,6 +359,15 @@ def test_rtol_max_scales_with_the_largest_finite_value():
     assert both_paths_arr(a, np.array([4.0, 1.5, -2.0]), tol) == MATCH
     assert both_paths_arr(a, np.array([4.0, steps(1.5, 1, np.float64), -2.0]), tol) == DIVERGED
     assert both_paths_arr(np.array([-4.0, 1.0]), np.array([-4.0, 0.5]), tol) == MATCH      # |a| of a negative peak
+
+
+def test_rtol_max_of_a_stage_below_one():
+    tol = Tolerance(rtol_max=0.5)                    # max|a| = 0.25: atol 0.125
+    a = np.array([0.25, -0.125, 0.0])
+    assert both_paths_arr(a, np.array([0.25, 0.0, 0.0]), tol) == MATCH
+    assert both_paths_arr(a, np.array([0.25, steps(0.0, 1, np.float64), 0.0]), tol) == DIVERGED
+    assert both_paths_arr(a, np.array([0.25, -0.125, 0.125]), tol) == MATCH
+    assert both_paths_arr(a, np.array([0.25, -0.125, steps(0.125, 1, np.float64)]), tol) == DIVERGED
 
 
 def test_rtol_max_ignores_inf_and_nan_in_the_peak():
