@@ -365,7 +365,7 @@ def test_rtol_max_of_a_stage_below_one():
     tol = Tolerance(rtol_max=0.5)                    # max|a| = 0.25: atol 0.125
     a = np.array([0.25, -0.125, 0.0])
     assert both_paths_arr(a, np.array([0.25, 0.0, 0.0]), tol) == MATCH
-    assert both_paths_arr(a, np.array([0.25, steps(0.0, 1, np.float64), 0.0]), tol) == DIVERGED
+    assert both_paths_arr(a, np.array([0.25, 2.0 ** -55, 0.0]), tol) == DIVERGED   # 0.125 + one ulp of it
     assert both_paths_arr(a, np.array([0.25, -0.125, 0.125]), tol) == MATCH
     assert both_paths_arr(a, np.array([0.25, -0.125, steps(0.125, 1, np.float64)]), tol) == DIVERGED
 
