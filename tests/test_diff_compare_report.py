@@ -131,4 +131,39 @@ def test_built_in_policies():
     with pytest.raises(PolicyError) as err:
         builtin_policy("no-such-policy")
     assert "no built-in policy named 'no-such-policy'" in str(err.value) and "default" in str(err.value)
-    assert "mtcnn" in str(err.value)
+    assert "(have: default, img2pose, mtcnn, openface, " in str(err.value)
+
+
+def test_printed_result_fields():
+    a = np.arange(6.0, dtype=np.float32).reshape(2, 3)
+    r = compare_printed("stage/x", a, a.astype(np.float64) + 0.04, [1] * 6)
+    assert (r.name, r.dtype_a, r.dtype_b, r.shape_a, r.shape_b) == ("stage/x", "float32", "float64", (2, 3), (2, 3))
+    assert r.status == MATCH and r.max_rel == 0.0 and r.argmax is not None and r.n_total == 6
+    r = compare_printed("s", np.empty((0, 2)), np.empty((0, 2)), [1])
+    assert r.mean_abs == 0.0 and r.max_abs == 0.0 and r.max_rel == 0.0 and r.argmax == ()
+
+
+def test_a_later_chunk_is_held_to_its_own_threshold():
+    """The fast path reuses buffers chunk after chunk: a small chunk after a large one keeps its limit."""
+    from pyparity.diff.compare import _CHUNK
+
+    for dtype in (np.float32, np.float64):
+        a = np.concatenate([np.full(_CHUNK, 1e6), np.ones(_CHUNK + 5)]).astype(dtype)
+        b = a.copy()
+        b[-1] = dtype(1.001)
+        r = compare_arrays("s", a, b, Tolerance(rtol=1e-5))
+        assert r.status == DIVERGED and r.n_over == 1 and r.argmax == (2 * _CHUNK + 4,)
+
+
+def test_rtol_max_peak_of_complex_values_is_their_magnitude():
+    a = np.array([3 + 4j, 0j])                     # max|a| = 5
+    tol = Tolerance(rtol_max=0.5)                   # atol 2.5
+    assert compare_arrays("s", a, np.array([3 + 4j, 2.5 + 0j]), tol).status == MATCH
+    assert compare_arrays("s", a, np.array([3 + 4j, 2.6 + 0j]), tol).status == DIVERGED
+
+
+def test_64_bit_integer_gaps_are_reported_exactly():
+    big = np.array([2 ** 60, 2 ** 53], np.int64)
+    r = compare_arrays("s", big, big + np.array([100, 1]), Tolerance(atol=99))
+    assert r.status == DIVERGED and r.n_over == 1 and r.max_abs == 100.0 and r.argmax == (0,)
+    assert compare_arrays("s", big[1:], big[1:] + 1, Tolerance()).status == DIVERGED   # 2**53 + 1 is 2**53 in float64

@@ -28,6 +28,8 @@ def test_write_trace_stores_or_deflates_and_keeps_meta(tmp_path):
         meta = json.loads((out / "meta.json").read_text())
         assert meta == {"format": "reference-dump", "version": 1, "producer": {"name": "x"}}
         assert (out / "index.tsv").read_text() == "seq\tname\tdtype\tshape\n0\ta\tfloat64\t3\n1\tb/c\tint8\t2\n"
+    with zipfile.ZipFile(write_trace(t, tmp_path / "default") / "arrays.npz") as z:   # stored unless asked
+        assert {i.compress_type for i in z.infolist()} == {zipfile.ZIP_STORED}
     out = write_trace(t, tmp_path / "other", meta={"producer": {"name": "y"}, "format": "bogus", "version": 7})
     assert read_trace(out).meta == {"format": "reference-dump", "version": 1, "producer": {"name": "y"}}
 
@@ -74,6 +76,8 @@ def test_abort_and_abandon_leave_no_partial_folder(tmp_path):
     w.write("a", np.ones(2))
     w.abort()
     w.abort()
+    with pytest.raises(TraceError, match="already committed"):   # an aborted writer writes nothing more
+        w.write("b", np.ones(2))
     assert list(tmp_path.iterdir()) == [] or all(p.name.endswith(".lock") for p in tmp_path.iterdir())
     w = TraceWriter(tmp_path / "u")
     w.write("a", np.ones(2))
