@@ -153,6 +153,21 @@ def test_a_later_chunk_is_held_to_its_own_threshold():
         b[-1] = dtype(1.001)
         r = compare_arrays("s", a, b, Tolerance(rtol=1e-5))
         assert r.status == DIVERGED and r.n_over == 1 and r.argmax == (2 * _CHUNK + 4,)
+        b[-1] = dtype(1.000005)                         # passes: the fast path reports its relative error
+        r = compare_arrays("s", a, b, Tolerance(rtol=1e-5))
+        assert r.status == MATCH and r.max_rel == pytest.approx(float(dtype(1.000005)) - 1, rel=1e-6)
+
+
+def test_float32_differences_are_taken_in_float64():
+    """1 - (-2**-30) rounds to 1.0 in float32; the definition's float64 difference exceeds rtol = 1 × |a|."""
+    from pyparity.diff.compare import _CHUNK
+
+    a = np.ones(_CHUNK + 3, np.float32)
+    b = a.copy()
+    b[7] = np.float32(-(2.0 ** -30))
+    assert compare_arrays("s", a, b, Tolerance(rtol=1.0)).status == DIVERGED
+    b[7] = np.float32(0.0)
+    assert compare_arrays("s", a, b, Tolerance(rtol=1.0)).status == MATCH
 
 
 def test_rtol_max_peak_of_complex_values_is_their_magnitude():
