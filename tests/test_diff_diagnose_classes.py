@@ -224,3 +224,22 @@ def test_nms_on_stale_scores_in_both_directions():
     assert "p/scores instead of p/old_scores" in hyps[_ids(hyps).index("nms-inputs")].title
     other = np.setdiff1d(np.arange(8), keep_stale)[: len(keep_stale)]
     assert "nms-inputs" not in _ids(diagnose(keep_fresh, np.sort(other), TOL, ctx, limit=20))
+
+
+def test_decision_flip_both_ways_and_its_negative_control():
+    """A 0/1 decision whose candidate recorded the thresholded score beside it (`.../margin`)."""
+    names = ["AU01", "AU02", "AU04"]
+    a = np.array([1, 0, 1])
+    ref = Trace.from_arrays({"f/au/margin": np.array([0.5, -0.2, 0.3])}, meta={"parameters": {"au_names": names}})
+    for b, flipped, words in ((np.array([1, 1, 1]), "AU02", "0 in A, 1 in B"), (np.array([0, 0, 1]), "AU01", "1 in A, 0 in B")):
+        cand = Trace.from_arrays({"f/au/margin": np.where(b == 1, 0.1, -0.1)})
+        ctx = Context(stage="f/au/output", reference=ref, candidate=cand, earlier=())
+        hyps = diagnose(a, b, TOL, ctx, limit=20)
+        assert "decision-flip" in _ids(hyps)
+        h = hyps[_ids(hyps).index("decision-flip")]
+        assert h.title == f"decision flipped: {flipped}" and words in h.detail
+    # no recorded score: nothing to say about the flip; a non-decision stage: not a decision flip
+    no_margin = Context(stage="f/au/output", reference=Trace.from_arrays({}), candidate=Trace.from_arrays({}))
+    assert "decision-flip" not in _ids(diagnose(a, np.array([1, 1, 1]), TOL, no_margin, limit=20))
+    ctx = Context(stage="f/au/output", reference=ref, candidate=ref)
+    assert "decision-flip" not in _ids(diagnose(a * 0.5, a * 0.7, TOL, ctx, limit=20))
