@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Mutation testing of the verdict machinery (issue 21): mutmut mutates the core modules and runs, for
 # each mutant, the fast unit tests that reach the mutated function. Writes docs/mutation-report.md and
-# docs/mutation-summary.json (what `bash scripts/mutation_check.sh`, run by CI, holds the repo to).
+# docs/mutation-summary.json (what `python scripts/mutation_check.py`, run by CI, holds the repo to).
 #
-#   bash scripts/mutation.sh [--children N]     # N parallel mutants (default 2); about 40 min on 2 cores
+#   bash scripts/mutation.sh [--children N]     # N parallel mutants (default 2); about 2 h on 2 shared cores
 #
 # Equivalent mutants (no test can tell them apart) are listed with their reasons in
 # scripts/mutation_equivalent.toml; every other survivor is a missing test.
