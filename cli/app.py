@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from cli.common import EXIT_USAGE
+from cli.common import EXIT_USAGE, mark_command_start
 from cli.diff_cmd import diff
 from cli.ingest_cmd import ingest_app
 from cli.probe_cmd import hunt, record
@@ -28,6 +28,14 @@ app.command("hunt")(hunt)
 run_app = typer.Typer(help="Run a reimplemented pipeline, record its trace, optionally diff it.",
                       no_args_is_help=True)
 app.add_typer(run_app, name="run")
+
+
+@run_app.callback()
+def _before_run() -> None:
+    # the first run compiles numba kernels for half a minute: say so (a spinner, on a terminal only)
+    from pyparity.render.progress import announce_numba_compilation
+
+    announce_numba_compilation()
 
 
 def _register_optional() -> None:
@@ -90,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     from pyparity.render.table import print_error
 
     _terminate_like_interrupt()
+    mark_command_start()
     try:
         code = app(args=argv, prog_name="pyparity", standalone_mode=False)
     except SystemExit as exc:

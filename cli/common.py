@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import typer
@@ -19,26 +20,43 @@ def fail(message: str) -> "typer.Exit":
     raise typer.Exit(EXIT_USAGE)
 
 
+_started: float | None = None
+
+
+def mark_command_start() -> None:
+    """Where a command's time starts (the summary block and the reports print the time since)."""
+    global _started
+    _started = time.perf_counter()
+
+
+def command_seconds() -> float | None:
+    return None if _started is None else time.perf_counter() - _started
+
+
 def diff_and_report(
     a, b, policy=None, mapping=None, stages=None, json_out: Path | None = None, junit_out: Path | None = None,
     html_out: Path | None = None, max_rows: int = 40, quiet: bool = False, diagnose_all: bool = False,
+    table: bool | None = None, github: bool = False,
 ) -> int:
-    """Diff trace ``b`` against reference ``a``, print the table, write reports; returns the exit code."""
+    """Diff trace ``b`` against reference ``a``, print the result, write reports; returns the exit code."""
     from pyparity.diff import diff_traces
 
     report = diff_traces(a, b, policy=policy, mapping=mapping, stages=stages, diagnose_all=diagnose_all)
     report.require_every_stage_glob()  # a --stage typo beside globs that match: refused, not ignored
     return present_report(report, a, b, json_out=json_out, junit_out=junit_out, html_out=html_out,
-                          max_rows=max_rows, quiet=quiet)
+                          max_rows=max_rows, quiet=quiet, table=table, github=github)
 
 
 def present_report(report, a, b, json_out: Path | None = None, junit_out: Path | None = None,
-                   html_out: Path | None = None, max_rows: int = 40, quiet: bool = False) -> int:
-    """Print a diff report's table, write the asked reports; returns the exit code."""
+                   html_out: Path | None = None, max_rows: int = 40, quiet: bool = False,
+                   table: bool | None = None, github: bool = False) -> int:
+    """Print a diff report (``table``: None = the stage table only when it failed), write the asked
+    reports (``github``: annotations and the step summary); returns the exit code."""
     from pyparity.render.table import make_console, render_diff
 
+    elapsed = command_seconds()
     if not quiet:
-        render_diff(report, make_console(), max_rows=max_rows)
+        render_diff(report, make_console(), max_rows=max_rows, table=table, elapsed=elapsed)
     if json_out:
         from pyparity.render.json_report import write_json
 
@@ -51,6 +69,10 @@ def present_report(report, a, b, json_out: Path | None = None, junit_out: Path |
         from pyparity.render.html import write_html
 
         write_html(report, html_out, reference=a, candidate=b)
+    if github:
+        from pyparity.render.github import write_github
+
+        write_github(report, elapsed=elapsed)
     return EXIT_OK if report.ok else EXIT_DIVERGED
 
 

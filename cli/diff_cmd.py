@@ -20,7 +20,12 @@ def diff(
     json_out: Optional[Path] = typer.Option(None, "--json", help="Write the report as JSON here."),
     junit_out: Optional[Path] = typer.Option(None, "--junit", help="Write a JUnit XML report here."),
     html_out: Optional[Path] = typer.Option(None, "--html", help="Write a self-contained HTML report here."),
-    max_rows: int = typer.Option(40, "--max-rows", min=1, help="Rows of the stage table to print."),
+    table: bool = typer.Option(False, "--table", help="Print the stage table even when every stage matches "
+                               "(a failing diff always prints it)."),
+    max_rows: Optional[int] = typer.Option(None, "--max-rows", min=1, help="Rows of the stage table to print "
+                                           "(default 40; implies --table)."),
+    github: bool = typer.Option(False, "--github", help="GitHub Actions: print ::error annotations for the "
+                                "divergences and append a summary to $GITHUB_STEP_SUMMARY."),
     diagnose_all: bool = typer.Option(False, "--diagnose-all", help="Diagnose every diverged stage."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No table; exit code and reports only."),
 ) -> None:
@@ -36,6 +41,6 @@ def diff(
     pol = resolve_policy(policy)
     mapping = load_mapping(map_file) if map_file else None
     code = diff_and_report(ta, tb, policy=pol, mapping=mapping, stages=stage or None, json_out=json_out,
-                           junit_out=junit_out, html_out=html_out, max_rows=max_rows, quiet=quiet,
-                           diagnose_all=diagnose_all)
+                           junit_out=junit_out, html_out=html_out, max_rows=max_rows or 40, quiet=quiet,
+                           diagnose_all=diagnose_all, table=True if table or max_rows else None, github=github)
     raise typer.Exit(code)
