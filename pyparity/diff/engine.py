@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import time
+
 from pyparity.diff.align import Mapping, align
 from pyparity.diff.compare import (
     EXPECTED, FAILING, IGNORED, ONLY_IN_A, ONLY_IN_B, StageResult, compare_arrays, compare_printed,
 )
 from pyparity.diff.diagnose import Context, diagnose
 from pyparity.diff.policy import Policy, default_policy
-from pyparity.diff.report import DiffReport
+from pyparity.diff.report import DiffReport, trace_origin
 from pyparity.errors import UsageError
 from pyparity.trace.trace import Trace, glob_match
 
@@ -40,6 +42,7 @@ def diff_traces(
     diagnose_all : diagnose every diverged stage, not only the first one (diagnosis costs time).
     progress : optional callable(done, total) for progress bars.
     """
+    started = time.perf_counter()
     policy = policy or default_policy()
     mapping = mapping or Mapping()
     all_pairs = align(a.names, b.names, mapping)
@@ -54,7 +57,9 @@ def diff_traces(
     first = None
     first_expected = None
     earlier: list[str] = []
+    seconds: list[float] = []
     for i, p in enumerate(pairs):
+        t0 = time.perf_counter()
         tol = policy.tolerance_for(p.name)
         rule = policy.rule_for(p.name)
         if p.name_b is None or p.name_a is None:
@@ -93,12 +98,14 @@ def diff_traces(
         if p.name_a:
             earlier.append(p.name_a)
         results.append(r)
+        seconds.append(time.perf_counter() - t0)
         if progress is not None:
             progress(i + 1, len(pairs))
     return DiffReport(
         a_source=a.source or "A", b_source=b.source or "B", stages=results, first_divergence=first,
         policy_source=policy.source, nothing_compared=_nothing_compared(a, b, all_pairs, pairs, results, stages),
-        unmatched_stage_globs=unmatched,
+        unmatched_stage_globs=unmatched, a_origin=trace_origin(a), b_origin=trace_origin(b),
+        seconds=time.perf_counter() - started, stage_seconds=seconds,
     )
 
 

@@ -7,6 +7,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from pyparity.diff.compare import EXPECTED, FAILING, IGNORED, MATCH, ONLY_IN_A, ONLY_IN_B, StageResult
+from pyparity.trace.trace import IN_MEMORY
 
 
 @dataclass
@@ -18,6 +19,10 @@ class DiffReport:
     policy_source: str = ""
     nothing_compared: str = ""  # why no stage was compared, when none was (then the report is not ok)
     unmatched_stage_globs: list[str] = field(default_factory=list)  # filter globs that matched no stage
+    a_origin: dict = field(default_factory=dict)  # `trace_origin` of each side: path (or None), producer, input
+    b_origin: dict = field(default_factory=dict)
+    seconds: float = 0.0  # wall time of the diff
+    stage_seconds: list[float] = field(default_factory=list)  # per entry of `stages`, when timed
 
     @property
     def ok(self) -> bool:
@@ -107,10 +112,17 @@ class DiffReport:
             lines.append(f"  worst stage: {w.name} ({w.status}{_err(w)})")
         return "\n".join(lines)
 
+    def origin(self, side: str) -> dict:
+        """`trace_origin` of side ``"a"`` or ``"b"`` (from the source string alone for reports built by hand)."""
+        o = self.a_origin if side == "a" else self.b_origin
+        src = self.a_source if side == "a" else self.b_source
+        return o or {"path": None if src == IN_MEMORY else src, "producer": None, "input": None,
+                     "label": src}
+
     def to_dict(self) -> dict:
         return {
-            "a": self.a_source,
-            "b": self.b_source,
+            "a": self.origin("a"),
+            "b": self.origin("b"),
             "policy": self.policy_source,
             "ok": self.ok,
             "nothing_compared": self.nothing_compared or None,
@@ -118,8 +130,32 @@ class DiffReport:
             "first_divergence": self.first_divergence,
             "counts": self.counts(),
             "expected_divergences": [{"name": s.name, "reason": s.note} for s in self.expected],
+            "seconds": round(self.seconds, 6),
             "stages": [stage_dict(s) for s in self.stages],
         }
+
+
+def trace_origin(trace) -> dict:
+    """Where a trace came from, for reports: ``path`` (None for a trace held in memory), ``producer``
+    ("openface-cpp 2.0.2", "pyparity openface-image"), ``input`` (the file it was run on) and a one-line
+    ``label`` that says all of it (for an in-memory run: that it was not saved, and how to keep it)."""
+    meta = getattr(trace, "meta", None) or {}
+    src = getattr(trace, "source", None)
+    path = None if src in (None, IN_MEMORY) else str(src)
+    prod = meta.get("producer") if isinstance(meta.get("producer"), dict) else {}
+    producer = " ".join(str(prod[k]) for k in ("name", "version") if prod.get(k)) or None
+    how = prod.get("pipeline") or prod.get("command")
+    if producer and how:
+        producer += f" ({how})"
+    inp = meta.get("input") if isinstance(meta.get("input"), dict) else {}
+    input_ = inp.get("path") or inp.get("file")
+    input_ = str(input_) if input_ else None
+    if path is not None:
+        label = path
+    else:
+        label = ("in memory: " + (producer or "this run's trace") + (f" on {input_}" if input_ else "")
+                 + " (not saved; --out PATH keeps it)")
+    return {"path": path, "producer": producer, "input": input_, "label": label}
 
 
 def _err(s: StageResult) -> str:
@@ -128,7 +164,8 @@ def _err(s: StageResult) -> str:
     return f", max abs {s.max_abs:.3g} at {list(s.argmax or ())}, {s.n_over}/{s.n_total} over"
 
 
-def _num(x):
+def json_number(x):
+    """A metric for JSON: a number, None, or "inf" / "-inf" / "nan" (JSON has no non-finite numbers)."""
     if x is None:
         return None
     if isinstance(x, float) and not math.isfinite(x):
@@ -140,9 +177,9 @@ def stage_dict(s: StageResult) -> dict:
     return {
         "name": s.name,
         "status": s.status,
-        "max_abs": _num(s.max_abs),
-        "mean_abs": _num(s.mean_abs),
-        "max_rel": _num(s.max_rel),
+        "max_abs": json_number(s.max_abs),
+        "mean_abs": json_number(s.mean_abs),
+        "max_rel": json_number(s.max_rel),
         "argmax": list(s.argmax) if s.argmax is not None else None,
         "n_over": s.n_over,
         "n_total": s.n_total,

@@ -127,9 +127,10 @@ def run_case(case: Case, opts: GateOptions, pipeline_entry=None) -> CaseOutcome:
 
         from pyparity.render.escape import printable
 
-        name, msg = printable(case.name), printable(out.message)
-        suite = ET.Element("testsuite", name=name, tests="1", failures="0", errors="1", skipped="0")
-        tc = ET.SubElement(suite, "testcase", classname=name, name="run")
+        out.seconds = time.perf_counter() - t0
+        name, msg, secs = printable(case.name), printable(out.message), f"{out.seconds:.6f}"
+        suite = ET.Element("testsuite", name=name, tests="1", failures="0", errors="1", skipped="0", time=secs)
+        tc = ET.SubElement(suite, "testcase", classname=name, name="run", time=secs)
         ET.SubElement(tc, "error", message=msg, type="error").text = msg
         out.junit = [ET.tostring(suite, encoding="unicode")]
     out.seconds = time.perf_counter() - t0
@@ -300,15 +301,26 @@ def run_gate(corpus: Corpus, opts: GateOptions, jobs: int | None = None, console
     return [results[c.name] for c in corpus.cases]
 
 
+GATE_SCHEMA = "pyparity-gate-report/1"  # pyparity/schemas/gate-report-1.schema.json, docs/reports.md
+
+
+def gate_document(outcomes: list[CaseOutcome], corpus: Corpus) -> dict:
+    """The gate's JSON report: ``schema`` and ``pyparity`` (the version that wrote it) first."""
+    import pyparity
+
+    return {"schema": GATE_SCHEMA, "pyparity": pyparity.__version__, "corpus": str(corpus.path), "name": corpus.name,
+            "ok": not any(o.failed for o in outcomes),
+            "counts": {s: sum(o.status == s for o in outcomes) for s in sorted({o.status for o in outcomes})},
+            "seconds": round(sum(o.seconds for o in outcomes), 6),
+            "cases": [o.to_dict() for o in outcomes]}
+
+
 def write_gate_json(outcomes: list[CaseOutcome], corpus: Corpus, path: Path) -> None:
     import json
 
     from pyparity.atomic import write_text_atomic
 
-    doc = {"corpus": str(corpus.path), "name": corpus.name, "ok": not any(o.failed for o in outcomes),
-           "counts": {s: sum(o.status == s for o in outcomes) for s in sorted({o.status for o in outcomes})},
-           "cases": [o.to_dict() for o in outcomes]}
-    write_text_atomic(path, json.dumps(doc, indent=1) + "\n")
+    write_text_atomic(path, json.dumps(gate_document(outcomes, corpus), indent=1) + "\n")
 
 
 def write_gate_junit(outcomes: list[CaseOutcome], path: Path) -> None:
@@ -316,12 +328,10 @@ def write_gate_junit(outcomes: list[CaseOutcome], path: Path) -> None:
 
     from pyparity.atomic import write_text_atomic
 
-    root = ET.Element("testsuites", name="pyparity gate")
-    for o in outcomes:
-        for x in o.junit:
-            root.append(ET.fromstring(x))
-    ET.indent(root)
-    write_text_atomic(path, '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n")
+    from pyparity.render.junit import junit_document, junit_text
+
+    root = junit_document([ET.fromstring(x) for o in outcomes for x in o.junit], name="pyparity gate")
+    write_text_atomic(path, junit_text(root))
 
 
 def write_gate_index(outcomes: list[CaseOutcome], corpus: Corpus, html_dir: Path) -> Path:

@@ -84,6 +84,9 @@ def _compile_glob(pattern: str) -> Callable[[str], bool]:
     return fn
 
 
+IN_MEMORY = "<memory>"  # the source of a trace built in memory (never read from or saved to a path)
+
+
 class Trace:
     """Ordered named arrays of one run, with metadata; arrays load on access.
 
@@ -126,7 +129,7 @@ class Trace:
             a = np.asarray(value)
             data[name] = a
             stages.append(StageInfo(seq, name, dtype_label(a.dtype), tuple(a.shape)))
-        return cls(stages, data.__getitem__, meta, source or "<memory>")
+        return cls(stages, data.__getitem__, meta, source or IN_MEMORY)
 
     # access ------------------------------------------------------------------------------
     @property
