@@ -72,21 +72,21 @@ def fetch_cmd(
     force: bool = typer.Option(False, "--force", help="Re-install files that are already present and verified."),
 ) -> None:
     """Copy from a mirror or download the model files into the cache, checking size and sha256 (all or nothing)."""
-    from pyparity.models import manager
+    from pyparity.models import install, manager
 
     try:
         m = manager.manifest()
         wanted = manager.select(only, all_groups=all_groups, m=m)
         # Licences first, before the progress bar takes the terminal.
-        for lic in manager.licences_to_accept(only, all_groups=all_groups, force=force):
+        for lic in install.licences_to_accept(only, all_groups=all_groups, force=force):
             if accept_license:
                 _show_licence(lic)
             elif not _prompt(lic):
-                fail(manager.not_accepted_message(lic))
-            manager.accept_licence(lic.id)
+                fail(install.not_accepted_message(lic))
+            install.accept_licence(lic.id)
         bar = _Bar(sum(f.size for f in wanted))
         with bar.p:
-            res = manager.fetch(from_dir=from_dir or None, accept_license=False, names=only,
+            res = install.fetch(from_dir=from_dir or None, accept_license=False, names=only,
                                 progress=bar, all_groups=all_groups, force=force)
         root = manager.cache_root()
     except PyparityError as exc:

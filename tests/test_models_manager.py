@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from pyparity.errors import ModelError
-from pyparity.models import manager
+from pyparity.models import install, manager
 from pyparity.models.manifest import (HEADER, build_manifest, default_manifest_path, load_manifest,
                                       manifest_to_toml, sha256_file)
 
@@ -42,7 +42,7 @@ def full_cache(shared_dir, tmp_path_factory):
         mp.setenv("PYPARITY_CACHE_DIR", str(cache))
         mp.delenv("PYPARITY_MODEL_DIR", raising=False)
         manager._clear_process_caches()
-        res = manager.fetch(from_dir=shared_dir / "openface" / "model", accept_license=True, all_groups=True)
+        res = install.fetch(from_dir=shared_dir / "openface" / "model", accept_license=True, all_groups=True)
         manager._clear_process_caches()
     assert len(res.fetched) == len(load_manifest().files)
     return cache
@@ -163,7 +163,7 @@ def test_full_fetch_verifies_and_locates(full_cache, monkeypatch, shared_dir):
     with pytest.raises(ModelError, match="not a model file pyparity knows"):
         manager.model_path("mtcnn_detector/nope.dat")
     # a second fetch finds everything in place
-    res = manager.fetch(all_groups=True)
+    res = install.fetch(all_groups=True)
     assert res.fetched == () and len(res.already) == len(load_manifest().files)
 
 
@@ -218,7 +218,7 @@ def test_au_dir_override_is_verified(openface_au_dir, tmp_path, monkeypatch):
 
 def test_au_models_fetch_from_the_au_folder_itself(openface_au_dir):
     """--from may name the AU_predictors folder itself (the group's `{name}` layout)."""
-    res = manager.fetch(from_dir=openface_au_dir, accept_license=True, names=["openface_au/AU_all_static.txt"])
+    res = install.fetch(from_dir=openface_au_dir, accept_license=True, names=["openface_au/AU_all_static.txt"])
     assert [(f.key, src) for f, src in res.fetched] == [("openface_au/AU_all_static.txt",
                                                          str(openface_au_dir / "AU_all_static.txt"))]
 
@@ -232,7 +232,7 @@ def test_cache_root_follows_xdg(monkeypatch, tmp_path):
 
 
 def test_corrupt_cached_file_fails_verify_and_is_repaired(openface_model_dir, tmp_path):
-    manager.fetch(from_dir=openface_model_dir, accept_license=True, names=[SMALL])
+    install.fetch(from_dir=openface_model_dir, accept_license=True, names=[SMALL])
     assert all(s.ok for s in manager.verify([SMALL]))
     p = manager.cache_root() / "openface-2.2.0" / "model" / "mtcnn_detector" / "RNet.dat"
     data = bytearray(p.read_bytes())
@@ -241,7 +241,7 @@ def test_corrupt_cached_file_fails_verify_and_is_repaired(openface_model_dir, tm
     bad = [s for s in manager.verify([SMALL]) if not s.ok]
     assert [(s.file.name, s.status) for s in bad] == [("mtcnn_detector/RNet.dat", "sha256 mismatch")]
     assert "RNet.dat" in bad[0].message
-    res = manager.fetch(from_dir=openface_model_dir, names=[SMALL])     # licence already accepted
+    res = install.fetch(from_dir=openface_model_dir, names=[SMALL])     # licence already accepted
     assert [f.name for f, _ in res.fetched] == ["mtcnn_detector/RNet.dat"]
     assert all(s.ok for s in manager.verify([SMALL]))
 
@@ -255,7 +255,7 @@ def test_wrong_checksum_in_mirror_installs_nothing(openface_model_dir, tmp_path)
     data[-1] ^= 1
     (mirror / "mtcnn_detector" / "ONet.dat").write_bytes(bytes(data))
     with pytest.raises(ModelError, match=r"mtcnn_detector/ONet\.dat: .*fails its sha256 check") as ei:
-        manager.fetch(from_dir=mirror, accept_license=True, names=[SMALL])
+        install.fetch(from_dir=mirror, accept_license=True, names=[SMALL])
     assert "\n" not in str(ei.value)
     assert _cache_files(manager.cache_root()) == []       # not even the three good files
     assert not list(manager.cache_root().glob(".staging-*"))
@@ -263,17 +263,17 @@ def test_wrong_checksum_in_mirror_installs_nothing(openface_model_dir, tmp_path)
 
 def test_licence_must_be_accepted(openface_model_dir):
     with pytest.raises(ModelError, match=r"licence .* not accepted.*OpenFace-license\.txt.*--accept-license"):
-        manager.fetch(from_dir=openface_model_dir, names=["haarAlign.txt"])
+        install.fetch(from_dir=openface_model_dir, names=["haarAlign.txt"])
     with pytest.raises(ModelError, match="not accepted"):
-        manager.fetch(from_dir=openface_model_dir, names=["haarAlign.txt"], prompt=lambda lic: False)
+        install.fetch(from_dir=openface_model_dir, names=["haarAlign.txt"], prompt=lambda lic: False)
     assert _cache_files(manager.cache_root()) == []
     asked = []
-    manager.fetch(from_dir=openface_model_dir, names=["haarAlign.txt"], prompt=lambda lic: asked.append(lic.id) or True)
-    assert asked == ["openface"] and manager.licence_accepted("openface")
-    assert not manager.licence_accepted("img2pose")
-    manager.fetch(from_dir=openface_model_dir, names=["tris_68.txt"])      # recorded: not asked again
+    install.fetch(from_dir=openface_model_dir, names=["haarAlign.txt"], prompt=lambda lic: asked.append(lic.id) or True)
+    assert asked == ["openface"] and install.licence_accepted("openface")
+    assert not install.licence_accepted("img2pose")
+    install.fetch(from_dir=openface_model_dir, names=["tris_68.txt"])      # recorded: not asked again
     with pytest.raises(ModelError, match=r"CC BY-NC 4\.0"):
-        manager.fetch(from_dir=openface_model_dir, names=["img2pose/*"])
+        install.fetch(from_dir=openface_model_dir, names=["img2pose/*"])
 
 
 def test_unreachable_url_fails_fast_and_clearly(monkeypatch):
@@ -282,20 +282,20 @@ def test_unreachable_url_fails_fast_and_clearly(monkeypatch):
         dataclasses.replace(f, urls=("http://127.0.0.1:9/" + f.path,)) for f in m.files))
     monkeypatch.setattr(manager, "manifest", lambda path=None: moved)
     with pytest.raises(ModelError, match=r"haarAlign\.txt: cannot download \(http://127\.0\.0\.1:9/.*no network\?") as ei:
-        manager.fetch(accept_license=True, names=["haarAlign.txt"], timeout=2.0)
+        install.fetch(accept_license=True, names=["haarAlign.txt"], timeout=2.0)
     assert "\n" not in str(ei.value)
     assert _cache_files(manager.cache_root()) == []
 
 
 def test_mirror_only_files_need_a_mirror():
     with pytest.raises(ModelError, match=r"cen_patches_0\.25_of\.dat: not found in the mirror .* no official download URL"):
-        manager.fetch(accept_license=True, names=["synthetic_cen/cen_patches_0.25_of.dat"])
+        install.fetch(accept_license=True, names=["synthetic_cen/cen_patches_0.25_of.dat"])
 
 
 def test_failure_mid_copy_leaves_no_partial_file(openface_model_dir, monkeypatch):
-    manager.fetch(from_dir=openface_model_dir, accept_license=True, names=["mtcnn_detector/PNet.dat"])
+    install.fetch(from_dir=openface_model_dir, accept_license=True, names=["mtcnn_detector/PNet.dat"])
     before = _cache_files(manager.cache_root())
-    real = manager._copy_stream
+    real = install._copy_stream
 
     def dies_halfway(src, dst, f, progress, what):
         if f.name.endswith("RNet.dat"):
@@ -303,9 +303,9 @@ def test_failure_mid_copy_leaves_no_partial_file(openface_model_dir, monkeypatch
             raise KeyboardInterrupt          # Ctrl-C in the middle of a file
         return real(src, dst, f, progress, what)
 
-    monkeypatch.setattr(manager, "_copy_stream", dies_halfway)
+    monkeypatch.setattr(install, "_copy_stream", dies_halfway)
     with pytest.raises(KeyboardInterrupt):
-        manager.fetch(from_dir=openface_model_dir, names=[SMALL], force=True)
+        install.fetch(from_dir=openface_model_dir, names=[SMALL], force=True)
     assert _cache_files(manager.cache_root()) == before == ["openface-2.2.0/model/mtcnn_detector/PNet.dat"]
     assert not list(manager.cache_root().glob(".staging-*"))
     assert all(s.ok for s in manager.verify(["mtcnn_detector/PNet.dat"]))
@@ -313,7 +313,7 @@ def test_failure_mid_copy_leaves_no_partial_file(openface_model_dir, monkeypatch
 
 def test_progress_reports_every_byte(openface_model_dir):
     seen: dict[str, int] = {}
-    manager.fetch(from_dir=openface_model_dir, accept_license=True, names=[SMALL],
+    install.fetch(from_dir=openface_model_dir, accept_license=True, names=[SMALL],
                   progress=lambda f, done, size: seen.__setitem__(f.name, done))
     assert seen == {f.name: f.size for f in manager.select([SMALL])}
 

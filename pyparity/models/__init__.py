@@ -1,6 +1,6 @@
 """Model files: the manager of licensed upstream files (manifest, fetch, verify, cache) and synthetic weights.
 
-Everyday API (details in ``pyparity.models.manager``)::
+Everyday API (details in ``pyparity.models.manager``, fetching in ``pyparity.models.install``)::
 
     from pyparity.models import openface_model_dir, model_path, fetch, verify, list_models
     d = openface_model_dir()          # verified folder laid out like OpenFace's model/ folder
@@ -24,7 +24,7 @@ def __getattr__(name: str):
     # Lazy, so `python -m pyparity.models.manifest` and `pyparity.models.synthetic_weights` do not
     # import the manager first.
     if name in _EXPORTS:
-        from pyparity.models import manager
+        from pyparity.models import install, manager
 
-        return getattr(manager, name)
+        return getattr(install if name in ("fetch", "FetchResult") else manager, name)
     raise AttributeError(f"module 'pyparity.models' has no attribute {name!r}")
