@@ -4,7 +4,7 @@ A file is written to a hidden temporary sibling (``.NAME.<random>.partial``) and
 when complete. A folder (a trace, a golden, a folder of frame traces) is built in a hidden sibling
 ``.NAME.partial-<random>`` and swapped into place: on Linux with one ``renameat2(RENAME_EXCHANGE)``, so
 a reader never finds the path missing, elsewhere with two renames. While a folder is being built its
-writer holds an advisory lock (``.NAME.writer.lock``, ``flock``): a second writer of the same path is
+writer holds an advisory lock (``.NAME.writer.lock``, ``flock``: `WriterLock`): a second writer of the same path is
 refused at once with a clear error instead of racing, and the lock dies with its process, so the
 leftovers of a killed writer (``.NAME.partial-*``, ``.NAME.old-*``) are known to be stale and are
 removed by the next writer.
@@ -96,13 +96,22 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
 
 # folders -------------------------------------------------------------------------------------------
 
-class _WriterLock:
-    """``flock`` on ``.NAME.writer.lock`` next to the folder; released (and the file removed) on release."""
+class LockHeld(OutputError):
+    """Another process holds the lock of the path being written."""
 
-    def __init__(self, final: Path, what: str):
-        self.final = final
+
+class WriterLock:
+    """``flock`` on ``.NAME.<kind>.lock`` next to ``final``; released (and the file removed) on release.
+
+    The kernel drops the lock when its process dies, so a lock file left by a killed writer never
+    blocks the next one. (filelock does the same flock, but keeps its lock files on release: one
+    hidden file beside every trace and golden, committed along with goldens by accident.)
+    """
+
+    def __init__(self, final: Path, what: str, kind: str = "writer"):
+        self.final = Path(final)
         self.what = what
-        self.path = final.parent / f".{final.name}.writer.lock"
+        self.path = self.final.parent / f".{self.final.name}.{kind}.lock"
         self.fd: int | None = None
 
     def acquire(self) -> None:
@@ -117,7 +126,7 @@ class _WriterLock:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:
                 os.close(fd)
-                raise OutputError(f"{self.final}: another process is writing this {self.what} now; "
+                raise LockHeld(f"{self.final}: another process is writing this {self.what} now; "
                                   "wait for it to finish (or write to another path)") from None
             # a holder that released meanwhile unlinked the file we opened: lock the new one instead
             try:
@@ -136,6 +145,13 @@ class _WriterLock:
             os.unlink(self.path)
         os.close(self.fd)
         self.fd = None
+
+    def __enter__(self) -> "WriterLock":
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
 
 
 def _remove_stale(final: Path, keep: Path | None) -> None:
@@ -209,7 +225,7 @@ class AtomicDir:
         self.final = Path(final)
         self.what = what
         _ensure_parent(self.final)
-        self._lock = _WriterLock(self.final, what)
+        self._lock = WriterLock(self.final, what)
         self._lock.acquire()
         try:
             _remove_stale(self.final, None)

@@ -83,11 +83,28 @@ def test_other_producer_version_and_half_written_goldens_are_refused(tmp_path, r
 
 
 def test_concurrent_writer_is_refused_and_nothing_is_corrupted(tmp_path, run_trace):
+    import subprocess
+    import sys
+
     save_golden(run_trace, "g", tmp_path, stages=["mtcnn/output/*"])
-    (tmp_path / ".g.lock").write_text("4242\n")  # another gate holds it
-    with pytest.raises(TraceError, match="another process"):
-        save_golden(_perturbed(run_trace, "mtcnn/output/boxes", 1.0), "g", tmp_path, update=True)
+    # another gate holds the golden's lock (flock, as the gate's own writer takes it) ...
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom pathlib import Path\n"
+                               "from pyparity.atomic import WriterLock\n"
+                               "with WriterLock(Path(sys.argv[1]), 'golden', kind='golden'):\n"
+                               "    print('held', flush=True); time.sleep(60)\n", str(tmp_path / "g")],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(TraceError, match="another process"):
+            save_golden(_perturbed(run_trace, "mtcnn/output/boxes", 1.0), "g", tmp_path, update=True)
+    finally:
+        holder.kill()
+        holder.wait()
     np.testing.assert_array_equal(load_golden(tmp_path, "g")["mtcnn/output/boxes"], run_trace["mtcnn/output/boxes"])
+    # ... and once it is killed, its lock file (left behind) no longer blocks anyone
+    assert (tmp_path / ".g.golden.lock").exists()
+    save_golden(_perturbed(run_trace, "mtcnn/output/boxes", 1.0), "g", tmp_path, update=True)
+    assert not (tmp_path / ".g.golden.lock").exists()
 
 
 def test_bad_names_and_empty_selection(tmp_path, run_trace):

@@ -3,9 +3,9 @@
 A golden is a trace directory in the reference dump format whose ``meta.json`` carries the producer
 of the run it came from plus a ``golden`` block (name, stage globs, the run's own score against the
 reference, when it was blessed). Writes go through `write_trace` (hidden temporary directory renamed
-into place), so an interrupted save never leaves something that reads as a golden; a lock file
-(``.<name>.lock``, created with O_EXCL) makes a second writer of the same golden fail at once instead
-of racing.
+into place), so an interrupted save never leaves something that reads as a golden; a lock
+(``.<name>.golden.lock``, flock, gone with its process) makes a second writer of the same golden fail at
+once instead of racing.
 """
 
 from __future__ import annotations
@@ -137,26 +137,23 @@ def list_goldens(root: str | os.PathLike) -> list[tuple[str, Path]]:
 
 @contextmanager
 def _lock(path: Path) -> Iterator[None]:
-    from pyparity.atomic import output_error
+    """The golden's own lock (``.<name>.golden.lock``, flock: released when its process dies) held
+    from reading the old golden to writing the new one."""
+    from pyparity.atomic import LockHeld, WriterLock, output_error
 
-    lock = path.parent / f".{path.name}.lock"
+    lock = WriterLock(path, "golden", kind="golden")
     try:
-        lock.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-    except FileExistsError:
-        raise TraceError(f"{path}: another process is writing this golden (lock {lock}); "
-                         "if none is running, remove the lock file") from None
+        path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise output_error(path, exc, "golden") from None
     try:
-        os.write(fd, f"{os.getpid()}\n".encode())
-        os.close(fd)
+        lock.acquire()
+    except LockHeld as exc:
+        raise TraceError(str(exc)) from None
+    try:
         yield
     finally:
-        try:
-            os.unlink(lock)
-        except OSError:
-            pass
+        lock.release()
 
 
 def _same(a: np.ndarray, b: np.ndarray) -> bool:
