@@ -15,17 +15,14 @@ A mapping file (TOML) renames B's stages into A's names or ignores stages::
 from __future__ import annotations
 
 import re
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pyparity.errors import PolicyError
-from pyparity.trace.trace import glob_match
+from pydantic import model_validator
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+from pyparity.errors import PolicyError
+from pyparity.tomlfile import OneOrMany, Strict, read_toml, validate
+from pyparity.trace.trace import glob_match
 
 
 @dataclass
@@ -57,52 +54,47 @@ class Mapping:
         return any(glob_match(name, p) for p in self.ignore)
 
 
+class _RenameRegex(Strict):
+    pattern: str
+    replace: str
+
+    @model_validator(mode="after")
+    def _compiles(self) -> "_RenameRegex":
+        try:
+            rx = re.compile(self.pattern)
+        except re.error as exc:
+            raise ValueError(f"bad pattern ({exc})") from None
+        except RecursionError:
+            raise ValueError("pattern nested too deeply") from None
+        try:
+            rx.sub(self.replace, "")  # parses the replacement: a group the pattern lacks is an error now
+        except (re.error, IndexError) as exc:
+            raise ValueError(f"bad replace {self.replace!r} ({exc})") from None
+        return self
+
+
+class MappingFile(Strict):
+    """The mapping file's schema (module docstring)."""
+
+    MESSAGES = {"rename.**": "[rename] must map stage names to stage names",
+                "rename_regex.*.**": 'rename_regex {i} needs pattern = "..." and replace = "..."',
+                "rename_regex": "rename_regex must be a list of [[rename_regex]] tables",
+                "ignore.**": "ignore must be a list of globs",
+                "strip_prefix_a": "strip_prefix_a must be a string", "strip_prefix_b": "strip_prefix_b must be a string"}
+    rename: dict[str, str] = {}
+    rename_regex: list[_RenameRegex] = []
+    ignore: OneOrMany = []
+    strip_prefix_a: str = ""
+    strip_prefix_b: str = ""
+
+
 def load_mapping(path: str | Path | None) -> Mapping:
     if path is None:
         return Mapping()
     p = Path(path)
-    try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
-    except UnicodeDecodeError as exc:
-        raise PolicyError(f"{p}: not UTF-8 text (byte {exc.start}); a mapping file is TOML in UTF-8") from None
-    except OSError as exc:
-        raise PolicyError(f"{p}: cannot read mapping file ({exc.strerror or exc})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise PolicyError(f"{p}: not valid TOML ({exc})") from None
-    unknown = set(data) - {"rename", "rename_regex", "ignore", "strip_prefix_a", "strip_prefix_b"}
-    if unknown:
-        raise PolicyError(f"{p}: unknown key(s) {', '.join(sorted(unknown))}")
-    m = Mapping()
-    ren = data.get("rename", {})
-    if not isinstance(ren, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in ren.items()):
-        raise PolicyError(f"{p}: [rename] must map stage names to stage names")
-    m.rename = dict(ren)
-    for i, r in enumerate(data.get("rename_regex", []), start=1):
-        if not isinstance(r, dict) or not isinstance(r.get("pattern"), str) or not isinstance(r.get("replace"), str):
-            raise PolicyError(f"{p}: rename_regex {i} needs pattern = \"...\" and replace = \"...\"")
-        try:
-            rx = re.compile(r["pattern"])
-        except re.error as exc:
-            raise PolicyError(f"{p}: rename_regex {i}: bad pattern ({exc})") from None
-        except RecursionError:
-            raise PolicyError(f"{p}: rename_regex {i}: pattern nested too deeply") from None
-        try:
-            rx.sub(r["replace"], "")  # parses the replacement: a group the pattern lacks is an error now
-        except (re.error, IndexError) as exc:
-            raise PolicyError(f"{p}: rename_regex {i}: bad replace {r['replace']!r} ({exc})") from None
-        m.rename_regex.append((rx, r["replace"]))
-    ign = data.get("ignore", [])
-    if isinstance(ign, str):
-        ign = [ign]
-    if not isinstance(ign, list) or not all(isinstance(x, str) for x in ign):
-        raise PolicyError(f"{p}: ignore must be a list of globs")
-    m.ignore = ign
-    for k in ("strip_prefix_a", "strip_prefix_b"):
-        v = data.get(k, "")
-        if not isinstance(v, str):
-            raise PolicyError(f"{p}: {k} must be a string")
-        setattr(m, k, v)
-    return m
+    f = validate(MappingFile, read_toml(p, "mapping file", PolicyError), str(p), PolicyError)
+    return Mapping(rename=dict(f.rename), rename_regex=[(re.compile(r.pattern), r.replace) for r in f.rename_regex],
+                   ignore=list(f.ignore), strip_prefix_a=f.strip_prefix_a, strip_prefix_b=f.strip_prefix_b)
 
 
 @dataclass

@@ -1,0 +1,117 @@
+"""The schemas of the TOML files users write (pydantic models in pyparity/tomlfile.py and beside each
+loader): strict types, unknown keys refused, one line naming the file for every problem."""
+
+from __future__ import annotations
+
+import pytest
+
+from pyparity.diff.align import load_mapping
+from pyparity.errors import InputError, ModelError, PolicyError
+from pyparity.gate.corpus import load_corpus
+from pyparity.models.manifest import load_manifest
+from pyparity.probe.spec import ProbeError, load_probe
+
+PROBE = '[probe]\nname = "x"\n{probe}\n[port]\ncall = "json:dumps"\n{port}\n[[capture]]\ntarget = "json:dumps"\n{capture}\n'
+
+
+def _probe(tmp_path, probe="", port="", capture=""):
+    p = tmp_path / "p.toml"
+    p.write_text(PROBE.format(probe=probe, port=port, capture=capture + ("" if "stage" in capture else '\nstage = "a/b"')))
+    return p
+
+
+@pytest.mark.parametrize("where, line, message", [
+    # each of these once got through: a TypeError traceback, or a string read as a list of letters
+    ("probe", 'requires = "numpy"', "probe: requires: input should be a valid list"),
+    ("port", "setup_kwargs = 3", "port: setup_kwargs: input should be a valid dictionary"),
+    ("port", "env = 5", "port: env: input should be a valid dictionary"),
+    ("capture", "calls = [true]", "capture 1: calls must be a list of call numbers"),
+    ("capture", "fields = { ws = 3 }", "capture 1: fields are value paths"),
+    ("capture", "lookup = 3", "capture 1: lookup tables map values"),
+    ("capture", "colour = 1", "capture 1: unknown key(s) colour"),
+    ("probe", "[extra]", "unknown section(s) extra (expected [probe], [port], [[capture]], [onnx])"),
+])
+def test_probe_types_are_checked(tmp_path, where, line, message):
+    p = _probe(tmp_path, **{where: line})
+    with pytest.raises(ProbeError) as ei:
+        load_probe(p)
+    assert str(ei.value) == f"{p}: {message}" or str(ei.value).startswith(f"{p}: {message}")
+    assert "\n" not in str(ei.value)
+
+
+def test_probe_values_that_are_fine(tmp_path):
+    p = _probe(tmp_path, probe='requires = ["json"]', port='env = { OMP_NUM_THREADS = 1, MODE = "fast" }',
+               capture='calls = [0, 2]\nfields = { ws = "args.window_size" }\nlookup = { ws = { 11 = "s0" } }\n'
+                       'stage = "a/{ws}/b"')
+    pr = load_probe(p)
+    assert pr.requires == ["json"] and pr.env == {"OMP_NUM_THREADS": "1", "MODE": "fast"}
+    assert pr.captures[0].calls == [0, 2] and pr.captures[0].lookup == {"ws": {"11": "s0"}}
+
+
+def test_probe_in_the_cli_is_one_line_and_exit_2(tmp_path, capsys):
+    from cli.app import main
+
+    p = _probe(tmp_path, port="setup_kwargs = 3")
+    assert main(["record", str(p), str(p), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "setup_kwargs" in err and not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("text, message", [
+    ("rename_regex = 3\n", "rename_regex must be a list of [[rename_regex]] tables"),
+    ("ignore = ['a', 2]\n", "ignore must be a list of globs"),
+    ("[[rename_regex]]\npattern = '(a)'\nreplace = '\\2'\n", "rename_regex 1: bad replace"),
+])
+def test_mapping_schema(tmp_path, text, message):
+    f = tmp_path / "m.toml"
+    f.write_text(text)
+    with pytest.raises(PolicyError, match=message.replace("[", r"\[")):
+        load_mapping(f)
+
+
+@pytest.mark.parametrize("body, message", [
+    ('[corpus]\npipeline = "mtcnn"\n[[case]]\nname = 3\ninput = "a.jpg"\n', "case 1: name: input should be a valid string"),
+    ('[corpus]\npipeline = ""\n[[case]]\ninput = "a.jpg"\n', "corpus: pipeline: string should have at least 1 character"),
+    ('[corpus]\npipeline = "mtcnn"\ngolden_stages = [1]\n[[case]]\ninput = "a.jpg"\n', "[corpus]: golden_stages must be"),
+    ('[corpus]\npipeline = "mtcnn"\n[[case]]\nreference = "x"\n', 'case 1: needs input = "path"'),
+    ('[corpus]\npipeline = "mtcnn"\n[vars]\nx = 1\n[[case]]\ninput = "a.jpg"\n', "[vars]: values must be strings"),
+    ('[corpus]\npipeline = "mtcnn"\n[[case]]\ninput = "a.jpg"\n[extra]\n', "unknown section(s) extra"),
+])
+def test_corpus_schema(tmp_path, body, message):
+    spec = tmp_path / "c.toml"
+    spec.write_text(body)
+    with pytest.raises(InputError) as ei:
+        load_corpus(spec, check_files=False)
+    assert str(ei.value) == f"{spec}: {message}" or str(ei.value).startswith(f"{spec}: {message}")
+
+
+MANIFEST = "format = 'pyparity-model-manifest'\nversion = 1\n"
+
+
+@pytest.mark.parametrize("body, message", [
+    ("format = 'x'\nversion = 1\n", "not a pyparity-model-manifest version 1 file"),
+    (MANIFEST + "[[file]]\ngroup = 'g'\nname = 'a'\npath = 'p'\nsize = true\nsha256 = '" + "0" * 64 + "'\n",
+     "file 1: size: input should be a valid integer"),
+    (MANIFEST + "[[file]]\ngroup = 'g'\nname = 'a'\npath = 'p'\nsize = 1\nsha256 = 'abc'\n",
+     "[[file]] #1: sha256 must be 64 hex digits"),
+    (MANIFEST + "[groups.g]\ndescription = 'd'\nlicence = 'l'\ncache_dir = 'c'\ndefault = true\nmirror_layouts = []\n",
+     "[groups.g]: unknown licence 'l'"),
+    (MANIFEST + "[[file]]\ngroup = 'g'\n", "file 1: missing field 'name'"),
+])
+def test_manifest_schema(tmp_path, body, message):
+    m = tmp_path / "m.toml"
+    m.write_text(body)
+    with pytest.raises(ModelError) as ei:
+        load_manifest(m)
+    assert str(ei.value) == f"{m}: {message}"
+
+
+def test_unreadable_files_are_one_line(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_bytes(b"name = '\xff'\n")
+    with pytest.raises(PolicyError, match=r"not UTF-8 text \(byte 8\); a mapping file is TOML in UTF-8"):
+        load_mapping(bad)
+    bad.write_text("a = [" * 2000 + "]" * 2000)
+    with pytest.raises(InputError, match="cannot read the corpus spec: not valid TOML") as ei:
+        load_corpus(bad)
+    assert "\n" not in str(ei.value)
