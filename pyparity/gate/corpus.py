@@ -22,15 +22,16 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated
+
+from pydantic import BeforeValidator, StringConstraints
 
 from pyparity.errors import InputError
+from pyparity.tomlfile import Strict, read_toml, validate
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-_CORPUS_KEYS = {"name", "pipeline", "policy", "goldens", "golden_stages", "golden_policy", "description"}
-_CASE_KEYS = {"name", "input", "reference", "golden", "pipeline", "policy", "golden_stages", "golden_policy"}
 
 
 @dataclass
@@ -94,99 +95,94 @@ def _policy_ref(value, vars_, base: Path, where: str) -> str | None:
         raise InputError(f"{where}: {exc}") from None
 
 
-def _globs(value, where: str) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-        raise InputError(f"{where}: golden_stages must be a list of globs")
-    return list(value)
+NonEmpty = Annotated[str, StringConstraints(min_length=1)]
+
+
+class _CorpusTable(Strict):
+    name: str | None = None
+    description: str = ""
+    pipeline: NonEmpty | None = None
+    policy: NonEmpty | None = None
+    golden_policy: NonEmpty | None = None
+    goldens: NonEmpty = "goldens"
+    golden_stages: Annotated[list[NonEmpty], BeforeValidator(lambda v: [v] if isinstance(v, str) else v)] = []
+
+
+class _CaseTable(Strict):
+    name: NonEmpty | None = None
+    input: NonEmpty
+    reference: NonEmpty | None = None
+    golden: NonEmpty | None = None
+    pipeline: NonEmpty | None = None
+    policy: NonEmpty | None = None
+    golden_policy: NonEmpty | None = None
+    golden_stages: Annotated[list[NonEmpty], BeforeValidator(lambda v: [v] if isinstance(v, str) else v)] = []
+
+
+class CorpusFile(Strict):
+    """The corpus spec's schema (module docstring); paths and ${VARS} are resolved by `load_corpus`."""
+
+    MESSAGES = {"corpus": "[corpus] must be a table", "vars.**": "[vars]: values must be strings",
+                "case": "no [[case]] entries", "case.*": "case {i}: must be a table",
+                "case.*.input": 'needs input = "path"',
+                "case.*.golden_stages.**": "case {i}: golden_stages must be a list of globs",
+                "corpus.golden_stages.**": "[corpus]: golden_stages must be a list of globs"}
+    TOP_LEVEL = "[corpus], [vars], [[case]]"
+    corpus: _CorpusTable = _CorpusTable()
+    vars: dict[str, str] = {}
+    case: list[_CaseTable] = []
 
 
 def load_corpus(path: str | os.PathLike, check_files: bool = True) -> Corpus:
     """Parse and validate a corpus spec; with ``check_files``, every input and reference must exist."""
     from pyparity.gate.pipelines import entry
+    from pyparity.gate.goldens import golden_dir
 
     spec = Path(path)
-    try:
-        data = tomllib.loads(spec.read_text(encoding="utf-8"))
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{spec}: not UTF-8 text (byte {exc.start}); a corpus spec is TOML in UTF-8") from None
-    except OSError as exc:
-        raise InputError(f"{spec}: cannot read corpus spec ({exc.strerror or exc})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{spec}: not valid TOML ({exc})") from None
+    f = validate(CorpusFile, read_toml(spec, "corpus spec", InputError), str(spec), InputError)
     base = spec.resolve().parent
-    unknown = set(data) - {"corpus", "vars", "case"}
-    if unknown:
-        raise InputError(f"{spec}: unknown section(s) {', '.join(sorted(unknown))} (expected [corpus], [vars], [[case]])")
-    top = data.get("corpus", {})
-    if not isinstance(top, dict):
-        raise InputError(f"{spec}: [corpus] must be a table")
-    bad = set(top) - _CORPUS_KEYS
-    if bad:
-        raise InputError(f"{spec} [corpus]: unknown key(s) {', '.join(sorted(bad))}")
-    raw_vars = data.get("vars", {})
-    if not isinstance(raw_vars, dict) or not all(isinstance(v, str) for v in raw_vars.values()):
-        raise InputError(f"{spec} [vars]: values must be strings")
+    if not f.case:
+        raise InputError(f"{spec}: no [[case]] entries")
     vars_: dict[str, str] = {}
-    for k, v in raw_vars.items():
+    for k, v in f.vars.items():
         val = _expand(v, vars_, f"{spec} [vars] {k}")
         # a relative root is relative to the spec file, like every other path in it
         if val and ("/" in val or val.startswith(".")) and not Path(val).is_absolute():
             val = str((base / val).resolve())
         vars_[k] = val
+    top = f.corpus
     where0 = f"{spec} [corpus]"
-    d_pipeline = top.get("pipeline")
-    d_policy = _policy_ref(top.get("policy"), vars_, base, where0)
-    d_gpolicy = _policy_ref(top.get("golden_policy"), vars_, base, where0)
-    d_stages = _globs(top.get("golden_stages"), where0)
-    goldens = _path(top.get("goldens", "goldens"), vars_, base, where0)
-    raw_cases = data.get("case", [])
-    if not isinstance(raw_cases, list) or not raw_cases:
-        raise InputError(f"{spec}: no [[case]] entries")
+    d_policy = _policy_ref(top.policy, vars_, base, where0)
+    d_gpolicy = _policy_ref(top.golden_policy, vars_, base, where0)
+    goldens = _path(top.goldens, vars_, base, where0)
     cases: list[Case] = []
     seen: set[str] = set()
-    for i, c in enumerate(raw_cases, start=1):
-        if not isinstance(c, dict):
-            raise InputError(f"{spec} case {i}: must be a table")
-        name = c.get("name")
-        where = f"{spec} case {i}" + (f" ({name})" if name else "")
-        bad = set(c) - _CASE_KEYS
-        if bad:
-            raise InputError(f"{where}: unknown key(s) {', '.join(sorted(bad))}")
-        if "input" not in c:
-            raise InputError(f"{where}: needs input = \"path\"")
-        inp = _path(c["input"], vars_, base, where)
-        name = name or inp.stem
-        if not isinstance(name, str):
-            raise InputError(f"{where}: name must be a string")
+    for i, c in enumerate(f.case, start=1):
+        where = f"{spec} case {i}" + (f" ({c.name})" if c.name else "")
+        inp = _path(c.input, vars_, base, where)
+        name = c.name or inp.stem
         if name in seen:
             raise InputError(f"{where}: duplicate case name {name!r}")
         seen.add(name)
-        pipeline = c.get("pipeline", d_pipeline)
-        if not isinstance(pipeline, str) or not pipeline:
+        pipeline = c.pipeline or top.pipeline
+        if not pipeline:
             raise InputError(f"{where}: no pipeline (set pipeline in [corpus] or in the case)")
         try:
             entry(pipeline)  # unknown names fail here, before anything runs
         except InputError as exc:
             raise InputError(f"{where}: {exc}") from None
-        ref = _path(c["reference"], vars_, base, where) if c.get("reference") is not None else None
+        ref = _path(c.reference, vars_, base, where) if c.reference is not None else None
         if check_files:
             if not inp.is_file():
                 raise InputError(f"{where}: input {inp} does not exist")
             if ref is not None and not (ref / "index.tsv").is_file():
                 raise InputError(f"{where}: reference {ref} is not a trace / reference dump directory")
-        golden = c.get("golden", f"{pipeline.replace(':', '.')}/{name}")
-        from pyparity.gate.goldens import golden_dir
-
+        golden = c.golden or f"{pipeline.replace(':', '.')}/{name}"
         golden_dir(goldens, golden)  # validates the name
         cases.append(Case(
             name=name, input=inp, pipeline=pipeline, golden=golden, reference=ref,
-            policy=_policy_ref(c.get("policy"), vars_, base, where) or d_policy,
-            golden_policy=_policy_ref(c.get("golden_policy"), vars_, base, where) or d_gpolicy,
-            golden_stages=_globs(c.get("golden_stages"), where) or d_stages,
+            policy=_policy_ref(c.policy, vars_, base, where) or d_policy,
+            golden_policy=_policy_ref(c.golden_policy, vars_, base, where) or d_gpolicy,
+            golden_stages=list(c.golden_stages) or list(top.golden_stages),
         ))
-    return Corpus(spec, str(top.get("name", spec.stem)), goldens, cases)
-
+    return Corpus(spec, top.name or spec.stem, goldens, cases)
