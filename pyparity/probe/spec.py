@@ -44,18 +44,14 @@ A probe file is TOML (documented in `docs/probes.md`)::
 from __future__ import annotations
 
 import re
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Union
 
 from pyparity.errors import PyparityError
 from pyparity.probe.transforms import normalise_steps
 from pyparity.probe.valuepath import ValuePath, parse_value_path
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+from pyparity.tomlfile import Strict, read_toml, validate
 
 SHIPPED_DIR = Path(__file__).resolve().parent / "shipped"
 
@@ -170,101 +166,126 @@ def resolve_probe_path(name_or_path: str | Path) -> Path:
                      f"write ./{name_or_path} for a probe file here)")
 
 
+Scalar = Union[str, int, float, bool]
+
+
+class _ProbeTable(Strict):
+    name: str | None = None
+    description: str = ""
+    requires: list[str] = []
+    install: str = ""
+    policy: str | None = None
+
+
+class _PortTable(Strict):
+    setup: str | None = None
+    setup_args: list[Any] = []
+    setup_kwargs: dict[str, Any] = {}
+    call: str | None = None
+    args: list[Any] = []
+    kwargs: dict[str, Any] = {}
+    env: dict[str, Scalar] = {}
+    record_return: str | None = None
+
+
+class _OnnxTable(Strict):
+    model: str
+    inputs: dict[str, Any] = {}
+
+
+class _CaptureTable(Strict):
+    stage: str
+    target: str | None = None
+    value: str | None = None
+    when: str | None = None
+    transform: Any = None
+    calls: list[int] | None = None
+    torch_module: str | None = None
+    root: str | None = None
+    tensor: str | None = None
+    fields: dict[str, str] = {}
+    lookup: dict[str, dict[str, Scalar]] = {}
+
+
+class ProbeFile(Strict):
+    """A probe file's schema (types and keys; `load_probe` checks what the values mean)."""
+
+    MESSAGES = {"onnx.model": '[onnx] needs model = "path.onnx"',
+                "capture.*": "capture {i}: a capture is a [[capture]] table",
+                "capture.*.stage": 'needs stage = "reference/stage/name" (may use {{n:02d}})',
+                "capture.*.calls.**": "capture {i}: calls must be a list of call numbers",
+                "capture.*.fields.**": 'capture {i}: fields are value paths, e.g. fields = {{ ws = "args.window_size" }}',
+                "capture.*.lookup.**": "capture {i}: lookup tables map values of a field to strings"}
+    TOP_LEVEL = "[probe], [port], [[capture]], [onnx]"
+    probe: _ProbeTable = _ProbeTable()
+    port: _PortTable | None = None
+    capture: list[_CaptureTable] = []
+    onnx: _OnnxTable | None = None
+
+
 def load_probe(name_or_path: str | Path) -> Probe:
     path = resolve_probe_path(name_or_path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError as exc:
-        raise ProbeError(f"{path}: not UTF-8 text (byte {exc.start}); a probe file is TOML in UTF-8") from None
-    except OSError as exc:
-        raise ProbeError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ProbeError(f"{path}: not valid TOML ({exc})") from None
-    unknown = set(data) - {"probe", "port", "capture", "onnx"}
-    if unknown:
-        raise ProbeError(f"{path}: unknown section(s) {', '.join(sorted(unknown))} (expected [probe], [port], "
-                         "[[capture]], [onnx])")
-    meta = data.get("probe", {})
-    pr = Probe(path=path, name=str(meta.get("name", path.stem)), description=str(meta.get("description", "")),
-               requires=list(meta.get("requires", [])), install=str(meta.get("install", "")))
-    if "policy" in meta:
+    f = validate(ProbeFile, read_toml(path, "probe file", ProbeError), str(path), ProbeError)
+    meta = f.probe
+    pr = Probe(path=path, name=meta.name or path.stem, description=meta.description, requires=list(meta.requires),
+               install=meta.install)
+    if meta.policy is not None:
         from pyparity.diff.policy_names import policy_reference
 
-        pol = meta["policy"]
+        pol = meta.policy
         where = f"{path}:{_line_of(path, 'policy') or '?'}: policy = {pol!r}"
-        if not isinstance(pol, str) or not pol:
+        if not pol:
             raise ProbeError(f"{where}: expected a built-in policy name or a TOML path next to the probe")
         try:
             pr.policy = policy_reference(pol, base=path.parent)
         except PyparityError as exc:
             raise ProbeError(f"{where}: {exc}") from None
-    port = data.get("port", {})
-    onnx = data.get("onnx")
-    if not port and not onnx:
+    port, onnx = f.port, f.onnx
+    if (port is None or not port.model_fields_set) and onnx is None:
         raise ProbeError(f"{path}: needs a [port] section (or [onnx])")
-    known_port = {"setup", "setup_args", "setup_kwargs", "call", "args", "kwargs", "env", "record_return"}
-    bad = set(port) - known_port
-    if bad:
-        raise ProbeError(f"{path}:{_line_of(path, sorted(bad)[0]) or '?'}: unknown [port] key(s) {', '.join(sorted(bad))}")
-    pr.setup = port.get("setup")
-    pr.setup_args = list(port.get("setup_args", []))
-    pr.setup_kwargs = dict(port.get("setup_kwargs", {}))
-    pr.call = port.get("call")
-    pr.args = list(port.get("args", []))
-    pr.kwargs = dict(port.get("kwargs", {}))
-    pr.env = {str(k): str(v) for k, v in dict(port.get("env", {})).items()}
-    pr.record_return = port.get("record_return")
-    if port and not pr.call:
-        raise ProbeError(f"{path}: [port] needs call = \"method\" or \"module:function\"")
+    if port is not None and port.model_fields_set:
+        pr.setup, pr.call, pr.record_return = port.setup, port.call, port.record_return
+        pr.setup_args, pr.setup_kwargs = list(port.setup_args), dict(port.setup_kwargs)
+        pr.args, pr.kwargs = list(port.args), dict(port.kwargs)
+        pr.env = {k: str(v) for k, v in port.env.items()}
+        if not pr.call:
+            raise ProbeError(f"{path}: [port] needs call = \"method\" or \"module:function\"")
     if pr.call and not pr.setup and ":" not in pr.call:
         raise ProbeError(f"{path}:{_line_of(path, 'call') or '?'}: call = {pr.call!r} names a method but there is "
                          "no setup to build the object; use \"module:function\"")
-    if onnx:
-        if not isinstance(onnx, dict) or "model" not in onnx:
-            raise ProbeError(f"{path}: [onnx] needs model = \"path.onnx\"")
-        pr.onnx_model = str(onnx["model"])
-        pr.onnx_inputs = dict(onnx.get("inputs", {}))
-    for i, c in enumerate(data.get("capture", []), start=1):
-        pr.captures.append(_capture(path, i, c))
+    if onnx is not None:
+        pr.onnx_model = onnx.model
+        pr.onnx_inputs = dict(onnx.inputs)
+    for i, c in enumerate(f.capture, start=1):
+        pr.captures.append(_capture(path, i, c.model_dump(exclude_unset=True)))
     if not pr.captures and not pr.record_return:
         raise ProbeError(f"{path}: no [[capture]] tables: nothing would be recorded")
     return pr
-
-
-_CAPTURE_KEYS = {"target", "value", "when", "stage", "transform", "calls", "torch_module", "root", "tensor",
-                 "fields", "lookup"}
 
 
 def _capture(path: Path, i: int, c: dict) -> Capture:
     key = c.get("target") or c.get("torch_module") or c.get("tensor") or c.get("stage") or ""
     line = _line_of(path, f'"{key}"') if key else None
     where = f"{path}:{line or '?'} (capture {i})"
-    if not isinstance(c, dict):
-        raise ProbeError(f"{where}: a capture is a [[capture]] table")
-    bad = set(c) - _CAPTURE_KEYS
-    if bad:
-        raise ProbeError(f"{where}: unknown key(s) {', '.join(sorted(bad))}")
     kinds = [k for k in ("target", "torch_module", "tensor") if k in c]
     if len(kinds) != 1:
         raise ProbeError(f"{where}: needs exactly one of target = \"module:qualname\", torch_module = \"name\", "
                          "tensor = \"onnx tensor\"")
-    stage = c.get("stage")
-    if not isinstance(stage, str) or not stage:
+    stage = c["stage"]
+    if not stage:
         raise ProbeError(f"{where}: needs stage = \"reference/stage/name\" (may use {{n:02d}})")
     fields = c.get("fields", {})
     lookup = c.get("lookup", {})
-    if not isinstance(fields, dict) or not isinstance(lookup, dict):
-        raise ProbeError(f"{where}: fields and lookup are tables, e.g. fields = {{ ws = \"args.window_size\" }}")
     parsed_fields = {}
     for fname, ftext in fields.items():
-        if fname == "n" or not isinstance(ftext, str):
+        if fname == "n":
             raise ProbeError(f"{where}: fields.{fname} must be a value path such as \"args.window_size\"")
         try:
             parsed_fields[fname] = parse_value_path(ftext)
         except PyparityError as exc:
             raise ProbeError(f"{where}: fields.{fname}: {exc}") from None
     for lname, table in lookup.items():
-        if lname not in parsed_fields or not isinstance(table, dict) or not table:
+        if lname not in parsed_fields or not table:
             raise ProbeError(f"{where}: lookup.{lname} must map values of fields.{lname} to strings")
     lookup = {k: {str(a): str(b) for a, b in t.items()} for k, t in lookup.items()}
     try:
@@ -278,14 +299,11 @@ def _capture(path: Path, i: int, c: dict) -> Capture:
     except PyparityError as exc:
         raise ProbeError(str(exc)) from None
     cap = Capture(index=i, where=where, stage=stage, transform=steps, fields=parsed_fields, lookup=lookup)
-    calls = c.get("calls")
-    if calls is not None:
-        if not isinstance(calls, list) or not all(isinstance(x, int) for x in calls):
-            raise ProbeError(f"{where}: calls must be a list of call numbers")
-        cap.calls = calls
+    if c.get("calls") is not None:
+        cap.calls = list(c["calls"])
     if "target" in c:
         t = c["target"]
-        if t != "$call" and (not isinstance(t, str) or not re.fullmatch(r"[\w.]+:[\w.]+", t)):
+        if t != "$call" and not re.fullmatch(r"[\w.]+:[\w.]+", t):
             raise ProbeError(f"{where}: target {t!r} must be \"package.module:Qualified.name\" or \"$call\"")
         cap.target = t
         try:
