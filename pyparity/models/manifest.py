@@ -26,12 +26,12 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pyparity.errors import ModelError
+from typing import Annotated, Literal
 
-try:  # Python >= 3.11
-    import tomllib as _toml
-except ModuleNotFoundError:  # pragma: no cover - Python 3.10
-    import tomli as _toml  # type: ignore[no-redef]
+from pydantic import BeforeValidator, Field, StringConstraints
+
+from pyparity.errors import ModelError
+from pyparity.tomlfile import Strict, read_toml, validate
 
 FORMAT = "pyparity-model-manifest"
 FORMAT_VERSION = 1
@@ -117,61 +117,82 @@ def default_manifest_path() -> Path:
     return shipped if not checkout.is_file() and shipped.is_file() else checkout
 
 
-def _req(d: dict, key: str, where: str, typ: type | tuple[type, ...]):
-    if key not in d:
-        raise ModelError(f"{where}: missing field {key!r}")
-    v = d[key]
-    if not isinstance(v, typ) or (typ is int and isinstance(v, bool)):
-        raise ModelError(f"{where}: field {key!r} has the wrong type ({type(v).__name__})")
-    return v
+Sha256 = Annotated[str, BeforeValidator(lambda v: v.lower() if isinstance(v, str) else v),
+                   StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+
+
+class _LicenceTable(Strict):
+    title: str
+    url: str
+    summary: str
+
+
+class _GroupTable(Strict):
+    description: str
+    licence: str
+    cache_dir: str
+    default: bool
+    mirror_layouts: list[str]
+
+
+class _FileTable(Strict):
+    group: str
+    name: str
+    path: str
+    size: Annotated[int, Field(ge=0)]
+    sha256: Sha256
+    urls: list[str] = []
+
+
+class _UnpinnedTable(Strict):
+    group: str
+    name: str
+    path: str
+    urls: list[str] = []
+    note: str = ""
+
+
+class ManifestFile(Strict):
+    """The manifest's schema (format in models/README.md); `load_manifest` checks the cross-references."""
+
+    MESSAGES = {"format": f"not a {FORMAT} version {FORMAT_VERSION} file",
+                "version": f"not a {FORMAT} version {FORMAT_VERSION} file",
+                "file.*.sha256": "[[file]] #{i}: sha256 must be 64 hex digits"}
+    format: Literal["pyparity-model-manifest"]
+    version: Literal[1]
+    licences: dict[str, _LicenceTable] = {}
+    groups: dict[str, _GroupTable] = {}
+    file: list[_FileTable] = []
+    unpinned: list[_UnpinnedTable] = []
 
 
 def load_manifest(path: str | os.PathLike | None = None) -> Manifest:
     """Read and check a manifest; every problem is a one-line ``ModelError`` naming the file."""
     p = Path(path) if path is not None else default_manifest_path()
-    try:
-        with open(p, "rb") as fh:
-            raw = _toml.load(fh)
-    except FileNotFoundError:
-        raise ModelError(f"{p}: model manifest not found (set PYPARITY_MANIFEST or reinstall pyparity)") from None
-    except (OSError, _toml.TOMLDecodeError) as exc:
-        raise ModelError(f"{p}: cannot read the model manifest: {exc}") from None
-    if raw.get("format") != FORMAT or raw.get("version") != FORMAT_VERSION:
-        raise ModelError(f"{p}: not a {FORMAT} version {FORMAT_VERSION} file")
-    licences = {}
-    for lid, d in (raw.get("licences") or {}).items():
-        w = f"{p}: [licences.{lid}]"
-        licences[lid] = Licence(lid, _req(d, "title", w, str), _req(d, "url", w, str), _req(d, "summary", w, str))
+    raw = read_toml(p, "model manifest", ModelError,
+                    missing="model manifest not found (set PYPARITY_MANIFEST or reinstall pyparity)")
+    m = validate(ManifestFile, raw, str(p), ModelError)
+    licences = {lid: Licence(lid, d.title, d.url, d.summary) for lid, d in m.licences.items()}
     groups = {}
-    for gid, d in (raw.get("groups") or {}).items():
-        w = f"{p}: [groups.{gid}]"
-        lic = _req(d, "licence", w, str)
-        if lic not in licences:
-            raise ModelError(f"{w}: unknown licence {lic!r}")
-        groups[gid] = Group(gid, _req(d, "description", w, str), lic, _req(d, "cache_dir", w, str),
-                            _req(d, "default", w, bool), tuple(_req(d, "mirror_layouts", w, list)))
+    for gid, d in m.groups.items():
+        if d.licence not in licences:
+            raise ModelError(f"{p}: [groups.{gid}]: unknown licence {d.licence!r}")
+        groups[gid] = Group(gid, d.description, d.licence, d.cache_dir, d.default, tuple(d.mirror_layouts))
     files = []
     seen = set()
-    for i, d in enumerate(raw.get("file") or []):
+    for i, d in enumerate(m.file):
         w = f"{p}: [[file]] #{i + 1}"
-        f = ModelFile(_req(d, "group", w, str), _req(d, "name", w, str), _req(d, "path", w, str),
-                      _req(d, "size", w, int), _req(d, "sha256", w, str).lower(), tuple(d.get("urls", [])))
+        f = ModelFile(d.group, d.name, d.path, d.size, d.sha256, tuple(d.urls))
         if f.group not in groups:
             raise ModelError(f"{w}: unknown group {f.group!r}")
-        if len(f.sha256) != 64 or any(c not in "0123456789abcdef" for c in f.sha256):
-            raise ModelError(f"{w}: {f.name}: sha256 must be 64 hex digits")
         if Path(f.name).is_absolute() or ".." in Path(f.name).parts:
             raise ModelError(f"{w}: {f.name}: name must be a relative path inside the group folder")
         if f.key in seen:
             raise ModelError(f"{w}: {f.key} is listed twice")
         seen.add(f.key)
         files.append(f)
-    unpinned = []
-    for i, d in enumerate(raw.get("unpinned") or []):
-        w = f"{p}: [[unpinned]] #{i + 1}"
-        unpinned.append(Unpinned(_req(d, "group", w, str), _req(d, "name", w, str), _req(d, "path", w, str),
-                                 tuple(d.get("urls", [])), d.get("note", "")))
-    return Manifest(p, licences, groups, tuple(files), tuple(unpinned))
+    unpinned = tuple(Unpinned(d.group, d.name, d.path, tuple(d.urls), d.note) for d in m.unpinned)
+    return Manifest(p, licences, groups, tuple(files), unpinned)
 
 
 def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
