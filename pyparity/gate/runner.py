@@ -336,21 +336,15 @@ def write_gate_junit(outcomes: list[CaseOutcome], path: Path) -> None:
 
 def write_gate_index(outcomes: list[CaseOutcome], corpus: Corpus, html_dir: Path) -> Path:
     """An index page linking each case's report (relative links only)."""
+    import pyparity
     from pyparity.atomic import write_text_atomic
-    from pyparity.render.escape import html_text as escape
+    from pyparity.render.summary import format_seconds
+    from pyparity.render.templating import render
 
-    rows = []
-    for o in outcomes:
-        link = f'<a href="{escape(Path(o.html).name)}">{escape(o.name)}</a>' if o.html else escape(o.name)
-        rows.append(f'<tr class="{escape(o.status)}"><td>{link}</td><td>{escape(o.status)}</td>'
-                    f"<td>{escape(o.golden_first or '')}</td><td>{escape(o.reference_first or '')}</td>"
-                    f"<td>{escape(o.message)}</td></tr>")
-    page = ("<!DOCTYPE html><html><head><meta charset='utf-8'><title>pyparity gate "
-            f"{escape(corpus.name)}</title><style>body{{font-family:sans-serif}}td,th{{padding:2px 8px}}"
-            ".regression,.diverged,.error,.refused,.nothing-compared{background:#fdd}.pass,.unchanged{background:#dfd}</style>"
-            f"</head><body><h1>gate: {escape(corpus.name)}</h1><table><tr><th>case</th><th>status</th>"
-            "<th>first vs golden</th><th>first vs reference</th><th>message</th></tr>"
-            + "".join(rows) + "</table></body></html>\n")
+    rows = [{"name": o.name, "status": o.status, "link": Path(o.html).name if o.html else "",
+             "golden_first": o.golden_first or "", "reference_first": o.reference_first or "", "message": o.message,
+             "time": format_seconds(o.seconds)} for o in outcomes]
+    page = render("gate_index.html.j2", name=corpus.name, outcomes=rows, version=pyparity.__version__)
     return write_text_atomic(Path(html_dir) / "index.html", page)
 
 

@@ -2,7 +2,8 @@
 their difference, the two HOGs as orientation glyphs and their difference per cell and feature, and the
 AU intensities of both sides as a bar chart with the presence decisions.
 
-Everything is inline (PNG data URIs, SVG); it shows only when a trace holds `faceNN/au/` stages.
+Everything is inline (PNG data URIs, SVG); it shows only when a trace holds `faceNN/au/` stages. This
+module computes the section's figures and chart; `templates/report.html.j2` lays them out.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import re
 
 import numpy as np
 
-from pyparity.render.escape import html_text as escape
+from pyparity.render.charts import bar_chart
 from pyparity.render.html_images import A_COLOUR, B_COLOUR, b64_image as _b64_image, get_stage as _get, heat_png
 
 _FACE = re.compile(r"^(face\d+)/au/")
@@ -35,18 +36,16 @@ def _names(trace, key: str, n: int) -> list[str]:
     return list(names) if isinstance(names, list) and len(names) == n else [f"#{i}" for i in range(n)]
 
 
-def _img_tag(img: np.ndarray, caption: str, scale: int = 2) -> str:
+def _img_figure(img: np.ndarray, caption: str, scale: int = 2) -> dict:
     import cv2
 
     big = cv2.resize(img, (img.shape[1] * scale, img.shape[0] * scale), interpolation=cv2.INTER_NEAREST)
-    return (f'<figure><img src="{_b64_image(big, ".png")}" alt="{escape(caption)}" style="image-rendering:pixelated">'
-            f"<figcaption>{escape(caption)}</figcaption></figure>")
+    return {"uri": _b64_image(big, ".png"), "label": caption, "caption": caption, "max_width": None}
 
 
-def _heat_tag(m: np.ndarray, caption: str) -> str:
+def _heat_figure(m: np.ndarray, caption: str) -> dict:
     uri, lo, hi = heat_png(m, max_px=224)
-    return (f'<figure><img src="{uri}" alt="{escape(caption)}" style="image-rendering:pixelated;max-width:224px">'
-            f"<figcaption>{escape(caption)}: {lo:.3g} .. {hi:.3g}</figcaption></figure>")
+    return {"uri": uri, "label": caption, "caption": f"{caption}: {lo:.3g} .. {hi:.3g}", "max_width": 224}
 
 
 def hog_grid(descriptor: np.ndarray, rows: int, cols: int) -> np.ndarray | None:
@@ -97,60 +96,32 @@ def hog_feature_map(hog: np.ndarray) -> np.ndarray:
 
 
 def intensity_chart(names: list[str], a: np.ndarray | None, b: np.ndarray | None, present_a=None, present_b=None,
-                    present_names: list[str] | None = None, margins=None, width: int = 760, height: int = 240) -> str:
-    """Inline SVG: per AU, A's and B's intensity (0..5) as two bars; a dot above a bar marks the AU as
-    present on that side (class/output), with B's SVM margin in its tooltip."""
-    ml, mr, mt, mb = 34, 10, 26, 34
-    pw, ph = width - ml - mr, height - mt - mb
-    n = len(names)
-    gw = pw / max(n, 1)
-    bw = gw * 0.36
-
-    def Y(v):
-        return mt + ph * (1 - min(max(v, 0.0), 5.0) / 5.0)
-
-    s = [f'<svg viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" '
-         f'style="max-width:100%;height:auto;font-size:10px;font-family:sans-serif">',
-         f'<rect x="{ml}" y="{mt}" width="{pw}" height="{ph}" fill="#fafafa" stroke="#bbb"/>']
-    for k in range(6):
-        y = Y(float(k))
-        s.append(f'<line x1="{ml}" x2="{ml + pw}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e4e4e4"/>'
-                 f'<text x="{ml - 4}" y="{y + 3:.1f}" text-anchor="end">{k}</text>')
+                    present_names: list[str] | None = None, margins=None) -> dict:
+    """The bar chart's data: per AU, A's and B's intensity (0..5); a dot above a bar marks the AU as
+    present on that side (class/output, matched to the intensities by name), with B's SVM margin in
+    its tooltip."""
     pidx = {nm: i for i, nm in enumerate(present_names or [])}
-    for i, nm in enumerate(names):
-        x0 = ml + gw * i + gw * 0.14
-        for side, vals, pres, col, dx in (("A", a, present_a, A_COLOUR, 0.0), ("B", b, present_b, B_COLOUR, bw)):
-            if vals is None or i >= len(vals):
-                continue
-            v = float(vals[i])
-            y = Y(v)
-            tip = f"{side} {nm}_r = {v:.6g}"
-            s.append(f'<rect x="{x0 + dx:.1f}" y="{y:.1f}" width="{bw:.1f}" height="{mt + ph - y:.1f}" fill="{col}">'
-                     f"<title>{escape(tip)}</title></rect>")
-            j = pidx.get(nm)
-            if pres is not None and j is not None and j < len(pres) and float(pres[j]) == 1.0:
-                m = f", SVM margin {float(margins[j]):+.4g}" if side == "B" and margins is not None else ""
-                s.append(f'<circle cx="{x0 + dx + bw / 2:.1f}" cy="{y - 5:.1f}" r="2.6" fill="{col}" stroke="#333" '
-                         f'stroke-width="0.5"><title>{escape(f"{side} {nm} present{m}")}</title></circle>')
-        s.append(f'<text x="{ml + gw * (i + 0.5):.1f}" y="{mt + ph + 14}" text-anchor="middle">{escape(nm)}</text>')
-    s.append(f'<text x="{ml}" y="14" font-size="12" font-weight="bold">AU intensities (AUxx_r; a dot: present, '
-             f'AUxx_c = 1)</text>'
-             f'<rect x="{ml + pw - 150}" y="6" width="10" height="10" fill="{A_COLOUR}"/><text x="{ml + pw - 136}" y="15">A</text>'
-             f'<rect x="{ml + pw - 100}" y="6" width="10" height="10" fill="{B_COLOUR}"/><text x="{ml + pw - 86}" y="15">B</text>')
-    s.append("</svg>")
-    return "".join(s)
+
+    def by_name(values):
+        if values is None:
+            return None
+        return [float(values[pidx[nm]]) if nm in pidx and pidx[nm] < len(values) else None for nm in names]
+
+    return bar_chart(names, [("A", A_COLOUR, a, by_name(present_a), None),
+                             ("B", B_COLOUR, b, by_name(present_b), by_name(margins))],
+                     "AU intensities (AUxx_r; a dot: present, AUxx_c = 1)", top=5.0, suffix="_r",
+                     margin_label="SVM margin")
 
 
-def _face_block(face: str, reference, candidate) -> str:
+def _face_block(face: str, reference, candidate) -> dict:
     p = f"{face}/au/"
-    html = [f"<h3>{escape(face)}</h3>"]
+    out = {"name": face, "faces": [], "hogs": [], "chart": None}
     fa, fb = _get(reference, p + "align/face"), _get(candidate, p + "align/face")
-    figs = [_img_tag(f, f"{side} aligned face") for side, f in (("A", fa), ("B", fb)) if f is not None]
+    out["faces"] = [_img_figure(f, f"{side} aligned face") for side, f in (("A", fa), ("B", fb)) if f is not None]
     if fa is not None and fb is not None and fa.shape == fb.shape:
-        diff = np.abs(fb.astype(np.int16) - fa.astype(np.int16)).max(axis=-1) if fa.ndim == 3 else \
-            np.abs(fb.astype(np.int16) - fa.astype(np.int16))
-        figs.append(_heat_tag(diff.astype(np.float64), "|B - A| (largest over channels)"))
-    html.append("".join(figs) or "<p class='muted'>no aligned face</p>")
+        diff = np.abs(fb.astype(np.int16) - fa.astype(np.int16))
+        diff = diff.max(axis=-1) if fa.ndim == 3 else diff
+        out["faces"].append(_heat_figure(diff.astype(np.float64), "|B - A| (largest over channels)"))
     grids = {}
     for side, t in (("A", reference), ("B", candidate)):
         d = _get(t, p + "hog/descriptor")
@@ -159,12 +130,11 @@ def _face_block(face: str, reference, candidate) -> str:
             g = hog_grid(d, int(rows), int(cols))
             if g is not None:
                 grids[side] = g
-    figs = [_img_tag(hog_glyphs(g), f"{side} HOG (orientation glyphs)", scale=1) for side, g in grids.items()]
+    out["hogs"] = [_img_figure(hog_glyphs(g), f"{side} HOG (orientation glyphs)", scale=1) for side, g in grids.items()]
     if len(grids) == 2 and grids["A"].shape == grids["B"].shape:
         err = np.abs(grids["B"] - grids["A"])
-        figs.append(_heat_tag(hog_feature_map(err), "HOG |B - A| per cell (6×6 block: the 31 features)"))
-        figs.append(_heat_tag(err.max(axis=-1), "HOG |B - A|, largest per cell"))
-    html.append("".join(figs))
+        out["hogs"].append(_heat_figure(hog_feature_map(err), "HOG |B - A| per cell (6×6 block: the 31 features)"))
+        out["hogs"].append(_heat_figure(err.max(axis=-1), "HOG |B - A|, largest per cell"))
     ra, rb = _get(reference, p + "reg/output"), _get(candidate, p + "reg/output")
     if ra is not None or rb is not None:
         t = reference if ra is not None else candidate
@@ -172,15 +142,16 @@ def _face_block(face: str, reference, candidate) -> str:
         ca, cb = _get(reference, p + "class/output"), _get(candidate, p + "class/output")
         pn = _names(candidate if cb is not None else reference, "au_class_names", len(cb if cb is not None else ca)) \
             if (ca is not None or cb is not None) else None
-        html.append(intensity_chart(_names(t, "au_reg_names", n), ra, rb, ca, cb, pn,
-                                    _get(candidate, p + "class/margin")))
-    return "".join(html)
+        out["chart"] = intensity_chart(_names(t, "au_reg_names", n), ra, rb, ca, cb, pn,
+                                       _get(candidate, p + "class/margin"))
+    return out
 
 
-def au_section(reference, candidate, limit: int = 8) -> str:
-    """The HTML of the AU section, or "" when neither trace holds `faceNN/au/` stages."""
+def au_section(reference, candidate, limit: int = 8) -> dict | None:
+    """The AU section's data (faces, at most ``limit``, and how many more), or None when neither trace
+    holds `faceNN/au/` stages."""
     faces = au_faces(reference, candidate)
     if not faces:
-        return ""
-    more = (f"<p class='muted'>{len(faces) - limit} more face(s) not shown</p>" if len(faces) > limit else "")
-    return "".join(_face_block(f, reference, candidate) for f in faces[:limit]) + more
+        return None
+    return {"faces": [_face_block(f, reference, candidate) for f in faces[:limit]],
+            "more": max(0, len(faces) - limit)}
