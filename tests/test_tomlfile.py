@@ -115,3 +115,20 @@ def test_unreadable_files_are_one_line(tmp_path):
     with pytest.raises(InputError, match="cannot read the corpus spec: not valid TOML") as ei:
         load_corpus(bad)
     assert "\n" not in str(ei.value)
+
+
+@pytest.mark.parametrize("body, message", [
+    ('[[stage]]\nname = "a"\nfile = "f"\ntranspose = "no"\n', "stage 1: transpose: input should be a valid boolean"),
+    ('[[stage]]\nname = "a"\nfile = "f"\nblock = "x"\n', "stage 1: block: input should be a valid integer"),
+    ('[[stage]]\nname = "a"\nfile = "f"\nblock = 1\nlabel = "x"\n', "stage 1: give block or label, not both"),
+    ('[[stage]]\nname = "a"\n', "stage 1: needs name and file"),
+])
+def test_text_dump_map_schema(tmp_path, body, message):
+    """`transpose = "no"` once read as true, `block = "x"` failed later as a string index."""
+    from pyparity.adapters.text_dump import read_map
+
+    m = tmp_path / "m.toml"
+    m.write_text(body)
+    with pytest.raises(InputError) as ei:
+        read_map(m)
+    assert str(ei.value) == f"{m}: {message}"

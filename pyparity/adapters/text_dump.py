@@ -23,16 +23,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 
 import numpy as np
+from pydantic import Field, model_validator
 
 from pyparity.errors import InputError
+from pyparity.tomlfile import Strict, read_toml, validate
 from pyparity.trace import Trace
-
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib
 
 _SPLIT = re.compile(r"[\s,;]+")
 _STRIP = str.maketrans({c: " " for c in "[](){}"})
@@ -107,38 +105,41 @@ class StageSpec:
     columns: tuple[int, ...] | None = None
 
 
+class _StageTable(Strict):
+    name: str
+    file: str
+    block: int | None = None
+    label: str | None = None
+    dtype: str = "float64"
+    shape: list[Annotated[int, Field(ge=0)]] | None = None
+    transpose: bool = False
+    columns: list[int] | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "_StageTable":
+        if self.dtype not in _DTYPES:
+            raise ValueError(f"dtype {self.dtype!r} (use one of {', '.join(sorted(_DTYPES))})")
+        if self.block is not None and self.label is not None:
+            raise ValueError("give block or label, not both")
+        return self
+
+
+class TextDumpMap(Strict):
+    """The map file's schema (module docstring)."""
+
+    MESSAGES = {"stage": "no [[stage]] entries", "stage.*.name": "needs name and file",
+                "stage.*.file": "needs name and file",
+                "stage.*.shape.**": "[[stage]] #{i}: shape must be a list of non-negative integers",
+                "stage.*.columns.**": "[[stage]] #{i}: columns must be a list of integers"}
+    stage: list[_StageTable] = []
+
+
 def read_map(path: Path) -> list[StageSpec]:
-    try:
-        spec = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot read ({exc})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{path}: not valid TOML ({exc})") from None
-    items = spec.get("stage")
-    if not isinstance(items, list) or not items:
+    m = validate(TextDumpMap, read_toml(path, "text-dump map", InputError), str(path), InputError)
+    if not m.stage:
         raise InputError(f"{path}: no [[stage]] entries")
-    out = []
-    for k, it in enumerate(items):
-        where = f"{path}: [[stage]] #{k + 1}"
-        if not isinstance(it, dict) or not isinstance(it.get("name"), str) or not isinstance(it.get("file"), str):
-            raise InputError(f"{where}: needs name and file")
-        unknown = set(it) - {"name", "file", "block", "label", "dtype", "shape", "transpose", "columns"}
-        if unknown:
-            raise InputError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
-        dtype = it.get("dtype", "float64")
-        if dtype not in _DTYPES:
-            raise InputError(f"{where}: dtype {dtype!r} (use one of {', '.join(sorted(_DTYPES))})")
-        if "block" in it and "label" in it:
-            raise InputError(f"{where}: give block or label, not both")
-        shape = it.get("shape")
-        if shape is not None and (not isinstance(shape, list) or not all(isinstance(d, int) and d >= 0 for d in shape)):
-            raise InputError(f"{where}: shape must be a list of non-negative integers")
-        cols = it.get("columns")
-        if cols is not None and (not isinstance(cols, list) or not all(isinstance(c, int) for c in cols)):
-            raise InputError(f"{where}: columns must be a list of integers")
-        out.append(StageSpec(it["name"], it["file"], it.get("block"), it.get("label"), dtype,
-                             tuple(shape) if shape is not None else None, bool(it.get("transpose", False)),
-                             tuple(cols) if cols is not None else None))
+    out = [StageSpec(t.name, t.file, t.block, t.label, t.dtype, tuple(t.shape) if t.shape is not None else None,
+                     t.transpose, tuple(t.columns) if t.columns is not None else None) for t in m.stage]
     names = [s.name for s in out]
     dup = next((n for n in names if names.count(n) > 1), None)
     if dup:
