@@ -338,7 +338,7 @@ def write_gate_index(outcomes: list[CaseOutcome], corpus: Corpus, html_dir: Path
     """An index page linking each case's report (relative links only)."""
     import pyparity
     from pyparity.atomic import write_text_atomic
-    from pyparity.render.summary import format_seconds
+    from pyparity.render.numbers import format_seconds
     from pyparity.render.templating import render
 
     rows = [{"name": o.name, "status": o.status, "link": Path(o.html).name if o.html else "",

@@ -21,6 +21,7 @@ from typing import TextIO
 from pyparity.diff.compare import FAILING
 from pyparity.diff.report import DiffReport
 from pyparity.render.escape import html_text, printable, printable_lines
+from pyparity.render.numbers import fmt_number, format_seconds
 
 MAX_ANNOTATIONS = 10
 MAX_SUMMARY_ROWS = 50
@@ -58,8 +59,6 @@ def workspace_relative(path: str | None) -> str | None:
 
 
 def _stage_message(s) -> str:
-    from pyparity.render.table import fmt_number
-
     if s.max_abs is not None:
         msg = (f"max abs {fmt_number(s.max_abs)} at {list(s.argmax or ())}, {s.n_over} of {s.n_total} values "
                f"over tolerance ({s.tolerance})")
@@ -109,9 +108,7 @@ def _code(text) -> str:
 
 def summary_markdown(report: DiffReport, title: str = "pyparity diff", elapsed: float | None = None) -> str:
     """The step summary of one diff: verdict, sources, key outputs, time, first divergence, failing stages."""
-    from pyparity.render.summary import format_seconds, key_outputs
-    from pyparity.render.table import fmt_number
-
+    from pyparity.render.summary import key_outputs
     mark = "✅" if report.ok else "❌"
     lines = [f"### {mark} {_md(title)}", "", f"**{_md(report.verdict())}**", "", "| | |", "|---|---|"]
     c = report.counts()
@@ -204,8 +201,6 @@ def gate_annotations(outcomes, spec: str | os.PathLike) -> list[str]:
 
 
 def gate_summary_markdown(outcomes, name: str) -> str:
-    from pyparity.render.summary import format_seconds
-
     n_fail = sum(o.failed for o in outcomes)
     head = f"GATE FAILED: {n_fail} of {len(outcomes)} case(s)" if n_fail else f"GATE PASSED: {len(outcomes)} case(s)"
     lines = [f"### {'❌' if n_fail else '✅'} pyparity gate {_md(name)}", "", f"**{_md(head)}** in "

@@ -27,6 +27,7 @@ import numpy as np
 
 from pyparity.atomic import write_text_atomic
 from pyparity.render.charts import line_chart
+from pyparity.render.numbers import fmt_number
 from pyparity.render.html_images import A_COLOUR, B_COLOUR, b64_image as _b64_image, get_stage as _get, heat_png
 
 
@@ -37,15 +38,7 @@ _CONV = re.compile(r"^(.*)/fit/s(\d+)/(rigid|nonrigid)/it(\d+)/shape_change$")
 # ---------------------------------------------------------------------------------------- helpers
 
 def _fmt(x) -> str:
-    if x is None:
-        return ""
-    if isinstance(x, float):
-        if x == 0:
-            return "0"
-        if not math.isfinite(x):
-            return str(x)
-        return f"{x:.3g}"
-    return str(x)
+    return fmt_number(x) if isinstance(x, float) or x is None else str(x)
 
 
 # ---------------------------------------------------------------------------------------- image

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pyparity.diff.compare import IGNORED, ONLY_IN_A, ONLY_IN_B, StageResult
 from pyparity.diff.report import DiffReport
 from pyparity.render.escape import printable
+from pyparity.render.numbers import fmt_number
 from pyparity.trace.trace import glob_match
 
 # (glob, unit): the first matching glob of a stage gives its unit
@@ -35,8 +36,6 @@ class KeyOutput:
     count: int           # stages in the group
 
     def describe(self) -> str:
-        from pyparity.render.table import fmt_number
-
         return (f"{printable(self.stages)} {fmt_number(self.max_abs)} {self.unit}"
                 + (f" ({self.count} stages)" if self.count > 1 else ""))
 
@@ -75,11 +74,3 @@ def _only(report: DiffReport, key: str) -> str:
 def largest_error(report: DiffReport) -> StageResult | None:
     """The compared stage with the largest max abs error (None when nothing was compared)."""
     return max((s for s in report.stages if _compared(s)), key=lambda s: s.max_abs, default=None)
-
-
-def format_seconds(seconds: float) -> str:
-    if seconds < 1:
-        return f"{seconds * 1000:.0f} ms"
-    if seconds < 120:
-        return f"{seconds:.1f} s"
-    return f"{int(seconds // 60)} min {seconds % 60:.0f} s"

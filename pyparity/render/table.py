@@ -19,7 +19,8 @@ from pyparity.diff.compare import DIVERGED, EXPECTED, FAILING, IGNORED, MATCH, O
 from pyparity.diff.report import DiffReport
 from pyparity.render.escape import printable
 from pyparity.render.layout import Col, column_widths, plan_columns, shorten_middle
-from pyparity.render.summary import format_seconds, key_outputs, largest_error
+from pyparity.render.numbers import fmt_number, format_seconds
+from pyparity.render.summary import key_outputs, largest_error
 from pyparity.trace.trace import Trace
 
 _STYLE = {MATCH: "green", DIVERGED: "red", ONLY_IN_A: "yellow", ONLY_IN_B: "yellow", IGNORED: "dim", EXPECTED: "cyan"}
@@ -50,17 +51,6 @@ def print_error(message: str) -> None:
     """One line on stderr (never wrapped, newlines folded), for messages that scripts grep."""
     sys.stderr.write("error: " + printable(" ".join(str(message).split())) + "\n")
     sys.stderr.flush()
-
-
-def fmt_number(x: float | None) -> str:
-    """A metric as the reports print it: three significant digits, ``0``, ``inf``, ``nan`` or blank."""
-    if x is None:
-        return ""
-    if x == 0:
-        return "0"
-    if not np.isfinite(x):
-        return str(x)
-    return f"{x:.3g}"
 
 
 _fmt = fmt_number
