@@ -55,16 +55,23 @@ def announce_numba_compilation(console=None) -> bool:
     """Show a spinner on stderr whenever numba compiles a kernel in this process (idempotent).
     Returns whether it is installed (only where stderr is a terminal)."""
     global _installed
-    if _installed is not None:
-        return True
     from rich.console import Console
 
     console = console or Console(stderr=True)
     if not console.is_terminal:
         return False
+    if _installed is not None:
+        return True
     from numba.core import event
 
-    spinner = _CompileSpinner(console)
+    _installed = _CompileSpinner(console)
+    event.register("numba:compile", numba_listener(_installed))
+    return True
+
+
+def numba_listener(spinner: _CompileSpinner):
+    """A ``numba.core.event.Listener`` feeding ``spinner`` (numba accepts only its own Listener type)."""
+    from numba.core import event
 
     class _Listener(event.Listener):
         def on_start(self, ev):
@@ -73,6 +80,4 @@ def announce_numba_compilation(console=None) -> bool:
         def on_end(self, ev):
             spinner.notify(ev)
 
-    _installed = spinner
-    event.register("numba:compile", _Listener())
-    return True
+    return _Listener()
