@@ -187,3 +187,23 @@ def test_passing_run_prints_one_summary_block(images, capsys):
     assert "| stage" in capsys.readouterr().out
     assert main(["diff", str(d), str(d), "--max-rows", "5"]) == 0
     assert "not shown" in capsys.readouterr().out
+
+
+def test_gate_annotations_point_at_the_case_in_the_spec(tmp_path, monkeypatch):
+    from pyparity.gate.runner import CaseOutcome
+    from pyparity.render.github import gate_annotations, write_github_gate
+
+    spec = tmp_path / "c.toml"
+    spec.write_text('[corpus]\npipeline = "mtcnn"\n[[case]]\nname = "s1"\ninput = "a.jpg"\n'
+                    '[[case]]\nname = "s2"  # the second\ninput = "b.jpg"\n')
+    outcomes = [CaseOutcome("s1", "mtcnn", "mtcnn/s1", "pass", seconds=1.0),
+                CaseOutcome("s2", "mtcnn", "mtcnn/s2", "regression", golden_first="mtcnn/output/boxes", seconds=2.0)]
+    monkeypatch.setenv("GITHUB_WORKSPACE", str(tmp_path))
+    assert gate_annotations(outcomes, spec) == [
+        "::error file=c.toml,line=7,title=pyparity gate%3A s2 regression::mtcnn/output/boxes"]
+    summary = tmp_path / "s.md"
+    import io
+
+    write_github_gate(outcomes, spec, "c", stream=io.StringIO(), summary_path=summary)
+    text = summary.read_text()
+    assert "**GATE FAILED: 1 of 2 case(s)** in 3.0 s" in text and "| <code>s2</code> | mtcnn | ❌ regression |" in text
