@@ -32,7 +32,11 @@ MODULES = {
                                  "tests/test_trace_roundtrip.py", "tests/test_bad_input.py"],
     "pyparity/diff/align.py": ["tests/test_diff_align.py", "tests/test_bad_input.py"],
     "pyparity/diff/engine.py": ["tests/test_diff_tolerance_boundaries.py", "tests/test_bad_input.py",
-                                "tests/test_diff_align.py", "tests/test_trace_reader_checks.py"],
+                                "tests/test_diff_align.py", "tests/test_trace_reader_checks.py",
+                                "tests/test_diff_report_origin.py"],
+    # the mapping file's schema (moved out of align.py) and the reader every user TOML file goes through
+    "pyparity/diff/mapping_file.py": ["tests/test_diff_align.py", "tests/test_tomlfile.py"],
+    "pyparity/tomlfile.py": ["tests/test_tomlfile.py", "tests/test_diff_align.py"],
     "pyparity/probe/transforms.py": ["tests/test_probe.py", "tests/test_diff_diagnose_classes.py",
                                      "tests/test_probe_transforms.py"],
 }
