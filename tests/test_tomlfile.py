@@ -132,3 +132,98 @@ def test_text_dump_map_schema(tmp_path, body, message):
     with pytest.raises(InputError) as ei:
         read_map(m)
     assert str(ei.value) == f"{m}: {message}"
+
+
+# ------------------------------------------------------------------------------------------------
+# the one-line formatter itself, on small models
+
+
+from typing import Union  # noqa: E402
+
+from pydantic import model_validator  # noqa: E402
+
+from pyparity.tomlfile import OneOrMany, Strict, read_toml, validate  # noqa: E402
+
+
+class _Inner(Strict):
+    x: int
+
+
+class _Model(Strict):
+    MESSAGES = {"flag": "flag {i}must be true or false"}
+    name: str
+    inner: _Inner | None = None
+    items: list[_Inner] = []
+    either: Union[list[str], str] = ""
+    scalar: Union[str, int] = ""
+    flag: bool = False
+    globs: OneOrMany = []
+
+    @model_validator(mode="after")
+    def _whole(self):
+        if self.name == "bad":
+            raise ValueError("the whole file is wrong")
+        return self
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"name": "n", "zz": 1, "aa": 2}, "unknown key(s) aa, zz"),
+    ({"name": "n", "inner": {"x": 1, "b": 1, "a": 1}}, "inner: unknown key(s) a, b"),
+    ({}, "missing field 'name'"),
+    ({"name": "n", "inner": {}}, "inner: missing field 'x'"),
+    ({"name": "n", "items": [{"x": 1}, {}]}, "items 2: missing field 'x'"),
+    ({"name": "bad"}, "the whole file is wrong"),
+    ([1], "input should be a valid dictionary or instance of _Model"),
+    ({"name": "n", "flag": "yes"}, "flag must be true or false"),
+    ({"name": "n", "either": 3}, "either: input should be a valid list"),   # union members are not locations
+    ({"name": "n", "scalar": [1]}, "scalar: input should be a valid string"),
+    ({"name": "n", "items": [{"x": "1"}]}, "items 1: x: input should be a valid integer"),
+])
+def test_one_line_messages(data, message):
+    with pytest.raises(InputError) as ei:
+        validate(_Model, data, "f.toml", InputError)
+    assert str(ei.value) == f"f.toml: {message}"
+
+
+def test_one_or_many_keeps_lists_and_wraps_a_string():
+    assert validate(_Model, {"name": "n", "globs": "a/*"}, "f", InputError).globs == ["a/*"]
+    assert validate(_Model, {"name": "n", "globs": ["a", "b"]}, "f", InputError).globs == ["a", "b"]
+
+
+class _Sections(Strict):
+    TOP_LEVEL = "[a], [b]"
+    a: dict = {}
+
+
+def test_unknown_sections_name_the_ones_expected():
+    with pytest.raises(InputError) as ei:
+        validate(_Sections, {"z": {}, "c": {}}, "f.toml", InputError)
+    assert str(ei.value) == "f.toml: unknown section(s) c, z (expected [a], [b])"
+
+
+def test_read_toml_messages(tmp_path):
+    with pytest.raises(InputError) as ei:
+        read_toml(tmp_path / "none.toml", "spec", InputError)
+    assert str(ei.value) == f"{tmp_path / 'none.toml'}: cannot read spec (No such file or directory)"
+    with pytest.raises(InputError) as ei:
+        read_toml(tmp_path / "none.toml", "spec", InputError, missing="spec not found (set X)")
+    assert str(ei.value) == f"{tmp_path / 'none.toml'}: spec not found (set X)"
+    with pytest.raises(InputError) as ei:
+        read_toml(tmp_path, "spec", InputError)
+    assert str(ei.value) == f"{tmp_path}: cannot read spec (Is a directory)"
+    deep = tmp_path / "deep.toml"
+    deep.write_text("a = " + "[" * 2000 + "]" * 2000)
+    with pytest.raises(InputError) as ei:
+        read_toml(deep, "spec", InputError)
+    assert str(ei.value) == f"{deep}: cannot read the spec: not valid TOML (nested too deeply)"
+    ok = tmp_path / "ok.toml"
+    ok.write_text("a = 'é'\n", encoding="utf-8")
+    assert read_toml(ok, "spec", InputError) == {"a": "é"}
+
+
+def test_mapping_file_fields_reach_the_mapping(tmp_path):
+    f = tmp_path / "m.toml"
+    f.write_text('strip_prefix_a = "face00/"\nstrip_prefix_b = "port/"\nignore = ["a/*", "b/*"]\n')
+    m = load_mapping(f)
+    assert (m.strip_prefix_a, m.strip_prefix_b, m.ignore) == ("face00/", "port/", ["a/*", "b/*"])
+    assert m.b_to_a("port/x") == "x" and m.ignored("b/y") and not m.ignored("c/y")
