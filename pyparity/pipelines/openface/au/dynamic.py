@@ -150,17 +150,27 @@ def correct_online(track: PredictionTrack | None, predictions: np.ndarray, updat
     return track, out
 
 
-def offline_intensities(history: np.ndarray, successes: np.ndarray, cutoff: float | None) -> np.ndarray:
+def offline_offset(history: np.ndarray, successes: np.ndarray, cutoff: float | None) -> float:
+    """ExtractAllPredictionsOfflineReg's person-specific offset of one AU: the `cutoff` quantile of the
+    successful frames' values (sorted, index (int)(n·cutoff)); 0 without a cutoff (None or -1) or
+    without a successful frame."""
+    vals = np.asarray(history, dtype=np.float64).reshape(-1)
+    good = np.sort(vals[np.asarray(successes, dtype=bool).reshape(-1)])
+    if cutoff is None or cutoff == -1 or not good.size:
+        return 0.0
+    return float(good[int(float(good.size) * float(cutoff))])
+
+
+def offline_intensities(history: np.ndarray, successes: np.ndarray, cutoff: float | None,
+                        offset: float | None = None) -> np.ndarray:
     """ExtractAllPredictionsOfflineReg for one AU: `history` (n,) its per-frame intensities, `cutoff` the
-    AU's dynamic cutoff (None or -1: no offset). The offset is the cutoff quantile of the successful
-    frames' values (sorted, index (int)(n·cutoff)); successful frames are shifted and clipped to [0, 5],
-    failed ones 0; then a 3-frame moving mean (the first and last frames kept)."""
+    AU's dynamic cutoff (None or -1: no offset), or the `offset` itself. Successful frames are shifted
+    by the offset (offline_offset) and clipped to [0, 5], failed ones 0; then a 3-frame moving mean (the
+    first and last frames kept)."""
     vals = np.asarray(history, dtype=np.float64).reshape(-1).copy()
     ok = np.asarray(successes, dtype=bool).reshape(-1)
-    good = np.sort(vals[ok])
-    offset = 0.0
-    if cutoff is not None and cutoff != -1 and good.size:
-        offset = float(good[int(float(good.size) * float(cutoff))])
+    if offset is None:
+        offset = offline_offset(vals, ok, cutoff)
     shifted = (vals - offset) * 1.0
     vals = np.where(ok, np.where(shifted < 0.0, 0.0, np.where(shifted > 5, 5.0, shifted)), 0.0)
     out = vals.copy()
@@ -192,4 +202,4 @@ def dynamic_cutoff(predictors, name: str) -> float | None:
 
 
 __all__ = ["RunningMedian", "PredictionTrack", "running_median_update", "dynamic_scores", "update_prediction_track",
-           "correct_online", "offline_intensities", "offline_presences", "dynamic_cutoff"]
+           "correct_online", "offline_offset", "offline_intensities", "offline_presences", "dynamic_cutoff"]

@@ -80,9 +80,24 @@ def record(rec, landmarks_stacked: np.ndarray, r: AuResult) -> None:
     """Save the stages under the reference's names and dtypes, in its order (class/margin, ours, before
     the decision it thresholds)."""
     rec.save("input/landmarks_stacked", np.asarray(landmarks_stacked, np.float32).reshape(-1, 1))
-    rec.save("calc_params/params_global", np.asarray(r.params_global, np.float32).reshape(6))
-    rec.save("calc_params/params_local", np.asarray(r.params_local, np.float32).reshape(-1, 1))
-    a = r.aligned
+    record_calc_params(rec, r.params_global, r.params_local)
+    record_align(rec, r.aligned)
+    record_hog(rec, r.hog, r.hog_shape)
+    rec.save("view", np.int32(r.view))
+    rec.save("geom/descriptor", r.geom)
+    rec.save("reg/raw", r.intensity_raw)
+    rec.save("class/margin", r.presence_margin)
+    rec.save("class/output", r.presence)
+    rec.save("reg/output", r.intensity)
+
+
+def record_calc_params(rec, params_global: np.ndarray, params_local: np.ndarray) -> None:
+    rec.save("calc_params/params_global", np.asarray(params_global, np.float32).reshape(6))
+    rec.save("calc_params/params_local", np.asarray(params_local, np.float32).reshape(-1, 1))
+
+
+def record_align(rec, a: AlignedFace) -> None:
+    """`align/*` (AlignFaceMask), as images and video frames record them."""
     with rec.scope("align"):
         rec.save("source_landmarks_rigid", a.source_landmarks_rigid)
         rec.save("scale_rot", a.scale_rot)
@@ -91,12 +106,9 @@ def record(rec, landmarks_stacked: np.ndarray, r: AuResult) -> None:
         rec.save("mask_landmarks", a.mask_landmarks.reshape(-1, 1))
         rec.save("pixel_mask", a.pixel_mask)
         rec.save("face", a.face)
-    rec.save("hog/descriptor", r.hog)
-    rec.save("hog/num_rows", np.int32(r.hog_shape[0]))
-    rec.save("hog/num_cols", np.int32(r.hog_shape[1]))
-    rec.save("view", np.int32(r.view))
-    rec.save("geom/descriptor", r.geom)
-    rec.save("reg/raw", r.intensity_raw)
-    rec.save("class/margin", r.presence_margin)
-    rec.save("class/output", r.presence)
-    rec.save("reg/output", r.intensity)
+
+
+def record_hog(rec, hog: np.ndarray, hog_shape: tuple[int, int]) -> None:
+    rec.save("hog/descriptor", hog)
+    rec.save("hog/num_rows", np.int32(hog_shape[0]))
+    rec.save("hog/num_cols", np.int32(hog_shape[1]))
