@@ -13,12 +13,12 @@ import typer
 POLICY = "openface"
 
 
-def _models(model_dir, backend="ccnf", cen_dir=None, early_term=None, aus=False, au_dir=None):
+def _models(model_dir, backend="ccnf", cen_dir=None, early_term=None, aus=False, au_dir=None, au_dynamic=False):
     from cli.common import checked_model_dir
     from pyparity.pipelines.openface import load_openface_models
 
     return load_openface_models(checked_model_dir(model_dir), backend=backend, cen_dir=cen_dir, early_term=early_term,
-                                aus=aus, au_dir=checked_model_dir(au_dir, group="openface_au"))
+                                aus=aus, au_dir=checked_model_dir(au_dir, group="openface_au"), au_dynamic=au_dynamic)
 
 
 def _parse_bbox(text: str):
@@ -167,12 +167,17 @@ def register(run_app: typer.Typer) -> None:
                                      "reference frame's own face00/init parameters (errors do not carry over)"),
         level: int = typer.Option(1, "--level", min=1, max=2, help="1: leave out Jacobians and Hessians; 2: record all"),
         model_dir: Optional[Path] = typer.Option(None, "--model-dir", help="OpenFace model folder (default: the model manager's)"),
+        no_aus: bool = typer.Option(False, "--no-aus", help="skip the action units (face00/au/... per frame, "
+                                    "video/au/... at the end)"),
+        au_dir: Optional[Path] = typer.Option(None, "--au-dir", help="OpenFace's AU_predictors folder "
+                                              "(default: the model manager's)"),
     ) -> None:
-        """FeatureExtraction's tracking: detect on the first frame, then fit each frame from the previous one."""
+        """FeatureExtraction's tracking: detect on the first frame, then fit each frame from the previous one;
+        action units per frame and, after the last frame, their post-processing (a `video` trace)."""
         from cli.common import run_guarded
 
         raise typer.Exit(run_guarded(_run_sequence, source, out, diff, policy, json_out, max_frames, level,
-                                     model_dir, isolate))
+                                     model_dir, isolate, not no_aus, au_dir))
 
 
 def _frames_folder(out: Path) -> None:
@@ -186,11 +191,12 @@ def _frames_folder(out: Path) -> None:
     if not out.is_dir():
         raise InputError(f"{out}: exists and is not a folder of frame traces; refusing to overwrite it")
     for q in out.iterdir():
-        if not (q.name.startswith(".") or (re.fullmatch(r"frame\d{4,}", q.name) and (q / "index.tsv").is_file())):
+        if not (q.name.startswith(".") or (re.fullmatch(r"frame\d{4,}|video", q.name) and (q / "index.tsv").is_file())):
             raise InputError(f"{out}: holds {q.name!r}, not only frame traces; refusing to overwrite it")
 
 
-def _run_sequence(source, out, diff, policy, json_out, max_frames, level, model_dir, isolate=False) -> int:
+def _run_sequence(source, out, diff, policy, json_out, max_frames, level, model_dir, isolate=False, aus=False,
+                  au_dir=None) -> int:
     import re
 
     import numpy as np
@@ -200,7 +206,7 @@ def _run_sequence(source, out, diff, policy, json_out, max_frames, level, model_
     from pyparity.diff.policy_names import resolve_policy
     from pyparity.diff.report import FrameDiff, FramesReport
     from pyparity.errors import InputError
-    from pyparity.pipelines.openface.sequence import frames_of, run_sequence
+    from pyparity.pipelines.openface.sequence import VIDEO_DUMP, frames_of, run_sequence
     from pyparity.render.escape import printable
     from pyparity.render.table import make_console
     from pyparity.trace import Recorder, read_trace
@@ -216,25 +222,36 @@ def _run_sequence(source, out, diff, policy, json_out, max_frames, level, model_
         d = Path(diff) / f"frame{i:04d}"
         return read_trace(d) if d.is_dir() else None
 
-    models = _models(model_dir)
+    models = _models(model_dir, aus=aus, au_dir=au_dir, au_dynamic=True)
     pol = resolve_policy(POLICY if policy is None else policy) if diff is not None else None
     frames_dir = None
     if out is not None:
         _frames_folder(Path(out))
         frames_dir = AtomicDir(out, what="folder of frame traces")  # renamed into place when the run ends
 
+    def dump_name(i, name):
+        return VIDEO_DUMP if name == VIDEO_DUMP else f"frame{i:04d}"
+
     def recorder_for(i, name):
+        # as the reference's: the end-of-video dump names the video it came from ("" for an image folder)
+        video_file = "" if Path(source).is_dir() else Path(source).name
         meta = {"producer": {"name": "pyparity", "command": "openface-sequence", "dump_level": level},
-                "input": {"file": name}}
-        return Recorder(frames_dir.tmp / f"frame{i:04d}", meta=meta) if out is not None else Recorder(meta=meta)
+                "input": {"file": video_file if name == VIDEO_DUMP else name}}
+        return Recorder(frames_dir.tmp / dump_name(i, name), meta=meta) if out is not None else Recorder(meta=meta)
 
     console = make_console()
-    rows, report = [], FramesReport()
+    rows, report, video = [], FramesReport(), None
     try:
         for i, (name, face, trace) in enumerate(run_sequence(frames_of(source), models, recorder_for, level,
                                                                     max_frames, reference_for if isolate else None)):
+            if name == VIDEO_DUMP:
+                video = _video_row(trace, diff, pol, max_frames, Path(source).is_dir())
+                console.print(printable(video["line"]), markup=False, highlight=False)
+                continue
             row = {"frame": f"frame{i:04d}", "input": name,
                    "success": None if face is None else int(face.detection_success)}
+            if face is not None and face.aus is not None:
+                row["aus_present"] = [n for n, v in zip(face.aus.class_names, face.aus.presence) if v == 1]
             if diff is not None:
                 fd = FrameDiff(row["frame"], name)
                 ref_dir = Path(diff) / row["frame"]
@@ -255,6 +272,7 @@ def _run_sequence(source, out, diff, policy, json_out, max_frames, level, model_
             lm = row.get("landmarks_max_abs")
             label = row["frame"] if name == row["frame"] else f"{row['frame']} {name}"
             console.print(printable(f"{label}: success {row['success']}"
+                                    + (f", AUs {' '.join(row['aus_present']) or '-'}" if "aus_present" in row else "")
                                     + (f", {row['status']}" if "status" in row else "")
                                     + (f", landmarks max abs {lm:.6f} px" if lm is not None else "")
                                     + (f", first divergence {row['first_divergence']}" if row.get("first_divergence") else "")
@@ -274,12 +292,41 @@ def _run_sequence(source, out, diff, policy, json_out, max_frames, level, model_
                                        if re.fullmatch(r"frame\d{4,}", q.name) and q.name not in run
                                        and max_frames is None)
         worst = max((r.get("landmarks_max_abs", 0.0) for r in rows), default=0.0)
-        console.print(printable(f"{report.summary_line()}; worst face00/output/landmarks_stacked max abs {worst:.6f} px"),
+        console.print(printable(f"{report.summary_line()}; worst face00/output/landmarks_stacked max abs {worst:.6f} px"
+                                + (f"; video {video['status']}" if video is not None and "status" in video else "")),
                       markup=False, highlight=False)
     if json_out is not None:
         doc = {"frames": rows, "diverged": report.count("diverged") if diff is not None else 0}
+        if video is not None:
+            doc["video"] = {k: v for k, v in video.items() if k != "line"}
         if diff is not None:
             doc.update(ok=report.ok, nothing_compared=report.nothing_compared or None,
                        no_reference=report.count("no-reference"), reference_only=report.reference_only)
         write_text_atomic(json_out, json.dumps(doc, indent=1))
-    return 0 if diff is None or report.ok else 1
+    return 0 if diff is None or (report.ok and (video is None or video.get("ok", True))) else 1
+
+
+def _video_row(trace, diff, pol, max_frames, from_folder: bool) -> dict:
+    """The end-of-video trace (`video/au/...`) and its diff with the reference's `video` dump, unless
+    --max-frames cut the run short (the reference's post-processing saw every frame)."""
+    from pyparity.diff import diff_traces
+    from pyparity.diff.report import FrameDiff
+    from pyparity.pipelines.openface.sequence import end_of_video_stages
+    from pyparity.trace import read_trace
+
+    row: dict = {"frame": "video", "line": "video: end-of-video AU post-processing"}
+    if diff is None:
+        return row
+    if max_frames is not None:
+        row["line"] += " not compared (--max-frames: the reference's post-processing saw every frame)"
+        return row
+    fd, note = FrameDiff("video", "end of video"), ""
+    if (Path(diff) / "video").is_dir():
+        ref = read_trace(Path(diff) / "video")
+        stages, note = end_of_video_stages(ref, from_folder)
+        fd.report = diff_traces(ref, trace, policy=pol, stages=stages)
+        row["first_divergence"] = fd.report.first_divergence
+    row.update(status=fd.status, ok=fd.report is None or fd.report.ok)
+    row["line"] = ", ".join(p for p in (f"video: {fd.status}", row.get("first_divergence") and
+                                        f"first divergence {row['first_divergence']}", note) if p)
+    return row

@@ -165,7 +165,7 @@ def _fake_sequence(monkeypatch, n_frames: int, stage: str = "face00/output/landm
             rec.save(stage, np.full((4, 1), i, np.float32))
             yield f"{i:03d}.jpg", None, rec.finish()
 
-    monkeypatch.setattr(ro, "_models", lambda model_dir: None)
+    monkeypatch.setattr(ro, "_models", lambda model_dir, **options: None)
     monkeypatch.setattr(sequence, "frames_of", lambda source: iter(()))
     monkeypatch.setattr(sequence, "run_sequence", run_sequence)
 

@@ -37,7 +37,7 @@ class OpenFaceModels:
     clnf: object                 # clnf.detect.ClnfModel, or CE-CLM's model object
     validator: object | None     # clnf.validator.DetectionValidator
     _ceclm_fit: object = field(default=None, repr=False)
-    au: object | None = None     # openface.au.AuModels: FaceAnalyser's static models (None: no AUs)
+    au: object | None = None     # openface.au.AuModels: FaceAnalyser's models (None: no AUs)
 
     @property
     def pdm(self):
@@ -61,10 +61,11 @@ def _resolve_model_dir(model_dir) -> Path:
 def load_openface_models(model_dir: str | os.PathLike | None = None, backend: str = "ccnf",
                          cen_dir: str | os.PathLike | None = None,
                          early_term: str | os.PathLike | None = None, *, aus: bool = False,
-                         au_dir: str | os.PathLike | None = None) -> OpenFaceModels:
+                         au_dir: str | os.PathLike | None = None, au_dynamic: bool = False) -> OpenFaceModels:
     """Load the landmark model and validator from an OpenFace model folder (None: the model manager's);
-    with `aus`, FaceAnalyser's static AU models from `au_dir` (OpenFace's AU_predictors folder; None:
-    the model manager's)."""
+    with `aus`, FaceAnalyser's AU models from `au_dir` (OpenFace's AU_predictors folder; None: the model
+    manager's): FaceLandmarkImg's static ones, or with `au_dynamic` FeatureExtraction's (static and
+    dynamic, for a sequence)."""
     from pyparity.pipelines.clnf.validator import read_validator
 
     d = _resolve_model_dir(model_dir)
@@ -92,7 +93,7 @@ def load_openface_models(model_dir: str | os.PathLike | None = None, backend: st
     if aus:
         from pyparity.pipelines.openface.au import load_au_models
 
-        au = load_au_models(au_dir)
+        au = load_au_models(au_dir, dynamic=au_dynamic)
     return OpenFaceModels(d, backend, clnf, read_validator(vpath), fit, au)
 
 

@@ -7,13 +7,17 @@ Per frame (state carried in a clnf.tracking.TrackingState):
 - not initialised (first frame, then every 12th failed one) or tracking failed (every 2nd failure):
   MTCNN's widest face (`face00/mtcnn/...`) and DetectLandmarksInImage with the 11 rotation hypotheses
   (`face00/clnf/input/bbox`, `face00/clnf/hNN/...`); a failed re-detection restores the previous state;
+- with AU models (`load_openface_models(..., aus=True, au_dynamic=True)`), FaceAnalyser::AddNextFrame
+  (`face00/au/...`, openface/au/video.py: running medians, dynamic models);
 - then `face00/output/...` (landmarks, parameters, GetPose with the capture's default camera,
   certainty, success, likelihood, camera; and what FeatureExtraction writes to its CSV but the dumps
   do not hold: 3D landmarks, gaze, eye landmarks).
+After the last frame, with AU models, one more item: the end-of-video post-processing of the AUs
+(PostprocessOutputFile), named VIDEO_DUMP (`video`), its stages under `video/au/...`.
 
-    frames = image_folder_frames(folder)   # or video_frames(path): iterator of (name, BGR uint8)
-    for i, (name, out) in enumerate(run_sequence(frames, models, recorder_for=lambda i, name: Recorder())):
-        ...
+    frames = frames_of(folder_or_video)    # iterable of (name, BGR uint8), with .timestamp(i)
+    for i, (name, out, trace) in enumerate(run_sequence(frames, models, recorder_for=lambda i, name: Recorder())):
+        ...   # out: FaceOutput (None before a face is found); the last, name == VIDEO_DUMP: au.video.VideoAus
 """
 
 from __future__ import annotations
@@ -35,11 +39,42 @@ from pyparity.trace import NULL_RECORDER
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp")   # SequenceCapture::OpenImageFiles
 
 
-def image_folder_frames(folder: str | os.PathLike) -> Iterator[tuple[str, np.ndarray]]:
-    """The folder's images in sorted name order (SequenceCapture sorts them), read as cv::imread."""
+VIDEO_DUMP = "video"        # the end-of-video item's name (a frame is named after its file or frameNNNN)
+TIMESTAMPS = "video/au/history/timestamps"
+
+
+def end_of_video_stages(reference, from_folder: bool) -> tuple[list[str], str]:
+    """The `video` stages to compare with a reference's `video` dump, and a note naming what is left
+    out. FeatureExtraction stamps a video's frames frame·(1/fps) and an image folder's 0, and the dump
+    names its video (`input.file`, empty for a folder): between a video and a folder (its frames saved
+    by `reference openface record --save-frames`) the time stamps cannot agree and are not compared."""
+    ref_from_folder = not (getattr(reference, "meta", None) or {}).get("input", {}).get("file")
+    if ref_from_folder == from_folder:
+        return ["video/**"], ""
+    kinds = ("a video", "an image folder") if from_folder else ("an image folder", "a video")
+    return ([n for n in reference.names if n != TIMESTAMPS],
+            f"time stamps not compared: the reference read {kinds[0]}, this run {kinds[1]}")
+
+
+class FrameSource:
+    """An image folder or a video: iterable of (name, BGR uint8), read lazily (an unreadable input is an
+    InputError when iteration starts), and the time stamp SequenceCapture gives frame i."""
+
+    def __init__(self, frames: Callable[[], Iterator[tuple[str, np.ndarray]]], fps: Callable[[], float] | None):
+        self._frames, self._fps = frames, fps
+
+    def __iter__(self) -> Iterator[tuple[str, np.ndarray]]:
+        return self._frames()
+
+    def timestamp(self, i: int) -> float:
+        """SequenceCapture::CaptureThread: frame_num · (1 / fps) for a video (fps 30 where the container
+        gives none), 0 for an image folder."""
+        return 0.0 if self._fps is None else i * (1.0 / self._fps())
+
+
+def _folder_images(d: Path) -> Iterator[tuple[str, np.ndarray]]:
     from pyparity.imageio import read_image_bgr
 
-    d = Path(folder)
     files = sorted(p for p in d.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
     if not files:
         raise InputError(f"{d}: no images (.jpg, .jpeg, .png, .bmp) in this folder")
@@ -47,11 +82,26 @@ def image_folder_frames(folder: str | os.PathLike) -> Iterator[tuple[str, np.nda
         yield p.name, read_image_bgr(p)
 
 
-def video_frames(path: str | os.PathLike) -> Iterator[tuple[str, np.ndarray]]:
-    """Frames of a video file through cv2.VideoCapture (8-bit BGR), named frameNNNN."""
+def image_folder_frames(folder: str | os.PathLike) -> FrameSource:
+    """The folder's images in sorted name order (SequenceCapture sorts them), read as cv::imread."""
+    d = Path(folder)
+    return FrameSource(lambda: _folder_images(d), None)
+
+
+def _video_fps(p: Path) -> float:
     import cv2
 
-    p = Path(path)
+    cap = cv2.VideoCapture(str(p))
+    try:
+        fps = float(cap.get(cv2.CAP_PROP_FPS))
+    finally:
+        cap.release()
+    return fps if fps == fps and fps > 0 else 30.0    # SequenceCapture::OpenVideoFile's fallback
+
+
+def _video_images(p: Path) -> Iterator[tuple[str, np.ndarray]]:
+    import cv2
+
     if not p.is_file():
         raise InputError(f"{p}: no such video file or image folder")
     from pyparity.imageio import check_image_size
@@ -76,7 +126,20 @@ def video_frames(path: str | os.PathLike) -> Iterator[tuple[str, np.ndarray]]:
         cap.release()
 
 
-def frames_of(source: str | os.PathLike) -> Iterator[tuple[str, np.ndarray]]:
+def video_frames(path: str | os.PathLike) -> FrameSource:
+    """Frames of a video file through cv2.VideoCapture (8-bit BGR), named frameNNNN."""
+    p = Path(path)
+    fps: list[float] = []
+
+    def rate() -> float:
+        if not fps:
+            fps.append(_video_fps(p))
+        return fps[0]
+
+    return FrameSource(lambda: _video_images(p), rate)
+
+
+def frames_of(source: str | os.PathLike) -> FrameSource:
     """An image folder or a video file."""
     p = Path(source)
     if p.is_dir():
@@ -156,35 +219,84 @@ def _reference_start(state: TrackingState, ref) -> TrackingState:
                    params_local=np.asarray(ref["face00/init/params_local"], np.float32).reshape(-1).copy())
 
 
+def _finished(rec, body):
+    """Run body() recording into rec; the finished trace (None when not recording), or rec aborted."""
+    try:
+        value = body()
+        return value, rec.finish() if rec.enabled else None
+    except BaseException:
+        if rec.enabled:
+            rec.abort()
+        raise
+
+
 def run_sequence(frames: Iterable[tuple[str, np.ndarray]], models: OpenFaceModels,
                  recorder_for: Callable[[int, str], object] | None = None, level: int = 1,
                  max_frames: int | None = None,
-                 reference_for: Callable[[int], object] | None = None) -> Iterator[tuple[str, FaceOutput | None, object]]:
+                 reference_for: Callable[[int], object] | None = None) -> Iterator[tuple[str, object, object]]:
     """Track face00 through `frames`; yields (frame name, FaceOutput or None, the frame's finished trace
-    or None). recorder_for(index, name) gives each frame's recorder (None: nothing recorded).
-    reference_for(index) -> the reference frame's trace (or None): each tracked frame then starts from
-    the reference's own initial parameters (per-frame stage isolation)."""
-    state = TrackingState()
+    or None), and with AU models (models.au) a last item (VIDEO_DUMP, au.video.VideoAus, its trace).
+    recorder_for(index, name) gives each frame's recorder (None: nothing recorded); the end of the video
+    is recorder_for(number of frames, VIDEO_DUMP). reference_for(index) -> the reference frame's trace
+    (or None): each tracked frame then starts from the reference's own initial parameters (per-frame
+    stage isolation; the AUs run on the frame's own landmarks)."""
+    from pyparity.pipelines.openface.au.video import VideoAuState, add_next_frame, postprocess
+
+    timestamp = frames.timestamp if isinstance(frames, FrameSource) else (lambda i: 0.0)
+    state, aus = TrackingState(), VideoAuState()
+    meta = au_meta(models.au) if models.au is not None else None
+    n = 0
     for i, (name, image) in enumerate(frames):
         if max_frames is not None and i >= max_frames:
             break
         if reference_for is not None:
             state = _reference_start(state, reference_for(i))
         rec = recorder_for(i, name) if recorder_for is not None else NULL_RECORDER
-        try:
+        if meta is not None:
+            rec.update_meta(**meta)
+
+        def frame():
+            nonlocal state
             gray = to_gray_u8(image)
             h, w = gray.shape
             cam = default_camera(w, h)
             out = None
             with rec.scope("face00"):
                 success, state = track_video_frame(image, gray, state, models, rec, level)
+                frame_aus = None
+                if models.au is not None:
+                    with rec.scope("au"):
+                        # FeatureExtraction hands FaceAnalyser the model's landmarks and detection_success
+                        frame_aus = add_next_frame(aus, image, state.landmarks_stacked, success, models.au, rec,
+                                                   level=level, timestamp=timestamp(i))
                 if state.has_landmarks:
                     # FeatureExtraction estimates gaze only after a successful frame (zeros otherwise)
                     out = face_outputs(_StateFit(state, success), models, cam, gaze=success)
+                    out.aus = frame_aus
                     record_outputs(rec, out)
-            trace = rec.finish() if rec.enabled else None
-        except BaseException:
-            if rec.enabled:
-                rec.abort()
-            raise
+            return out
+
+        out, trace = _finished(rec, frame)
+        n = i + 1
         yield name, out, trace
+    if models.au is not None and n:
+        rec = recorder_for(n, VIDEO_DUMP) if recorder_for is not None else NULL_RECORDER
+        rec.update_meta(**meta)
+
+        def end():
+            with rec.scope(VIDEO_DUMP):
+                return postprocess(aus, models.au, rec)
+
+        final, trace = _finished(rec, end)
+        yield VIDEO_DUMP, final, trace
+
+
+def au_meta(au_models) -> dict:
+    """What a trace's meta.json says of the AU models: their files' sha256 (as the reference dumps list
+    them) and, under parameters, the AU names in stage order (the diff's report labels presences)."""
+    from pyparity.pipelines.openface.au.video import au_names
+
+    reg, cls = au_names(au_models)
+    return {"models": au_models.sha256,
+            "parameters": {"au_dynamic": bool(au_models.dynamic), "au_reg_names": list(reg),
+                           "au_class_names": list(cls)}}
