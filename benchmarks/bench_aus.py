@@ -3,6 +3,14 @@ CalcParams, the aligned masked face, dlib's FHOG, geometry, 17 SVR + 18 SVM) fro
 openface-2.0.2-au dumps, recording off, against C++ FaceAnalyser timed beside it.
 
     .venv/bin/python benchmarks/bench_aus.py [--repeat 20] [--faces sequence|all] [--cpp-build DIR]
+    .venv/bin/python benchmarks/bench_aus.py --video [--repeat 20] [--cpp-build DIR]
+
+--video: FeatureExtraction's path per frame instead (au/video.py add_next_frame: the same features, the
+running medians of HOG and geometry on every other frame, static and dynamic models, the histories),
+over the 30 frames of image_sequence from FeatureExtraction's landmarks
+(reference_dumps/openface-2.0.2-fe-au), each pass a fresh video; C++ FaceAnalyser::AddNextFrame (the
+default, dynamic models) timed beside it by the same driver. Also printed: the static path on the same
+frames, so the video path's added cost per frame, and the end-of-video post-processing per video.
 
 C++: benchmarks/cpp/au_timer.cpp (our driver, no OpenFace code) is compiled against a build of the
 project's C++ recorder (`pyparity reference openface build`: its static libraries and patched source
@@ -72,6 +80,40 @@ def _faces(shared: Path, which: str) -> list[tuple[str, np.ndarray, np.ndarray, 
     return out
 
 
+def _video_frames(shared: Path) -> list[tuple[str, np.ndarray, np.ndarray, Path]]:
+    """(frameNNNN, image BGR, landmarks_stacked, image path) of image_sequence as FeatureExtraction tracked it."""
+    dumps = REPO / "reference_dumps/openface-2.0.2-fe-au/image_sequence"
+    out = []
+    for d in sorted(p for p in dumps.iterdir() if p.name.startswith("frame")):
+        ref = read_trace(d)
+        path = shared / "openface/samples/image_sequence" / ref.meta["input"]["file"]
+        out.append((d.name, read_image_bgr(path), np.asarray(ref["face00/au/input/landmarks_stacked"],
+                                                             np.float32).reshape(-1), path))
+    return out
+
+
+def _time_python_video(frames, models, repeat: int) -> tuple[list[float], list[float], list[float]]:
+    """ms per add_next_frame call (all frames; frames that update the medians), ms per postprocess."""
+    from pyparity.pipelines.openface.au.video import VideoAuState, add_next_frame, postprocess
+
+    per_frame, updating, post = [], [], []
+    for r in range(repeat + 1):                      # pass 0: warm-up (numba compilation)
+        state = VideoAuState()
+        for i, (_, img, lm, _p) in enumerate(frames):
+            t = time.thread_time_ns()
+            add_next_frame(state, img, lm, True, models)
+            ms = (time.thread_time_ns() - t) * 1e-6
+            if r:
+                per_frame.append(ms)
+                if i % 2 == 0:
+                    updating.append(ms)
+        t = time.thread_time_ns()
+        postprocess(state, models)
+        if r:
+            post.append((time.thread_time_ns() - t) * 1e-6)
+    return per_frame, updating, post
+
+
 def _time_python(faces, models, repeat: int) -> list[float]:
     for _, img, lm, _p in faces:                    # warm-up: numba compilation
         predict_static_aus(img, lm, models)
@@ -115,35 +157,32 @@ def _find_build(path: str | None) -> Path | None:
             d = find_build().dir
         except Exception:
             return None
-    if not (d / "obj" / "libFaceAnalyser.a").is_file() or not (d / "src" / "lib" / "local").is_dir():
-        raise SystemExit(f"{d}: not a C++ recorder build (no obj/libFaceAnalyser.a and src/lib/local)")
-    return d
+    from pyparity.errors import InputError
+    from pyparity.reference.openface.driver import check_build
+
+    try:
+        return check_build(d)
+    except InputError as exc:
+        raise SystemExit(str(exc)) from None
 
 
 def compile_driver(build: Path, out: Path) -> Path:
-    """g++ au_timer.cpp against the build's static libraries and headers (the recorder's CMake flags)."""
-    of = build / "src" / "lib" / "local"
-    cflags = subprocess.run(["pkg-config", "--cflags", "opencv4"], capture_output=True, text=True, check=True).stdout.split()
-    libs = subprocess.run(["pkg-config", "--libs", "opencv4"], capture_output=True, text=True, check=True).stdout.split()
-    exe = out / "au_timer"
-    cmd = (["g++", "-O2", "-std=c++17", "-msse", "-msse2", "-msse3", "-w", str(DRIVER), f"-I{build / 'src'}"]
-           + [f"-I{of / d / 'include'}" for d in ("FaceAnalyser", "Utilities", "LandmarkDetector")]
-           + cflags + ["-I/usr/include/boost", f"-L{build / 'obj'}", "-lFaceAnalyser", "-lLandmarkDetector",
-                       "-lUtilities", "-lLandmarkDetector"]
-           + libs + ["-lboost_filesystem", "-lboost_system", "-ltbb", "-ldlib", "-lopenblas", "-lpthread", "-o", str(exe)])
-    subprocess.run(cmd, check=True)
-    return exe
+    """au_timer.cpp against the build's static libraries and headers (the recorder's CMake flags)."""
+    from pyparity.reference.openface.driver import compile_driver as compile_against
+
+    return compile_against(build, DRIVER, out / "au_timer")
 
 
-def time_cpp(exe: Path, au_dir: Path, faces, repeat: int, work: Path) -> list[float]:
-    """ms per PredictStaticAUsAndComputeFeatures call, `repeat` passes over the faces, one process."""
+def time_cpp(exe: Path, au_dir: Path, faces, repeat: int, work: Path, video: bool = False) -> list[float]:
+    """ms per PredictStaticAUsAndComputeFeatures call (video: per AddNextFrame call, each pass from a
+    Reset()), `repeat` passes over the faces, one process."""
     lst = work / "faces.txt"
     with open(lst, "w") as fh:
         for _key, _img, lm, path in faces:
             fh.write(f"{path} {lm.size // 2} " + " ".join(repr(float(v)) for v in lm) + "\n")
     env = dict(os.environ, OPENBLAS_CORETYPE=os.environ.get("OPENBLAS_CORETYPE", "Haswell"))
-    out = subprocess.run([str(exe), str(au_dir.parent), str(lst), str(repeat)], capture_output=True, text=True,
-                         check=True, env=env).stdout
+    out = subprocess.run([str(exe), str(au_dir.parent), str(lst), str(repeat)] + (["video"] if video else []),
+                         capture_output=True, text=True, check=True, env=env).stdout
     return [float(ln.split()[1]) for ln in out.splitlines() if ln[:1].isdigit()]
 
 
@@ -156,8 +195,11 @@ def main() -> int:
     ap.add_argument("--shared", type=Path, default=Path(os.environ.get("PYPARITY_SHARED", REPO.parent / "shared")))
     ap.add_argument("--au-dir", type=Path, default=None, help="AU_predictors folder (default: ../shared's)")
     ap.add_argument("--cpp-build", default=None, help="a C++ recorder build folder (obj/, src/) to time C++ from")
+    ap.add_argument("--video", action="store_true", help="FeatureExtraction's per-frame path (AddNextFrame) instead")
     a = ap.parse_args()
     au_dir = a.au_dir or a.shared / "openface/cpp-2.0.2/lib/local/FaceAnalyser/AU_predictors"
+    if a.video:
+        return video_main(a, au_dir)
     models = load_au_models(au_dir)
     faces = _faces(a.shared, a.faces)
     build = _find_build(a.cpp_build)
@@ -180,6 +222,38 @@ def main() -> int:
     else:
         c_ms, source = CPP_MS, CPP_SOURCE
     print(f"ratio pyparity / C++: {p_ms / c_ms:.2f} (C++ {c_ms:.2f} ms/face: {source})")
+    return 0
+
+
+def video_main(a, au_dir: Path) -> int:
+    models, static = load_au_models(au_dir, dynamic=True), load_au_models(au_dir)
+    frames = _video_frames(a.shared)
+    build = _find_build(a.cpp_build)
+    per = max(1, a.repeat // a.rounds)
+    py, upd, post, stat, cpp = [], [], [], [], []
+    with tempfile.TemporaryDirectory(prefix="bench-aus-") as tmp:
+        exe = compile_driver(build, Path(tmp)) if build is not None else None
+        for _ in range(a.rounds):
+            f, u, p = _time_python_video(frames, models, per)
+            py, upd, post = py + f, upd + u, post + p
+            stat += _time_python(frames, static, per)
+            if exe is not None:
+                cpp += time_cpp(exe, au_dir, frames, per, Path(tmp), video=True)
+    p_ms, s_ms = statistics.median(py), statistics.median(stat)
+    print(f"pyparity video AUs (add_next_frame): {len(frames)} frames x {per * a.rounds}: median {p_ms:.2f} ms/frame "
+          f"(p10 {np.percentile(py, 10):.2f}, p90 {np.percentile(py, 90):.2f}); frames updating the medians "
+          f"{statistics.median(upd):.2f} ms")
+    print(f"  static path on the same frames (predict_static_aus): median {s_ms:.2f} ms/frame; the video path adds "
+          f"{p_ms - s_ms:+.2f} ms/frame ({p_ms / s_ms:.2f}x)")
+    print(f"  end-of-video post-processing (postprocess): median {statistics.median(post):.2f} ms per "
+          f"{len(frames)}-frame video ({statistics.median(post) / len(frames):.3f} ms/frame)")
+    if cpp:
+        c_ms = statistics.median(cpp)
+        print(f"C++ FaceAnalyser::AddNextFrame: {len(frames)} frames x {per * a.rounds}: median {c_ms:.2f} ms/frame "
+              f"(p10 {np.percentile(cpp, 10):.2f}, p90 {np.percentile(cpp, 90):.2f}), timed beside, build {build}")
+        print(f"ratio pyparity / C++ (video path): {p_ms / c_ms:.2f}")
+    else:
+        print("C++: no recorder build found (--cpp-build DIR): no C++ figure for the video path")
     return 0
 
 

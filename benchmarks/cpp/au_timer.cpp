@@ -1,9 +1,12 @@
 // pyparity benchmark driver (our own code, not OpenFace's): times C++ OpenFace's
-// FaceAnalyser::PredictStaticAUsAndComputeFeatures per face, in one process, on given landmarks.
-//   au_timer ROOT FACES REPEATS
+// FaceAnalyser::PredictStaticAUsAndComputeFeatures per face, in one process, on given landmarks; with
+// `video`, FeatureExtraction's FaceAnalyser (default, dynamic models) and AddNextFrame per frame of a
+// sequence (Reset() before each pass: every pass is the same video again).
+//   au_timer ROOT FACES REPEATS [video]
 // ROOT: the folder holding AU_predictors/ (FaceAnalyserParameters' root); FACES: a text file, one face
-// per line: "image_path n x0 .. x(n-1) y0 .. y(n-1)"; prints one line per timed call: "face_index ms" (the
-// thread's CPU time: on a shared machine wall time counts the other processes' turns too).
+// (video: one frame, in order) per line: "image_path n x0 .. x(n-1) y0 .. y(n-1)"; prints one line per
+// timed call: "face_index ms" (the thread's CPU time: on a shared machine wall time counts the other
+// processes' turns too).
 // Built by benchmarks/bench_aus.py against the project's C++ recorder build (its static libraries).
 #include <FaceAnalyser.h>
 #include <FaceAnalyserParameters.h>
@@ -27,9 +30,10 @@ static double thread_ms()
 
 int main(int argc, char** argv)
 {
-	if (argc != 4) { std::fprintf(stderr, "usage: au_timer ROOT FACES REPEATS\n"); return 2; }
+	if (argc != 4 && !(argc == 5 && std::string(argv[4]) == "video")) { std::fprintf(stderr, "usage: au_timer ROOT FACES REPEATS [video]\n"); return 2; }
+	const bool video = argc == 5;
 	FaceAnalysis::FaceAnalyserParameters params{std::string(argv[1])};
-	params.OptimizeForImages();
+	if (!video) params.OptimizeForImages();
 	FaceAnalysis::FaceAnalyser analyser(params);
 	std::ifstream in(argv[2]);
 	std::map<std::string, cv::Mat> images;
@@ -47,6 +51,20 @@ int main(int argc, char** argv)
 		faces.emplace_back(path, lm);
 	}
 	const int repeats = std::atoi(argv[3]);
+	if (video)
+	{
+		for (int r = 0; r <= repeats; ++r)    // pass 0: warm-up
+		{
+			analyser.Reset();
+			for (size_t i = 0; i < faces.size(); ++i)
+			{
+				const double t0 = thread_ms();
+				analyser.AddNextFrame(images[faces[i].first], faces[i].second, true, 0.0, false);
+				if (r > 0) std::printf("%zu %.6f\n", i, thread_ms() - t0);
+			}
+		}
+		return 0;
+	}
 	for (auto& f : faces) analyser.PredictStaticAUsAndComputeFeatures(images[f.first], f.second);   // warm-up
 	for (int r = 0; r < repeats; ++r)
 		for (size_t i = 0; i < faces.size(); ++i)
