@@ -1,10 +1,14 @@
 """OpenFace action units on video (issue 20, part 2): FaceAnalyser's AddNextFrame per frame and the
-offline post-processing of FeatureExtraction, from C++'s tracked landmarks of image_sequence, against
-the AU columns FeatureExtraction itself wrote (printed to 2 decimals); the running median, online
-correction and offline smoothing against independent NumPy formulations of their definitions. No
-stage dumps of FeatureExtraction's AUs exist yet (the project's C++ recorder is to record them)."""
+offline post-processing of FeatureExtraction, from C++'s tracked landmarks of image_sequence (stage
+isolation: the AUs alone), stage by stage against FeatureExtraction's dumps recorded with the project's
+recorder (reference_dumps/openface-2.0.2-fe-au/, committed: STAGES.md there) and against the AU columns
+FeatureExtraction itself wrote; the webcam path (CorrectOnlineAUs) against C++ recorded through our
+driver; the running median, online correction and offline smoothing against independent NumPy
+formulations of their definitions. The whole pipeline (tracking, then AUs): test_openface_sequence.py."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,9 +22,11 @@ from pyparity.pipelines.openface.au import load_au_models
 from pyparity.pipelines.openface.au.dynamic import (correct_online, offline_intensities, offline_presences,
                                                     running_median_update)
 from pyparity.pipelines.openface.au.video import VideoAuState, add_next_frame, postprocess
-from pyparity.trace import Trace, read_trace
+from pyparity.diff.policy import builtin_policy
+from pyparity.trace import Recorder, Trace, read_trace
 
 N_FRAMES = 30
+FE_AU = Path(__file__).resolve().parents[1] / "reference_dumps" / "openface-2.0.2-fe-au"
 
 
 @pytest.fixture(scope="module")
@@ -151,3 +157,117 @@ def test_online_correction_starts_after_ten_frames():
     assert np.isclose(out[0], 2.0 - (-3.0 + j * 8 / 200))
     same, out = correct_online(track, np.array([2.0, -1.0]), False)
     assert same is track and np.allclose(out, [2.0, 0.0])
+
+
+# --- stage by stage against FeatureExtraction's recorded AU stages ---------------------------------
+
+def _replay(frames, models, online: bool = False):
+    """add_next_frame over [(image, landmarks, success, timestamp)] recording each frame, then postprocess:
+    ([frame traces], video trace)."""
+    state, traces = VideoAuState(), []
+    for image, lm, ok, ts in frames:
+        rec = Recorder()
+        with rec.scope("face00/au"):
+            add_next_frame(state, image, lm, ok, models, rec, online=online, timestamp=ts)
+        traces.append(rec.finish())
+    rec = Recorder()
+    with rec.scope("video"):
+        postprocess(state, models, rec)
+    return traces, rec.finish()
+
+
+@pytest.fixture(scope="module")
+def replayed(video_models, samples_dir):
+    """The AUs from the landmarks and success flags FeatureExtraction handed FaceAnalyser (its dumps')."""
+    refs = [read_trace(FE_AU / "image_sequence" / f"frame{i:04d}") for i in range(N_FRAMES)]
+    frames = [(read_image_bgr(samples_dir / "image_sequence" / r.meta["input"]["file"]),
+               r["face00/au/input/landmarks_stacked"], bool(int(r["face00/au/input/success"])), 0.0) for r in refs]
+    return refs, _replay(frames, video_models)
+
+
+def test_committed_dumps_are_feature_extraction_on_image_sequence():
+    frames = sorted(p.name for p in (FE_AU / "image_sequence").iterdir())
+    assert frames == [f"frame{i:04d}" for i in range(N_FRAMES)] + ["video"]
+    meta = read_trace(FE_AU / "image_sequence" / "frame0000").meta
+    assert meta["producer"]["name"] == "openface-cpp" and meta["sequence"]["name"] == "image_sequence"
+    assert "AU_predictors/AU_all_best.txt" in meta["models"]
+
+
+@pytest.mark.parametrize("i", range(N_FRAMES))
+def test_every_frame_au_stage_is_bit_identical(i, replayed):
+    refs, (traces, _) = replayed
+    ref, ours = refs[i], traces[i]
+    au = [n for n in ref.names if "/au/" in n]
+    assert au and [n for n in ours.names if n in au] == au         # same stages, same order
+    for n in au:
+        assert ours[n].dtype == ref[n].dtype and np.array_equal(ours[n], ref[n]), n
+    rep = diff_traces(ref, ours, policy=builtin_policy("openface"), stages=["face00/au/**"])
+    assert rep.ok and sum(s.status == "match" for s in rep.stages) == len(au), rep.summary()
+
+
+def test_end_of_video_is_bit_identical(replayed):
+    _, (_, video) = replayed
+    ref = read_trace(FE_AU / "image_sequence" / "video")
+    assert video.names == ref.names
+    for n in ref.names:
+        assert video[n].dtype == ref[n].dtype and np.array_equal(video[n], ref[n]), n
+    # not vacuous: the re-prediction changed the first frames, and offsets moved the dynamic AUs
+    assert int(ref["video/au/postprocess/reinit/frames"]) == N_FRAMES
+    assert not np.array_equal(ref["video/au/history/reg/AU01"], ref["video/au/postprocess/reinit/reg/AU01"])
+    assert np.count_nonzero(ref["video/au/postprocess/reg_offsets"]) >= 8
+
+
+def test_presence_margins_decide_the_presences(replayed, video_models):
+    """class/margin (ours) is the score each presence thresholds: pos_class where > 0 (half of OpenFace's
+    video SVMs have pos_class 0)."""
+    _, (traces, _) = replayed
+    pos = np.concatenate([video_models.presence.pos_class, video_models.presence_dynamic.pos_class])
+    neg = np.concatenate([video_models.presence.neg_class, video_models.presence_dynamic.neg_class])
+    assert (pos == 0).any() and (pos == 1).any()
+    for t in traces:
+        m, raw = t["face00/au/class/margin"], t["face00/au/class/raw"]
+        assert np.array_equal(raw, np.where(m > 0, pos, neg))
+
+
+def test_a_flipped_running_median_bin_is_a_divergence(replayed):
+    """The policy's 4-ULP bound on a median: one bin off (1.005e-3) fails it."""
+    refs, (traces, _) = replayed
+    name = "face00/au/median/hog/median"
+    moved = traces[4][name].copy()
+    moved[0, 100] += 1.005 / 1000
+    rep = diff_traces(refs[4], Trace.from_arrays([(name, moved)]), policy=builtin_policy("openface"), stages=[name])
+    assert not rep.ok and rep.first_divergence == name
+
+
+# --- CorrectOnlineAUs: the webcam path, recorded from C++ through our driver ------------------------
+
+@pytest.fixture(scope="module")
+def online(video_models, samples_dir):
+    d = FE_AU / "online" / "image_sequence"
+    refs = [read_trace(d / f"frame{i:04d}") for i in range(N_FRAMES)]
+    frames = [(read_image_bgr(samples_dir / "image_sequence" / r.meta["input"]["file"]),
+               r["face00/au/input/landmarks_stacked"], bool(int(r["face00/au/input/success"])), i / 30)
+              for i, r in enumerate(refs)]
+    return refs, _replay(frames, video_models, online=True)[0]
+
+
+def test_online_reference_covers_the_correction(online):
+    """Not vacuous: failed frames (no track update, no shift), frames before the 10th update (no shift),
+    and after it corrections that move most AUs."""
+    refs, _ = online
+    success = [int(r["face00/au/input/success"]) for r in refs]
+    assert success.count(0) == 4 and success[:3] == [1, 1, 1]
+    shifted = [int(np.count_nonzero(r["face00/au/online_correction/input"] != r["face00/au/reg/online_corrected"]))
+               for r in refs]
+    assert max(shifted) >= 15 and shifted[success.index(0)] == 0
+    assert refs[0]["face00/au/online_correction/input"].shape == (17,)
+
+
+@pytest.mark.parametrize("i", range(N_FRAMES))
+def test_online_correction_is_bit_identical(i, online):
+    refs, traces = online
+    ref, ours = refs[i], traces[i]
+    assert [n for n in ours.names if n in ref] == ref.names
+    for n in ref.names:
+        assert ours[n].dtype == ref[n].dtype and np.array_equal(ours[n], ref[n]), n
+    assert diff_traces(ref, ours, policy=builtin_policy("openface")).ok

@@ -76,18 +76,24 @@ def test_start_inside_the_fit(start, tmp_path, samples_dir, openface_model_dir, 
     assert code == 0
 
 
-def test_sequence_cli_summary(tmp_path, samples_dir, openface_model_dir, openface_dumps, capsys):
+def test_sequence_cli_summary(tmp_path, samples_dir, openface_model_dir, openface_au_dir, openface_dumps, capsys):
     out = tmp_path / "seq"
     code = main(["run", "openface-sequence", str(samples_dir / "image_sequence"), "--model-dir", str(openface_model_dir),
-                 "--out", str(out), "--max-frames", "2", "--diff", str(openface_dumps / "sequences" / "image_sequence"),
-                 "--json", str(tmp_path / "s.json")])
+                 "--au-dir", str(openface_au_dir), "--out", str(out), "--max-frames", "2",
+                 "--diff", str(openface_dumps / "sequences" / "image_sequence"), "--json", str(tmp_path / "s.json")])
     text = capsys.readouterr().out
     rep = json.loads((tmp_path / "s.json").read_text())
     assert [r["frame"] for r in rep["frames"]] == ["frame0000", "frame0001"]
     assert code == (1 if rep["diverged"] else 0)
     assert "2 frames" in text and "worst face00/output/landmarks_stacked" in text
     assert (out / "frame0001" / "index.tsv").is_file()
-    assert "face00/init/window_sizes" in read_trace(out / "frame0001")
+    t = read_trace(out / "frame0001")
+    assert "face00/init/window_sizes" in t and "face00/au/reg/output" in t
+    # the AUs present per frame; the end of the video written, not compared after --max-frames
+    assert rep["frames"][0]["aus_present"] and "frame0000 001.jpg: success 1, AUs AU" in text
+    assert "video/au/postprocess/reg/AU12" in read_trace(out / "video")
+    assert "video: end-of-video AU post-processing not compared (--max-frames" in text
+    assert rep["video"] == {"frame": "video"}
 
 
 @pytest.mark.parametrize("args, message", [
@@ -112,7 +118,7 @@ def test_bad_input_exits_2(args, message, tmp_path, samples_dir, openface_model_
     argv = [a.format(tmp=tmp_path, img=img, dump=dump, seq=samples_dir / "image_sequence") for a in args]
     if "--model-dir" not in argv:
         argv += ["--model-dir", str(openface_model_dir)]
-    if argv[1] == "openface-image":
+    if argv[1] in ("openface-image", "openface-sequence"):
         argv += ["--no-aus"]
     assert main(argv) == 2
     err = capsys.readouterr().err
@@ -131,3 +137,48 @@ def test_gate_corpus_passes(openface_model_dir, shared_dir, capsys):
     assert all(c.pipeline == "clnf" and c.reference is not None and c.golden.startswith("clnf/") for c in corpus.cases)
     assert main(["gate", str(spec), "--model-dir", str(openface_model_dir), "--no-progress", "--jobs", "2"]) == 0
     assert f"GATE PASSED: {len(corpus.cases)} case(s)" in capsys.readouterr().out
+
+
+def _sequence_with_video(monkeypatch, n_frames: int, video_value: float):
+    """openface-sequence without models: each frame records a landmark stage, then the end-of-video
+    item records one post-processed AU series (`video_value` everywhere)."""
+    import cli.run_openface as ro
+    from pyparity.pipelines.openface import sequence
+
+    def run_sequence(frames, models, recorder_for, level, max_frames, reference_for=None):
+        for i in range(n_frames):
+            rec = recorder_for(i, f"{i:03d}.jpg")
+            rec.save("face00/output/landmarks_stacked", np.full((4, 1), i, np.float32))
+            yield f"{i:03d}.jpg", None, rec.finish()
+        rec = recorder_for(n_frames, sequence.VIDEO_DUMP)
+        rec.save("video/au/postprocess/reg/AU01", np.full(n_frames, video_value))
+        yield sequence.VIDEO_DUMP, None, rec.finish()
+
+    monkeypatch.setattr(ro, "_models", lambda model_dir, **options: None)
+    monkeypatch.setattr(sequence, "frames_of", lambda source: iter(()))
+    monkeypatch.setattr(sequence, "run_sequence", run_sequence)
+
+
+def test_sequence_end_of_video_is_written_and_decides_the_exit_code(tmp_path, monkeypatch, capsys):
+    """The `video` trace goes beside the frames (a re-run may replace the folder), is diffed with the
+    reference's `video`, and a divergence there fails the run even when every frame matches."""
+    ref, out = tmp_path / "ref", tmp_path / "out"
+    _sequence_with_video(monkeypatch, 2, 1.0)
+    assert main(["run", "openface-sequence", str(tmp_path), "--out", str(ref)]) == 0
+    assert sorted(p.name for p in ref.iterdir()) == ["frame0000", "frame0001", "video"]
+    assert main(["run", "openface-sequence", str(tmp_path), "--out", str(ref)]) == 0      # replaced
+    capsys.readouterr()
+    assert main(["run", "openface-sequence", str(tmp_path), "--diff", str(ref), "--json", str(tmp_path / "a.json")]) == 0
+    assert "video: match" in capsys.readouterr().out
+    assert json.loads((tmp_path / "a.json").read_text())["video"]["status"] == "match"
+    _sequence_with_video(monkeypatch, 2, 1.5)
+    code = main(["run", "openface-sequence", str(tmp_path), "--diff", str(ref), "--out", str(out),
+                 "--json", str(tmp_path / "b.json")])
+    text = capsys.readouterr().out
+    doc = json.loads((tmp_path / "b.json").read_text())
+    assert code == 1 and [r["status"] for r in doc["frames"]] == ["match", "match"]
+    assert doc["video"]["status"] == "diverged" and doc["video"]["first_divergence"] == "video/au/postprocess/reg/AU01"
+    assert "video: diverged, first divergence video/au/postprocess/reg/AU01" in text and "; video diverged" in text
+    assert (out / "video" / "index.tsv").is_file()
+    assert main(["run", "openface-sequence", str(tmp_path), "--diff", str(ref), "--max-frames", "2"]) == 0
+    assert "not compared (--max-frames" in capsys.readouterr().out

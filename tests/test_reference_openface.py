@@ -22,6 +22,8 @@ from pyparity.reference.openface.verify import compare_bitwise
 
 pytestmark = pytest.mark.cpp
 
+FE_AU = Path(__file__).resolve().parents[1] / "reference_dumps" / "openface-2.0.2-fe-au"
+
 
 def _dump_level(dump: Path) -> int:
     return int(json.loads((dump / "meta.json").read_text())["producer"].get("dump_level", 1))
@@ -96,18 +98,75 @@ def test_au_images_bit_for_bit(recorded_images, shared_dir):
     assert not bad, bad
 
 
+def _kept_in(dump: Path):
+    """The stages a reduced dump kept (the committed FeatureExtraction AU dumps)."""
+    from pyparity.trace.dumpio import read_trace
+
+    names = set(read_trace(dump).names)
+    return lambda n: n in names
+
+
 def test_sequence_bit_for_bit(openface_build, shared_dir, tmp_path):
+    """Tracking stages identical with the shared sequence dumps; the AU stages (recorded in the same run)
+    identical with the committed FeatureExtraction AU dumps, end of the video included."""
     ref = shared_dir / "reference_dumps" / "openface-2.0.2" / "sequences" / "image_sequence"
     samples = shared_dir / "openface" / "samples"
     res = record_reference([samples / "image_sequence"], tmp_path, model_dir=samples.parent / "model",
-                           build_dir=openface_build.dir)
+                           aus=True, build_dir=openface_build.dir)
     frames = sorted(ref.iterdir())
-    assert [p.name for p in res.dumps] == [f.name for f in frames]
+    assert [p.name for p in res.dumps] == [f.name for f in frames] + ["video"]
     bad = {}
     for f in frames:
-        c = compare_bitwise(tmp_path / "image_sequence" / f.name, f)
+        c = compare_bitwise(tmp_path / "image_sequence" / f.name, f, keep=_not_au)
         if not c.identical:
             bad[f.name] = c.differences[:3]
+        committed = FE_AU / "image_sequence" / f.name
+        c = compare_bitwise(tmp_path / "image_sequence" / f.name, committed, keep=_kept_in(committed))
+        assert c.stages >= 21
+        if not c.identical:
+            bad["au " + f.name] = c.differences[:3]
+    c = compare_bitwise(tmp_path / "image_sequence" / "video", FE_AU / "image_sequence" / "video")
+    if not c.identical or c.stages != 109:
+        bad["video"] = c.differences[:3] or [f"{c.stages} stages"]
+    assert not bad, bad
+
+
+def test_webcam_path_bit_for_bit(openface_build, shared_dir, tmp_path):
+    """CorrectOnlineAUs (FaceAnalyser's webcam path), recorded through our driver: identical with the
+    committed dumps, and every AU stage of the fresh recording (HOG, medians, ...) matches the Python
+    port run online on the same inputs."""
+    import numpy as np
+
+    from pyparity.imageio import read_image_bgr
+    from pyparity.pipelines.openface.au import load_au_models
+    from pyparity.pipelines.openface.au.video import VideoAuState, add_next_frame
+    from pyparity.reference.openface.online import OnlineFrame, record_online_aus
+    from pyparity.trace import Recorder
+    from pyparity.trace.dumpio import read_trace
+
+    committed = FE_AU / "online" / "image_sequence"
+    images = shared_dir / "openface" / "samples" / "image_sequence"
+    au_root = shared_dir / "openface" / "cpp-2.0.2" / "lib" / "local" / "FaceAnalyser"
+    refs = [read_trace(d) for d in sorted(committed.iterdir())]
+    frames = [OnlineFrame(images / r.meta["input"]["file"], r["face00/au/input/landmarks_stacked"],
+                          bool(int(r["face00/au/input/success"])), i * (1.0 / 30)) for i, r in enumerate(refs)]
+    dumps = record_online_aus(frames, tmp_path / "image_sequence", openface_build.dir, au_root)
+    assert [d.name for d in dumps] == [d.name for d in sorted(committed.iterdir())]
+    models = load_au_models(au_root / "AU_predictors", dynamic=True)
+    state, bad = VideoAuState(), {}
+    for d, f in zip(dumps, frames):
+        c = compare_bitwise(d, committed / d.name, keep=_kept_in(committed / d.name))
+        if not c.identical:
+            bad[d.name] = c.differences[:3]
+        rec = Recorder()
+        with rec.scope("face00/au"):
+            add_next_frame(state, read_image_bgr(f.image), f.landmarks_stacked, f.success, models, rec,
+                           online=True, timestamp=f.timestamp)
+        ours, ref = rec.finish(), read_trace(d)
+        assert "face00/au/reg/online_corrected" in ref.names
+        differ = [n for n in ref.names if not np.array_equal(ours[n], ref[n])]
+        if differ:
+            bad["python " + d.name] = differ[:3]
     assert not bad, bad
 
 
@@ -233,11 +292,67 @@ def test_python_tracking_passes_on_new_video(openface_build, shared_dir, tmp_pat
         im = cv2.imread(str(frames / f"frame{k:04d}.png"))
         meta = read_trace(ref / f"frame{k:04d}").meta["input"]
         assert hashlib.sha256(np.ascontiguousarray(im).tobytes()).hexdigest() == meta["pixels_sha256"]
-    code = main(["run", "openface-sequence", str(frames), "--diff", str(ref),
-                 "--json", str(tmp_path / "summary.json"), "--model-dir", str(samples.parent / "model")])
+    au_dir = samples.parent / "cpp-2.0.2" / "lib" / "local" / "FaceAnalyser" / "AU_predictors"
+    code = main(["run", "openface-sequence", str(frames), "--diff", str(ref), "--json", str(tmp_path / "summary.json"),
+                 "--model-dir", str(samples.parent / "model"), "--au-dir", str(au_dir), "--out", str(tmp_path / "py")])
     assert code == 0
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert [r["status"] for r in summary["frames"]] == ["match"] * 24
+    # the AUs: every frame's recorded AU stage compared bit for bit; the end of the video too, its time
+    # stamps apart (a folder of saved frames is stamped 0 where the video was stamped frame/fps)
+    assert summary["video"]["status"] == "match"
+    _assert_au_stages_identical(ref, tmp_path / "py", 24)
+
+
+def _assert_au_stages_identical(ref: Path, ours: Path, n_frames: int) -> None:
+    import numpy as np
+
+    from pyparity.trace.dumpio import read_trace
+
+    bad = {}
+    for k in range(n_frames):
+        r, t = read_trace(ref / f"frame{k:04d}"), read_trace(ours / f"frame{k:04d}")
+        au = [n for n in r.names if "/au/" in n]
+        assert len(au) >= 12
+        differ = [n for n in au if n not in t or not np.array_equal(r[n], t[n])]
+        if differ:
+            bad[k] = differ[:3]
+    r, t = read_trace(ref / "video"), read_trace(ours / "video")
+    differ = [n for n in r.names if not n.endswith("/timestamps") and not np.array_equal(r[n], t[n])]
+    assert not bad and not differ, (bad, differ)
+
+
+def test_python_aus_pass_on_multi_face_failures(openface_build, shared_dir, tmp_path):
+    """40 frames of multi_face.avi (560-599, decoded here and saved as PNG: both sides read the same
+    pixels), where FeatureExtraction's fit fails on two frames: tracking, AUs of every frame (failed
+    ones: zeros, no median update) and the end of the video, all identical."""
+    import cv2
+
+    from cli.app import main
+    from pyparity.trace.dumpio import read_trace
+
+    samples = shared_dir / "openface" / "samples"
+    folder = tmp_path / "multi_face_560"
+    folder.mkdir()
+    cap = cv2.VideoCapture(str(samples / "multi_face.avi"))
+    for k in range(600):
+        ok, im = cap.read()
+        assert ok
+        if k >= 560:
+            assert cv2.imwrite(str(folder / f"frame{k:04d}.png"), im)
+    cap.release()
+    record_reference([folder], tmp_path / "ref", model_dir=samples.parent / "model", aus=True,
+                     build_dir=openface_build.dir)
+    ref = tmp_path / "ref" / folder.name
+    failed = [k for k in range(40) if not int(read_trace(ref / f"frame{k:04d}")["face00/au/input/success"])]
+    assert failed == [17, 18]
+    au_dir = samples.parent / "cpp-2.0.2" / "lib" / "local" / "FaceAnalyser" / "AU_predictors"
+    code = main(["run", "openface-sequence", str(folder), "--diff", str(ref), "--json", str(tmp_path / "s.json"),
+                 "--model-dir", str(samples.parent / "model"), "--au-dir", str(au_dir), "--out", str(tmp_path / "py")])
+    summary = json.loads((tmp_path / "s.json").read_text())
+    assert code == 0 and [r["status"] for r in summary["frames"]] == ["match"] * 40
+    assert summary["video"]["status"] == "match"
+    _assert_au_stages_identical(ref, tmp_path / "py", 40)
 
 
 def test_cli_record_then_diff_is_identical(openface_build, shared_dir, tmp_path, capsys):
