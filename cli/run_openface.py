@@ -252,6 +252,8 @@ def _run_sequence(source, out, diff, policy, json_out, max_frames, level, model_
                    "success": None if face is None else int(face.detection_success)}
             if face is not None and face.aus is not None:
                 row["aus_present"] = [n for n, v in zip(face.aus.class_names, face.aus.presence) if v == 1]
+                if face.aus.success:
+                    row["smallest_presence_margin"] = list(face.aus.smallest_margin())
             if diff is not None:
                 fd = FrameDiff(row["frame"], name)
                 ref_dir = Path(diff) / row["frame"]
@@ -286,6 +288,11 @@ def _run_sequence(source, out, diff, policy, json_out, max_frames, level, model_
         raise
     if out is not None:
         console.print(f"traces: {out} ({len(rows)} frames)", markup=False, highlight=False)
+    margins = [(abs(r["smallest_presence_margin"][1]), r) for r in rows if "smallest_presence_margin" in r]
+    if margins:
+        r = min(margins, key=lambda m: m[0])[1]
+        name, value = r["smallest_presence_margin"]
+        console.print(f"smallest presence margin {value:+.3g} ({name}, {r['frame']})", markup=False, highlight=False)
     if diff is not None:
         run = {r["frame"] for r in rows}
         report.reference_only = sorted(q.name for q in Path(diff).iterdir()

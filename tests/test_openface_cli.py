@@ -91,6 +91,8 @@ def test_sequence_cli_summary(tmp_path, samples_dir, openface_model_dir, openfac
     assert "face00/init/window_sizes" in t and "face00/au/reg/output" in t
     # the AUs present per frame; the end of the video written, not compared after --max-frames
     assert rep["frames"][0]["aus_present"] and "frame0000 001.jpg: success 1, AUs AU" in text
+    name, margin = min((r["smallest_presence_margin"] for r in rep["frames"]), key=lambda m: abs(m[1]))
+    assert f"smallest presence margin {margin:+.3g} ({name}, frame000" in text
     assert "video/au/postprocess/reg/AU12" in read_trace(out / "video")
     assert "video: end-of-video AU post-processing not compared (--max-frames" in text
     assert rep["video"] == {"frame": "video"}

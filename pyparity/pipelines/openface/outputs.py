@@ -154,7 +154,7 @@ class FaceOutput:
     landmarks_3d: np.ndarray | None = None   # (3, n) float32
     gaze: np.ndarray | None = None           # (8,) float32 (eye model present)
     eye_landmarks_stacked: np.ndarray | None = None   # (2·56,) float32: left then right eye's 28 points
-    aus: object | None = None                # openface.au.AuResult (AU models loaded)
+    aus: object | None = None                # AU models loaded: au.AuResult (image), au.video.FrameAus (sequence)
     fitted: bool = True                      # False: landmarks taken from a reference (`--start au`), no fit
 
     @classmethod
