@@ -266,6 +266,7 @@ def _run_sequence(source, out, diff, policy, json_out, max_frames, level, model_
                         row["landmarks_max_abs"] = float(np.abs(np.asarray(ref[name_lm], np.float64)
                                                                 - np.asarray(trace[name_lm], np.float64)).max())
                     row["first_divergence"] = fd.report.first_divergence
+                    row.update(_compared(fd.report))
                     if fd.report.nothing_compared:
                         row["nothing_compared"] = fd.report.nothing_compared
                 row["status"] = fd.status
@@ -277,6 +278,7 @@ def _run_sequence(source, out, diff, policy, json_out, max_frames, level, model_
                                     + (f", AUs {' '.join(row['aus_present']) or '-'}" if "aus_present" in row else "")
                                     + (f", {row['status']}" if "status" in row else "")
                                     + (f", landmarks max abs {lm:.6f} px" if lm is not None else "")
+                                    + (_compared_text(row) if "stages_compared" in row else "")
                                     + (f", first divergence {row['first_divergence']}" if row.get("first_divergence") else "")
                                     + (f" ({row['nothing_compared']})" if row.get("nothing_compared") else "")),
                           markup=False, highlight=False)
@@ -299,7 +301,9 @@ def _run_sequence(source, out, diff, policy, json_out, max_frames, level, model_
                                        if re.fullmatch(r"frame\d{4,}", q.name) and q.name not in run
                                        and max_frames is None)
         worst = max((r.get("landmarks_max_abs", 0.0) for r in rows), default=0.0)
-        console.print(printable(f"{report.summary_line()}; worst face00/output/landmarks_stacked max abs {worst:.6f} px"
+        with_aus = sum(1 for r in rows if r.get("au_stages_compared"))
+        console.print(printable(f"{report.summary_line()}; AU stages compared in {with_aus}/{len(rows)} frames"
+                                f"; worst face00/output/landmarks_stacked max abs {worst:.6f} px"
                                 + (f"; video {video['status']}" if video is not None and "status" in video else "")),
                       markup=False, highlight=False)
     if json_out is not None:
@@ -333,7 +337,27 @@ def _video_row(trace, diff, pol, max_frames, from_folder: bool) -> dict:
         stages, note = end_of_video_stages(ref, from_folder)
         fd.report = diff_traces(ref, trace, policy=pol, stages=stages)
         row["first_divergence"] = fd.report.first_divergence
+        row.update(_compared(fd.report))
     row.update(status=fd.status, ok=fd.report is None or fd.report.ok)
     row["line"] = ", ".join(p for p in (f"video: {fd.status}", row.get("first_divergence") and
                                         f"first divergence {row['first_divergence']}", note) if p)
+    if "stages_compared" in row:
+        row["line"] += _compared_text(row)
     return row
+
+
+def _compared(report) -> dict:
+    """What a frame's diff compared: stages, AU stages among them, and reference stages the run never
+    recorded (they do not fail a diff, so a run without AUs says so here instead of passing silently)."""
+    from pyparity.diff.compare import IGNORED, ONLY_IN_A, ONLY_IN_B
+
+    compared = [s.name for s in report.stages if s.status not in (ONLY_IN_A, ONLY_IN_B, IGNORED)]
+    return {"stages_compared": len(compared),
+            "au_stages_compared": sum(1 for n in compared if "/au/" in n),
+            "only_in_reference": sum(1 for s in report.stages if s.status == ONLY_IN_A)}
+
+
+def _compared_text(row: dict) -> str:
+    n, missing = row["stages_compared"], row["only_in_reference"]
+    return (f", {n} stage{'' if n == 1 else 's'} compared ({row['au_stages_compared']} AU)"
+            + (f", {missing} only in the reference" if missing else ""))

@@ -8,8 +8,12 @@ import json
 import numpy as np
 import pytest
 
+from pathlib import Path
+
 from cli.app import main
 from pyparity.trace import read_trace
+
+FE_AU_DUMPS = Path(__file__).resolve().parents[1] / "reference_dumps" / "openface-2.0.2-fe-au" / "image_sequence"
 
 
 @pytest.fixture(scope="module")
@@ -80,12 +84,19 @@ def test_sequence_cli_summary(tmp_path, samples_dir, openface_model_dir, openfac
     out = tmp_path / "seq"
     code = main(["run", "openface-sequence", str(samples_dir / "image_sequence"), "--model-dir", str(openface_model_dir),
                  "--au-dir", str(openface_au_dir), "--out", str(out), "--max-frames", "2",
-                 "--diff", str(openface_dumps / "sequences" / "image_sequence"), "--json", str(tmp_path / "s.json")])
+                 "--diff", str(FE_AU_DUMPS), "--json", str(tmp_path / "s.json")])
     text = capsys.readouterr().out
     rep = json.loads((tmp_path / "s.json").read_text())
     assert [r["frame"] for r in rep["frames"]] == ["frame0000", "frame0001"]
-    assert code == (1 if rep["diverged"] else 0)
+    assert code == 0 and [r["status"] for r in rep["frames"]] == ["match", "match"]
     assert "2 frames" in text and "worst face00/output/landmarks_stacked" in text
+    # every AU stage of FeatureExtraction's dump of each frame compared (frame0001: no median update)
+    for r in rep["frames"]:
+        ref = read_trace(FE_AU_DUMPS / r["frame"])
+        assert r["au_stages_compared"] == sum("/au/" in n for n in ref.names) > 0
+        assert r["stages_compared"] == len(ref.names) and r["only_in_reference"] == 0
+    assert f"match, landmarks max abs 0.000000 px, {len(read_trace(FE_AU_DUMPS / 'frame0000').names)} stages" in text
+    assert "AU stages compared in 2/2 frames" in text
     assert (out / "frame0001" / "index.tsv").is_file()
     t = read_trace(out / "frame0001")
     assert "face00/init/window_sizes" in t and "face00/au/reg/output" in t
@@ -141,9 +152,9 @@ def test_gate_corpus_passes(openface_model_dir, shared_dir, capsys):
     assert f"GATE PASSED: {len(corpus.cases)} case(s)" in capsys.readouterr().out
 
 
-def _sequence_with_video(monkeypatch, n_frames: int, video_value: float):
-    """openface-sequence without models: each frame records a landmark stage, then the end-of-video
-    item records one post-processed AU series (`video_value` everywhere)."""
+def _sequence_with_video(monkeypatch, n_frames: int, video_value: float, frame_aus: bool = False):
+    """openface-sequence without models: each frame records a landmark stage (and an AU stage with
+    `frame_aus`), then the end-of-video item records one post-processed AU series (`video_value`)."""
     import cli.run_openface as ro
     from pyparity.pipelines.openface import sequence
 
@@ -151,6 +162,8 @@ def _sequence_with_video(monkeypatch, n_frames: int, video_value: float):
         for i in range(n_frames):
             rec = recorder_for(i, f"{i:03d}.jpg")
             rec.save("face00/output/landmarks_stacked", np.full((4, 1), i, np.float32))
+            if frame_aus:
+                rec.save("face00/au/reg/output", np.full(17, 0.5 * i))
             yield f"{i:03d}.jpg", None, rec.finish()
         rec = recorder_for(n_frames, sequence.VIDEO_DUMP)
         rec.save("video/au/postprocess/reg/AU01", np.full(n_frames, video_value))
@@ -184,3 +197,26 @@ def test_sequence_end_of_video_is_written_and_decides_the_exit_code(tmp_path, mo
     assert (out / "video" / "index.tsv").is_file()
     assert main(["run", "openface-sequence", str(tmp_path), "--diff", str(ref), "--max-frames", "2"]) == 0
     assert "not compared (--max-frames" in capsys.readouterr().out
+
+
+def test_sequence_says_which_au_stages_it_compared(tmp_path, monkeypatch, capsys):
+    """Reference stages a run never recorded do not fail a diff: the sequence summary counts the AU
+    stages compared per frame and the reference's stages left uncompared, so a run without AUs against
+    AU dumps cannot pass as AU parity unnoticed."""
+    ref = tmp_path / "ref"
+    _sequence_with_video(monkeypatch, 2, 1.0, frame_aus=True)
+    assert main(["run", "openface-sequence", str(tmp_path), "--out", str(ref)]) == 0
+    capsys.readouterr()
+    assert main(["run", "openface-sequence", str(tmp_path), "--diff", str(ref), "--json", str(tmp_path / "a.json")]) == 0
+    text = capsys.readouterr().out
+    rows = json.loads((tmp_path / "a.json").read_text())["frames"]
+    assert [(r["stages_compared"], r["au_stages_compared"], r["only_in_reference"]) for r in rows] == [(2, 1, 0)] * 2
+    assert "px, 2 stages compared (1 AU)" in text and "video: match, 1 stage compared (1 AU)" in text
+    assert "AU stages compared in 2/2 frames" in text
+    _sequence_with_video(monkeypatch, 2, 1.0, frame_aus=False)
+    assert main(["run", "openface-sequence", str(tmp_path), "--diff", str(ref), "--json", str(tmp_path / "b.json")]) == 0
+    text = capsys.readouterr().out
+    rows = json.loads((tmp_path / "b.json").read_text())["frames"]
+    assert [(r["stages_compared"], r["au_stages_compared"], r["only_in_reference"]) for r in rows] == [(1, 0, 1)] * 2
+    assert "px, 1 stage compared (0 AU), 1 only in the reference" in text
+    assert "AU stages compared in 0/2 frames" in text
