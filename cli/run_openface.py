@@ -245,8 +245,9 @@ def _run_sequence(source, out, diff, policy, json_out, max_frames, level, model_
         for i, (name, face, trace) in enumerate(run_sequence(frames_of(source), models, recorder_for, level,
                                                                     max_frames, reference_for if isolate else None)):
             if name == VIDEO_DUMP:
-                video = _video_row(trace, diff, pol, max_frames, Path(source).is_dir())
-                console.print(printable(video["line"]), markup=False, highlight=False)
+                video = _video_row(trace, diff, pol, max_frames, Path(source).is_dir(), face)
+                console.print(printable(video["line"] + (_reinit_margin_text(video) if "smallest_reinit_margin" in video
+                                                         else "")), markup=False, highlight=False)
                 continue
             row = {"frame": f"frame{i:04d}", "input": name,
                    "success": None if face is None else int(face.detection_success)}
@@ -317,15 +318,20 @@ def _run_sequence(source, out, diff, policy, json_out, max_frames, level, model_
     return 0 if diff is None or (report.ok and (video is None or video.get("ok", True))) else 1
 
 
-def _video_row(trace, diff, pol, max_frames, from_folder: bool) -> dict:
+def _video_row(trace, diff, pol, max_frames, from_folder: bool, final=None) -> dict:
     """The end-of-video trace (`video/au/...`) and its diff with the reference's `video` dump, unless
-    --max-frames cut the run short (the reference's post-processing saw every frame)."""
+    --max-frames cut the run short (the reference's post-processing saw every frame). final: the
+    VideoAus, whose re-predicted presences (those the CSV's vote counts) have their smallest margin."""
     from pyparity.diff import diff_traces
     from pyparity.diff.report import FrameDiff
     from pyparity.pipelines.openface.sequence import end_of_video_stages
     from pyparity.trace import read_trace
 
     row: dict = {"frame": "video", "line": "video: end-of-video AU post-processing"}
+    smallest = final.smallest_reinit_margin() if final is not None else None
+    if smallest is not None:
+        name, frame, value = smallest
+        row["smallest_reinit_margin"] = [name, f"frame{frame:04d}", value]
     if diff is None:
         return row
     if max_frames is not None:
@@ -344,6 +350,11 @@ def _video_row(trace, diff, pol, max_frames, from_folder: bool) -> dict:
     if "stages_compared" in row:
         row["line"] += _compared_text(row)
     return row
+
+
+def _reinit_margin_text(row: dict) -> str:
+    name, frame, value = row["smallest_reinit_margin"]
+    return f", smallest re-predicted presence margin {value:+.3g} ({name}, {frame})"
 
 
 def _compared(report) -> dict:

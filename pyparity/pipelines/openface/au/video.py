@@ -97,6 +97,17 @@ class VideoAus:
     reg: np.ndarray            # (n_frames, K) float64: AUxx_r
     class_names: tuple[str, ...]
     presence: np.ndarray       # (n_frames, L) float64: AUxx_c
+    # the re-predicted frames' presence decisions (PostprocessPredictions), which replace those of
+    # AddNextFrame before the vote: their frame numbers and SVM scores, (n_reinit, L) in class_names order
+    reinit_frames: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    reinit_margin: np.ndarray | None = None
+
+    def smallest_reinit_margin(self) -> tuple[str, int, float] | None:
+        """The re-predicted presence decision nearest to flipping: (AU name, frame, its SVM score)."""
+        if self.reinit_margin is None or not self.reinit_margin.size:
+            return None
+        k, j = np.unravel_index(int(np.argmin(np.abs(self.reinit_margin))), self.reinit_margin.shape)
+        return self.class_names[j], int(self.reinit_frames[k]), float(self.reinit_margin[k, j])
 
 
 def _families(models: AuModels) -> tuple[list, list]:
@@ -248,19 +259,25 @@ def postprocess(state: VideoAuState, models: AuModels, rec=NULL_RECORDER) -> Vid
         rec.save("au/history/timestamps", np.asarray(state.timestamps, np.float64))
         _series(rec, "au/history/reg", reg_hist)
         _series(rec, "au/history/class", cls_hist)
+    reinit_frames, reinit_margins = np.zeros(0, np.int64), []
     if models.dynamic:
         reg_names, cls_names = au_names(models)
         ok_frames = np.flatnonzero(succ)
+        reinit_frames = ok_frames[:len(state.init_frames)]
         for k, (hog, geom, _view) in enumerate(state.init_frames):
             reg, margin = _scores(models, hog, geom, state.hog_median, state.geom_median.median)
             for name, v in zip(reg_names, reg):
                 reg_hist[name][ok_frames[k]] = float(v)
             for name, v in zip(cls_names, _threshold(models, margin)):
                 cls_hist[name][ok_frames[k]] = float(v)
+            reinit_margins.append(margin)
         if rec.enabled:
             rec.save("au/postprocess/reinit/frames", np.int32(len(state.init_frames)))
             _series(rec, "au/postprocess/reinit/reg", reg_hist)
             _series(rec, "au/postprocess/reinit/class", cls_hist)
+            if reinit_margins:   # ours (C++ keeps only the thresholded values): one score per re-predicted frame
+                m = np.stack(reinit_margins)
+                _series(rec, "au/postprocess/reinit/margin", {n: m[:, j] for j, n in enumerate(cls_names)})
     rs, cs = sorted(reg_hist), sorted(cls_hist)
     offsets = [offline_offset(reg_hist[n], succ, dynamic_cutoff(models.intensity_dynamic, n) if models.dynamic else None)
                for n in rs]
@@ -273,4 +290,8 @@ def postprocess(state: VideoAuState, models: AuModels, rec=NULL_RECORDER) -> Vid
             rec.save(f"au/postprocess/reg/{n}", reg[:, j].copy())
         for j, n in enumerate(cs):
             rec.save(f"au/postprocess/class/{n}", cls[:, j].copy())
-    return VideoAus(tuple(rs), reg, tuple(cs), cls)
+    margin = None
+    if reinit_margins:   # columns in the sorted class order of `cs`
+        m, order = np.stack(reinit_margins), {n: j for j, n in enumerate(au_names(models)[1])}
+        margin = m[:, [order[n] for n in cs]]
+    return VideoAus(tuple(rs), reg, tuple(cs), cls, reinit_frames=reinit_frames, reinit_margin=margin)
