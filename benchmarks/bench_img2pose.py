@@ -10,11 +10,13 @@ Two settings, as STAGES.md (../shared/reference_dumps/img2pose-upstream/) measur
 The second row keeps the dumps' score threshold 0.2: upstream's figure reports 920 detections, which
 is what 0.2 gives on this input (0.05, upstream's default, gives 957 and a slower pose loop); both
 are printed.
-Threads are pinned through the BLAS environment variables *before* NumPy is imported.
+Threads are pinned through the BLAS environment variables *before* NumPy is imported; ``--threads 0``
+pins nothing (every library's default: all cores for OpenBLAS, numba and torch).
 The machine is shared and noisy, so absolute milliseconds drift between runs: ``--upstream`` (a
 checkout of upstream img2pose, github:vitoralbiero/img2pose, in an environment with torchvision:
 ``pip install --no-deps torchvision`` of torch's pairing) times upstream's own predict() in the same
-process, rounds interleaved, and prints per-round ratios against it. Where torchvision's compiled ops
+process, rounds interleaved, and prints against it the ratio of the medians and the quartiles of the
+per-round ratios (each round times every runner once, back to back). Where torchvision's compiled ops
 do not load (a CUDA wheel beside a CPU torch), torchvision_cpu_ops.py compiles CPU nms/roi_align
 for it and the output says so; STAGES.md's PATCH 1 is applied for torchvision >= 0.13.
 """
@@ -71,7 +73,7 @@ def upstream_runner(upstream_dir: Path, cfg, img):
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=1, help="BLAS/numba/torch threads; 0: each library's default")
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--shared", type=Path, default=Path(__file__).resolve().parents[2] / "shared")
@@ -82,8 +84,9 @@ def main() -> None:
                     help="a checkout of upstream img2pose (needs torchvision importable): timed beside ours, "
                          "interleaved, and ratios printed against it")
     args = ap.parse_args()
-    for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
-        os.environ[v] = str(args.threads)
+    if args.threads > 0:
+        for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+            os.environ[v] = str(args.threads)
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
     import numpy as np  # noqa: F401  (after the thread pinning)
@@ -103,8 +106,10 @@ def main() -> None:
                                    pose_mean=DUMP_SETTINGS["pose_mean"], pose_stddev=DUMP_SETTINGS["pose_stddev"]),
     }
     configs["upstream@0.05"] = configs["upstream"].with_(box_score_thresh=0.05)
-    print(f"image {image.name} {img.shape[1]}x{img.shape[0]}, threads {args.threads}, "
-          f"median of {args.repeat} (rounds interleaved over the runners) after {args.warmup} warm-up")
+    threads = args.threads or f"default ({os.cpu_count()} cores)"
+    print(f"image {image.name} {img.shape[1]}x{img.shape[0]}, threads {threads}, "
+          f"median of {args.repeat} (rounds interleaved over the runners) after {args.warmup} warm-up; "
+          f"load average {os.getloadavg()[0]:.1f}")
     tv_note = None
     for name in args.config.split(","):
         cfg = configs[name]
@@ -113,7 +118,8 @@ def main() -> None:
             try:
                 import torch
 
-                torch.set_num_threads(args.threads)
+                if args.threads > 0:
+                    torch.set_num_threads(args.threads)
                 if tv_note is None:
                     from torchvision_cpu_ops import ensure_torchvision
 
@@ -124,7 +130,7 @@ def main() -> None:
                 print(f"  upstream: skipped ({type(e).__name__}: {e})")
         for backend in args.backend.split(","):
             try:
-                m = Img2Pose(weights, cfg, p68, p5, backend=backend, threads=args.threads)
+                m = Img2Pose(weights, cfg, p68, p5, backend=backend, threads=args.threads or None)
             except Exception as e:  # a backend whose package is missing: say so, go on
                 print(f"  {backend}: skipped ({e})")
                 continue
@@ -141,13 +147,32 @@ def main() -> None:
                 ts[k].append(time.perf_counter() - t0)
         up = UPSTREAM_MS[name.split("@")[0]][0 if args.threads == 1 else 1]
         for k, v in ts.items():
-            ms = 1000 * sorted(v)[len(v) // 2]
+            ms = 1000 * _median(v)
             line = (f"  {k:8s} {name:13s} {ms:8.1f} ms  ({counts[k]} detections)  STAGES.md upstream {up:.0f} ms  "
                     f"ratio {ms / up:.2f}x")
             if "upstream" in ts and k != "upstream":
-                r = sorted(a / b for a, b in zip(v, ts["upstream"]))
-                line += f"  | vs local upstream, per round: median {r[len(r) // 2]:.2f}x [{r[0]:.2f}..{r[-1]:.2f}]"
+                r = [a / b for a, b in zip(v, ts["upstream"])]
+                q1, q2, q3 = _quartiles(r)
+                line += (f"  | vs local upstream: ratio of medians {_median(v) / _median(ts['upstream']):.3f}x, "
+                         f"per round {q2:.3f}x [quartiles {q1:.3f}..{q3:.3f}, range {min(r):.2f}..{max(r):.2f}]")
             print(line, flush=True)
+    print(f"load average at the end {os.getloadavg()[0]:.1f}")
+
+
+def _median(v) -> float:
+    return _quartiles(v)[1]
+
+
+def _quartiles(v) -> tuple[float, float, float]:
+    """(25th, 50th, 75th) percentiles, linear interpolation (numpy's default)."""
+    s = sorted(v)
+
+    def q(f):
+        i = f * (len(s) - 1)
+        lo = int(i)
+        return s[lo] + (s[min(lo + 1, len(s) - 1)] - s[lo]) * (i - lo)
+
+    return q(0.25), q(0.5), q(0.75)
 
 
 if __name__ == "__main__":

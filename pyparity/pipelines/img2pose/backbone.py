@@ -14,24 +14,34 @@ from pyparity.pipelines.img2pose.weights import RESNETS
 from pyparity.trace import NULL_RECORDER
 
 
-def _basic(x, p, pre, stride, eps):
-    out = ops.frozen_bn(ops.conv2d(x, p[pre + ".conv1.weight"], stride=stride, pad=1), p, pre + ".bn1", eps, relu=True)
-    return ops.frozen_bn(ops.conv2d(out, p[pre + ".conv2.weight"], stride=1, pad=1), p, pre + ".bn2", eps)
+def _conv_bn(x, p, conv, bn, eps, stride=1, pad=0, relu=False, residual=None):
+    """conv (no bias) -> FrozenBatchNorm2d [-> + residual] [-> ReLU], one fused pass where possible."""
+    scale, shift = ops.frozen_bn_affine(p, bn, eps)
+    return ops.conv2d(x, p[conv + ".weight"], stride=stride, pad=pad, scale=scale, shift=shift, residual=residual,
+                      relu=relu)
 
 
-def _bottleneck(x, p, pre, stride, eps):
+def _basic(x, idn, p, pre, stride, eps):
+    out = _conv_bn(x, p, pre + ".conv1", pre + ".bn1", eps, stride, 1, relu=True)
+    return _conv_bn(out, p, pre + ".conv2", pre + ".bn2", eps, 1, 1, relu=True, residual=idn)
+
+
+def _bottleneck(x, idn, p, pre, stride, eps):
     # torchvision ResNet v1.5: the stride is on the 3x3 conv.
-    out = ops.frozen_bn(ops.conv2d(x, p[pre + ".conv1.weight"]), p, pre + ".bn1", eps, relu=True)
-    out = ops.frozen_bn(ops.conv2d(out, p[pre + ".conv2.weight"], stride=stride, pad=1), p, pre + ".bn2", eps, relu=True)
-    return ops.frozen_bn(ops.conv2d(out, p[pre + ".conv3.weight"]), p, pre + ".bn3", eps)
+    out = _conv_bn(x, p, pre + ".conv1", pre + ".bn1", eps, relu=True)
+    out = _conv_bn(out, p, pre + ".conv2", pre + ".bn2", eps, stride, 1, relu=True)
+    return _conv_bn(out, p, pre + ".conv3", pre + ".bn3", eps, relu=True, residual=idn)
 
 
 def resnet_body(x: np.ndarray, p: dict, depth: int, eps: float, rec=NULL_RECORDER) -> list[np.ndarray]:
-    """x (3, H, W) -> [C2, C3, C4, C5]; records ``body/stem``, ``body/layer1..4`` as (1, C, H, W)."""
+    """x (3, H, W) -> [C2, C3, C4, C5]; records ``body/stem``, ``body/layer1..4`` as (1, C, H, W).
+
+    Each block is ``relu(bn(conv(...)) + identity)``: the identity (or the downsample branch) is
+    computed first so that the last convolution adds it and applies the ReLU in its own pass."""
     kind, blocks = RESNETS[depth]
     block = _basic if kind == "basic" else _bottleneck
     b = "backbone.body"
-    x = ops.frozen_bn(ops.conv2d(x, p[b + ".conv1.weight"], stride=2, pad=3), p, b + ".bn1", eps, relu=True)
+    x = _conv_bn(x, p, b + ".conv1", b + ".bn1", eps, 2, 3, relu=True)
     x = ops.max_pool2d(x, 3, 2, 1)
     rec.save("body/stem", x[None])
     outs = []
@@ -39,13 +49,11 @@ def resnet_body(x: np.ndarray, p: dict, depth: int, eps: float, rec=NULL_RECORDE
         for bi in range(n):
             pre = f"{b}.layer{li}.{bi}"
             stride = 2 if (li > 1 and bi == 0) else 1
-            out = block(x, p, pre, stride, eps)
             if pre + ".downsample.0.weight" in p:
-                idn = ops.frozen_bn(ops.conv2d(x, p[pre + ".downsample.0.weight"], stride=stride), p, pre + ".downsample.1", eps)
+                idn = _conv_bn(x, p, pre + ".downsample.0", pre + ".downsample.1", eps, stride)
             else:
                 idn = x
-            out += idn
-            x = np.maximum(out, np.float32(0), out=out)
+            x = block(x, idn, p, pre, stride, eps)
         rec.save(f"body/layer{li}", x[None])
         outs.append(x)
     return outs
@@ -67,7 +75,8 @@ def fpn(feats: list[np.ndarray], p: dict, rec=NULL_RECORDER) -> list[np.ndarray]
     for i in range(n - 2, -1, -1):
         lat = inner(i, feats[i])
         # nearest upsample to the lateral's exact size, then add
-        last = lat + ops.upsample_nearest(last, lat.shape[-2:])
+        lat += ops.upsample_nearest(last, lat.shape[-2:])
+        last = lat
         results.insert(0, layer(i, last))
     results.append(np.ascontiguousarray(results[-1][:, ::2, ::2]))  # max_pool2d(p5, 1, 2)
     for k, r in enumerate(results):

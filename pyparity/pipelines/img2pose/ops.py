@@ -1,8 +1,9 @@
 """NumPy neural-network primitives for img2pose (batch of one image, NCHW without the N).
 
-All arithmetic is float32 as in PyTorch's CPU kernels. Convolutions are float32 GEMMs (one per
-kernel tap, see `conv2d`): PyTorch (oneDNN) sums the same products in another order, so results differ from the reference in
-the last bits (BLAS reduction order), never in structure.
+All arithmetic is float32 as in PyTorch's CPU kernels. Convolutions are float32 GEMMs: 3x3 stride-1
+layers as Winograd F(2x2, 3x3) (winograd.py), the others one GEMM per kernel tap or one im2col GEMM
+(`conv2d_direct`). PyTorch (oneDNN) sums the products in another order, so results differ from the
+reference in the last bits, never in structure.
 """
 
 from __future__ import annotations
@@ -10,11 +11,41 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from pyparity.pipelines.img2pose import winograd
+
 _F32 = np.float32
 
+# Winograd F(2x2, 3x3) from this many 2x2 output tiles up: below it (layer4's 5x6 maps) the 16
+# transformed weight matrices (16/9 of the kernel's size) cost more to stream than the products saved.
+WINOGRAD_MIN_TILES = 16
 
-def conv2d(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, stride: int = 1, pad: int = 0) -> np.ndarray:
+
+def conv2d(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, stride: int = 1, pad: int = 0, *,
+           scale: np.ndarray | None = None, shift: np.ndarray | None = None, residual: np.ndarray | None = None,
+           relu: bool = False) -> np.ndarray:
     """x (C, H, W) float32, w (O, C, kh, kw) -> (O, Ho, Wo) float32; zero padding, no dilation/groups.
+
+    Then, each only if given, in float32 and in this order: ``+ b``, ``* scale + shift`` (a frozen
+    batch norm's affine, `frozen_bn_affine`), ``+ residual`` and ReLU: the order of the network's
+    separate ops, fused into the convolution's last pass where Winograd applies.
+    """
+    O, C, kh, kw = w.shape
+    if (kh, kw, stride, pad) == (3, 3, 1, 1) and np.prod(winograd.tiles(*x.shape[1:])) >= WINOGRAD_MIN_TILES:
+        return winograd.conv3x3(x, w, b, scale, shift, residual, relu)
+    out = conv2d_direct(x, w, b, stride, pad)
+    if scale is not None:
+        out *= scale[:, None, None]
+        out += shift[:, None, None]
+    if residual is not None:
+        out += residual
+    if relu:
+        np.maximum(out, _F32(0), out=out)
+    return out
+
+
+def conv2d_direct(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, stride: int = 1,
+                  pad: int = 0) -> np.ndarray:
+    """`conv2d` without Winograd or epilogue (a fresh array the caller may modify in place).
 
     One GEMM per kernel tap on a *contiguous* slice of the flattened padded input (no im2col copy):
     for stride s the padded input is split once into its s*s phases ``xp[:, a::s, b::s]``; tap (i, j)
@@ -65,7 +96,7 @@ def conv2d(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, stride: in
         out = acc.reshape(O, Ho, Wq)[:, :, :Wo]
     if b is not None:
         out = out + b[:, None, None]
-    return out
+    return np.ascontiguousarray(out)
 
 
 _TAPS: dict[int, tuple[np.ndarray, np.ndarray]] = {}
@@ -83,17 +114,20 @@ def _taps(w: np.ndarray) -> np.ndarray:
     return t
 
 
-def frozen_bn(x: np.ndarray, p: dict, name: str, eps: float, relu: bool = False) -> np.ndarray:
-    """torchvision FrozenBatchNorm2d: ``x * scale + (b - rm * scale)``, ``scale = w * rsqrt(rv + eps)``.
-
-    Same float32 op sequence as torchvision.ops.misc.FrozenBatchNorm2d.forward (rsqrt as 1/sqrt, which
-    is how PyTorch's vectorised rsqrt computes it). Works in place on ``x`` (a fresh conv output);
-    ``relu=True`` applies the following ReLU in place too.
-    """
+def frozen_bn_affine(p: dict, name: str, eps: float) -> tuple[np.ndarray, np.ndarray]:
+    """torchvision FrozenBatchNorm2d's ``(scale, shift)``: ``scale = w * rsqrt(rv + eps)``,
+    ``shift = b - rm * scale``, float32 as its forward computes them (rsqrt as 1/sqrt, which is how
+    PyTorch's vectorised rsqrt computes it); the layer is then ``x * scale + shift``."""
     w, b = p[name + ".weight"], p[name + ".bias"]
     rm, rv = p[name + ".running_mean"], p[name + ".running_var"]
-    scale = w * (_F32(1) / np.sqrt(rv + _F32(eps)))
-    bias = b - rm * scale
+    scale = (w * (_F32(1) / np.sqrt(rv + _F32(eps)))).astype(_F32)
+    return scale, (b - rm * scale).astype(_F32)
+
+
+def frozen_bn(x: np.ndarray, p: dict, name: str, eps: float, relu: bool = False) -> np.ndarray:
+    """torchvision FrozenBatchNorm2d (`frozen_bn_affine`) in place on ``x`` (a fresh conv output);
+    ``relu=True`` applies the following ReLU in place too."""
+    scale, bias = frozen_bn_affine(p, name, eps)
     x *= scale[:, None, None]
     x += bias[:, None, None]
     if relu:

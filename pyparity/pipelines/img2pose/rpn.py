@@ -11,17 +11,20 @@ import math
 import numpy as np
 
 from pyparity.pipelines.img2pose import anchors as A
-from pyparity.pipelines.img2pose import boxops, ops
+from pyparity.pipelines.img2pose import boxops, ops, winograd
 from pyparity.trace import NULL_RECORDER
 
 _F32 = np.float32
 
 
 def rpn_head(feats: list[np.ndarray], p: dict, rec=NULL_RECORDER):
-    """Per level: shared 3x3 conv + ReLU, 1x1 cls (A) and 1x1 bbox (4A). Returns lists of (C, H, W)."""
+    """Per level: shared 3x3 conv + ReLU, 1x1 cls (A) and 1x1 bbox (4A). Returns lists of (C, H, W).
+
+    The 3x3 convolution has the same weights on every level: all levels' tiles go through one set
+    of Winograd GEMMs (`winograd.conv3x3_shared`)."""
     logits, deltas = [], []
-    for i, f in enumerate(feats):
-        t = ops.relu(ops.conv2d(f, p["rpn.head.conv.weight"], p["rpn.head.conv.bias"], pad=1))
+    hidden = winograd.conv3x3_shared(feats, p["rpn.head.conv.weight"], p["rpn.head.conv.bias"], relu=True)
+    for i, t in enumerate(hidden):
         o = ops.conv2d(t, p["rpn.head.cls_logits.weight"], p["rpn.head.cls_logits.bias"])
         d = ops.conv2d(t, p["rpn.head.bbox_pred.weight"], p["rpn.head.bbox_pred.bias"])
         rec.save(f"head/level{i:02d}/objectness", o[None])
