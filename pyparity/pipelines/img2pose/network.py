@@ -26,6 +26,7 @@ import os
 import numpy as np
 
 from pyparity.errors import ModelError
+from pyparity.pipelines.img2pose import threads as T
 from pyparity.pipelines.img2pose.weights import RESNETS
 from pyparity.trace import NULL_RECORDER
 
@@ -35,7 +36,7 @@ _F32 = np.float32
 
 def make_network(backend: str, weights: dict, cfg, threads: int | None = None):
     if backend == "numpy":
-        return NumpyNetwork(weights, cfg)
+        return NumpyNetwork(weights, cfg, threads)
     if backend == "torch":
         return TorchNetwork(weights, cfg, threads)
     if backend == "onnx":
@@ -65,23 +66,27 @@ def _frozen_bn_affine(p: dict, name: str, eps: float) -> tuple[np.ndarray, np.nd
 class NumpyNetwork:
     name = "numpy"
 
-    def __init__(self, weights: dict, cfg):
-        self.p, self.cfg = weights, cfg
+    def __init__(self, weights: dict, cfg, threads: int | None = None):
+        """``threads``: how many threads share each layer's chunks (threads.py); None: every CPU."""
+        self.p, self.cfg, self.threads = weights, cfg, threads
 
     def backbone(self, x, rec=NULL_RECORDER):
         from pyparity.pipelines.img2pose import backbone as B
 
-        return B.backbone(x, self.p, self.cfg.depth, self.cfg.frozen_bn_eps, rec)
+        with T.using(self.threads):
+            return B.backbone(x, self.p, self.cfg.depth, self.cfg.frozen_bn_eps, rec)
 
     def rpn_head(self, feats, rec=NULL_RECORDER):
         from pyparity.pipelines.img2pose.rpn import rpn_head
 
-        return rpn_head(feats, self.p, rec)
+        with T.using(self.threads):
+            return rpn_head(feats, self.p, rec)
 
     def roi_networks(self, pooled, rec=NULL_RECORDER):
         from pyparity.pipelines.img2pose.heads import roi_networks
 
-        return roi_networks(pooled, self.p, self.cfg.dof_bn_eps, rec)
+        with T.using(self.threads):
+            return roi_networks(pooled, self.p, self.cfg.dof_bn_eps, rec)
 
 
 # ------------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from pyparity.pipelines.img2pose import winograd
+from pyparity.pipelines.img2pose import threads, winograd
 
 _F32 = np.float32
 
@@ -57,17 +57,22 @@ def conv2d_direct(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, str
     assert C == C2, (x.shape, w.shape)
     Ho = (H + 2 * pad - kh) // stride + 1
     Wo = (Wd + 2 * pad - kw) // stride + 1
-    if kh == 1 and kw == 1 and pad == 0:
-        xs = x[:, ::stride, ::stride] if stride != 1 else x
-        out = (w.reshape(O, C) @ np.ascontiguousarray(xs).reshape(C, Ho * Wo)).reshape(O, Ho, Wo)
-    elif C < 16 or Ho * Wo <= 512:
-        # few input channels (the 7x7 stem on RGB) or a small map: per-tap GEMMs would be too thin,
-        # one im2col GEMM is faster
-        xp = np.pad(x, ((0, 0), (pad, pad), (pad, pad)))
-        sc, sh, sw = xp.strides
-        cols = as_strided(xp, shape=(C, kh, kw, Ho, Wo), strides=(sc, sh, sw, sh * stride, sw * stride),
-                          writeable=False).reshape(C * kh * kw, Ho * Wo)
-        out = (w.reshape(O, C * kh * kw) @ cols).reshape(O, Ho, Wo)
+    ob = threads.blocks(O, 32 if O <= 128 else 64)  # output channels per chunk (threads.py)
+    if (kh == 1 and kw == 1 and pad == 0) or C < 16 or Ho * Wo <= 512:
+        if kh == 1 and kw == 1 and pad == 0:
+            xs = x[:, ::stride, ::stride] if stride != 1 else x
+            cols = np.ascontiguousarray(xs).reshape(C, Ho * Wo)
+        else:
+            # few input channels (the 7x7 stem on RGB) or a small map: per-tap GEMMs would be too
+            # thin, one im2col GEMM is faster
+            xp = np.pad(x, ((0, 0), (pad, pad), (pad, pad)))
+            sc, sh, sw = xp.strides
+            cols = as_strided(xp, shape=(C, kh, kw, Ho, Wo), strides=(sc, sh, sw, sh * stride, sw * stride),
+                              writeable=False).reshape(C * kh * kw, Ho * Wo)
+        wm = w.reshape(O, -1)
+        acc = np.empty((O, Ho * Wo), dtype=_F32)
+        threads.run(lambda k: np.matmul(wm[ob[k]], cols, out=acc[ob[k]]), len(ob))
+        out = acc.reshape(O, Ho, Wo)
     else:
         s = stride
         Hp, Wp = H + 2 * pad, Wd + 2 * pad
@@ -75,24 +80,28 @@ def conv2d_direct(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, str
         Hq, Wq = -(-Hp // s), -(-Wp // s)
         xp = np.zeros((C, Hq * s + s, Wq * s), dtype=_F32)
         xp[:, pad:pad + H, pad:pad + Wd] = x
-        phases = {}
+        phases = {(a, c): np.ascontiguousarray(xp[:, a::s, c::s]).reshape(C, -1) for a in range(min(s, kh))
+                  for c in range(min(s, kw))}
         n = Ho * Wq
         wt = _taps(w)  # (kh, kw, O, C)
         # two buffers for all taps: a fresh product array per tap costs more in page faults than
         # the product itself for mid-sized maps
         acc = np.empty((O, n), dtype=_F32)
         tap = np.empty((O, n), dtype=_F32)
-        for i in range(kh):
-            for j in range(kw):
-                key = (i % s, j % s)
-                if key not in phases:
-                    phases[key] = np.ascontiguousarray(xp[:, key[0]::s, key[1]::s]).reshape(C, -1)
-                off = (i // s) * Wq + (j // s)
-                if i == 0 and j == 0:
-                    np.matmul(wt[i, j], phases[key][:, off:off + n], out=acc)
-                else:
-                    np.matmul(wt[i, j], phases[key][:, off:off + n], out=tap)
-                    acc += tap
+
+        def block(k):
+            o = ob[k]
+            for i in range(kh):
+                for j in range(kw):
+                    src = phases[i % s, j % s]
+                    off = (i // s) * Wq + (j // s)
+                    if i == 0 and j == 0:
+                        np.matmul(wt[i, j, o], src[:, off:off + n], out=acc[o])
+                    else:
+                        np.matmul(wt[i, j, o], src[:, off:off + n], out=tap[o])
+                        acc[o] += tap[o]
+
+        threads.run(block, len(ob))
         out = acc.reshape(O, Ho, Wq)[:, :, :Wo]
     if b is not None:
         out = out + b[:, None, None]
@@ -171,5 +180,9 @@ def linear(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``x @ w.T + b`` (torch.nn.Linear / addmm), float32. Computed as ``(w @ x.T).T``: with few rows
     (32 RoIs) OpenBLAS is ~25% faster streaming the large C-order weight that way."""
     if x.shape[0] <= 256:
-        return (w @ x.T).T + b
+        rows = threads.blocks(w.shape[0], 128)  # output features per chunk (threads.py)
+        out = np.empty((w.shape[0], x.shape[0]), dtype=np.result_type(w, x))
+        xt = x.T
+        threads.run(lambda k: np.matmul(w[rows[k]], xt, out=out[rows[k]]), len(rows))
+        return out.T + b
     return x @ w.T + b

@@ -30,7 +30,12 @@ try:
 except ImportError:  # pragma: no cover - numba is a core dependency; keep the NumPy path working
     numba = None
 
+from pyparity.pipelines.img2pose import threads
+
 _F32 = np.float32
+
+# channels per chunk of the input / output transforms spread over threads (threads.py)
+CHANNEL_BLOCK = 32
 
 # G for F(2x2, 3x3): U = G g G^T (4x4 per output/input channel pair)
 _G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])
@@ -256,7 +261,8 @@ def input_transform(maps: list[np.ndarray], use_numba: bool = True) -> np.ndarra
     for m, n in zip(maps, counts):
         m = np.ascontiguousarray(m, dtype=_F32)
         if use_numba and numba is not None:
-            _input_kernel(m, V, t0, 0, C)
+            cb = threads.blocks(C, CHANNEL_BLOCK)
+            threads.run(lambda i, m=m, t0=t0: _input_kernel(m, V, t0, cb[i].start, cb[i].stop), len(cb))
         else:
             _input_numpy(m, V, t0)
         t0 += n
@@ -271,16 +277,18 @@ def output_transform(M: np.ndarray, t0: int, hw: tuple[int, int], bias=None, sca
     b, s, sh = _vec(bias), _vec(scale), _vec(shift)
     res = _EMPTY3 if residual is None else np.ascontiguousarray(residual, dtype=_F32)
     if use_numba and numba is not None:
-        _output_kernel(M, t0, out, b, s, sh, res, bool(relu), 0, O)
+        ob = threads.blocks(O, CHANNEL_BLOCK)
+        threads.run(lambda i: _output_kernel(M, t0, out, b, s, sh, res, bool(relu), ob[i].start, ob[i].stop), len(ob))
     else:
         _output_numpy(M, t0, out, b, s, sh, res, bool(relu))
     return out
 
 
 def multiply(U: np.ndarray, V: np.ndarray) -> np.ndarray:
-    """M[ab] = U[ab] @ V[ab]: 16 float32 GEMMs (O, C) @ (C, T) into per-thread scratch."""
+    """M[ab] = U[ab] @ V[ab]: 16 float32 GEMMs (O, C) @ (C, T) into per-thread scratch, one chunk of
+    `threads.run` each."""
     M = _WS.get("M", U.shape[1], V.shape[2])
-    np.matmul(U, V, out=M)
+    threads.run(lambda k: np.matmul(U[k], V[k], out=M[k]), 16)
     return M
 
 
