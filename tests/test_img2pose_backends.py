@@ -124,7 +124,7 @@ def test_onnx_export_writes_loadable_graphs(tmp_path, shared_dir):
     import onnx
 
     from pyparity.pipelines.img2pose import Img2PoseConfig
-    from pyparity.pipelines.img2pose.network import export_onnx
+    from pyparity.pipelines.img2pose.network_onnx import export_onnx
 
     cfg = Img2PoseConfig.from_file(_dump(shared_dir, "001.jpg"))
     a, b = export_onnx(_weights(cfg.depth), cfg, tmp_path)

@@ -31,6 +31,16 @@ RESNETS = {
 }
 
 FPN_CHANNELS = 256
+
+
+def residual_blocks(depth: int):
+    """(layer index, block index, prefix, stride) for every residual block, in order."""
+    kind, blocks = RESNETS[depth]
+    out = []
+    for li, n in enumerate(blocks, start=1):
+        for bi in range(n):
+            out.append((li, bi, f"backbone.body.layer{li}.{bi}", 2 if (li > 1 and bi == 0) else 1))
+    return kind, out
 REPRESENTATION = 1024
 DOF_HIDDEN = 256
 NUM_CLASSES = 2
