@@ -29,7 +29,8 @@ def run_img2pose(
     from_reference: Optional[Path] = typer.Option(None, "--from-reference", help="take --start's inputs from this dump"),
     start: str = typer.Option("input", "--start", help="input | backbone | rpn | roi | postprocess"),
     backend: str = typer.Option("numpy", "--backend", help="network backend: numpy | torch | onnx"),
-    threads: Optional[int] = typer.Option(None, "--threads", min=1, help="torch/onnxruntime intra-op threads"),
+    threads: Optional[int] = typer.Option(None, "--threads", min=1,
+                                          help="network threads (numpy: each layer's chunks; torch/onnx: intra-op)"),
     margins: bool = typer.Option(False, "--margins", help="print the decision margins (top-k cut, NMS IoU and "
                                  "score-threshold distances) so that a near-tie shows"),
 ) -> None:

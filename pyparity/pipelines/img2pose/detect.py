@@ -118,7 +118,9 @@ class Img2Pose:
     def __init__(self, weights: dict, config: Img2PoseConfig, points68: np.ndarray, points5: np.ndarray | None = None,
                  orthogonalize: bool = True, backend: str = "numpy", threads: int | None = None):
         """``backend``: who runs the network (backbone, RPN head, RoI MLPs): ``numpy``, ``torch``
-        (optional extra) or ``onnx`` (onnxruntime); pre/post-processing is shared (network.py)."""
+        (optional extra) or ``onnx`` (onnxruntime); pre/post-processing is shared (network.py).
+        ``threads``: the network's threads (None: the backend's default; numpy: ``PYPARITY_THREADS`` or
+        every CPU, the bits the same for any count)."""
         from pyparity.pipelines.img2pose.network import make_network
 
         self.p = weights

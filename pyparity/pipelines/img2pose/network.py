@@ -47,7 +47,8 @@ class NumpyNetwork:
     name = "numpy"
 
     def __init__(self, weights: dict, cfg, threads: int | None = None):
-        """``threads``: how many threads share each layer's chunks (threads.py); None: every CPU."""
+        """``threads``: how many threads share each layer's chunks (threads.py); None: ``PYPARITY_THREADS``
+        or every CPU this process may use."""
         self.p, self.cfg, self.threads = weights, cfg, threads
 
     def backbone(self, x, rec=NULL_RECORDER):

@@ -22,7 +22,9 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Callable, Iterator
 
+# BLAS thread control and the thread-count default are MTCNN's (one setting for the process)
 from pyparity.pipelines.mtcnn.blas import single_thread
+from pyparity.pipelines.mtcnn.parallel import _default_threads
 
 _state = threading.local()
 _pool_lock = threading.Lock()
@@ -31,11 +33,8 @@ _pool_size = 0
 
 
 def default_threads() -> int:
-    """The CPUs this process may run on."""
-    try:
-        return max(len(os.sched_getaffinity(0)), 1)
-    except AttributeError:  # pragma: no cover - platforms without sched_getaffinity
-        return max(os.cpu_count() or 1, 1)
+    """``PYPARITY_THREADS`` if set, else the CPUs this process may run on (as MTCNN's threads)."""
+    return _default_threads()
 
 
 def _executor(workers: int) -> ThreadPoolExecutor:
@@ -61,8 +60,8 @@ if hasattr(os, "register_at_fork"):
 
 @contextmanager
 def using(n: int | None) -> Iterator[None]:
-    """Within the block, `run` on this thread spreads chunks over ``n`` threads (None: every CPU this
-    process may use), each chunk's BLAS calls on one thread."""
+    """Within the block, `run` on this thread spreads chunks over ``n`` threads (None:
+    `default_threads`), each chunk's BLAS calls on one thread."""
     n = default_threads() if n is None else max(int(n), 1)
     old = getattr(_state, "threads", 1)
     _state.threads = n
