@@ -2,7 +2,9 @@
 
 All arithmetic is float32 as in PyTorch's CPU kernels. Convolutions are float32 GEMMs: 3x3 stride-1
 layers as Winograd F(2x2, 3x3) (winograd.py), the others one GEMM per kernel tap or one im2col GEMM
-(`conv2d_direct`). PyTorch (oneDNN) sums the products in another order, so results differ from the
+(`conv2d_direct`). Every layer's GEMMs are cut into chunks (blocks of output channels or features, or
+the 16 Winograd products) that threads.py spreads over threads; the bounds depend on the shapes only,
+so the bits do not depend on the thread count. PyTorch (oneDNN) sums the products in another order, so results differ from the
 reference in the last bits, never in structure.
 """
 
