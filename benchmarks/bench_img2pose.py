@@ -1,4 +1,4 @@
-"""img2pose port: `predict` wall time per image and backend, one thread, against upstream's figures.
+"""img2pose port: `predict` wall time per image and backend against upstream (its figures, or itself).
 
     python benchmarks/bench_img2pose.py [--threads N] [--repeat 5] [--image PATH] [--backend numpy,torch,onnx]
                                         [--config dump,upstream] [--upstream CHECKOUT]
@@ -10,11 +10,14 @@ Two settings, as STAGES.md (../shared/reference_dumps/img2pose-upstream/) measur
 The second row keeps the dumps' score threshold 0.2: upstream's figure reports 920 detections, which
 is what 0.2 gives on this input (0.05, upstream's default, gives 957 and a slower pose loop); both
 are printed.
-Threads are pinned through the BLAS environment variables *before* NumPy is imported; ``--threads 0``
-pins nothing (every library's default: all cores for OpenBLAS, numba and torch).
+``--threads 0`` (the default) pins nothing: every runner uses its default threads (torch and
+onnxruntime all cores; the numpy backend ``PYPARITY_THREADS`` or all cores, its own chunks of each layer
+with one BLAS thread per chunk). ``--threads N`` pins N through the BLAS environment variables *before*
+NumPy is imported, ``torch.set_num_threads`` and the backends' ``threads``.
 The machine is shared and noisy, so absolute milliseconds drift between runs: ``--upstream`` (a
 checkout of upstream img2pose, github:vitoralbiero/img2pose, in an environment with torchvision:
-``pip install --no-deps torchvision`` of torch's pairing) times upstream's own predict() in the same
+``pip install --no-deps torchvision`` of torch's pairing, and pillow; scikit-image, which upstream
+imports for face alignment only, is stubbed when missing) times upstream's own predict() in the same
 process, rounds interleaved, and prints against it the ratio of the medians and the quartiles of the
 per-round ratios (each round times every runner once, back to back). Where torchvision's compiled ops
 do not load (a CUDA wheel beside a CPU torch), torchvision_cpu_ops.py compiles CPU nms/roi_align
@@ -45,6 +48,14 @@ def upstream_runner(upstream_dir: Path, cfg, img):
     from pyparity.pipelines.img2pose import synthetic_weights
 
     sys.path.insert(0, str(upstream_dir))
+    try:
+        import skimage.transform  # noqa: F401
+    except ImportError:  # upstream's utils import it for face alignment only, never on predict()
+        import types
+
+        stub = types.ModuleType("skimage")
+        stub.transform = types.ModuleType("skimage.transform")
+        sys.modules.update({"skimage": stub, "skimage.transform": stub.transform})
     import img2pose as upstream  # noqa: E402  (upstream's module)
 
     try:  # torchvision >= 0.13: keyword-only, no `pretrained` (STAGES.md's PATCH 1, the only one)
@@ -73,7 +84,7 @@ def upstream_runner(upstream_dir: Path, cfg, img):
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--threads", type=int, default=1, help="BLAS/numba/torch threads; 0: each library's default")
+    ap.add_argument("--threads", type=int, default=0, help="BLAS/numba/torch threads; 0: each library's default")
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--shared", type=Path, default=Path(__file__).resolve().parents[2] / "shared")
