@@ -135,17 +135,6 @@ def frozen_bn_affine(p: dict, name: str, eps: float) -> tuple[np.ndarray, np.nda
     return scale, (b - rm * scale).astype(_F32)
 
 
-def frozen_bn(x: np.ndarray, p: dict, name: str, eps: float, relu: bool = False) -> np.ndarray:
-    """torchvision FrozenBatchNorm2d (`frozen_bn_affine`) in place on ``x`` (a fresh conv output);
-    ``relu=True`` applies the following ReLU in place too."""
-    scale, bias = frozen_bn_affine(p, name, eps)
-    x *= scale[:, None, None]
-    x += bias[:, None, None]
-    if relu:
-        np.maximum(x, _F32(0), out=x)
-    return x
-
-
 def relu(x: np.ndarray) -> np.ndarray:
     return np.maximum(x, _F32(0))
 
