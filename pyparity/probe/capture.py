@@ -1,10 +1,13 @@
-"""Capturing values from a running port without editing it: patch, record, restore.
+"""Capturing values from a running port without editing it: patch, record, (inject,) restore.
 
-`attach(probe, recorder, port_object)` is a context manager. It replaces each captured function or
-method by a wrapper that calls the original, records the selected value (copied, so the port's own
-results are untouched) and returns the original result; torch captures register forward hooks.
-Everything is restored on exit, also when the port raises. A capture that fails (a value path that
-does not exist at run time) does not disturb the port: the error is raised after the call returns.
+`attach(probe, recorder, port_object, injector=None)` is a context manager. It replaces each captured
+function or method by a wrapper that calls the original, records the selected value (copied, so the
+port's own results are untouched) and returns the original result; torch captures register forward
+(pre-)hooks. With an `Injector`, a capture whose stage it names also *replaces* the port's value there
+by the reference's (inject.py): arguments before the call, return values and attributes after it, a
+torch module's input or output. Everything is restored on exit, also when the port raises. A capture
+that fails (a value path that does not exist at run time) does not disturb the port: the error is
+raised after the call returns, naming the probe line, the capture and the call number.
 """
 
 from __future__ import annotations
@@ -18,9 +21,11 @@ from typing import Any
 
 import numpy as np
 
+from pyparity.probe.inject import InjectionError, Injector, replace_at, restore_type
+from pyparity.probe.inverse import InverseError, forward, inverse
 from pyparity.probe.spec import Capture, Probe, ProbeError
-from pyparity.probe.transforms import apply_steps
-from pyparity.probe.valuepath import parse_value_path
+from pyparity.probe.transforms import JOINS, TransformError
+from pyparity.probe.valuepath import ValuePath, parse_value_path
 
 
 def to_array(value: Any) -> np.ndarray:
@@ -36,6 +41,12 @@ def to_array(value: Any) -> np.ndarray:
     if a.dtype.hasobject:
         raise ValueError(f"cannot record a {type(value).__name__} as an array (ragged or non-numeric)")
     return a
+
+
+def _parts(value: Any) -> list[np.ndarray]:
+    """A captured sequence as arrays (for concat/stack): tensors detached, each element copied."""
+    seq = value if isinstance(value, (list, tuple)) else list(to_array(value))
+    return [to_array(v) for v in seq]
 
 
 def import_target(target: str, where: str):
@@ -60,55 +71,154 @@ def import_target(target: str, where: str):
     return owner, attr, raw
 
 
-class _Session:
-    def __init__(self, recorder):
+_NOTHING = object()
+
+
+class Session:
+    """One run's captures: call counts, what was recorded, the errors, and the injections."""
+
+    def __init__(self, recorder, injector: Injector | None = None, reference=None):
         self.recorder = recorder
-        self.counts: dict[int, int] = {}
+        self.injector = injector
+        self.reference = reference if reference is not None else getattr(injector, "reference", None)
+        self.counts: dict[int, int] = {}          # capture index -> calls seen
+        self.stages: dict[str, int] = {}          # stage recorded -> capture index
         self.errors: list[str] = []
 
-    def record(self, cap: Capture, getter, frame: dict | None = None) -> None:
+    def fire(self, cap: Capture, frame: dict | None, getter=None) -> Any:
+        """Record ``cap``'s value for this call; returns the reference's value in the port's type when
+        the injector asks for this stage, else ``_NOTHING``."""
         n = self.counts.get(cap.index, 0)
         self.counts[cap.index] = n + 1
         if cap.calls is not None and n not in cap.calls:
-            return
+            return _NOTHING
+        stage = None
         try:
             stage = cap.stage_name(n, frame)
-            value = getter()
-            arr = apply_steps(to_array(value), cap.transform, cap.where)
+            raw = getter() if getter is not None else cap.read(frame)
+            arr, tape = self._forward(cap, raw, stage)
             self.recorder.save(stage, arr)
+            self.stages[stage] = cap.index
         except Exception as exc:  # never break the port; report after it returns
-            self.errors.append(f"{cap.where}: {exc}")
+            self.errors.append(f"{cap.where}, call {n}{f' ({stage})' if stage else ''}: {exc}")
+            return _NOTHING
+        if self.injector is None or not self.injector.wants(stage):
+            return _NOTHING
+        try:
+            if cap.injectable is not True:
+                raise InjectionError(cap.injectable or "this capture cannot inject")
+            new = inverse(self.injector.value(stage), cap.transform, tape)
+            new = restore_type(new, raw if not isinstance(new, list) or isinstance(raw, (list, tuple)) else None)
+        except (InverseError, InjectionError, ValueError, TypeError) as exc:
+            self.injector.failed.setdefault(stage, str(exc))
+            return _NOTHING
+        self.injector.injected.append(stage)
+        return new
+
+    def _forward(self, cap: Capture, raw: Any, stage: str):
+        value = _parts(raw) if cap.transform and cap.transform[0][0] in JOINS else (
+            [to_array(r) for r in raw] if cap.multi else to_array(raw))
+        try:
+            return forward(value, cap.transform)
+        except TransformError:
+            if not _is_empty(value):
+                raise
+        # a port that found nothing: an empty array of the stage's dtype (and the reference's row shape)
+        dtype = next((np.dtype(v) for k, v, _ in reversed(cap.transform) if k == "dtype"), None)
+        dtype = dtype or (value[0].dtype if isinstance(value, list) and value else np.asarray(value).dtype)
+        shape = (0,)
+        ref = self.reference
+        if ref is not None and stage in ref and len(ref.info(stage).shape) >= 1:
+            shape = (0,) + tuple(ref.info(stage).shape[1:])
+        return np.empty(shape, dtype=dtype), _EmptyTape()
 
 
-def _wrap_function(func, caps: list[Capture], session: _Session, is_method: bool):
+class _EmptyTape:
+    inputs: list = []
+    parts = None
+
+
+def _is_empty(value) -> bool:
+    if isinstance(value, list):
+        return not value or all(np.asarray(v).size == 0 for v in value)
+    return np.asarray(value).size == 0
+
+
+def _write(cap: Capture, frame: dict, new: Any, bound, notes: list[str], stage: str = "") -> None:
+    """Put ``new`` (one value, or one per path) at the capture's path(s) in the call's frame."""
+    news = new if cap.multi else [new]
+    for path, value in zip(cap.paths, news):
+        if path.root == "return":
+            frame["return"] = replace_at(frame["return"], path, value, notes, stage)
+        elif path.root == "self":
+            if not path.steps:
+                raise InjectionError("cannot replace the object itself (self)")
+            replace_at(frame["self"], path, value, notes, stage)
+        else:
+            if bound is None:
+                raise InjectionError("the call's arguments could not be bound to its signature")
+            kind, key = path.steps[0]
+            names = list(bound.arguments)
+            name = key if kind == "attr" else names[key] if isinstance(key, int) and key < len(names) else None
+            if name not in bound.arguments:
+                raise InjectionError(f"the call has no argument {key!r}")
+            rest = ValuePath(path.text, "args", path.steps[1:])
+            if frame.get("after") and isinstance(bound.arguments[name], np.ndarray) and not rest.steps:
+                np.copyto(bound.arguments[name], value)  # an output argument the call filled in
+            else:
+                bound.arguments[name] = replace_at(bound.arguments[name], rest, value, notes, stage)
+
+
+def _wrap_function(func, caps: list[Capture], session: Session, is_method: bool):
     sig = None
     try:
         sig = inspect.signature(func)
     except (TypeError, ValueError):
         pass
+    injecting = session.injector is not None
+    needs_bound = injecting or any(any(p.root == "args" for p in c.paths) or any(f.root == "args" for f in c.fields.values())
+                                   for c in caps)
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         bound = None
-        before = [c for c in caps if c.when == "before"]
-        if any(c.value.root == "args" or any(f.root == "args" for f in c.fields.values()) for c in caps) \
-                and sig is not None:
+        if needs_bound and sig is not None:
             try:
                 bound = sig.bind(*args, **kwargs)
                 bound.apply_defaults()
             except TypeError:
                 bound = None
         frame = {"self": args[0] if is_method and args else None, "args": _Args(bound, args)}
-        for c in before:
-            session.record(c, lambda c=c: c.value.get(frame[c.value.root]), frame)
+        changed = False
+        for c in caps:
+            if c.when == "before":
+                new = session.fire(c, frame)
+                if new is not _NOTHING:
+                    _inject(c, frame, new, bound, session)
+                    changed = True
+        if changed and bound is not None:
+            args, kwargs = bound.args, bound.kwargs
         result = func(*args, **kwargs)
         frame["return"] = result
+        frame["after"] = True
         for c in caps:
             if c.when == "after":
-                session.record(c, lambda c=c: c.value.get(frame[c.value.root]), frame)
-        return result
+                new = session.fire(c, frame)
+                if new is not _NOTHING:
+                    _inject(c, frame, new, bound, session)
+        return frame["return"]
 
     return wrapper
+
+
+def _inject(cap: Capture, frame: dict, new, bound, session: Session) -> None:
+    inj = session.injector
+    stage = inj.injected[-1] if inj.injected else cap.stage
+    try:
+        _write(cap, frame, new, bound, inj.notes, stage)
+    except (InjectionError, ValueError, TypeError, IndexError) as exc:
+        inj.injected.pop()
+        inj.failed.setdefault(stage, str(exc))
 
 
 class _Args:
@@ -129,8 +239,8 @@ class _Args:
 
 
 @contextlib.contextmanager
-def attach(probe: Probe, recorder, port_object=None):
-    session = _Session(recorder)
+def attach(probe: Probe, recorder, port_object=None, injector: Injector | None = None, reference=None):
+    session = Session(recorder, injector, reference)
     restore: list = []
     hooks: list = []
     try:
@@ -166,7 +276,7 @@ def attach(probe: Probe, recorder, port_object=None):
                 delattr(owner, attr)
 
 
-def _torch_hook(c: Capture, port_object, session: _Session):
+def _torch_hook(c: Capture, port_object, session: Session):
     root = c.torch_root or "self"
     if ":" in root:
         owner, attr, module = import_target(root, c.where)
@@ -182,15 +292,34 @@ def _torch_hook(c: Capture, port_object, session: _Session):
     except AttributeError:
         raise ProbeError(f"{c.where}: torch module {c.torch_module!r} does not exist under {root!r}") from None
     m = re.fullmatch(r"(output|input)((?:\[\d+\])*)", c.torch_value)
-    which, idx = m.group(1), [int(i) for i in re.findall(r"\d+", m.group(2))]
+    which = m.group(1)
+    path = ValuePath(c.torch_value, "return", tuple(("index", int(i)) for i in re.findall(r"\d+", m.group(2))))
+
+    def replaced(value, new):
+        try:
+            return replace_at(value, path, new, session.injector.notes, session.injector.injected[-1])
+        except (InjectionError, ValueError, TypeError, IndexError) as exc:
+            session.injector.failed.setdefault(session.injector.injected.pop(), str(exc))
+            return _NOTHING
+
+    if which == "input":
+        def pre_hook(mod, inputs):
+            new = session.fire(c, None, lambda: path.get(inputs))
+            if new is _NOTHING:
+                return None
+            out = replaced(tuple(inputs), new)
+            return None if out is _NOTHING else out
+
+        return sub.register_forward_pre_hook(pre_hook)
 
     def hook(mod, inputs, output):
-        def get():
-            v = output if which == "output" else inputs
-            for i in idx:
-                v = v[i]
-            return v
-
-        session.record(c, get)
+        new = session.fire(c, None, lambda: path.get(output))
+        if new is _NOTHING:
+            return None
+        out = replaced(output, new)
+        return None if out is _NOTHING else out
 
     return sub.register_forward_hook(hook)
+
+
+__all__ = ["attach", "import_target", "to_array", "Session", "TransformError", "InverseError"]

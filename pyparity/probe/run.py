@@ -6,14 +6,17 @@ import contextlib
 import hashlib
 import importlib
 import os
+import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from pyparity.errors import PyparityError
-from pyparity.probe.capture import attach, import_target, to_array
-from pyparity.probe.spec import Probe, ProbeError
+from pyparity.probe.capture import _NOTHING, attach, import_target
+from pyparity.probe.inject import Injector
+from pyparity.probe.spec import Capture, Probe, ProbeError
 from pyparity.probe.transforms import apply_steps, normalise_steps
 from pyparity.trace import Recorder, Trace
 
@@ -99,6 +102,22 @@ def _environment(env: dict[str, str]):
                 os.environ[k] = v
 
 
+@contextlib.contextmanager
+def probe_folder_importable(probe: Probe):
+    """The probe's folder on ``sys.path`` while it runs: its own setup modules import as they would
+    beside a test file (a module of the same name elsewhere on the path still wins)."""
+    folder = str(Path(probe.path).resolve().parent)
+    added = folder not in sys.path
+    if added:
+        sys.path.append(folder)
+    try:
+        yield
+    finally:
+        if added:
+            with contextlib.suppress(ValueError):
+                sys.path.remove(folder)
+
+
 def check_requirements(probe: Probe) -> None:
     for mod in probe.requires:
         try:
@@ -119,44 +138,86 @@ def _sha256(path: Path) -> str | None:
         return None
 
 
+@dataclass
+class ProbeRun:
+    """One run of a port under a probe: the trace, the port's result, how often each capture fired
+    (capture index -> calls), which capture recorded each stage, and what was injected."""
+
+    trace: Trace
+    result: Any
+    calls: dict = field(default_factory=dict)
+    stages: dict = field(default_factory=dict)
+    injector: Injector | None = None
+
+
 def record_probe(probe: Probe, input_path: Path, out: Path | None = None, reference: Trace | None = None,
-                 model_dir: Path | None = None, shared_dir: Path | None = None) -> tuple[Trace, Any]:
-    """Run the port under capture; returns (trace, the port's own result). Nothing is left on error."""
+                 model_dir: Path | None = None, shared_dir: Path | None = None,
+                 injector: Injector | None = None) -> tuple[Trace, Any]:
+    """Run the port under capture; returns (trace, the port's own result). Nothing is left on error.
+    With ``injector``, the reference's values replace the port's at the stages it names."""
+    run = run_probe_once(probe, input_path, out=out, reference=reference, model_dir=model_dir,
+                         shared_dir=shared_dir, injector=injector)
+    return run.trace, run.result
+
+
+def run_probe_once(probe: Probe, input_path: Path, out: Path | None = None, reference: Trace | None = None,
+                   model_dir: Path | None = None, shared_dir: Path | None = None,
+                   injector: Injector | None = None, port: Any = None, image=None) -> ProbeRun:
+    """`record_probe` with everything the hunt needs to know about the run (`ProbeRun`). ``port``: an
+    object built by `build_port` (a sequence calls one port frame after frame); ``image``: the frame."""
     input_path = Path(input_path)
-    if not input_path.exists():
+    if image is None and not input_path.exists():
         raise PyparityError(f"{input_path}: no such file")
     check_requirements(probe)
     inputs = Inputs(probe, input_path, reference, model_dir, shared_dir)
+    if image is not None:
+        inputs._image = image
     meta = {
         "producer": {"name": f"probe:{probe.name}", "probe_file": str(probe.path)},
-        "input": {"file": input_path.name, "sha256": _sha256(input_path)},
+        "input": {"file": input_path.name, "sha256": _sha256(input_path) if image is None else None},
     }
     rec = Recorder(out, meta=meta)
     try:
         env = {k: inputs.resolve(v, f"{probe.path} [port.env]") for k, v in probe.env.items()}
-        with _environment(env):
+        with _environment(env), probe_folder_importable(probe):
             if probe.onnx_model is not None:
-                result = _run_onnx(probe, inputs, rec)
+                result, session = _run_onnx(probe, inputs, rec, injector)
             else:
-                result = _run_port(probe, inputs, rec)
-        return rec.finish(), result
+                result, session = _run_port(probe, inputs, rec, injector, port)
+        return ProbeRun(rec.finish(), result, dict(session.counts), dict(session.stages), injector)
     except BaseException:
         rec.abort()
         raise
 
 
-def _run_port(probe: Probe, inputs: Inputs, rec) -> Any:
+def build_port(probe: Probe, input_path: Path, reference: Trace | None = None, model_dir: Path | None = None,
+               shared_dir: Path | None = None) -> Any:
+    """The port object of ``[port] setup`` (None without one), built once, e.g. for a sequence."""
+    if not probe.setup:
+        return None
+    check_requirements(probe)
+    inputs = Inputs(probe, Path(input_path), reference, model_dir, shared_dir)
+    env = {k: inputs.resolve(v, f"{probe.path} [port.env]") for k, v in probe.env.items()}
+    with _environment(env), probe_folder_importable(probe):
+        return _build(probe, inputs)
+
+
+def _build(probe: Probe, inputs: Inputs) -> Any:
     where = f"{probe.path} [port]"
-    obj = None
-    if probe.setup:
-        _, _, factory = import_target(probe.setup, f"{probe.path}:{probe.line_of('setup') or '?'} (setup)")
-        try:
-            obj = factory(*inputs.resolve(probe.setup_args, where), **inputs.resolve(probe.setup_kwargs, where))
-        except PyparityError:
-            raise
-        except Exception as exc:
-            raise ProbeError(f"{probe.path}:{probe.line_of('setup') or '?'}: building the port with "
-                             f"{probe.setup!r} raised {type(exc).__name__}: {exc}") from None
+    _, _, factory = import_target(probe.setup, f"{probe.path}:{probe.line_of('setup') or '?'} (setup)")
+    try:
+        return factory(*inputs.resolve(probe.setup_args, where), **inputs.resolve(probe.setup_kwargs, where))
+    except PyparityError:
+        raise
+    except Exception as exc:
+        raise ProbeError(f"{probe.path}:{probe.line_of('setup') or '?'}: building the port with "
+                         f"{probe.setup!r} raised {type(exc).__name__}: {exc}") from None
+
+
+def _run_port(probe: Probe, inputs: Inputs, rec, injector: Injector | None = None, obj: Any = None):
+    where = f"{probe.path} [port]"
+    if obj is None and probe.setup:
+        obj = _build(probe, inputs)
     call_where = f"{probe.path}:{probe.line_of('call') or '?'} (call)"
     if ":" in probe.call:
         _, _, fn = import_target(probe.call, call_where)
@@ -165,21 +226,22 @@ def _run_port(probe: Probe, inputs: Inputs, rec) -> Any:
         if fn is None:
             raise ProbeError(f"{call_where}: the port object {type(obj).__name__} has no method {probe.call!r}")
     args, kwargs = inputs.resolve(probe.args, where), inputs.resolve(probe.kwargs, where)
-    with attach(probe, rec, port_object=obj) as session:
+    with attach(probe, rec, port_object=obj, injector=injector, reference=inputs.reference) as session:
         try:
             result = fn(*args, **kwargs)
         except Exception as exc:
             raise ProbeError(f"{call_where}: the port raised {type(exc).__name__}: {exc}") from None
+        frame = {"return": result, "self": obj, "args": None}
         for c in probe.captures:
             if c.target == "$call":
-                frame = {"return": result, "self": obj, "args": None}
-                session.record(c, lambda c=c: c.value.get(frame[c.value.root]), frame)
+                session.fire(c, frame)
     if session.errors:
-        raise ProbeError(session.errors[0])
-    return result
+        more = f" (and {len(session.errors) - 1} more capture error(s))" if len(session.errors) > 1 else ""
+        raise ProbeError(session.errors[0] + more)
+    return result, session
 
 
-def _run_onnx(probe: Probe, inputs: Inputs, rec) -> Any:
+def _run_onnx(probe: Probe, inputs: Inputs, rec, injector: Injector | None = None):
     """Run an ONNX graph with the captured intermediate tensors exposed as outputs (as Polygraphy marks them)."""
     where = f"{probe.path} [onnx]"
     try:
@@ -220,13 +282,35 @@ def _run_onnx(probe: Probe, inputs: Inputs, rec) -> Any:
     feeds = {}
     for name, spec in probe.onnx_inputs.items():
         feeds[name] = np.asarray(inputs.resolve(spec, f"{where} inputs.{name}"))
+    from pyparity.probe.capture import Session
+
+    session = Session(rec, injector, inputs.reference)
+    graph_inputs = {i.name for i in model.graph.input}
+    for c, t in list(wanted):
+        if t in graph_inputs and t in feeds:
+            # a graph input: recorded as fed, and the reference's value is fed instead when injected
+            stage = c.stage.format(n=0) if c.tensor != "*" else f"{c.stage.rstrip('/')}/{t}"
+            new = session.fire(_named(c, stage), None, lambda t=t: feeds[t])
+            if new is not _NOTHING:
+                feeds[t] = np.asarray(new, dtype=feeds[t].dtype)
+            wanted.remove((c, t))
     try:
         outputs = sess.run(None, feeds)
     except Exception as exc:
         raise ProbeError(f"{where}: onnxruntime raised {type(exc).__name__}: {exc}") from None
     by_name = dict(zip([o.name for o in sess.get_outputs()], outputs))
     for c, t in wanted:
-        arr = apply_steps(to_array(by_name[t]), c.transform, c.where)
         stage = c.stage.format(n=0) if c.tensor != "*" else f"{c.stage.rstrip('/')}/{t}"
-        rec.save(stage, arr)
-    return outputs
+        cap = _named(c, stage)
+        cap.injectable = "an intermediate tensor of an ONNX graph (only graph inputs can be fed)"
+        session.fire(cap, None, lambda t=t: by_name[t])
+    if session.errors:
+        raise ProbeError(session.errors[0])
+    return outputs, session
+
+
+def _named(c: Capture, stage: str) -> Capture:
+    """A copy of an ONNX tensor capture whose stage is one fixed name (``tensor = "*"`` expands to many)."""
+    import dataclasses
+
+    return dataclasses.replace(c, stage=stage.replace("{", "{{").replace("}", "}}"), fields={}, lookup={})

@@ -68,6 +68,8 @@ class Capture:
     transform: list
     target: str | None = None     # module:qualname
     value: ValuePath | None = None
+    paths: list = field(default_factory=list)   # every value path (one, or several joined by concat/stack)
+    multi: bool = False           # value = [...]: several paths of one call
     when: str = "after"
     torch_module: str | None = None
     torch_root: str | None = None
@@ -79,6 +81,13 @@ class Capture:
     # numbered the way the reference's are (one function called per scale and per iteration).
     fields: dict = field(default_factory=dict)
     lookup: dict = field(default_factory=dict)
+    # True when a reference value can replace the port's here (`pyparity hunt --isolate`), else why not
+    injectable: object = True
+
+    def read(self, frame: dict):
+        """The captured value(s) of this call (``frame``: self, args, return)."""
+        vals = [p.get(frame[p.root], empty_ok=True) for p in self.paths]
+        return vals if self.multi else vals[0]
 
     def stage_name(self, n: int, frame: dict | None = None) -> str:
         kw = {}
@@ -196,7 +205,7 @@ class _OnnxTable(Strict):
 class _CaptureTable(Strict):
     stage: str
     target: str | None = None
-    value: str | None = None
+    value: str | list[str] | None = None
     when: str | None = None
     transform: Any = None
     calls: list[int] | None = None
@@ -205,6 +214,7 @@ class _CaptureTable(Strict):
     tensor: str | None = None
     fields: dict[str, str] = {}
     lookup: dict[str, dict[str, Scalar]] = {}
+    inject: bool = True
 
 
 class ProbeFile(Strict):
@@ -215,7 +225,9 @@ class ProbeFile(Strict):
                 "capture.*.stage": 'needs stage = "reference/stage/name" (may use {{n:02d}})',
                 "capture.*.calls.**": "capture {i}: calls must be a list of call numbers",
                 "capture.*.fields.**": 'capture {i}: fields are value paths, e.g. fields = {{ ws = "args.window_size" }}',
-                "capture.*.lookup.**": "capture {i}: lookup tables map values of a field to strings"}
+                "capture.*.lookup.**": "capture {i}: lookup tables map values of a field to strings",
+                "capture.*.value.**": "capture {i}: value is a value path, or a list of them joined by concat/stack",
+                "capture.*.inject": "capture {i}: inject = true or false"}
     TOP_LEVEL = "[probe], [port], [[capture]], [onnx]"
     probe: _ProbeTable = _ProbeTable()
     port: _PortTable | None = None
@@ -258,6 +270,12 @@ def load_probe(name_or_path: str | Path) -> Probe:
         pr.onnx_inputs = dict(onnx.inputs)
     for i, c in enumerate(f.capture, start=1):
         pr.captures.append(_capture(path, i, c.model_dump(exclude_unset=True)))
+    if pr.record_return is not None:
+        # shorthand for a capture of the top-level call's whole result
+        if not isinstance(pr.record_return, str) or not pr.record_return:
+            raise ProbeError(f"{path}:{_line_of(path, 'record_return') or '?'}: record_return = \"stage/name\"")
+        pr.captures.append(_capture(path, len(pr.captures) + 1,
+                                    {"target": "$call", "value": "return", "stage": pr.record_return}))
     if not pr.captures and not pr.record_return:
         raise ProbeError(f"{path}: no [[capture]] tables: nothing would be recorded")
     return pr
@@ -306,20 +324,46 @@ def _capture(path: Path, i: int, c: dict) -> Capture:
         if t != "$call" and not re.fullmatch(r"[\w.]+:[\w.]+", t):
             raise ProbeError(f"{where}: target {t!r} must be \"package.module:Qualified.name\" or \"$call\"")
         cap.target = t
+        value = c.get("value", "return")
+        cap.multi = isinstance(value, list)
+        texts = value if cap.multi else [value]
+        if not texts or not all(isinstance(v, str) for v in texts):
+            raise ProbeError(f"{where}: value is a value path, or a list of them joined by concat/stack")
         try:
-            cap.value = parse_value_path(c.get("value", "return"))
+            cap.paths = [parse_value_path(v) for v in texts]
         except PyparityError as exc:
             raise ProbeError(f"{where}: {exc}") from None
-        default_when = "before" if cap.value.root == "args" else "after"
+        cap.value = cap.paths[0]
+        roots = {p.root for p in cap.paths}
+        default_when = "before" if roots == {"args"} else "after"
         cap.when = c.get("when", default_when)
         if cap.when not in ("before", "after"):
             raise ProbeError(f"{where}: when must be \"before\" or \"after\"")
+        if cap.when == "before" and "return" in roots:
+            raise ProbeError(f"{where}: a value taken from return is there only after the call (when = \"after\")")
+        if cap.multi and not (steps and steps[0][0] in ("concat", "stack")):
+            raise ProbeError(f"{where}: value = [...] takes several values; join them with transform = "
+                             "{ concat = AXIS } or { stack = AXIS }")
+        if t == "$call":
+            cap.injectable = "the port's final result: nothing of the port runs after it"
+        elif any(p.root == "self" and not p.steps for p in cap.paths):
+            cap.injectable = "value = self: the object itself cannot be replaced"
     elif "torch_module" in c:
         cap.torch_module = c["torch_module"]
         cap.torch_root = c.get("root", "self")
         cap.torch_value = c.get("value", "output")
-        if not re.fullmatch(r"(output|input)(\[\d+\])*", cap.torch_value):
+        if not isinstance(cap.torch_value, str) or not re.fullmatch(r"(output|input)(\[\d+\])*", cap.torch_value):
             raise ProbeError(f"{where}: value for a torch module is output, input[0], output[1], ...")
     else:
         cap.tensor = c["tensor"]
+    inject = c.get("inject", True)
+    if not isinstance(inject, bool):
+        raise ProbeError(f"{where}: inject = true or false")
+    from pyparity.probe.inverse import check_steps_invertible
+
+    why = check_steps_invertible(steps)
+    if not inject:
+        cap.injectable = "inject = false in the probe"
+    elif why:
+        cap.injectable = why
     return cap

@@ -14,7 +14,15 @@ A transform is an ordered table of steps (TOML inline table or a list of tables)
 | ``offset = [-1, -1, 0, 0]`` / ``scale = 0.5`` | add / multiply (per last-axis column when a list) |
 | ``round = 1`` / ``round = "floor"`` (``"trunc"``, ``"ceil"``) | round to N decimals / to an integer that way |
 | ``sort_rows = true`` | sort rows lexicographically |
-| ``squeeze = true`` | drop axes of length 1 |
+| ``squeeze = true`` / ``squeeze = 0`` | drop axes of length 1 / that axis |
+| ``expand_dims = 0`` | insert an axis of length 1 |
+| ``concat = 1`` | join the captured arrays (a tuple or list value, or ``value = [...]``) along an axis |
+| ``stack = 0`` | stack the captured arrays along a new axis |
+
+``concat`` and ``stack`` take a sequence (a two-headed output ``return``, or the values of several
+paths of one call, ``value = ["return[0]", "return[1]"]``); every other step takes one array, so they
+come first. Every step can be run backwards (`pyparity.probe.inverse`): that is how a reference's value
+is injected into a port in the port's own layout (``INVERSE`` says how each step is undone).
 
 These are the steps that `pyparity diff` prints after "align with:" when it diagnoses a convention
 difference, so a diagnosis can be pasted into a probe file.
@@ -45,7 +53,27 @@ _LAYOUTS = {
 _BOXES = {"xyxy_to_xywh": xyxy_to_xywh, "xywh_to_xyxy": xywh_to_xyxy}
 _ROUNDINGS = {"floor": np.floor, "trunc": np.trunc, "ceil": np.ceil}
 STEPS = ("transpose", "reshape", "layout", "axis", "boxes", "flip_axis", "dtype", "rows", "offset", "scale",
-         "round", "sort_rows", "squeeze")
+         "round", "sort_rows", "squeeze", "expand_dims", "concat", "stack")
+#: Steps that join a sequence of arrays into one.
+JOINS = ("concat", "stack")
+#: How each step is undone when a reference value is injected into the port (probe/inverse.py).
+INVERSE = {
+    "transpose": "the inverse permutation",
+    "reshape": "reshaped back to the port's shape (its first axis free when the reference has another length)",
+    "layout": "the opposite layout",
+    "boxes": "the opposite box convention",
+    "flip_axis": "flipped again",
+    "dtype": "cast back to the port's dtype",
+    "rows": "written into the port's own array at the selected rows (as many rows as the port selected)",
+    "offset": "subtracted",
+    "scale": "divided (scale 0 cannot be undone)",
+    "round": "kept: the reference's value is already rounded",
+    "sort_rows": "put back in the port's row order (the reference's order when the row counts differ)",
+    "squeeze": "the dropped axes put back",
+    "expand_dims": "the axis dropped",
+    "concat": "split at the port's part sizes",
+    "stack": "unstacked",
+}
 
 
 def normalise_steps(spec: Any, where: str) -> list[tuple[str, Any, dict]]:
@@ -69,6 +97,12 @@ def normalise_steps(spec: Any, where: str) -> list[tuple[str, Any, dict]]:
                 raise TransformError(f"{where}: boxes must be one of {', '.join(_BOXES)}")
             if k == "round" and not (isinstance(v, int) and not isinstance(v, bool) or v in _ROUNDINGS):
                 raise TransformError(f"{where}: round must be a number of decimals or one of {', '.join(_ROUNDINGS)}")
+            if k in ("expand_dims", "concat", "stack") and not _is_int(v):
+                raise TransformError(f"{where}: {k} takes an axis (an integer), not {v!r}")
+            if k == "squeeze" and not (isinstance(v, bool) or _is_int(v)):
+                raise TransformError(f"{where}: squeeze = true (every axis of length 1) or an axis, not {v!r}")
+            if k in JOINS and steps:
+                raise TransformError(f"{where}: {k} joins the captured arrays, so it must be the first step")
             if k == "dtype":
                 try:
                     np.dtype(v)
@@ -78,7 +112,30 @@ def normalise_steps(spec: Any, where: str) -> list[tuple[str, Any, dict]]:
     return steps
 
 
+def _prefix(where: str) -> str:
+    return f"{where}: " if where else ""
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def as_parts(value) -> list[np.ndarray]:
+    """A captured sequence (tuple, list, or one array's first axis) as a list of arrays, for concat/stack."""
+    if isinstance(value, np.ndarray):
+        return list(value)
+    return [np.asarray(v) for v in value]
+
+
 def apply_steps(a: np.ndarray, steps: Iterable[tuple[str, Any, dict]], where: str = "transform") -> np.ndarray:
+    steps = list(steps)
+    if steps and steps[0][0] in JOINS:
+        k, v, _ = steps[0]
+        try:
+            a = np.concatenate(as_parts(a), axis=v) if k == "concat" else np.stack(as_parts(a), axis=v)
+        except (ValueError, IndexError, TypeError, np.exceptions.AxisError) as exc:
+            raise TransformError(f"{_prefix(where)}step {k} = {v!r} cannot join the captured values ({exc})") from None
+        steps = steps[1:]
     a = np.asarray(a)
     for k, v, opt in steps:
         try:
@@ -112,9 +169,11 @@ def apply_steps(a: np.ndarray, steps: Iterable[tuple[str, Any, dict]], where: st
                 a = _ROUNDINGS[v](a) if isinstance(v, str) else np.round(a, v)
             elif k == "sort_rows" and v:
                 a = a[np.lexsort(a.reshape(a.shape[0], -1).T[::-1])] if a.ndim and a.shape[0] else a
-            elif k == "squeeze" and v:
-                a = np.squeeze(a)
+            elif k == "squeeze" and v is not False:
+                a = np.squeeze(a) if v is True else np.squeeze(a, axis=v)
+            elif k == "expand_dims":
+                a = np.expand_dims(a, v)
         except (ValueError, IndexError, TypeError, np.exceptions.AxisError) as exc:
-            raise TransformError(f"{where}: step {k} = {v!r} fails on an array of shape {list(a.shape)} ({exc})") from None
+            raise TransformError(f"{_prefix(where)}step {k} = {v!r} fails on an array of shape {list(a.shape)} ({exc})") from None
     # np.ascontiguousarray would turn a 0-d array (a recorded scalar) into shape (1,)
     return np.ascontiguousarray(a) if a.ndim else np.array(a)

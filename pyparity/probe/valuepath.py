@@ -15,6 +15,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import numpy as np
+
 from pyparity.errors import PyparityError
 
 ROOTS = ("return", "args", "self")
@@ -31,8 +33,17 @@ class ValuePath:
     root: str
     steps: tuple  # ("attr", name) | ("index", object)
 
-    def get(self, value):
+    def get(self, value, empty_ok: bool = False):
+        """The value at this path. ``empty_ok``: indexing an empty array gives an empty array of its dtype
+        (a port that found nothing returns ``np.array([])``, where ``return[:, 4]`` has no column 4)."""
         for kind, key in self.steps:
+            if empty_ok and kind == "index" and hasattr(value, "size") and hasattr(value, "dtype") \
+                    and getattr(value, "size", 1) == 0 and not isinstance(key, str):
+                try:
+                    value = value[key]
+                except (IndexError, TypeError, ValueError):
+                    value = np.empty((0,), dtype=np.asarray(value).dtype)
+                continue
             try:
                 if kind == "attr":
                     value = value[key] if isinstance(value, dict) else getattr(value, key)
