@@ -9,7 +9,8 @@ import typer
 from cli.common import EXIT_USAGE, mark_command_start
 from cli.diff_cmd import diff
 from cli.ingest_cmd import ingest_app
-from cli.probe_cmd import hunt, record
+from cli.hunt_cmd import hunt
+from cli.probe_cmd import record
 from cli.show_cmd import show
 
 app = typer.Typer(

@@ -102,7 +102,7 @@ class Session:
         except Exception as exc:  # never break the port; report after it returns
             self.errors.append(f"{cap.where}, call {n}{f' ({stage})' if stage else ''}: {exc}")
             return _NOTHING
-        if self.injector is None or not self.injector.wants(stage):
+        if self.injector is None or not self.injector.wants(stage, cap.index):
             return _NOTHING
         try:
             if cap.injectable is not True:

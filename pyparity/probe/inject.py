@@ -33,23 +33,27 @@ class InjectionError(PyparityError):
 
 @dataclass
 class Injector:
-    """The reference and the stages whose values replace the port's (exact names or globs)."""
+    """The reference and the stages whose values replace the port's: exact names or globs, and every
+    stage of the captures named by number (``captures``: a difference the port repeats at each call)."""
 
     reference: object                              # a Trace
     stages: Iterable[str] = ()
+    captures: Iterable[int] = ()
     injected: list[str] = field(default_factory=list)      # stages actually replaced, in order
     notes: list[str] = field(default_factory=list)         # how values were fitted into the port
     failed: dict[str, str] = field(default_factory=dict)   # stage -> why it could not be injected
 
     def __post_init__(self):
         self.stages = list(self.stages)
+        self.captures = set(self.captures)
         self._exact = {s for s in self.stages if not any(c in s for c in "*?[")}
         self._globs = [s for s in self.stages if s not in self._exact]
 
-    def wants(self, stage: str) -> bool:
+    def wants(self, stage: str, capture: int | None = None) -> bool:
         if stage not in self.reference:
             return False
-        return stage in self._exact or any(fnmatch.fnmatchcase(stage, g) for g in self._globs)
+        return (capture in self.captures or stage in self._exact
+                or any(fnmatch.fnmatchcase(stage, g) for g in self._globs))
 
     def value(self, stage: str) -> np.ndarray:
         return np.array(self.reference[stage], copy=True)
