@@ -1,4 +1,5 @@
-"""JSON rendering of a hunt: the chain of introducing stages with their diagnoses, the inherited
+"""JSON rendering of a hunt. For one image, the document is the first run's diff report (the keys of
+``pyparity diff --json``) with the hunt under ``hunt``: the chain of introducing stages with their diagnoses, the inherited
 stages, how it ended, every run's comparison summary, and for a sequence or a corpus the summary
 (per item, first divergences by stage, worst items, introducing stages grouped by stage)."""
 
@@ -66,10 +67,14 @@ def summary_dict(summary) -> dict:
 
 
 def outcome_dict(outcome) -> dict:
-    doc = {"format": FORMAT, "version": VERSION, "kind": outcome.kind, "probe": outcome.probe,
-           "reference": outcome.reference, "exit_code": outcome.exit_code}
+    doc = {}
+    if outcome.kind == "image":
+        # one image: the first run's diff report at the top (as `pyparity diff --json` writes it)
+        doc.update(outcome.result.first.report.to_dict())
+    doc.update({"format": FORMAT, "version": VERSION, "kind": outcome.kind, "probe": outcome.probe,
+                "reference": outcome.reference, "exit_code": outcome.exit_code})
     if outcome.result is not None:
-        doc["hunt"] = result_dict(outcome.result, full_report=outcome.kind == "image")
+        doc["hunt"] = result_dict(outcome.result, full_report=False)
     if outcome.summary is not None:
         doc["summary"] = summary_dict(outcome.summary)
     if outcome.results:

@@ -1,0 +1,141 @@
+"""`pyparity hunt --isolate` on a small port written for the tests (tests/probe_ports/tiny_port.py): known
+bugs are switched on, several at once, independent and chained; the hunt must name exactly the stages
+where they are, and call every other difference inherited."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import pytest
+
+from cli.app import main
+from pyparity.probe import load_probe, record_probe
+
+PORTS = Path(__file__).parent / "probe_ports"
+STAGES = ("normalised", "gray", "pooled", "scale", "peaks", "boxes", "output")
+BUG_STAGE = {"rgb": "normalised", "offset": "normalised", "gray_weights": "gray", "pool_hw": "pooled",
+             "scale": "scale", "xyxy": "boxes", "calibration": "output"}
+
+
+@pytest.fixture(autouse=True)
+def _port_on_path(monkeypatch):
+    monkeypatch.syspath_prepend(str(PORTS))
+
+
+def tiny_probe(folder: Path, bugs: str = "", name: str = "tiny.toml") -> Path:
+    caps = "".join(f'''
+[[capture]]
+target = "tiny_port:TinyPort.{s}"
+value = "return"
+stage = "tiny/{s}"
+''' for s in STAGES)
+    p = folder / name
+    p.write_text(f'''
+[probe]
+name = "tiny"
+requires = ["tiny_port"]
+
+[port]
+setup = "tiny_port:build"
+setup_kwargs = {{ bugs = "{bugs}" }}
+call = "detect"
+args = ["$image_bgr"]
+{caps}''')
+    return p
+
+
+@pytest.fixture
+def case(tmp_path):
+    """An image, and the reference: the tiny port without bugs, recorded through the same probe."""
+    import tiny_port
+
+    img = tmp_path / "img.png"
+    cv2.imwrite(str(img), tiny_port.image())
+    ref = tmp_path / "ref"
+    record_probe(load_probe(tiny_probe(tmp_path, name="clean.toml")), img, out=ref)
+    return img, ref
+
+
+def hunt(tmp_path, case, bugs, *extra):
+    img, ref = case
+    out = tmp_path / "hunt.json"
+    code = main(["hunt", str(tiny_probe(tmp_path, bugs)), str(img), "--reference", str(ref), "--json", str(out),
+                 *extra])
+    return code, json.loads(out.read_text())
+
+
+def introduced(doc) -> list[str]:
+    return [i["stage"] for i in doc["hunt"]["introducing"]]
+
+
+@pytest.mark.parametrize("bugs", ["rgb,pool_hw,xyxy", "offset,scale,calibration", "gray_weights,boxes_ok"
+                                  .replace(",boxes_ok", ",xyxy"), "rgb,gray_weights,pool_hw,scale,xyxy,calibration"])
+def test_isolate_names_exactly_the_injected_bugs(tmp_path, case, bugs):
+    code, doc = hunt(tmp_path, case, bugs, "--isolate")
+    want = sorted({f"tiny/{BUG_STAGE[b]}" for b in bugs.split(",")}, key=lambda s: STAGES.index(s[5:]))
+    assert code == 1
+    assert introduced(doc) == want
+    h = doc["hunt"]
+    # every other stage that differed in the first run was only inherited, and from an introducing stage
+    first_failing = set(h["runs"][0]["failing"])
+    inherited = {i["stage"] for i in h["inherited"]}
+    assert first_failing - set(want) == inherited
+    assert {i["cured_by_injecting"] for i in h["inherited"]} <= set(want)
+    # the hunt goes on until the output matches (the output stage is a method: it can be replaced too)
+    assert h["end"]["status"] == "output-matches" and not h["remaining"]
+
+
+def test_a_chained_bug_is_inherited_not_introduced(tmp_path, case):
+    # rgb changes every later stage; only normalised introduces it
+    code, doc = hunt(tmp_path, case, "rgb", "--isolate")
+    assert introduced(doc) == ["tiny/normalised"]
+    assert {i["stage"] for i in doc["hunt"]["inherited"]} == {f"tiny/{s}" for s in STAGES[1:] if s != "scale"}
+    assert doc["first_divergence"] == "tiny/normalised"
+
+
+def test_diagnoses_name_each_injected_bug(tmp_path, case):
+    code, doc = hunt(tmp_path, case, "rgb,pool_hw,scale,xyxy", "--isolate")
+    causes = {i["stage"]: [h["id"] for h in i["comparison"]["diagnosis"]] for i in doc["hunt"]["introducing"]}
+    assert "channel-order" in causes["tiny/normalised"]
+    assert any(c.startswith("transposed") for c in causes["tiny/pooled"])
+    assert "xyxy" in causes["tiny/boxes"]
+    assert "values" in causes["tiny/scale"]
+
+
+def test_isolate_all_tests_each_stage_on_its_own(tmp_path, case):
+    code, doc = hunt(tmp_path, case, "rgb,pool_hw,xyxy", "--isolate-all")
+    iso = doc["hunt"]["isolate_all"]
+    assert [i["stage"] for i in iso["introducing"]] == ["tiny/normalised", "tiny/pooled", "tiny/boxes"]
+    assert len(doc["hunt"]["runs"]) == 1  # without --isolate: only the first run, then the one isolate-all run
+
+
+def test_no_bug_is_parity(tmp_path, case, capsys):
+    code, doc = hunt(tmp_path, case, "", "--isolate")
+    assert code == 0 and doc["hunt"]["end"]["status"] == "parity" and not introduced(doc)
+    assert "PARITY" in capsys.readouterr().out
+
+
+def test_without_isolate_only_the_first_divergence(tmp_path, case):
+    code, doc = hunt(tmp_path, case, "rgb,pool_hw")
+    assert code == 1 and introduced(doc) == ["tiny/normalised"] and len(doc["hunt"]["runs"]) == 1
+    assert doc["hunt"]["end"]["status"] == "first-divergence"
+
+
+def test_a_stage_that_cannot_take_the_reference_ends_the_hunt_with_what_remains(tmp_path, case):
+    img, ref = case
+    probe = tiny_probe(tmp_path, "pool_hw")
+    text = probe.read_text().replace('stage = "tiny/pooled"', 'stage = "tiny/pooled"\ninject = false')
+    probe.write_text(text)
+    out = tmp_path / "h.json"
+    code = main(["hunt", str(probe), str(img), "--reference", str(ref), "--isolate", "--json", str(out)])
+    h = json.loads(out.read_text())["hunt"]
+    assert code == 1 and h["end"]["status"] == "not-injectable"
+    assert h["introducing"][0]["why_not_injected"] == "inject = false in the probe"
+    assert [s["name"] for s in h["remaining"]] == ["tiny/peaks", "tiny/boxes", "tiny/output"]
+
+
+def test_max_runs_bounds_the_hunt(tmp_path, case):
+    code, doc = hunt(tmp_path, case, "rgb,pool_hw,xyxy", "--isolate", "--max-runs", "2")
+    assert doc["hunt"]["end"]["status"] == "run-limit" and len(doc["hunt"]["runs"]) == 2
