@@ -15,55 +15,19 @@ denormalised with another box.
 from __future__ import annotations
 
 import itertools
-from dataclasses import asdict, dataclass
 from typing import Callable, Iterable
 
 import numpy as np
 
 from pyparity.conventions.boxes import xywh_to_xyxy, xyxy_to_xywh
 from pyparity.conventions.landmarks import interleaved_to_stacked, stacked_to_interleaved, stacked_to_xy, xy_to_stacked
-from pyparity.diff.compare import compute_metrics
+from pyparity.diff.hypothesis import Context, Hypothesis, explains, f64
 from pyparity.diff.policy import Tolerance
 
 
-@dataclass
-class Hypothesis:
-    """One explanation of a divergence. ``transform`` aligns B to A (probe-file syntax)."""
-
-    id: str
-    title: str
-    detail: str
-    transform: str
-    residual: float
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-@dataclass
-class Context:
-    """What a hypothesis may look at besides the two arrays."""
-
-    stage: str
-    reference: object = None          # the reference Trace (A), for cross-stage hypotheses
-    candidate: object = None          # the candidate Trace (B)
-    earlier: tuple[str, ...] = ()     # A's stage names recorded before this one
-
-
 _MAX_SIZE = 20_000_000
-
-
-def _explains(predicted: np.ndarray, b: np.ndarray, tol: Tolerance) -> float | None:
-    """Residual max abs error when ``predicted`` matches ``b`` within tolerance, else None."""
-    if predicted.shape != b.shape:
-        return None
-    t = tol if not tol.exact else Tolerance()
-    m = compute_metrics(predicted.astype(np.result_type(predicted.dtype, b.dtype), copy=False), b, t)
-    return None if m.n_over else m.max_abs
-
-
-def _f64(x: np.ndarray) -> np.ndarray:
-    return x.astype(np.float64, copy=False)
+_explains = explains
+_f64 = f64
 
 
 # single-array hypotheses ---------------------------------------------------------------------
@@ -269,8 +233,34 @@ def _rows(a, b, tol, ctx):
 
     perm = match_as_set(a, b, tol)
     if perm is not None:
-        yield Hypothesis("row-order", "same rows in another order",
-                         "B holds A's rows permuted", "sort_rows = true  # or order = \"set\" in the policy", 0.0)
+        keys = _sort_keys_that_align(a, b, tol)
+        if keys is None:
+            yield Hypothesis("row-order", "same rows in another order",
+                             "B holds A's rows permuted, and the reference's order is no sort of the values (e.g. "
+                             "the order its loops found them in): compare them as a set",
+                             "# order = \"set\" in the policy for this stage", 0.0)
+        else:
+            how = "lexicographically" if keys is True else f"by column(s) {keys} (first key first)"
+            yield Hypothesis("row-order", "same rows in another order",
+                             f"B holds A's rows permuted; the reference's rows are sorted {how}, so sorting B's "
+                             "the same way aligns them (checked)", f"sort_rows = {'true' if keys is True else keys}",
+                             0.0, fix_kind="convention")
+
+
+def _sort_keys_that_align(a, b, tol):
+    """``True`` or a list of key columns such that B sorted by them equals A (the reference's rows are in
+    that sorted order), else None."""
+    from pyparity.probe.transforms import row_order
+
+    if a.ndim > 2 or a.shape[1:] and a.shape[1] > 6:
+        cands = [True]
+    else:
+        ncol = a.shape[1] if a.ndim == 2 else 1
+        cands = [True] + [list(p) for n in range(1, ncol + 1) for p in itertools.permutations(range(ncol), n)]
+    for keys in cands:
+        if _explains(b[row_order(b, keys)], a, tol) is not None:
+            return keys
+    return None
 
 
 def _rounding(a, b, tol, ctx):
@@ -312,6 +302,8 @@ def _row_subset(a, b, tol, ctx):
     threshold or NMS that kept another set — a tie broken otherwise, > where the reference has >=)."""
     if a.ndim == 0 or a.shape[1:] != b.shape[1:] or min(a.shape[0], b.shape[0]) == 0:
         return
+    if a[0].size < 2:
+        return  # a column of numbers (a stacked vector), not a set of records
     if a.shape[0] * b.shape[0] * max(a[0].size, 1) > 5_000_000 or a.dtype.kind not in "biuf":
         return
     ra = a.reshape(a.shape[0], -1).astype(np.float64)
@@ -578,10 +570,22 @@ def _landmark_box(a, b, tol, ctx):
     yield Hypothesis("landmark-box", title, detail, "# fix the port: denormalise with the reference's box", r)
 
 
+from pyparity.diff.hypotheses import clnf as _clnf, intrinsics as _intr, nms as _nms_h, rotations as _rot, \
+    values as _val  # noqa: E402 (they import this module's helpers)
+
 HYPOTHESES: list[Callable] = [
-    _decision_flip, _layout, _axes, _reshape, _channels, _boxes, _offset, _sign, _scale, _rows, _row_subset, _rounding,
-    _landmark_box, _nms_scores, _stale,
+    _decision_flip, _val.size_off_by_one, _intr.intrinsics, _rot.rotations, _clnf.mean_shift_grid, _layout, _axes,
+    _reshape, _channels, _boxes, _val.box_coefficients, _offset, _sign, _scale, _rows, _nms_h.nms_tie_break,
+    _row_subset, _val.rounding_modes, _rounding, _landmark_box, _nms_scores, _stale,
 ]
+#: For one number on each side, an offset or a scale fits anything: say both values instead.
+SINGLE_VALUE_HYPOTHESES: list[Callable] = [_decision_flip, _val.single_value, _stale]
+
+#: What applying each hypothesis's transform means (see hypothesis.FIX_KINDS).
+_FIX_KIND = {"transposed": "convention", "transposed-reshaped": "convention", "reshaped": "convention",
+             "interleaved": "convention", "stacked": "convention", "xy-rows": "convention",
+             "channel-order": "convention", "xyxy": "convention", "xywh": "convention", "offset": "mask",
+             "scale": "mask", "sign": "mask", "rounding": "mask"}
 
 
 def diagnose(a: np.ndarray, b: np.ndarray, tol: Tolerance, ctx: Context | None = None,
@@ -591,10 +595,14 @@ def diagnose(a: np.ndarray, b: np.ndarray, tol: Tolerance, ctx: Context | None =
     if a.size > _MAX_SIZE or b.size > _MAX_SIZE:
         return []
     found: list[Hypothesis] = []
+    single = a.size == 1 and b.size == 1
     with np.errstate(all="ignore"):
-        for h in HYPOTHESES:
+        for h in (SINGLE_VALUE_HYPOTHESES if single else HYPOTHESES):
             try:
                 for hyp in h(a, b, tol, ctx):
+                    if not hyp.fix_kind and not hyp.transform.startswith("#"):
+                        hyp.fix_kind = ("convention" if hyp.id == "offset" and "half-pixel" in hyp.title
+                                        else _FIX_KIND.get(hyp.id, "mask"))
                     if all(f.id != hyp.id for f in found):
                         found.append(hyp)
             except (ValueError, TypeError, FloatingPointError, IndexError, KeyError):

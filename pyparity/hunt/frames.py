@@ -99,7 +99,7 @@ class FramesSubject:
                 merged.injected += [prefix + s for s in inj.injected]
                 merged.failed.update({prefix + k: v for k, v in inj.failed.items()})
                 merged.notes += [f"{label}: {n}" for n in inj.notes]
-            diagnosers[prefix] = _diagnoser(sub, pr.trace, self.policy)
+            diagnosers[prefix] = _diagnoser(ref, pr.trace, self.policy)
         reports = [o.report for o in outcomes if o.report is not None]
         first = next((f"{o.label}/{o.report.first_divergence}" for o in outcomes
                       if o.report is not None and o.report.first_divergence), None)

@@ -97,7 +97,7 @@ def hunt(subject: Subject, isolate: bool = False, isolate_all: bool = False, max
 
 
 def _introduction(subject, attempt: Attempt, s, run: int) -> Introduction:
-    if not s.diagnosis and attempt.diagnose is not None:
+    if attempt.diagnose is not None:  # with the whole reference as context, not only the compared stages
         s.diagnosis = attempt.diagnose(s)
     idx = attempt.stages.get(s.name)
     cap = subject.capture(idx) if idx is not None else None

@@ -93,7 +93,8 @@ class ProbeSubject:
         mark_not_reached(report, self.probe, pr.calls)
         return Attempt(report=report, injected=list(inj.injected) if inj else [],
                        failed=dict(inj.failed) if inj else {}, notes=list(inj.notes) if inj else [],
-                       stages=dict(pr.stages), diagnose=_diagnoser(ref, pr.trace, self.policy), trace=pr.trace)
+                       stages=dict(pr.stages), diagnose=_diagnoser(self.reference, pr.trace, self.policy),
+                       trace=pr.trace)
 
 
 def _diagnoser(ref, trace, policy):

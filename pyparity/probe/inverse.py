@@ -24,7 +24,7 @@ from pyparity.conventions import (
     interleaved_to_stacked, stacked_to_interleaved, stacked_to_xy, xy_to_stacked, xywh_to_xyxy, xyxy_to_xywh,
 )
 from pyparity.errors import PyparityError
-from pyparity.probe.transforms import JOINS, TransformError, apply_steps, as_parts
+from pyparity.probe.transforms import JOINS, TransformError, apply_steps, as_parts, row_order
 
 
 class InverseError(PyparityError):
@@ -125,9 +125,9 @@ def _undo(k: str, v, opt: dict, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     if k == "round":
         return y
     if k == "sort_rows":
-        if not v or y.ndim == 0 or x.ndim == 0 or y.shape[0] != x.shape[0] or x.shape[0] == 0:
+        if v is False or y.ndim == 0 or x.ndim == 0 or y.shape[0] != x.shape[0] or x.shape[0] == 0:
             return y
-        order = np.lexsort(x.reshape(x.shape[0], -1).T[::-1])
+        order = row_order(x, v)
         out = np.empty_like(y)
         out[order] = y
         return out

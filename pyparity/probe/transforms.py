@@ -13,7 +13,7 @@ A transform is an ordered table of steps (TOML inline table or a list of tables)
 | ``rows = [0, 2]`` / ``rows = "0:5"`` | select rows |
 | ``offset = [-1, -1, 0, 0]`` / ``scale = 0.5`` | add / multiply (per last-axis column when a list) |
 | ``round = 1`` / ``round = "floor"`` (``"trunc"``, ``"ceil"``) | round to N decimals / to an integer that way |
-| ``sort_rows = true`` | sort rows lexicographically |
+| ``sort_rows = true`` / ``sort_rows = [1, 0]`` | sort rows lexicographically (by all columns / by these, first key first) |
 | ``squeeze = true`` / ``squeeze = 0`` | drop axes of length 1 / that axis |
 | ``expand_dims = 0`` | insert an axis of length 1 |
 | ``concat = 1`` | join the captured arrays (a tuple or list value, or ``value = [...]``) along an axis |
@@ -97,6 +97,8 @@ def normalise_steps(spec: Any, where: str) -> list[tuple[str, Any, dict]]:
                 raise TransformError(f"{where}: boxes must be one of {', '.join(_BOXES)}")
             if k == "round" and not (isinstance(v, int) and not isinstance(v, bool) or v in _ROUNDINGS):
                 raise TransformError(f"{where}: round must be a number of decimals or one of {', '.join(_ROUNDINGS)}")
+            if k == "sort_rows" and not (isinstance(v, bool) or isinstance(v, list) and v and all(map(_is_int, v))):
+                raise TransformError(f"{where}: sort_rows = true, or a list of key columns (first key first)")
             if k in ("expand_dims", "concat", "stack") and not _is_int(v):
                 raise TransformError(f"{where}: {k} takes an axis (an integer), not {v!r}")
             if k == "squeeze" and not (isinstance(v, bool) or _is_int(v)):
@@ -118,6 +120,14 @@ def _prefix(where: str) -> str:
 
 def _is_int(v) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
+
+
+def row_order(a: np.ndarray, keys) -> np.ndarray:
+    """The permutation that sorts ``a``'s rows: by every column left to right (``keys`` true) or by the
+    listed columns of the flattened rows, the first one the primary key."""
+    rows = a.reshape(a.shape[0], -1)
+    cols = rows.T[::-1] if keys is True else rows.T[list(keys)][::-1]
+    return np.lexsort(cols)
 
 
 def as_parts(value) -> list[np.ndarray]:
@@ -167,8 +177,8 @@ def apply_steps(a: np.ndarray, steps: Iterable[tuple[str, Any, dict]], where: st
                 a = a * (np.asarray(v, dtype=a.dtype) if a.dtype.kind == "f" else v)
             elif k == "round":
                 a = _ROUNDINGS[v](a) if isinstance(v, str) else np.round(a, v)
-            elif k == "sort_rows" and v:
-                a = a[np.lexsort(a.reshape(a.shape[0], -1).T[::-1])] if a.ndim and a.shape[0] else a
+            elif k == "sort_rows" and v is not False:
+                a = a[row_order(a, v)] if a.ndim and a.shape[0] else a
             elif k == "squeeze" and v is not False:
                 a = np.squeeze(a) if v is True else np.squeeze(a, axis=v)
             elif k == "expand_dims":

@@ -1,0 +1,88 @@
+"""CLNF's KDE mean-shift: a port that evaluates the Gaussian kernel at each landmark's exact offset in
+its response window, where OpenFace (``CLNF::NonVectorisedMeanShift_precalc_kde``) looks it up in a
+table precomputed on a 0.1-pixel grid — the offset is snapped to the nearest grid point. Identical
+when the offset is on the grid (the window centre, at a scale's first iteration), up to about a
+tenth of a pixel after that.
+
+The hypothesis recomputes the stage from the reference's own inputs of that iteration (the offsets
+``dxs``/``dys``, the scale's ``responses``, ``sigma`` and ``sim_ref_to_img``) both ways, in float64:
+the grid must reproduce A, the exact offsets B.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from pyparity.diff.hypothesis import Hypothesis
+
+_STAGE = re.compile(r"^(?P<scale>.*/s\d+)/(?P<phase>rigid|nonrigid)/it(?P<it>\d+)/mean_shifts(?P<ref>_ref)?_stacked$")
+
+
+def kde_mean_shifts(responses: np.ndarray, dxs: np.ndarray, dys: np.ndarray, sigma: float, grid: bool) -> np.ndarray:
+    """Mean-shifts in the reference frame, stacked (2n,): the KDE evaluated at the offsets snapped to the
+    0.1-px grid (``grid``, as OpenFace) or at the offsets themselves. Invisible landmarks (all-zero
+    responses) give zeros."""
+    resp = np.asarray(responses, np.float64)
+    n, ws = resp.shape[0], resp.shape[1]
+    lim = ws - 0.1
+    dx = np.clip(np.asarray(dxs, np.float64).reshape(-1), 0.0, lim)
+    dy = np.clip(np.asarray(dys, np.float64).reshape(-1), 0.0, lim)
+    gx = np.floor(dx / 0.1 + 0.5) * 0.1 if grid else dx
+    gy = np.floor(dy / 0.1 + 0.5) * 0.1 if grid else dy
+    jj = np.arange(ws, dtype=np.float64)
+    a = -0.5 / (float(sigma) ** 2)
+    k = np.exp(a * ((gy[:, None, None] - jj[None, :, None]) ** 2 + (gx[:, None, None] - jj[None, None, :]) ** 2))
+    v = resp * k
+    s = v.sum(axis=(1, 2))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mx = (v * jj[None, None, :]).sum(axis=(1, 2)) / s - dx
+        my = (v * jj[None, :, None]).sum(axis=(1, 2)) / s - dy
+    visible = np.abs(resp).reshape(n, -1).sum(axis=1) > 0
+    mx[~visible] = 0.0
+    my[~visible] = 0.0
+    return np.concatenate([mx, my])
+
+
+def _to_image(ms_ref: np.ndarray, sim: np.ndarray) -> np.ndarray:
+    n = ms_ref.size // 2
+    x, y = ms_ref[:n], ms_ref[n:]
+    return np.concatenate([x * sim[0, 0] + y * sim[0, 1], x * sim[1, 0] + y * sim[1, 1]])
+
+
+def mean_shift_grid(a, b, tol, ctx):
+    m = _STAGE.match(ctx.stage or "")
+    ref = ctx.reference
+    if m is None or ref is None or a.size != b.size or a.size < 4:
+        return
+    scale, it_scope = m.group("scale"), ctx.stage.rsplit("/", 1)[0]
+    need = {"dxs": f"{it_scope}/dxs", "dys": f"{it_scope}/dys", "responses": f"{scale}/responses",
+            "sigma": f"{scale}/sigma", "sim": f"{scale}/sim_ref_to_img"}
+    if not all(n in ref for n in need.values()):
+        return
+    resp = np.asarray(ref[need["responses"]], np.float64)
+    if resp.ndim != 3 or resp.shape[0] * 2 != a.size:
+        return
+    sigma = float(np.asarray(ref[need["sigma"]]).reshape(-1)[0])
+    sim = np.asarray(ref[need["sim"]], np.float64).reshape(2, 2)
+    out = []
+    for grid in (True, False):
+        ms = kde_mean_shifts(resp, ref[need["dxs"]], ref[need["dys"]], sigma, grid)
+        out.append(ms if m.group("ref") else _to_image(ms, sim))
+    on_grid, exact = out
+    fa, fb = np.asarray(a, np.float64).reshape(-1), np.asarray(b, np.float64).reshape(-1)
+    gap = float(np.max(np.abs(fb - fa)))
+    if gap == 0 or not (np.isfinite(on_grid).all() and np.isfinite(exact).all()):
+        return
+    err_grid_a = float(np.max(np.abs(on_grid - fa)))   # the grid reproduces the reference ...
+    err_exact_b = float(np.max(np.abs(exact - fb)))    # ... the exact offsets the port
+    err_exact_a = float(np.max(np.abs(exact - fa)))
+    noise = max(1e-4, 1e-3 * float(np.max(np.abs(fa))))
+    if err_grid_a <= noise and err_exact_b <= max(noise, 0.1 * gap) and err_exact_a > 2 * err_exact_b:
+        yield Hypothesis(
+            "kde-grid", "mean-shift KDE at the exact offsets, where the reference snaps them to a 0.1-px grid",
+            f"recomputed from the reference's own dxs, dys, responses and sigma = {sigma:g}: with the offsets "
+            f"rounded to the 0.1-px grid (OpenFace's NonVectorisedMeanShift_precalc_kde table) it gives A (max "
+            f"{err_grid_a:.2g}), with the exact offsets it gives B (max {err_exact_b:.2g}, where B − A is up to "
+            f"{gap:.3g})", "# evaluate the kernel at the nearest 0.1-px grid point as OpenFace does", err_exact_b)

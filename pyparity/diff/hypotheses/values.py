@@ -1,0 +1,163 @@
+"""Hypotheses about values and sizes: a single number that differs (both values, not an affine guess),
+a size one off because a scaled size was rounded another way, a rounding mode (floor, ceil, trunc,
+half to even, half away from zero), and per-row offsets proportional to a box's size (a calibration
+or regression coefficient that differs)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from pyparity.diff.hypothesis import Hypothesis, earlier_in_scope, explains, f64
+
+
+def _num(x: float) -> str:
+    if float(x).is_integer() and abs(x) < 1e15:
+        return str(int(x))
+    return f"{x:.9g}"
+
+
+def single_value(a, b, tol, ctx):
+    """One number on each side: say both, their difference and ratio — an offset or a scale fits any two
+    numbers, so it explains nothing."""
+    if a.size != 1 or b.size != 1 or a.dtype.kind not in "biuf" or b.dtype.kind not in "biuf":
+        return
+    va, vb = float(np.asarray(a).reshape(-1)[0]), float(np.asarray(b).reshape(-1)[0])
+    if not (math.isfinite(va) and math.isfinite(vb)):
+        detail = f"A = {va}, B = {vb}"
+    else:
+        detail = f"A = {_num(va)}, B = {_num(vb)}; B − A = {_num(vb - va)}"
+        if va != 0:
+            detail += f", B / A = {vb / va:.6g}"
+    leaf = ctx.stage.rsplit("/", 1)[-1] if ctx.stage else "value"
+    what = "another number of iterations" if "iteration" in leaf else f"another {leaf}"
+    if ctx.reference is not None:
+        same = [n for n in earlier_in_scope(ctx) if ctx.reference.info(n).size == 1
+                and ctx.reference.info(n).dtype.startswith(("float", "int", "uint"))
+                and float(np.asarray(ctx.reference[n]).reshape(-1)[0]) == vb]
+        if same:
+            detail += f" (B's value is the reference's {same[0]})"
+    yield Hypothesis("values", f"{what}: {_num(va)} in the reference, {_num(vb)} in the port", detail,
+                     "# a setting or a count differs: find where the port sets it", 0.0)
+
+
+_ROUNDERS = (
+    ("floor", np.floor),
+    ("ceil", np.ceil),
+    ("trunc", np.trunc),  # the first three: diagnose.py's _rounding names them
+    ("round half to even", np.round),
+    ("round half away from zero", lambda x: np.sign(x) * np.floor(np.abs(x) + 0.5)),
+)
+
+
+def size_off_by_one(a, b, tol, ctx):
+    """A shape one off along one axis, where the reference's size is ``f(size × scale)`` for a size and a
+    scale it holds nearby and the port's is the same with another rounding (floor vs ceil: a pyramid
+    level a row short)."""
+    if a.ndim != b.ndim or a.ndim == 0 or a.shape == b.shape:
+        return
+    diff = [i for i, (x, y) in enumerate(zip(a.shape, b.shape)) if x != y]
+    if any(abs(a.shape[i] - b.shape[i]) != 1 for i in diff):
+        return
+    ref = ctx.reference
+    scales, sizes = [], []
+    if ref is not None:
+        for n in earlier_in_scope(ctx):
+            info = ref.info(n)
+            if info.size == 1 and info.dtype.startswith("float") and "scale" in n.rsplit("/", 1)[-1]:
+                scales.append((n, float(np.asarray(ref[n]).reshape(-1)[0])))
+        inp = (getattr(ref, "meta", None) or {}).get("input") or {}
+        for key in ("height", "width"):
+            if isinstance(inp.get(key), int):
+                sizes.append((f"the input's {key}", inp[key]))
+        for n in ctx.earlier[:50]:
+            for d in ref.info(n).shape:
+                if d > 8:
+                    sizes.append((n, d))
+    axis_names = {0: "rows", 1: "columns"}
+    found = []
+    for i in diff:
+        want_a, want_b = a.shape[i], b.shape[i]
+        hit = None
+        for sn, s in scales[:8]:
+            for zn, z in sizes:
+                x = z * s
+                fa = [name for name, f in _ROUNDERS if f(np.float64(x)) == want_a]
+                fb = [name for name, f in _ROUNDERS if f(np.float64(x)) == want_b]
+                if fa and fb:
+                    hit = (sn, s, zn, z, x, fa[0], fb[0])
+                    break
+            if hit:
+                break
+        found.append((i, want_a, want_b, hit))
+    if not any(h for *_, h in found) and not (a.ndim >= 2 and min(a.shape) > 16):
+        return  # records (boxes, points) one more or fewer: a selection, not a size (see row-set)
+    parts = []
+    for i, wa, wb, hit in found:
+        axis = axis_names.get(i, f"axis {i}") if a.ndim >= 2 else "values"
+        if hit is None:
+            parts.append(f"{wb} {axis} where the reference has {wa}: a size computed with another rounding "
+                         f"(floor vs ceil, int() truncation) or an off-by-one bound")
+        else:
+            sn, s, zn, z, x, fa, fb = hit
+            parts.append(f"{wb} {axis} = {fb}({z} × {s:.6g}) where the reference takes {fa}({z} × {s:.6g}) = {wa} "
+                         f"({z} from {zn}, {s:.6g} from {sn})")
+    title = ("size off by one: " + ("another rounding of a scaled size" if any(h for *_, h in found)
+                                    else "one more or one fewer " + ("row" if diff == [0] else "element")))
+    yield Hypothesis("size-off-by-one", title, "; ".join(parts), "# fix the port's size arithmetic", 0.0)
+
+
+def rounding_modes(a, b, tol, ctx):
+    """B is A rounded to integers half to even where the reference rounds half away from zero, or the
+    other way (NumPy's round and cv::Rect's cvRound vs C's round): only the halves tell them apart.
+    (floor, ceil and trunc are diagnose.py's `_rounding`.)"""
+    if a.shape != b.shape or a.size < 2 or a.dtype.kind not in "iuf" or b.dtype.kind not in "iuf":
+        return
+    fa, fb = f64(a), f64(b)
+    if np.array_equal(fa, fb):
+        return
+    for x, y, who in ((fa, fb, "B is A"), (fb, fa, "A is B")):
+        if not np.all(np.isfinite(y)) or not np.array_equal(y, np.round(y)) or np.array_equal(x, np.round(x)):
+            continue  # the rounded side holds integers, the other does not
+        if any(np.array_equal(f(x), y) for name, f in _ROUNDERS[:3]):
+            return  # floor, ceil or trunc: named by _rounding
+        halves = int(np.sum(np.abs(x - np.trunc(x)) == 0.5))
+        for name, f in _ROUNDERS[3:]:
+            if np.array_equal(f(x), y):
+                other = _ROUNDERS[4][0] if name == _ROUNDERS[3][0] else _ROUNDERS[3][0]
+                yield Hypothesis("rounding", f"{who} after {name}, not {other}",
+                                 f"{who} = {name}(the other); the {halves} value(s) that end in .5 are where the two "
+                                 "rules differ", "round = 0" if who == "A is B" and name == _ROUNDERS[3][0]
+                                 else f"# round {other} as the reference does", 0.0)
+                return
+
+
+def box_coefficients(a, b, tol, ctx):
+    """Boxes (N, 4) whose per-row offset is proportional to each box's width or height: a coefficient
+    (a calibration, a regression step) differs; reports the fitted coefficients per column."""
+    if a.shape != b.shape or a.ndim != 2 or a.shape[1] != 4 or a.shape[0] < 2 or a.dtype.kind != "f":
+        return
+    fa, fb = f64(a), f64(b)
+    d = fb - fa
+    w, h = fa[:, 2], fa[:, 3]
+    if np.ptp(w) < 1e-6 * max(1.0, np.abs(w).max()) and np.ptp(h) < 1e-6 * max(1.0, np.abs(h).max()):
+        return  # all boxes of one size: a coefficient and a constant offset cannot be told apart
+    coeffs, pred = [], np.empty_like(d)
+    for c, size in zip(range(4), (w, h, w, h)):
+        den = float(size @ size)
+        k = float(size @ d[:, c]) / den if den else 0.0
+        coeffs.append(k)
+        pred[:, c] = fa[:, c] + k * size
+    if all(abs(k) < 1e-9 for k in coeffs):
+        return
+    r = explains(pred, b, tol)
+    if r is None:
+        return
+    names = ("x", "y", "w", "h")
+    shown = ", ".join(f"{n} {'+' if k >= 0 else '−'} {abs(k):.6g}·{'w' if n in 'xw' else 'h'}"
+                      for n, k in zip(names, coeffs) if abs(k) > 1e-12)
+    yield Hypothesis("coefficients", "coefficients differ: the offset of each box grows with its size",
+                     f"B = A with {shown} (B − A proportional to the box's width / height, not constant): a "
+                     "calibration or regression coefficient differs from the reference's", "# compare the port's "
+                     "coefficients with the reference's", r)
