@@ -319,6 +319,13 @@ def compare_arrays(name: str, a: np.ndarray, b: np.ndarray, tol: Tolerance) -> S
                     r.note = _join(r.note, "same rows in another order")
                 else:
                     r.note = _join(r.note, "differs only in row order")
+            elif tol.order == "set" and a.shape[0] >= 2:
+                # rows in any order that still differ: measure them against their nearest partners, not
+                # against whatever row shares their position
+                paired = pair_rows(a, b)
+                if paired is not None:
+                    _fill(r, compute_metrics(a, paired, tol), a.shape)
+                    r.note = _join(r.note, "rows paired by distance (optimal assignment) before measuring")
     if tol.check_dtype and a.dtype != b.dtype:
         if r.status == MATCH:
             r.status = DTYPE_MISMATCH
@@ -374,6 +381,15 @@ def match_as_set(a: np.ndarray, b: np.ndarray, tol: Tolerance) -> np.ndarray | N
     Rows are paired by minimum total distance (Hungarian assignment, e.g. boxes by their corner
     distance), then the pairing is checked under ``tol``.
     """
+    candidate = pair_rows(a, b)
+    if candidate is None or compute_metrics(a, candidate, tol).n_over:
+        return None
+    return candidate
+
+
+def pair_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray | None:
+    """``b``'s rows reordered so that the total distance to ``a``'s rows is least (Hungarian assignment),
+    or None when that is ``b``'s own order (or the arrays are too large to pair)."""
     if a.ndim == 0 or a.shape[0] < 2 or a.shape[0] ** 2 * max(a[0].size, 1) > 5_000_000:
         return None
     wide = np.complex128 if (a.dtype.kind == "c" or b.dtype.kind == "c") else np.float64
@@ -391,10 +407,7 @@ def match_as_set(a: np.ndarray, b: np.ndarray, tol: Tolerance) -> np.ndarray | N
     perm = cols[np.argsort(rows)]
     if np.array_equal(perm, np.arange(len(perm))):
         return None
-    candidate = b[perm]
-    if compute_metrics(a, candidate, tol).n_over:
-        return None
-    return candidate
+    return b[perm]
 
 
 def _shape(s) -> str:

@@ -124,9 +124,9 @@ def nms_tie_break(a, b, tol, ctx):
             if not (dropped or added):
                 break
             # B's differences must be where that choice leads: near the boxes the tie rule swapped
-            near_missing = any(_iou(fa[m], boxes[d]) > 0.3 for m in missing for d in dropped) if missing else True
-            near_extra = any(_iou(fb[e], boxes[d]) > 0.3 for e in extra for d in added) if extra else True
-            if not (near_missing or near_extra):
+            near_missing = all(any(_iou(fa[m], boxes[d]) > 0.3 for d in dropped) for m in missing)
+            near_extra = all(any(_iou(fb[e], boxes[d]) > 0.3 for d in added) for e in extra)
+            if not (near_missing and near_extra):
                 break
             swapped = dropped + added
             score = next((float(t) for t in tied if np.any(np.asarray(scores, np.float32)[swapped] == t)),
