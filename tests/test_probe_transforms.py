@@ -92,3 +92,54 @@ def test_a_step_that_does_not_fit_is_one_error(spec):
     with pytest.raises(TransformError) as err:
         run(spec, X)
     assert "fails on an array of shape [2, 3, 4]" in str(err.value) and "t:" in str(err.value)
+
+
+# ---- the steps for injection: expand_dims, squeeze by axis, concat, stack, sort_rows by keys --
+
+@pytest.mark.parametrize("spec,a,want", [
+    ({"expand_dims": 0}, np.arange(3.0), np.arange(3.0)[None]),
+    ({"expand_dims": -1}, np.arange(3.0), np.arange(3.0)[:, None]),
+    ({"squeeze": 0}, np.ones((1, 3, 1)), np.ones((3, 1))),
+    ({"squeeze": 2}, np.ones((1, 3, 1)), np.ones((1, 3))),
+    ({"sort_rows": [1]}, np.array([[1.0, 9], [2, 3], [0, 5]]), np.array([[2.0, 3], [0, 5], [1, 9]])),
+    ({"sort_rows": [1, 0]}, np.array([[2.0, 1], [1, 1], [0, 5]]), np.array([[1.0, 1], [2, 1], [0, 5]])),
+])
+def test_injection_steps(spec, a, want):
+    got = run(spec, a)
+    assert got.shape == want.shape and np.array_equal(got, want), got
+
+
+def test_concat_and_stack_join_a_sequence():
+    a, b = np.ones((2, 2)), np.zeros((2, 3))
+    assert np.array_equal(run({"concat": 1}, (a, b)), np.hstack([a, b]))
+    assert np.array_equal(run({"concat": 0}, [a, a]), np.vstack([a, a]))
+    assert np.array_equal(run({"stack": 0}, [b, b + 1]), np.stack([b, b + 1]))
+    assert np.array_equal(run({"stack": 1}, np.arange(6.0).reshape(2, 3)), np.arange(6.0).reshape(2, 3).T)
+    assert np.array_equal(run([{"concat": 1}, {"transpose": [1, 0]}], (a, b)), np.hstack([a, b]).T)
+
+
+def test_a_join_that_does_not_fit_is_one_error():
+    with pytest.raises(TransformError, match="t: step concat = 0 cannot join"):
+        run({"concat": 0}, (np.ones((2, 2)), np.ones((2, 3))))
+
+
+@pytest.mark.parametrize("spec,message", [
+    ({"expand_dims": "0"}, "expand_dims takes an axis"),
+    ({"concat": True}, "concat takes an axis"),
+    ({"stack": 1.0}, "stack takes an axis"),
+    ({"squeeze": "yes"}, "squeeze = true"),
+    ({"sort_rows": []}, "sort_rows = true, or a list"),
+    ({"sort_rows": [0, "1"]}, "sort_rows = true, or a list"),
+    ({"sort_rows": 1}, "sort_rows = true, or a list"),
+    ([{"dtype": "float32"}, {"stack": 0}], "must be the first step"),
+])
+def test_bad_injection_steps(spec, message):
+    with pytest.raises(TransformError, match=message):
+        normalise_steps(spec, "t")
+
+
+def test_squeeze_false_and_sort_rows_false_do_nothing():
+    x = np.ones((1, 3, 1))
+    assert run({"squeeze": False}, x).shape == (1, 3, 1)
+    y = np.array([[2.0, 1], [1, 5]])
+    assert np.array_equal(run({"sort_rows": False}, y), y)

@@ -149,7 +149,10 @@ def assign_array(container, key, value, notes: list[str] | None = None, stage: s
     torch_like = _is_torch(container)
     a = container.detach().cpu().numpy() if torch_like else np.asarray(container)
     v = value.detach().cpu().numpy() if _is_torch(value) else np.asarray(value)
-    region = a[key]
+    try:
+        region = a[key]
+    except (IndexError, TypeError, ValueError) as exc:
+        raise InjectionError(f"cannot index the port's array of shape {list(a.shape)} with [{key!r}] ({exc})") from None
     if region.shape == v.shape:
         out = np.array(a, copy=True)
         out[key] = v
