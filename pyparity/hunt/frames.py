@@ -91,15 +91,19 @@ class FramesSubject:
             sub = ProbeSubject(self.probe, file, ref).scope(pr.trace)
             rep = diff_traces(sub, pr.trace, policy=self.policy, stages=self.stages)
             mark_not_reached(rep, self.probe, pr.calls)
+            diagnosers[prefix] = _diagnoser(ref, pr.trace, self.policy)
+            if rep.first is not None:  # with the whole reference frame as context, not only the compared stages
+                rep.first.diagnosis = diagnosers[prefix](rep.first)
             outcomes.append(FrameOutcome(label, name, rep))
             stages += [replace(s, name=prefix + s.name, name_b=(prefix + s.name_b) if s.name_b else None)
                        for s in rep.stages]
             merged.stages.update({prefix + k: v for k, v in pr.stages.items()})
+            base = len(merged.order)
+            merged.order.update({prefix + n: base + j for n, j in pr.port_order().items()})
             if inj is not None:
                 merged.injected += [prefix + s for s in inj.injected]
                 merged.failed.update({prefix + k: v for k, v in inj.failed.items()})
                 merged.notes += [f"{label}: {n}" for n in inj.notes]
-            diagnosers[prefix] = _diagnoser(ref, pr.trace, self.policy)
         reports = [o.report for o in outcomes if o.report is not None]
         first = next((f"{o.label}/{o.report.first_divergence}" for o in outcomes
                       if o.report is not None and o.report.first_divergence), None)

@@ -55,6 +55,15 @@ class Attempt:
     stages: dict = field(default_factory=dict)       # stage -> capture index
     diagnose: Callable | None = None                 # StageResult -> list[Hypothesis]
     trace: object = None
+    order: dict = field(default_factory=dict)        # stage -> position in the port's recording order
+
+    def in_port_order(self) -> list:
+        """The comparison's stages in the order the port computed them (a stage that the port computes
+        from another is recorded after it, whatever order the reference recorded them in)."""
+        far = len(self.order) + 1
+        stages = list(self.report.stages)
+        return [s for _, s in sorted(enumerate(stages), key=lambda t: (self.order.get(t[1].name_b or t[1].name,
+                                                                                     far), t[0]))]
 
 
 class Subject(Protocol):
@@ -113,7 +122,7 @@ def _isolate(subject, res: HuntResult, attempt: Attempt, max_runs: int) -> None:
     while True:
         candidate = None
         injected = set(attempt.injected)
-        for s in attempt.report.stages:
+        for s in attempt.in_port_order():
             if not s.failing:
                 continue
             if s.name not in known:

@@ -94,7 +94,7 @@ class ProbeSubject:
         return Attempt(report=report, injected=list(inj.injected) if inj else [],
                        failed=dict(inj.failed) if inj else {}, notes=list(inj.notes) if inj else [],
                        stages=dict(pr.stages), diagnose=_diagnoser(self.reference, pr.trace, self.policy),
-                       trace=pr.trace)
+                       trace=pr.trace, order=pr.port_order())
 
 
 def _diagnoser(ref, trace, policy):

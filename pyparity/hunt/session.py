@@ -137,7 +137,7 @@ def _sequence(probe, source: Path, ref: Reference, options: HuntOptions, on_item
                             reference_label=ref.label)
     result = hunt(subject, isolate=options.isolate, isolate_all=options.isolate_all, max_runs=options.max_runs)
     summary = Summary(items=frame_items(subject.first_frames, result, output_stages(probe)), reference=ref.label,
-                      subject=probe.name)
+                      subject=probe.name, unit="frames")
     if on_item is not None:
         for it in summary.items:
             on_item(_line(it))

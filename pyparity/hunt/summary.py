@@ -39,6 +39,7 @@ class Summary:
     items: list[Item] = field(default_factory=list)
     reference: str = ""
     subject: str = ""
+    unit: str = "inputs"                       # inputs | frames
 
     def count(self, status: str) -> int:
         return sum(1 for i in self.items if i.status == status)
@@ -79,7 +80,7 @@ class Summary:
         return ""
 
     def line(self) -> str:
-        parts = [f"{len(self.items)} inputs", f"{self.count('match')} match", f"{self.count('diverged')} diverged"]
+        parts = [f"{len(self.items)} {self.unit}", f"{self.count('match')} match", f"{self.count('diverged')} diverged"]
         for st in ("nothing-compared", "no-reference", "error"):
             if self.count(st):
                 parts.append(f"{self.count(st)} {st}")
@@ -122,15 +123,14 @@ def frame_items(frames, result, output_stages: list[str]) -> list[Item]:
         rep = f.report
         status = "nothing-compared" if rep.nothing_compared else "match" if rep.ok else "diverged"
         it = Item(name=f.label, input=f.input, status=status, first_divergence=rep.first_divergence, end=result.end)
-        if rep.first is not None:
-            merged = result.first.report
-            try:
-                s = merged.stage(f"{f.label}/{rep.first_divergence}")
-                it.first_cause = s.diagnosis[0].title if s.diagnosis else ""
-            except KeyError:
-                pass
+        if rep.first is not None and rep.first.diagnosis:
+            it.first_cause = rep.first.diagnosis[0].title
         it.output_stage, it.output_max_abs = _output_of(rep, output_stages)
-        it.introduced = [(i.stage, i.result.diagnosis[0].title if i.result.diagnosis else "")
-                         for i in result.introduced if i.stage.startswith(f.label + "/")]
+        if result.end == "first-divergence":
+            # one run: each frame's first divergence introduces its difference (everything before it matched)
+            it.introduced = [(f"{f.label}/{rep.first_divergence}", it.first_cause)] if rep.first_divergence else []
+        else:
+            it.introduced = [(i.stage, i.result.diagnosis[0].title if i.result.diagnosis else "")
+                             for i in result.introduced if i.stage.startswith(f.label + "/")]
         out.append(it)
     return out

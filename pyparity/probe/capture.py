@@ -82,14 +82,21 @@ class Session:
         self.injector = injector
         self.reference = reference if reference is not None else getattr(injector, "reference", None)
         self.counts: dict[int, int] = {}          # capture index -> calls seen
+        self.counted: dict[str, int] = {}         # count = "module:qual" target -> calls so far
+        self.counted_at: dict[str, int] = {}      # ... -> stages recorded when it last ran
+        self.recorded: list[str] = []             # stages in recording order
+        self.when: dict[str, float] = {}          # stage -> when the port computed it, where that is not
+        #                                           when it was recorded (a count: after its last counted call)
         self.stages: dict[str, int] = {}          # stage recorded -> capture index
         self.errors: list[str] = []
 
-    def fire(self, cap: Capture, frame: dict | None, getter=None) -> Any:
+    def fire(self, cap: Capture, frame: dict | None, getter=None, n: int | None = None) -> Any:
         """Record ``cap``'s value for this call; returns the reference's value in the port's type when
-        the injector asks for this stage, else ``_NOTHING``."""
-        n = self.counts.get(cap.index, 0)
-        self.counts[cap.index] = n + 1
+        the injector asks for this stage, else ``_NOTHING``. ``n``: the call number, when the caller
+        already counted the call (`inject_before`)."""
+        if n is None:
+            n = self.counts.get(cap.index, 0)
+            self.counts[cap.index] = n + 1
         if cap.calls is not None and n not in cap.calls:
             return _NOTHING
         stage = None
@@ -99,10 +106,13 @@ class Session:
             arr, tape = self._forward(cap, raw, stage)
             self.recorder.save(stage, arr)
             self.stages[stage] = cap.index
+            self.recorded.append(stage)
+            if cap.count is not None:
+                self.when[stage] = self.counted_at.get(cap.count, len(self.recorded) - 1) - 0.5
         except Exception as exc:  # never break the port; report after it returns
             self.errors.append(f"{cap.where}, call {n}{f' ({stage})' if stage else ''}: {exc}")
             return _NOTHING
-        if self.injector is None or not self.injector.wants(stage, cap.index):
+        if self.injector is None or cap.inject_into is not None or not self.injector.wants(stage, cap.index):
             return _NOTHING
         try:
             if cap.injectable is not True:
@@ -114,6 +124,37 @@ class Session:
             return _NOTHING
         self.injector.injected.append(stage)
         return new
+
+    def inject_before(self, cap: Capture, frame: dict, bound) -> tuple[int, list]:
+        """For a capture with ``inject_into``: this call's number, and (when the injector asks for its
+        stage) the reference's value written at ``inject_into`` before the call; returns what to
+        restore after the call."""
+        n = self.counts.get(cap.index, 0)
+        self.counts[cap.index] = n + 1
+        if self.injector is None or (cap.calls is not None and n not in cap.calls):
+            return n, []
+        try:
+            stage = cap.stage_name(n, frame)
+        except Exception:
+            return n, []  # fire() reports it after the call
+        if not self.injector.wants(stage, cap.index):
+            return n, []
+        path = cap.inject_into
+        try:
+            original = path.get(frame[path.root])
+            new = restore_type(np.asarray(self.injector.value(stage)).reshape(np.shape(original)), original)
+            undo = []
+            if path.root == "self":
+                holder = ValuePath(path.text, "self", path.steps[:-1]).get(frame["self"])
+                undo = [(holder, path.steps[-1], original)]
+                replace_at(frame["self"], path, new, self.injector.notes, stage)
+            else:
+                _write_args(path, new, bound, self.injector.notes, stage, after=False)
+        except (InjectionError, ValueError, TypeError, IndexError, AttributeError, KeyError) as exc:
+            self.injector.failed.setdefault(stage, str(exc))
+            return n, []
+        self.injector.injected.append(stage)
+        return n, undo
 
     def _forward(self, cap: Capture, raw: Any, stage: str):
         value = _parts(raw) if cap.transform and cap.transform[0][0] in JOINS else (
@@ -155,18 +196,22 @@ def _write(cap: Capture, frame: dict, new: Any, bound, notes: list[str], stage: 
                 raise InjectionError("cannot replace the object itself (self)")
             replace_at(frame["self"], path, value, notes, stage)
         else:
-            if bound is None:
-                raise InjectionError("the call's arguments could not be bound to its signature")
-            kind, key = path.steps[0]
-            names = list(bound.arguments)
-            name = key if kind == "attr" else names[key] if isinstance(key, int) and key < len(names) else None
-            if name not in bound.arguments:
-                raise InjectionError(f"the call has no argument {key!r}")
-            rest = ValuePath(path.text, "args", path.steps[1:])
-            if frame.get("after") and isinstance(bound.arguments[name], np.ndarray) and not rest.steps:
-                np.copyto(bound.arguments[name], value)  # an output argument the call filled in
-            else:
-                bound.arguments[name] = replace_at(bound.arguments[name], rest, value, notes, stage)
+            _write_args(path, value, bound, notes, stage, after=bool(frame.get("after")))
+
+
+def _write_args(path: ValuePath, value, bound, notes, stage: str, after: bool) -> None:
+    if bound is None:
+        raise InjectionError("the call's arguments could not be bound to its signature")
+    kind, key = path.steps[0]
+    names = list(bound.arguments)
+    name = key if kind == "attr" else names[key] if isinstance(key, int) and key < len(names) else None
+    if name not in bound.arguments:
+        raise InjectionError(f"the call has no argument {key!r}")
+    rest = ValuePath(path.text, "args", path.steps[1:])
+    if after and isinstance(bound.arguments[name], np.ndarray) and not rest.steps:
+        np.copyto(bound.arguments[name], value)  # an output argument the call filled in
+    else:
+        bound.arguments[name] = replace_at(bound.arguments[name], rest, value, notes, stage)
 
 
 def _wrap_function(func, caps: list[Capture], session: Session, is_method: bool):
@@ -190,20 +235,38 @@ def _wrap_function(func, caps: list[Capture], session: Session, is_method: bool)
                 bound = None
         frame = {"self": args[0] if is_method and args else None, "args": _Args(bound, args)}
         changed = False
+        calls, undo, started = {}, [], {}
         for c in caps:
+            if c.inject_into is not None:
+                calls[c.index], u = session.inject_before(c, frame, bound)
+                undo += u
+                changed = changed or (bool(u) or c.inject_into.root == "args")
+            if c.count is not None:
+                started[c.index] = session.counted.get(c.count, 0)
             if c.when == "before":
-                new = session.fire(c, frame)
+                new = session.fire(c, frame, n=calls.get(c.index))
                 if new is not _NOTHING:
                     _inject(c, frame, new, bound, session)
                     changed = True
         if changed and bound is not None:
             args, kwargs = bound.args, bound.kwargs
-        result = func(*args, **kwargs)
+        try:
+            result = func(*args, **kwargs)
+        finally:
+            for holder, (kind, key), original in reversed(undo):
+                if kind == "attr" and not isinstance(holder, dict):
+                    setattr(holder, key, original)
+                else:
+                    holder[key] = original
         frame["return"] = result
         frame["after"] = True
         for c in caps:
             if c.when == "after":
-                new = session.fire(c, frame)
+                getter = None
+                if c.count is not None:
+                    ran = session.counted.get(c.count, 0) - started[c.index]
+                    getter = lambda ran=ran: np.int32(ran)
+                new = session.fire(c, frame, getter, n=calls.get(c.index))
                 if new is not _NOTHING:
                     _inject(c, frame, new, bound, session)
         return frame["return"]
@@ -262,6 +325,11 @@ def attach(probe: Probe, recorder, port_object=None, injector: Injector | None =
                 raise ProbeError(f"{caps[0].where}: {target!r} is not callable")
             setattr(owner, attr, new)
             restore.append((owner, attr, raw, had_own))
+        for counted in sorted({c.count for c in probe.captures if c.count}):
+            owner, attr, raw = import_target(counted, next(c.where for c in probe.captures if c.count == counted))
+            had_own = hasattr(owner, "__dict__") and attr in owner.__dict__
+            setattr(owner, attr, _counting(raw, counted, session))
+            restore.append((owner, attr, raw, had_own))
         for c in probe.captures:
             if c.torch_module is not None:
                 hooks.append(_torch_hook(c, port_object, session))
@@ -274,6 +342,21 @@ def attach(probe: Probe, recorder, port_object=None, injector: Injector | None =
                 setattr(owner, attr, raw)
             else:
                 delattr(owner, attr)
+
+
+def _counting(raw, name: str, session: Session):
+    """``raw`` (a function, static- or classmethod) that counts its calls in ``session.counted[name]``."""
+    func = raw.__func__ if isinstance(raw, (staticmethod, classmethod)) else raw
+
+    @functools.wraps(func)
+    def counted(*args, **kwargs):
+        session.counted[name] = session.counted.get(name, 0) + 1
+        try:
+            return func(*args, **kwargs)
+        finally:
+            session.counted_at[name] = len(session.recorded)
+
+    return type(raw)(counted) if isinstance(raw, (staticmethod, classmethod)) else counted
 
 
 def _torch_hook(c: Capture, port_object, session: Session):

@@ -148,6 +148,14 @@ class ProbeRun:
     calls: dict = field(default_factory=dict)
     stages: dict = field(default_factory=dict)
     injector: Injector | None = None
+    when: dict = field(default_factory=dict)   # stage -> position in the port's computation, where that differs
+    #                                           from its recording order (counts: after the last counted call)
+
+    def port_order(self) -> dict:
+        """stage -> when the port computed it (recording position, or `when`'s)."""
+        out = {n: float(i) for i, n in enumerate(self.trace.names)}
+        out.update(self.when)
+        return out
 
 
 def record_probe(probe: Probe, input_path: Path, out: Path | None = None, reference: Trace | None = None,
@@ -184,7 +192,7 @@ def run_probe_once(probe: Probe, input_path: Path, out: Path | None = None, refe
                 result, session = _run_onnx(probe, inputs, rec, injector)
             else:
                 result, session = _run_port(probe, inputs, rec, injector, port)
-        return ProbeRun(rec.finish(), result, dict(session.counts), dict(session.stages), injector)
+        return ProbeRun(rec.finish(), result, dict(session.counts), dict(session.stages), injector, dict(session.when))
     except BaseException:
         rec.abort()
         raise

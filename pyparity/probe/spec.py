@@ -83,6 +83,12 @@ class Capture:
     lookup: dict = field(default_factory=dict)
     # True when a reference value can replace the port's here (`pyparity hunt --isolate`), else why not
     injectable: object = True
+    # count = "module:qual": record how many times that function ran during this call (an iteration
+    # count seen from outside), as an int32
+    count: str | None = None
+    # inject_into = "self.max_iter": where the reference's value goes instead of the value path (before the
+    # call, restored after it): a count is injected as the port's loop bound
+    inject_into: ValuePath | None = None
 
     def read(self, frame: dict):
         """The captured value(s) of this call (``frame``: self, args, return)."""
@@ -215,6 +221,8 @@ class _CaptureTable(Strict):
     fields: dict[str, str] = {}
     lookup: dict[str, dict[str, Scalar]] = {}
     inject: bool = True
+    count: str | None = None
+    inject_into: str | None = None
 
 
 class ProbeFile(Strict):
@@ -324,6 +332,13 @@ def _capture(path: Path, i: int, c: dict) -> Capture:
         if t != "$call" and not re.fullmatch(r"[\w.]+:[\w.]+", t):
             raise ProbeError(f"{where}: target {t!r} must be \"package.module:Qualified.name\" or \"$call\"")
         cap.target = t
+        if "count" in c:
+            cnt = c["count"]
+            if "value" in c or not isinstance(cnt, str) or not re.fullmatch(r"[\w.]+:[\w.]+", cnt):
+                raise ProbeError(f"{where}: count = \"package.module:Qualified.name\" (the function whose calls "
+                                 "are counted during this call), instead of value")
+            cap.count = cnt
+            c = dict(c, value="return", when="after")
         value = c.get("value", "return")
         cap.multi = isinstance(value, list)
         texts = value if cap.multi else [value]
@@ -359,6 +374,17 @@ def _capture(path: Path, i: int, c: dict) -> Capture:
     inject = c.get("inject", True)
     if not isinstance(inject, bool):
         raise ProbeError(f"{where}: inject = true or false")
+    if "inject_into" in c:
+        try:
+            cap.inject_into = parse_value_path(c["inject_into"]) if isinstance(c["inject_into"], str) else None
+        except PyparityError as exc:
+            raise ProbeError(f"{where}: inject_into: {exc}") from None
+        if cap.target in (None, "$call") or cap.inject_into is None or cap.inject_into.root not in ("self", "args") \
+                or not cap.inject_into.steps:
+            raise ProbeError(f"{where}: inject_into = \"self.ATTR\" or \"args.NAME\" (of a target's call): where the "
+                             "reference's value is written before the call")
+    elif cap.count is not None:
+        cap.injectable = "a count cannot be written back; give inject_into = \"self.LOOP_BOUND\""
     from pyparity.probe.inverse import check_steps_invertible
 
     why = check_steps_invertible(steps)

@@ -161,3 +161,66 @@ def box_coefficients(a, b, tol, ctx):
                      f"B = A with {shown} (B − A proportional to the box's width / height, not constant): a "
                      "calibration or regression coefficient differs from the reference's", "# compare the port's "
                      "coefficients with the reference's", r)
+
+
+def similarity(a, b, tol, ctx):
+    """2×2 similarity transforms ``[[s·cos θ, −s·sin θ], [s·sin θ, s·cos θ]]`` on both sides: say how their
+    scale and rotation differ (a transform estimated from other points, or in another precision)."""
+    if a.shape != (2, 2) or b.shape != (2, 2) or a.dtype.kind != "f" or b.dtype.kind != "f":
+        return
+    out = []
+    for m in (f64(a), f64(b)):
+        if not (abs(m[0, 0] - m[1, 1]) <= 1e-3 * abs(m[0, 0]) + 1e-9 and abs(m[0, 1] + m[1, 0]) <= 1e-3 * abs(m[0, 0]) + 1e-9):
+            return
+        out.append((math.hypot(m[0, 0], m[1, 0]), math.degrees(math.atan2(m[1, 0], m[0, 0]))))
+    (sa, ra), (sb, rb) = out
+    yield Hypothesis("similarity", f"similarity transforms differ: scale {sb / sa:.6g} × the reference's, rotation "
+                     f"{rb - ra:+.4g}°", f"A: scale {sa:.7g}, rotation {ra:.5g}°; B: scale {sb:.7g}, rotation {rb:.5g}° "
+                     "(estimated from other points, or in another precision)", "# compare the shapes the port aligns",
+                     0.0)
+
+
+def _runs(ix: list[int]) -> str:
+    """[3, 4, 5, 9] -> '3–5, 9'."""
+    out, start = [], None
+    for i, v in enumerate(ix):
+        if start is None:
+            start = v
+        if i + 1 == len(ix) or ix[i + 1] != v + 1:
+            out.append(f"{start}–{v}" if v > start else str(v))
+            start = None
+    return ", ".join(out[:8]) + (", …" if len(out) > 8 else "")
+
+
+def localised(a, b, tol, ctx):
+    """When nothing else explains a divergence: say where it is, if only some elements differ — which
+    landmarks of a stacked landmark vector, else which indices along the axes that confine it."""
+    if a.shape != b.shape or a.size < 4 or a.dtype.kind not in "iuf" or b.dtype.kind not in "iuf":
+        return
+    fa, fb = f64(a), f64(b)
+    d = np.abs(fb - fa)
+    limit = tol.atol + max(tol.rtol, 0.0) * np.abs(fa)
+    if tol.ulps:
+        limit = np.maximum(limit, tol.ulps * np.spacing(np.abs(fa).astype(a.dtype if a.dtype.kind == "f" else np.float64)))
+    over = ~(d <= limit)
+    n_over = int(over.sum())
+    if n_over == 0 or n_over > 0.5 * a.size:
+        return
+    leaf = (ctx.stage or "").rsplit("/", 1)[-1]
+    if "stacked" in leaf and a.size % 2 == 0 and (a.ndim == 1 or a.shape[1:] in ((1,),)):
+        n = a.size // 2
+        lm = sorted({int(i) % n for i in np.flatnonzero(over.reshape(-1))})
+        yield Hypothesis("localised", f"only {len(lm)} of {n} points differ: {_runs(lm)}",
+                         f"{n_over} of {a.size} values over tolerance, all at points {_runs(lm)} (largest "
+                         f"{float(d.max()):.3g}); the rest agree", "# look at what the port does to those points", 0.0)
+        return
+    where = []
+    for axis in range(a.ndim):
+        hit = sorted(set(np.nonzero(over)[axis].tolist()))
+        if len(hit) < a.shape[axis] and len(hit) <= max(8, a.shape[axis] // 4):
+            last = " (the last)" if hit == [a.shape[axis] - 1] else ""
+            where.append(f"index {_runs(hit)}{last} of axis {axis} (size {a.shape[axis]})")
+    yield Hypothesis("localised", f"a few values differ: {n_over} of {a.size}"
+                     + (f", at {'; '.join(where)}" if where else ""),
+                     f"largest {float(d.max()):.3g} at {[int(i) for i in np.unravel_index(int(np.argmax(np.where(over, d, -1))), a.shape)]}; "
+                     "the other values agree", "# look at what the port computes there", 0.0)
