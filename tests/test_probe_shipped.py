@@ -157,3 +157,46 @@ def test_pyclnf_005_first_diverges_in_the_responses(tmp_path, pyclnf_ready, shar
     bad = np.argwhere(diff > 5e-5)
     assert 0 < len(bad) < 0.01 * diff.size
     assert set(bad[:, 2].tolist()) <= {diff.shape[2] - 2, diff.shape[2] - 1}
+
+
+# ---- hunting past the first divergence (pyparity hunt --isolate) ------------------------------
+
+def test_pymtcnn_018_isolate_names_the_nms_tie_break_then_the_output_matches(tmp_path, pymtcnn_ready, openface_dumps,
+                                                                             samples_dir, openface_model_dir):
+    code, rep = _hunt(tmp_path, "pymtcnn-1.2", samples_dir / "image_sequence" / "018.jpg",
+                      openface_dumps / "images" / "018.jpg", openface_model_dir, "--isolate")
+    h = rep["hunt"]
+    assert code == 1
+    first = h["introducing"][0]
+    assert first["stage"] == "mtcnn/pnet/corrected_boxes"
+    cause = first["comparison"]["diagnosis"][0]
+    assert cause["id"] == "nms-tie-break" and "mtcnn/pnet/s04/nms_keep" in cause["title"]
+    assert "exactly the score 1" in cause["detail"] and "(178, 138, 217, 218)" in cause["detail"]
+    # with C++'s PNet survivors injected, everything after them matches: the NMS tie is the only cause
+    assert [i["stage"] for i in h["introducing"]] == ["mtcnn/pnet/corrected_boxes"]
+    assert h["end"]["status"] == "output-matches"
+    assert {"mtcnn/rnet/input_boxes", "mtcnn/output/boxes"} <= {i["stage"] for i in h["inherited"]}
+    assert "32 row(s) where the port had 31" in " ".join(h["runs"][1]["notes"])
+
+
+def test_pyclnf_isolate_against_pyparitys_ceclm(tmp_path, pyclnf_ready, shared_dir, samples_dir, openface_model_dir):
+    """The acceptance hunt, bounded for CI to 4 runs (the whole chain: scripts/hunt-shipped-chains.sh)."""
+    out = tmp_path / "r.json"
+    code = main(["hunt", "pyclnf-0.4.1", str(samples_dir / "sample1.jpg"), "--reference", "pyparity:openface-image",
+                 "--model", "ceclm", "--cen-dir", str(shared_dir / "openface" / "synthetic_cen"), "--isolate",
+                 "--max-runs", "4", "--model-dir", str(openface_model_dir), "--json", str(out)])
+    doc = json.loads(out.read_text())
+    h = doc["hunt"]
+    assert code == 1 and "pyparity:openface-image; model ceclm" in doc["reference"]
+    s0 = "face00/clnf/h00/first_scale/fit/s0/"
+    first = {}
+    for i in h["introducing"]:
+        first.setdefault(i["group"], i)
+    causes = {i["stage"]: i["comparison"]["diagnosis"][0] for i in first.values()}
+    assert list(causes)[:4] == [s0 + "sigma", s0 + "rigid/it01/mean_shifts_stacked", s0 + "rigid/iterations",
+                                s0 + "nonrigid/it00/mean_shifts_stacked"]
+    assert causes[s0 + "sigma"]["title"] == "another sigma: 2.25 in the reference, 2.5 in the port"
+    assert causes[s0 + "rigid/it01/mean_shifts_stacked"]["id"] == "kde-grid"
+    assert causes[s0 + "rigid/iterations"]["title"] == "another number of iterations: 5 in the reference, 10 in the port"
+    assert causes[s0 + "nonrigid/it00/mean_shifts_stacked"]["id"] == "kde-grid"
+    assert h["end"]["status"] == "run-limit"
