@@ -575,7 +575,7 @@ from pyparity.diff.hypotheses import clnf as _clnf, intrinsics as _intr, nms as 
 
 HYPOTHESES: list[Callable] = [
     _decision_flip, _val.size_off_by_one, _intr.intrinsics, _rot.rotations, _clnf.mean_shift_grid, _layout, _axes,
-    _reshape, _channels, _boxes, _val.similarity, _val.box_coefficients, _offset, _sign, _scale, _rows, _nms_h.nms_tie_break,
+    _reshape, _channels, _boxes, _val.similarity, _val.box_coefficients, _offset, _sign, _scale, _rows, _val.rows_differ, _nms_h.nms_tie_break,
     _row_subset, _val.rounding_modes, _rounding, _landmark_box, _nms_scores, _stale,
 ]
 #: For one number on each side, an offset or a scale fits anything: say both values instead.
@@ -609,6 +609,8 @@ def diagnose(a: np.ndarray, b: np.ndarray, tol: Tolerance, ctx: Context | None =
                 continue  # a hypothesis that does not apply to these arrays is no explanation
             if len(found) >= limit:
                 break
+        if any(h.id == "rows-differ" for h in found):
+            found = [h for h in found if h.id != "row-set"]  # rows that moved, not another selection
         if not found and not single:
             try:
                 found = list(_val.localised(a, b, tol, ctx))  # nothing explains it: say at least where it is

@@ -121,7 +121,8 @@ def probe_folder_importable(probe: Probe):
 def check_requirements(probe: Probe) -> None:
     for mod in probe.requires:
         try:
-            importlib.import_module(mod)
+            with probe_folder_importable(probe):
+                importlib.import_module(mod)
         except ModuleNotFoundError:
             hint = f" ({probe.install})" if probe.install else ""
             raise ProbeError(f"{probe.path}: the port needs {mod!r}, which is not installed{hint}") from None

@@ -46,12 +46,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Union
 
 from pyparity.errors import PyparityError
+from pyparity.probe.schema import ProbeFile
 from pyparity.probe.transforms import normalise_steps
 from pyparity.probe.valuepath import ValuePath, parse_value_path
-from pyparity.tomlfile import Strict, read_toml, validate
+from pyparity.tomlfile import read_toml, validate
 
 SHIPPED_DIR = Path(__file__).resolve().parent / "shipped"
 
@@ -179,68 +179,6 @@ def resolve_probe_path(name_or_path: str | Path) -> Path:
         return SHIPPED_DIR / f"{name_or_path}.toml"
     raise ProbeError(f"{name_or_path!r}: no shipped probe of that name (shipped: {', '.join(names) or 'none'}; "
                      f"write ./{name_or_path} for a probe file here)")
-
-
-Scalar = Union[str, int, float, bool]
-
-
-class _ProbeTable(Strict):
-    name: str | None = None
-    description: str = ""
-    requires: list[str] = []
-    install: str = ""
-    policy: str | None = None
-
-
-class _PortTable(Strict):
-    setup: str | None = None
-    setup_args: list[Any] = []
-    setup_kwargs: dict[str, Any] = {}
-    call: str | None = None
-    args: list[Any] = []
-    kwargs: dict[str, Any] = {}
-    env: dict[str, Scalar] = {}
-    record_return: str | None = None
-
-
-class _OnnxTable(Strict):
-    model: str
-    inputs: dict[str, Any] = {}
-
-
-class _CaptureTable(Strict):
-    stage: str
-    target: str | None = None
-    value: str | list[str] | None = None
-    when: str | None = None
-    transform: Any = None
-    calls: list[int] | None = None
-    torch_module: str | None = None
-    root: str | None = None
-    tensor: str | None = None
-    fields: dict[str, str] = {}
-    lookup: dict[str, dict[str, Scalar]] = {}
-    inject: bool = True
-    count: str | None = None
-    inject_into: str | None = None
-
-
-class ProbeFile(Strict):
-    """A probe file's schema (types and keys; `load_probe` checks what the values mean)."""
-
-    MESSAGES = {"onnx.model": '[onnx] needs model = "path.onnx"',
-                "capture.*": "capture {i}: a capture is a [[capture]] table",
-                "capture.*.stage": 'needs stage = "reference/stage/name" (may use {{n:02d}})',
-                "capture.*.calls.**": "capture {i}: calls must be a list of call numbers",
-                "capture.*.fields.**": 'capture {i}: fields are value paths, e.g. fields = {{ ws = "args.window_size" }}',
-                "capture.*.lookup.**": "capture {i}: lookup tables map values of a field to strings",
-                "capture.*.value.**": "capture {i}: value is a value path, or a list of them joined by concat/stack",
-                "capture.*.inject": "capture {i}: inject = true or false"}
-    TOP_LEVEL = "[probe], [port], [[capture]], [onnx]"
-    probe: _ProbeTable = _ProbeTable()
-    port: _PortTable | None = None
-    capture: list[_CaptureTable] = []
-    onnx: _OnnxTable | None = None
 
 
 def load_probe(name_or_path: str | Path) -> Probe:
