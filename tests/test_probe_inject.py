@@ -366,3 +366,13 @@ def _torch():
             pytest.fail("PYPARITY_REQUIRE_TORCH=1 but torch does not import")
         pytest.skip("needs torch (optional)")
     return torch
+
+
+def test_declared_stages_expand_lookups_whose_values_hold_slashes():
+    from pyparity.hunt.probe_subject import declared_stages
+    from pyparity.trace.trace import glob_match
+
+    globs = [g for i, g in declared_stages(load_probe("pyclnf-0.4.1"))]
+    assert "face00/clnf/h00/fit/s3/rigid/it*/mean_shifts_stacked" in globs
+    assert any(glob_match("face00/clnf/h00/first_scale/fit/s0/sigma", g) for g in globs)
+    assert not any(glob_match("face00/clnf/h00/fit/s9/sigma", g) for g in globs)

@@ -72,6 +72,7 @@ class HuntResult:
     end: str = SINGLE
     end_detail: str = ""
     not_reached: list[str] = field(default_factory=list)        # declared stages the port never reached
+    only_port: list[str] = field(default_factory=list)          # stages only the port recorded (last run)
 
     @property
     def first(self) -> HuntRun:

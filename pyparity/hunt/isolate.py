@@ -171,6 +171,7 @@ def _isolate(subject, res: HuntResult, attempt: Attempt, max_runs: int) -> None:
     for intro in res.introduced:
         intro.injected_after = any(intro.stage in r.injected for r in res.runs[1:])
     last = res.runs[-1].report
+    res.only_port = [s.name for s in last.stages if s.status == "only-in-B"]
     introduced = {i.stage for i in res.introduced}
     res.remaining = [s for s in last.stages if s.failing and s.name not in introduced]
     still = {s.name for s in res.remaining}

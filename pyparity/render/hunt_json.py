@@ -43,6 +43,7 @@ def result_dict(res, full_report: bool = True) -> dict:
         "inherited": [{"stage": k, "cured_by_injecting": v} for k, v in res.inherited.items()],
         "remaining": [stage_dict(s) for s in res.remaining],
         "not_reached": res.not_reached,
+        "only_in_port": res.only_port,
         "runs": [_run(r) for r in res.runs],
     }
     if res.isolated_run is not None:

@@ -94,6 +94,9 @@ def render_chain(res, console: Console) -> None:
             shown = ", ".join(stages[:4]) + (f", ... (+{len(stages) - 4})" if len(stages) > 4 else "")
             _say(console, f"inherited from {cause}: {len(stages)} stage(s) match once the reference is injected "
                  f"there: {shown}", "dim")
+    if res.only_port and res.end != SINGLE:
+        shown = ", ".join(res.only_port[:4]) + (f", ... (+{len(res.only_port) - 4})" if len(res.only_port) > 4 else "")
+        _say(console, f"only the port recorded (the reference did not compute or did not record them): {shown}", "dim")
     if res.isolated_run is not None:
         _say(console, f"isolate-all: every injectable stage fed the reference's inputs in one run: "
              f"{len(res.isolated)} stage(s) introduce a difference on their own", "bold")
