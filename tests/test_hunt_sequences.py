@@ -149,3 +149,27 @@ def test_nothing_compared_is_exit_1(tmp_path, samples_dir, shared_dir, openface_
     code = main(["hunt", "pymtcnn-1.2", str(samples_dir / "image_sequence" / "018.jpg"), "--reference", str(ref),
                  "--model-dir", str(openface_model_dir)])
     assert code == 1 and "NOTHING COMPARED" in capsys.readouterr().out
+
+
+def test_pyparity_references_clnf_and_openface_sequence(tmp_path, samples_dir, openface_model_dir):
+    """The other pyparity: references: a CLNF fit from a given box, and FeatureExtraction's tracking
+    (one trace per frame, detection in the first frame only, as OpenFace's sequence dumps)."""
+    from pyparity.hunt.frames import load_frames
+    from pyparity.hunt.references import ReferenceOptions, parse_reference
+
+    opts = ReferenceOptions(bbox=(149.7, 178.2, 190.2, 195.8), model_dir=openface_model_dir)
+    ref = parse_reference("pyparity:clnf", opts)
+    t = ref.for_image(samples_dir / "sample1.jpg")
+    assert t["face00/clnf/input/bbox"].tolist() == [149.7, 178.2, 190.2, 195.8]
+    assert "mtcnn/output/boxes" not in t and "box 149.7,178.2,190.2,195.8" in ref.label
+    d = tmp_path / "two"
+    d.mkdir()
+    for f in ("001.jpg", "002.jpg"):
+        (d / f).symlink_to(samples_dir / "image_sequence" / f)
+    seq = parse_reference("pyparity:openface-sequence", ReferenceOptions(model_dir=openface_model_dir))
+    traces = seq.for_frames(load_frames(d))
+    assert len(traces) == 2
+    assert "face00/mtcnn/output/boxes" in traces[0] and "face00/mtcnn/output/boxes" not in traces[1]
+    assert "face00/output/landmarks_stacked" in traces[1]
+    with pytest.raises(Exception, match="tracks a sequence"):
+        seq.for_image(samples_dir / "sample1.jpg")
