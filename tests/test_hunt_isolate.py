@@ -139,3 +139,15 @@ def test_a_stage_that_cannot_take_the_reference_ends_the_hunt_with_what_remains(
 def test_max_runs_bounds_the_hunt(tmp_path, case):
     code, doc = hunt(tmp_path, case, "rgb,pool_hw,xyxy", "--isolate", "--max-runs", "2")
     assert doc["hunt"]["end"]["status"] == "run-limit" and len(doc["hunt"]["runs"]) == 2
+
+
+def test_the_html_page_lists_the_chain_and_the_first_runs_stages(tmp_path, case):
+    html = tmp_path / "h.html"
+    code, doc = hunt(tmp_path, case, "rgb,xyxy", "--isolate", "--isolate-all", "--html", str(html))
+    page = html.read_text(encoding="utf-8")
+    intro = page.split("<h2>Introducing stages</h2>", 1)[1].split("</table>", 1)[0]
+    assert intro.index("tiny/normalised") < intro.index("tiny/boxes")
+    assert "reversed channel order (BGR vs RGB)" in intro and "align with (a convention fix)" in intro
+    for section in ("Inherited", "Each stage on its own (--isolate-all)", "Runs", "Stages of the first run"):
+        assert f"<h2>{section}</h2>" in page
+    assert "<script" not in page and "http" not in page.split("</style>", 1)[1]
