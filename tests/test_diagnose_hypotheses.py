@@ -238,6 +238,51 @@ def test_mean_shift_grid_negative_control():
                                           Context(stage, ref, None, tuple(ref.names)), limit=20))
 
 
+# ---- where a difference is, what it is made of (CLNF's landmarks and parameters) ------------------
+
+def test_stacked_landmarks_that_differ_at_the_eyes_are_named_points_not_rows():
+    a = rng.uniform(100, 300, (136, 1)).astype(np.float32)
+    b = a.copy()
+    b[36:48] += 0.1     # x of points 36-47
+    b[104:116] -= 0.05  # y of the same points
+    hyps = diagnose(a, b, TOL, Context("face00/clnf/h00/parts_merged/landmarks_stacked"), limit=20)
+    assert ids(hyps) == ["localised"]
+    assert hyps[0].title == "only 12 of 68 points differ: 36–47 (the eyes: all 12 of their points)"
+
+
+def test_stacked_landmarks_at_a_few_mouth_points_name_the_part():
+    a = rng.uniform(100, 300, (136, 1)).astype(np.float32)
+    b = a.copy()
+    b[[50, 51]] += 0.3
+    assert "(2 of the 20 points of the mouth)" in diagnose(a, b, TOL, Context("f/landmarks_stacked"))[0].title
+
+
+def test_global_parameters_that_differ_are_named_with_both_values():
+    a = np.array([1.2345, 0.1234, -0.2345, 0.0567, 300.123, 200.456], np.float32)
+    b = a.copy()
+    b[1] += 1e-4
+    b[2] -= 1e-4
+    h = diagnose(a, b, TOL, Context("face00/clnf/h00/refit/params_global"))[0]
+    assert h.title == "2 of 6 global parameters differ: rotation x (pitch), rotation y (yaw)"
+    assert "rotation x (pitch): 0.1234 in the reference, 0.1235 in the port" in h.detail
+    # elsewhere the same six numbers are only indices
+    assert "index 1–2" in diagnose(a, b, TOL, Context("f/some_vector"))[0].title
+
+
+def test_a_small_difference_everywhere_is_said_with_its_size():
+    a = rng.normal(0, 5, (34, 1)).astype(np.float32)
+    b = (a + rng.normal(0, 3e-4, a.shape)).astype(np.float32)
+    h = diagnose(a, b, TOL, Context("face00/clnf/h00/refit/params_local"))[0]
+    assert h.id == "small-everywhere" and "of the shape modes (the PDM's local parameters) differ a little" in h.title
+    assert f"up to {float(np.abs(b.astype(np.float64) - a).max()):.3g}" in h.title and "another precision" in h.detail
+
+
+def test_a_small_difference_everywhere_negative_control():
+    a = rng.normal(0, 5, (34, 1)).astype(np.float32)
+    b = a + rng.normal(0, 0.5, a.shape)   # not small against the values: no explanation
+    assert "small-everywhere" not in ids(diagnose(a, b, TOL, Context("f/refit/params_local"), limit=20))
+
+
 # ---- conventions: negative controls (the positive cases: test_hunt_conventions.py) ------------
 
 def test_rotation_and_intrinsics_negative_controls():

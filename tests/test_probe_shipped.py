@@ -121,7 +121,8 @@ CEN = "openface-2.0.2-cen-synthetic"
 def test_pyclnf_sample1_first_diverges_at_the_kde_sigma(tmp_path, pyclnf_ready, shared_dir, samples_dir,
                                                         openface_model_dir):
     dump = shared_dir / "reference_dumps" / CEN / "images" / "sample1.jpg"
-    code, rep = _hunt(tmp_path, "pyclnf-0.4.1", samples_dir / "sample1.jpg", dump, openface_model_dir)
+    kept = tmp_path / "port.trace"
+    code, rep = _hunt(tmp_path, "pyclnf-0.4.1", samples_dir / "sample1.jpg", dump, openface_model_dir, "--out", str(kept))
     assert code == 1
     s0 = "face00/clnf/h00/first_scale/fit/s0/"
     # From C++'s own box, pyclnf's initial parameters and its first-scale responses agree ...
@@ -130,9 +131,7 @@ def test_pyclnf_sample1_first_diverges_at_the_kde_sigma(tmp_path, pyclnf_ready, 
         assert _stage(rep, name)["status"] == "match", name
     # ... the first divergence is the mean-shift kernel's sigma: C++ scales it for CE-CLM.
     assert rep["first_divergence"] == s0 + "sigma"
-    ref = read_trace(dump)
-    trace, _ = record_probe(load_probe("pyclnf-0.4.1"), samples_dir / "sample1.jpg", reference=ref,
-                            model_dir=openface_model_dir)
+    ref, trace = read_trace(dump), read_trace(kept)   # the port's trace, kept by the hunt (not recorded twice)
     assert float(trace[s0 + "sigma"]) != float(ref[s0 + "sigma"])
     # and the mean-shifts computed with it are off by tenths of a pixel
     assert _stage(rep, s0 + "rigid/it00/mean_shifts_stacked")["max_abs"] > 0.05
@@ -143,14 +142,13 @@ def test_pyclnf_sample1_first_diverges_at_the_kde_sigma(tmp_path, pyclnf_ready, 
 def test_pyclnf_005_first_diverges_in_the_responses(tmp_path, pyclnf_ready, shared_dir, samples_dir,
                                                     openface_model_dir):
     dump = shared_dir / "reference_dumps" / CEN / "images" / "005.jpg"
+    kept = tmp_path / "port.trace"
     code, rep = _hunt(tmp_path, "pyclnf-0.4.1", samples_dir / "image_sequence" / "005.jpg", dump,
-                      openface_model_dir)
+                      openface_model_dir, "--out", str(kept))
     assert code == 1
     first = rep["first_divergence"]
     assert first == "face00/clnf/h00/first_scale/fit/s0/responses"
-    ref = read_trace(dump)
-    trace, _ = record_probe(load_probe("pyclnf-0.4.1"), samples_dir / "image_sequence" / "005.jpg",
-                            reference=ref, model_dir=openface_model_dir)
+    ref, trace = read_trace(dump), read_trace(kept)
     diff = np.abs(trace[first] - ref[first])
     # only a few values at the right edge of a few landmarks' windows (an area-of-interest column
     # that warpAffine samples in another 1/32-pixel cell), the rest is float32 noise

@@ -613,7 +613,8 @@ def diagnose(a: np.ndarray, b: np.ndarray, tol: Tolerance, ctx: Context | None =
             found = [h for h in found if h.id != "row-set"]  # rows that moved, not another selection
         if not found and not single:
             try:
-                found = list(_val.localised(a, b, tol, ctx))  # nothing explains it: say at least where it is
+                # nothing explains it: say at least where it is, or that it is small and everywhere
+                found = list(_val.localised(a, b, tol, ctx)) or list(_val.spread(a, b, tol, ctx))
             except (ValueError, TypeError, FloatingPointError, IndexError, KeyError):
                 pass
     return found

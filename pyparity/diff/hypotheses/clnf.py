@@ -17,6 +17,38 @@ import numpy as np
 
 from pyparity.diff.hypothesis import Hypothesis
 
+#: The 68-point markup (iBUG 300-W, OpenFace's landmarks): its parts, by point index.
+FACE_68_PARTS = (("jaw", range(0, 17)), ("eyebrows", range(17, 27)), ("nose", range(27, 36)),
+                 ("eyes", range(36, 48)), ("mouth", range(48, 68)))
+
+#: OpenFace's PDM global parameters (`PDM::CalcShape2D`): scale, Euler rotation (radians), 2-D translation.
+PARAMS_GLOBAL_NAMES = ("scale", "rotation x (pitch)", "rotation y (yaw)", "rotation z (roll)", "translation x",
+                       "translation y")
+
+
+def face_parts(points: list[int], n: int) -> str:
+    """``[36, ..., 47]`` of 68 -> ``"the eyes: all 12 of their points"``; "" when not 68 points."""
+    if n != 68 or not points:
+        return ""
+    out = []
+    for name, idx in FACE_68_PARTS:
+        hit = [p for p in points if p in idx]
+        if hit:
+            out.append(f"the {name}: all {len(idx)} of their points" if len(hit) == len(idx)
+                       else f"{len(hit)} of the {len(idx)} points of the {name}")
+    return "; ".join(out)
+
+
+def element_names(stage: str, n: int) -> list[str] | None:
+    """Names of a CLNF parameter vector's elements by its stage name (``.../params_global``: the six
+    global parameters; ``.../params_local``: the PDM's shape modes), else None."""
+    leaf = stage.rsplit("/", 1)[-1]
+    if leaf == "params_global" and n == len(PARAMS_GLOBAL_NAMES):
+        return list(PARAMS_GLOBAL_NAMES)
+    if leaf == "params_local" and n > 0:
+        return [f"shape mode {i}" for i in range(n)]
+    return None
+
 _STAGE = re.compile(r"^(?P<scale>.*/s\d+)/(?P<phase>rigid|nonrigid)/it(?P<it>\d+)/mean_shifts(?P<ref>_ref)?_stacked$")
 
 

@@ -194,17 +194,25 @@ def _runs(ix: list[int]) -> str:
     return ", ".join(out[:8]) + (", …" if len(out) > 8 else "")
 
 
-def localised(a, b, tol, ctx):
-    """When nothing else explains a divergence: say where it is, if only some elements differ — which
-    landmarks of a stacked landmark vector, else which indices along the axes that confine it."""
-    if a.shape != b.shape or a.size < 4 or a.dtype.kind not in "iuf" or b.dtype.kind not in "iuf":
-        return
+def _over(a, b, tol) -> tuple[np.ndarray, np.ndarray]:
+    """|B − A| and where it is over the stage's tolerance."""
     fa, fb = f64(a), f64(b)
     d = np.abs(fb - fa)
     limit = tol.atol + max(tol.rtol, 0.0) * np.abs(fa)
     if tol.ulps:
         limit = np.maximum(limit, tol.ulps * np.spacing(np.abs(fa).astype(a.dtype if a.dtype.kind == "f" else np.float64)))
-    over = ~(d <= limit)
+    return d, ~(d <= limit)
+
+
+def localised(a, b, tol, ctx):
+    """When nothing else explains a divergence: say where it is, if only some elements differ — which
+    landmarks of a stacked landmark vector (and which parts of the face), which named elements (a CLNF
+    parameter vector), else which indices along the axes that confine it."""
+    from pyparity.diff.hypotheses.clnf import element_names, face_parts
+
+    if a.shape != b.shape or a.size < 4 or a.dtype.kind not in "iuf" or b.dtype.kind not in "iuf":
+        return
+    d, over = _over(a, b, tol)
     n_over = int(over.sum())
     if n_over == 0 or n_over > 0.5 * a.size:
         return
@@ -212,27 +220,66 @@ def localised(a, b, tol, ctx):
     if "stacked" in leaf and a.size % 2 == 0 and (a.ndim == 1 or a.shape[1:] in ((1,),)):
         n = a.size // 2
         lm = sorted({int(i) % n for i in np.flatnonzero(over.reshape(-1))})
-        yield Hypothesis("localised", f"only {len(lm)} of {n} points differ: {_runs(lm)}",
+        parts = face_parts(lm, n)
+        yield Hypothesis("localised", f"only {len(lm)} of {n} points differ: {_runs(lm)}" + (f" ({parts})" if parts else ""),
                          f"{n_over} of {a.size} values over tolerance, all at points {_runs(lm)} (largest "
                          f"{float(d.max()):.3g}); the rest agree", "# look at what the port does to those points", 0.0)
+        return
+    names = element_names(ctx.stage or "", a.size)
+    if names is not None:
+        hit = [int(i) for i in np.flatnonzero(over.reshape(-1))]
+        flat_a, flat_b = f64(a).reshape(-1), f64(b).reshape(-1)
+        shown = "; ".join(f"{names[i]}: {flat_a[i]:.7g} in the reference, {flat_b[i]:.7g} in the port" for i in hit[:6])
+        what = "global parameters" if names[0] == "scale" else "parameters"
+        yield Hypothesis("localised", f"{n_over} of {a.size} {what} differ: {', '.join(names[i] for i in hit[:6])}"
+                         + (" …" if len(hit) > 6 else ""), f"{shown}; the others agree",
+                         "# look at what the port computes for those", 0.0)
         return
     where = []
     for axis in range(a.ndim):
         hit = sorted(set(np.nonzero(over)[axis].tolist()))
         if len(hit) < a.shape[axis] and len(hit) <= max(8, a.shape[axis] // 4):
             last = " (the last)" if hit == [a.shape[axis] - 1] else ""
-            where.append(f"index {_runs(hit)}{last} of axis {axis} (size {a.shape[axis]})")
+            what = "landmark(s)" if a.shape[axis] == 68 and axis == 0 else "index"
+            where.append(f"{what} {_runs(hit)}{last} of axis {axis} (size {a.shape[axis]})")
     yield Hypothesis("localised", f"a few values differ: {n_over} of {a.size}"
                      + (f", at {'; '.join(where)}" if where else ""),
                      f"largest {float(d.max()):.3g} at {[int(i) for i in np.unravel_index(int(np.argmax(np.where(over, d, -1))), a.shape)]}; "
                      "the other values agree", "# look at what the port computes there", 0.0)
 
 
+def spread(a, b, tol, ctx):
+    """When nothing else explains a divergence and it is everywhere: if it is small against the values (at
+    most 0.5 % of the largest), say so with its size — the same quantity computed another way (precision, solver, stopping rule),
+    not a layout, a convention or another formula."""
+    from pyparity.diff.hypotheses.clnf import element_names
+
+    if a.shape != b.shape or a.size < 2 or a.dtype.kind not in "iuf" or b.dtype.kind not in "iuf":
+        return
+    d, over = _over(a, b, tol)
+    n_over = int(over.sum())
+    scale = float(np.max(np.abs(f64(a)))) if a.size else 0.0
+    if n_over <= 0.5 * a.size or not np.isfinite(d).all() or scale == 0 or float(d.max()) > 0.005 * scale:
+        return
+    fa, fb = f64(a).reshape(-1), f64(b).reshape(-1)
+    corr = float(np.corrcoef(fa, fb)[0, 1]) if np.ptp(fa) > 0 and np.ptp(fb) > 0 else float("nan")
+    names = element_names(ctx.stage or "", a.size)
+    what = ("the values" if names is None else "the shape modes (the PDM's local parameters)"
+            if names[0] == "shape mode 0" else "the parameters")
+    yield Hypothesis(
+        "small-everywhere", f"{n_over} of {a.size} of {what} differ a little, up to {float(d.max()):.3g} "
+        f"({100 * float(d.max()) / scale:.2g} % of the largest)",
+        f"no layout, convention, offset, scale or rounding fits; B follows A closely (correlation {corr:.6f}), "
+        f"mean |B − A| {float(d.mean()):.3g}: the same quantity computed another way — another precision (float64 "
+        "vs float32), another solver or regularisation, another number of iterations or stopping rule",
+        "# compare how the port computes this stage with the reference (its precision, its solver)", 0.0)
+
+
 def rows_differ(a, b, tol, ctx):
     """A few rows (records: boxes, points) differ, each in a few columns — values that moved, not rows
     selected otherwise (rows paired by distance first, for stages compared in any order)."""
-    if a.shape != b.shape or a.ndim != 2 or a.shape[0] < 2 or a.shape[1] > 16 or a.dtype.kind not in "iuf":
-        return
+    if a.shape != b.shape or a.ndim != 2 or a.shape[0] < 2 or not 2 <= a.shape[1] <= 16 or a.dtype.kind not in "iuf":
+        return  # (N, 1) is a column of numbers (a stacked vector), not records
     from pyparity.diff.compare import pair_rows
 
     fa = f64(a)
