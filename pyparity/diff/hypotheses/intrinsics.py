@@ -13,6 +13,7 @@ import re
 
 import numpy as np
 
+from pyparity.conventions.intrinsics import camera_matrix, resize_intrinsics
 from pyparity.diff.hypothesis import Hypothesis
 
 _NAME = re.compile(r"(^|[/_])(camera\w*|intrinsics?\w*|k|cam_?matrix|calib\w*)($|[/_])", re.IGNORECASE)
@@ -79,13 +80,16 @@ def intrinsics(a, b, tol, ctx):
     if _close(dx, dy, tol) and abs(dx) < 0.5:
         scales.append(1 - 2 * dx if dx > 0 else 1 + 2 * dx)  # the resize the offsets imply
     for s in scales:
-        if _close(dx, 0.5 - 0.5 * s, tol) and _close(dy, 0.5 - 0.5 * s, tol):
+        if s <= 0:
+            continue
+        # both sides resized the same camera by s, about pixel centres (A) or pixel corners (B), or the other way
+        if _resized_both_ways(pa, pb, s, ("centre", "corner"), tol):
             yield Hypothesis("intrinsics", "camera intrinsics: the principal point scaled without the half-pixel shift",
                              f"B = s·c where the reference has s·(c + 0.5) − 0.5 (OpenCV pixel centres), s = {s:.6g}: "
                              f"B − A = {dx:.6g}, {dy:.6g}", "# scale the principal point about pixel centres "
                              "(conventions.intrinsics.resize_intrinsics, align='centre')", 0.0)
             return
-        if _close(dx, -(0.5 - 0.5 * s), tol) and _close(dy, -(0.5 - 0.5 * s), tol):
+        if _resized_both_ways(pa, pb, s, ("corner", "centre"), tol):
             yield Hypothesis("intrinsics", "camera intrinsics: a half-pixel shift the reference does not make",
                              f"B = s·(c + 0.5) − 0.5 where the reference has s·c (pixel corners), s = {s:.6g}",
                              "# scale the principal point as the reference does (align='corner')", 0.0)
@@ -101,6 +105,14 @@ def intrinsics(a, b, tol, ctx):
                      f"the focal length agrees, the principal point is A's + ({dx:g}, {dy:g}): B keeps the "
                      f"uncropped image's principal point where the reference moved it by {what} (cx' = cx − x0)",
                      "# shift the principal point by the crop (conventions.intrinsics.crop_intrinsics)", 0.0)
+
+
+def _resized_both_ways(pa, pb, s: float, aligns: tuple[str, str], tol) -> bool:
+    """Whether A is a camera resized by ``s`` with ``aligns[0]`` and B the same camera resized with
+    ``aligns[1]`` (`conventions.intrinsics.resize_intrinsics`; the camera is A's, undone)."""
+    k_orig = resize_intrinsics(camera_matrix(*pa), 1 / s, align=aligns[0])
+    predicted = resize_intrinsics(k_orig, s, align=aligns[1])
+    return all(_close(u, v, tol) for u, v in zip(_params(predicted), pb))
 
 
 def _scales(ctx, fx: float) -> list[float]:
