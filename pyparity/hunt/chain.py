@@ -99,7 +99,8 @@ class HuntResult:
 
     def verdict(self) -> str:
         if self.end == PARITY:
-            return f"PARITY: {self.first.report.verdict()}"
+            v = self.first.report.verdict()
+            return v if v.startswith("PARITY") else f"PARITY: {v}"
         if self.end == NOTHING:
             return f"NOTHING COMPARED: {self.first.report.nothing_compared}"
         head = f"{len(self.introduced)} introducing stage(s) in {len(self.runs)} run(s)"
