@@ -5,7 +5,6 @@ principal point not shifted, the half-pixel shift)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import cv2
@@ -14,6 +13,8 @@ import pytest
 
 from cli.app import main
 from pyparity.probe import load_probe, record_probe
+
+from hunt_reports import read_hunt_json  # tests/hunt_reports.py: the JSON checked against its schema
 
 PORTS = Path(__file__).parent / "probe_ports"
 
@@ -75,7 +76,7 @@ def test_convention_bug_is_diagnosed_by_name(tmp_path, case, bug, stage, words):
     out = tmp_path / "h.json"
     code = main(["hunt", str(pose_probe(tmp_path, bug)), str(img), "--reference", str(ref), "--isolate",
                  "--json", str(out)])
-    h = json.loads(out.read_text())["hunt"]
+    h = read_hunt_json(out)["hunt"]
     assert code == 1
     assert [i["stage"] for i in h["introducing"]] == [stage]
     titles = [d["title"] for d in h["introducing"][0]["comparison"]["diagnosis"]]
@@ -87,7 +88,7 @@ def test_two_convention_bugs_at_once(tmp_path, case):
     out = tmp_path / "h.json"
     main(["hunt", str(pose_probe(tmp_path, "crop_not_shifted,degrees")), str(img), "--reference", str(ref),
           "--isolate", "--json", str(out)])
-    h = json.loads(out.read_text())["hunt"]
+    h = read_hunt_json(out)["hunt"]
     got = {i["stage"]: i["comparison"]["diagnosis"][0]["title"] for i in h["introducing"]}
     assert set(got) == {"pose/camera", "pose/euler"}
     assert "crop" in got["pose/camera"] and "degrees" in got["pose/euler"]

@@ -4,7 +4,6 @@ where they are, and call every other difference inherited."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import cv2
@@ -12,6 +11,8 @@ import pytest
 
 from cli.app import main
 from pyparity.probe import load_probe, record_probe
+
+from hunt_reports import read_hunt_json  # tests/hunt_reports.py: the JSON checked against its schema
 
 PORTS = Path(__file__).parent / "probe_ports"
 STAGES = ("normalised", "gray", "pooled", "scale", "peaks", "boxes", "output")
@@ -63,7 +64,7 @@ def hunt(tmp_path, case, bugs, *extra):
     out = tmp_path / "hunt.json"
     code = main(["hunt", str(tiny_probe(tmp_path, bugs)), str(img), "--reference", str(ref), "--json", str(out),
                  *extra])
-    return code, json.loads(out.read_text())
+    return code, read_hunt_json(out)
 
 
 def introduced(doc) -> list[str]:
@@ -130,7 +131,7 @@ def test_a_stage_that_cannot_take_the_reference_ends_the_hunt_with_what_remains(
     probe.write_text(text)
     out = tmp_path / "h.json"
     code = main(["hunt", str(probe), str(img), "--reference", str(ref), "--isolate", "--json", str(out)])
-    h = json.loads(out.read_text())["hunt"]
+    h = read_hunt_json(out)["hunt"]
     assert code == 1 and h["end"]["status"] == "not-injectable"
     assert h["introducing"][0]["why_not_injected"] == "inject = false in the probe"
     assert [s["name"] for s in h["remaining"]] == ["tiny/peaks", "tiny/boxes", "tiny/output"]
@@ -151,3 +152,22 @@ def test_the_html_page_lists_the_chain_and_the_first_runs_stages(tmp_path, case)
     for section in ("Inherited", "Each stage on its own (--isolate-all)", "Runs", "Stages of the first run"):
         assert f"<h2>{section}</h2>" in page
     assert "<script" not in page and "http" not in page.split("</style>", 1)[1]
+
+
+def test_the_hunt_schema_lists_exactly_the_fields_written(tmp_path, case):
+    """The committed schema and the writer cannot drift apart (the sequence and corpus parts:
+    test_hunt_sequences.py); and it is not vacuous."""
+    from hunt_reports import HUNT, errors
+
+    from pyparity.render.json_report import schema_document
+
+    code, doc = hunt(tmp_path, case, "rgb,xyxy", "--isolate", "--isolate-all")
+    defs = schema_document(HUNT)["$defs"]
+    h = doc["hunt"]
+    assert doc["schema"] == "pyparity-diff-report/1" and doc["kind"] == "image" and doc["exit_code"] == code
+    assert set(h) == set(defs["hunt"]["properties"])
+    assert all(set(i) == set(defs["introduction"]["properties"]) for i in h["introducing"] + h["isolate_all"]["introducing"])
+    assert all(set(r) == set(defs["run"]["properties"]) for r in h["runs"])
+    broken = dict(doc, hunt={k: v for k, v in h.items() if k != "introducing"})
+    assert any("'introducing' is a required property" in e for e in errors(broken))
+    assert errors(dict(doc, hunt=dict(h, end=dict(h["end"], status="done"))))

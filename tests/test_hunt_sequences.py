@@ -5,12 +5,14 @@ and the shared OpenFace samples; bad input is one line and exit 2."""
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
 
 import pytest
 
 from cli.app import main
+from pyparity.render.json_report import schema_document
+
+from hunt_reports import read_hunt_json  # tests/hunt_reports.py: the JSON checked against its schema
 
 DUMPS = "reference_dumps/openface-2.0.2/images"
 
@@ -39,7 +41,7 @@ def three_frames(tmp_path, samples_dir):
 def hunt(tmp_path, *args):
     out = tmp_path / "hunt.json"
     code = main(["hunt", "pymtcnn-1.2", *args, "--json", str(out)])
-    return code, json.loads(out.read_text()) if out.exists() else None
+    return code, read_hunt_json(out) if out.exists() else None
 
 
 def test_a_sequence_against_the_dumps_named_after_its_files(tmp_path, three_frames, shared_dir, openface_model_dir):
@@ -88,6 +90,10 @@ def test_a_corpus_folder_with_html(tmp_path, three_frames, shared_dir, openface_
     chains = doc["summary"]["chains_by_stage"]
     assert chains[0]["stage"] == "mtcnn/pnet/corrected_boxes" and chains[0]["items"] == ["013.jpg", "018.jpg"]
     assert doc["inputs"]["018.jpg"]["end"]["status"] == "output-matches"
+    assert doc["schema"] == "pyparity-hunt-report/1" and doc["exit_code"] == code
+    defs = schema_document("pyparity-hunt-report/1")["$defs"]
+    assert set(doc["summary"]) == set(defs["summary"]["properties"])
+    assert all(set(i) == set(defs["item"]["properties"]) for i in doc["summary"]["items"])
     page = html.read_text()
     assert "Introducing stages, by stage" in page and "NMS tie-break" in page and "<script" not in page
 

@@ -67,9 +67,9 @@ def test_hunt_names_the_injected_bug(tmp_path, dump, capsys):
     code = main(["hunt", str(_probe(tmp_path, bug="hw_swap")), str(dump / "meta.json"), "--reference", str(dump),
                  "--json", str(out)])
     assert code == 1
-    import json
+    from hunt_reports import read_hunt_json
 
-    rep = json.loads(out.read_text())
+    rep = read_hunt_json(out)
     assert rep["first_divergence"] == "mtcnn/pnet/s00/prob"
     first = next(s for s in rep["stages"] if s["name"] == rep["first_divergence"])
     assert any(h["id"].startswith("transposed") for h in first["diagnosis"])

@@ -323,9 +323,9 @@ def test_a_capture_that_never_fired_is_not_reached_in_the_report(port_dir, tmp_p
         rec.save("f/never", np.float64(1.0))
     out = tmp_path / "r.json"
     code = main(["hunt", str(p), str(p), "--reference", str(ref), "--json", str(out)])
-    import json
+    from hunt_reports import read_hunt_json
 
-    doc = json.loads(out.read_text())
+    doc = read_hunt_json(out)
     st = next(s for s in doc["stages"] if s["name"] == "f/never")
     assert code == 0 and st["status"] == "only-in-A"
     assert st["note"].startswith("not reached (reference only):") and "(capture 2) never fired" in st["note"]

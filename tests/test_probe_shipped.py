@@ -7,7 +7,6 @@ these tests skip — except in CI (CI=true or PYPARITY_REQUIRE_PORTS=1), where t
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
 
 import numpy as np
@@ -16,6 +15,8 @@ import pytest
 from cli.app import main
 from pyparity.probe import load_probe, record_probe
 from pyparity.trace import read_trace
+
+from hunt_reports import read_hunt_json  # tests/hunt_reports.py: the JSON checked against its schema
 
 
 def _require(*modules: str) -> None:
@@ -54,7 +55,7 @@ def _hunt(tmp_path, probe, image, dump, model_dir, *extra):
     out = tmp_path / "report.json"
     code = main(["hunt", probe, str(image), "--reference", str(dump), "--json", str(out),
                  "--model-dir", str(model_dir), *extra])
-    return code, (json.loads(out.read_text()) if out.exists() else None)
+    return code, (read_hunt_json(out) if out.exists() else None)
 
 
 def _stage(report, name):
@@ -183,7 +184,7 @@ def test_pyclnf_isolate_against_pyparitys_ceclm(tmp_path, pyclnf_ready, shared_d
     code = main(["hunt", "pyclnf-0.4.1", str(samples_dir / "sample1.jpg"), "--reference", "pyparity:openface-image",
                  "--model", "ceclm", "--cen-dir", str(shared_dir / "openface" / "synthetic_cen"), "--isolate",
                  "--max-runs", "4", "--model-dir", str(openface_model_dir), "--json", str(out)])
-    doc = json.loads(out.read_text())
+    doc = read_hunt_json(out)
     h = doc["hunt"]
     assert code == 1 and "pyparity:openface-image; model ceclm" in doc["reference"]
     s0 = "face00/clnf/h00/first_scale/fit/s0/"

@@ -1,7 +1,9 @@
-"""JSON rendering of a hunt. For one image, the document is the first run's diff report (the keys of
-``pyparity diff --json``) with the hunt under ``hunt``: the chain of introducing stages with their diagnoses, the inherited
-stages, how it ended, every run's comparison summary, and for a sequence or a corpus the summary
-(per item, first divergences by stage, worst items, introducing stages grouped by stage)."""
+"""JSON rendering of a hunt. For one image, the document is the first run's diff report (a
+``pyparity-diff-report/1`` document, as ``pyparity diff --json`` writes it) with the hunt under ``hunt``:
+the chain of introducing stages with their diagnoses, the inherited stages, how it ended, every run's
+comparison summary. For a sequence or a corpus it is a ``pyparity-hunt-report/1`` document with the
+summary (per item, first divergences by stage, worst items, introducing stages grouped by stage).
+Both schemas are committed as package data (``pyparity/schemas/``) and documented in docs/reports.md."""
 
 from __future__ import annotations
 
@@ -12,8 +14,7 @@ from pyparity.atomic import write_text_atomic
 from pyparity.diff.report import stage_dict
 from pyparity.hunt.chain import ENDINGS
 
-FORMAT = "pyparity-hunt"
-VERSION = 1
+SCHEMA = "pyparity-hunt-report/1"
 
 
 def _intro(i) -> dict:
@@ -68,12 +69,16 @@ def summary_dict(summary) -> dict:
 
 
 def outcome_dict(outcome) -> dict:
-    doc = {}
+    import pyparity
+    from pyparity.render.json_report import report_document
+
     if outcome.kind == "image":
-        # one image: the first run's diff report at the top (as `pyparity diff --json` writes it)
-        doc.update(outcome.result.first.report.to_dict())
-    doc.update({"format": FORMAT, "version": VERSION, "kind": outcome.kind, "probe": outcome.probe,
-                "reference": outcome.reference, "exit_code": outcome.exit_code})
+        # one image: the first run's diff report (as `pyparity diff --json` writes it), the hunt added
+        doc = report_document(outcome.result.first.report)
+    else:
+        doc = {"schema": SCHEMA, "pyparity": pyparity.__version__}
+    doc.update({"kind": outcome.kind, "probe": outcome.probe, "reference": outcome.reference,
+                "exit_code": outcome.exit_code})
     if outcome.result is not None:
         doc["hunt"] = result_dict(outcome.result, full_report=False)
     if outcome.summary is not None:

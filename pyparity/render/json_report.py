@@ -15,7 +15,8 @@ from pyparity.atomic import write_text_atomic
 from pyparity.diff.report import DiffReport
 
 SCHEMA = "pyparity-diff-report/1"
-SCHEMA_FILES = {SCHEMA: "diff-report-1.schema.json", "pyparity-gate-report/1": "gate-report-1.schema.json"}
+SCHEMA_FILES = {SCHEMA: "diff-report-1.schema.json", "pyparity-gate-report/1": "gate-report-1.schema.json",
+                "pyparity-hunt-report/1": "hunt-report-1.schema.json"}
 
 
 def schema_document(schema: str = SCHEMA) -> dict:
