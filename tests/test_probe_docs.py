@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from pyparity.probe import ProbeError, load_probe
-from pyparity.probe.schema import SECTIONS, keys, markdown
+from pyparity.probe.schema import SECTIONS, keys
+from pyparity.probe.schema_doc import markdown
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "probes.md"
 
@@ -15,7 +16,7 @@ DOC = Path(__file__).resolve().parents[1] / "docs" / "probes.md"
 def test_the_key_reference_is_the_schemas():
     text = DOC.read_text(encoding="utf-8")
     section = text.split("<!-- keys:begin -->\n", 1)[1].split("<!-- keys:end -->", 1)[0]
-    assert section == markdown(), "regenerate: python -m pyparity.probe.schema"
+    assert section == markdown(), "regenerate: python -m pyparity.probe.schema_doc"
 
 
 @pytest.mark.parametrize("section,table", [("[probe]", "[probe]\nname = 'x'\n"), ("[port]", "[port]\ncall = 'm:f'\n")])

@@ -1,6 +1,6 @@
 """The probe file's schema: pydantic models of its tables, which `load_probe` validates every probe file
 against (types and keys; any other key is refused) and which docs/probes.md's key reference is
-generated from (``python -m pyparity.probe.schema`` prints it; a test keeps the page in step).
+generated from (`pyparity.probe.schema_doc`; a test keeps the page in step).
 
 Each key is declared with `key`: its type, its default and what it means in the words of the
 reference page. `load_probe` checks what the values mean (a target's form, a stage template, ...).
@@ -14,7 +14,7 @@ from pydantic import Field
 
 from pyparity.tomlfile import Strict
 
-__all__ = ["ProbeFile", "SECTIONS", "PLACEHOLDERS", "keys", "markdown"]
+__all__ = ["ProbeFile", "SECTIONS", "keys"]
 
 Scalar = Union[str, int, float, bool]
 
@@ -136,40 +136,7 @@ class ProbeFile(Strict):
 SECTIONS: dict[str, type[Strict]] = {"[probe]": ProbeTable, "[port]": PortTable, "[[capture]]": CaptureTable,
                                      "[onnx]": OnnxTable}
 
-PLACEHOLDERS = (
-    ("$image_bgr", "the input image, 8-bit BGR as OpenFace reads it (a sequence: the frame)"),
-    ("$image_rgb", "the same, RGB"),
-    ("$image_gray", "the same, grayscale (cv2.cvtColor)"),
-    ("$path", "the input's path"),
-    ("$models", "the OpenFace model folder (--model-dir, else the model manager's)"),
-    ("$shared", "the shared data folder ($PYPARITY_SHARED, else ../shared)"),
-    ("$probe_dir", "the probe file's folder"),
-    ("$ref:STAGE", "the reference's array of STAGE (a dump, or a pyparity: pipeline's trace of the same input)"),
-)
-
 
 def keys(section: str) -> set[str]:
     """The keys a table accepts: ``"[port]"`` -> {"setup", ...}."""
     return set(SECTIONS[section].model_fields)
-
-
-def markdown() -> str:
-    """The key reference of docs/probes.md, from the models above."""
-    out = []
-    for section, model in SECTIONS.items():
-        out.append(f"#### `{section}`\n\n| key | type | default | meaning |\n|---|---|---|---|")
-        for name, info in model.model_fields.items():
-            extra = info.json_schema_extra or {}
-            out.append(f"| `{name}` | {extra['type_text']} | {extra['default_text']} | {info.description} |")
-        out.append("")
-    out.append("#### Placeholders\n\n| placeholder | value |\n|---|---|")
-    out += [f"| `{p}` | {v} |" for p, v in PLACEHOLDERS]
-    from pyparity.probe.transforms import INVERSE
-
-    out.append("\n#### Transform steps, and how each is undone for injection\n\n| step | undone by |\n|---|---|")
-    out += [f"| `{k}` | {v} |" for k, v in INVERSE.items()]
-    return "\n".join(out) + "\n"
-
-
-if __name__ == "__main__":  # pragma: no cover
-    print(markdown(), end="")
