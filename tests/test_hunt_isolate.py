@@ -171,3 +171,25 @@ def test_the_hunt_schema_lists_exactly_the_fields_written(tmp_path, case):
     broken = dict(doc, hunt={k: v for k, v in h.items() if k != "introducing"})
     assert any("'introducing' is a required property" in e for e in errors(broken))
     assert errors(dict(doc, hunt=dict(h, end=dict(h["end"], status="done"))))
+
+
+def test_a_summary_groups_a_repeated_cause_by_its_capture():
+    """pyclnf's KDE grid introduces a difference at every iteration of every scale: one chain per capture,
+    not one per iteration; stages without a capture still group by name (frame numbers dropped)."""
+    from pyparity.hunt.summary import Item, Summary
+
+    cap = "capture 10: f/{ws}/rigid/it{it:02d}/mean_shifts_stacked"
+    a = Item("a.jpg", "a.jpg", "diverged", introduced=[("f/s0/rigid/it01/mean_shifts_stacked", "kde"),
+                                                       ("f/s1/rigid/it00/mean_shifts_stacked", "scale"),
+                                                       ("f/s0/sigma", "sigma")])
+    a.groups = {"f/s0/rigid/it01/mean_shifts_stacked": cap, "f/s1/rigid/it00/mean_shifts_stacked": cap}
+    b = Item("frame0001", "b.jpg", "diverged", introduced=[("frame0001/f/s0/sigma", "sigma"),
+                                                          ("frame0001/f/s0/rigid/it01/mean_shifts_stacked", "kde")])
+    b.groups = {"frame0001/f/s0/rigid/it01/mean_shifts_stacked": cap}
+    chains = Summary(items=[a, b]).chains()
+    assert [(c.stages, c.items, c.diagnoses) for c in chains] == [
+        (["f/s0/rigid/it01/mean_shifts_stacked", "f/s1/rigid/it00/mean_shifts_stacked"], ["a.jpg", "frame0001"],
+         ["kde", "scale"]),
+        (["f/s0/sigma"], ["a.jpg", "frame0001"], ["sigma"])]
+    assert chains[0].label == f"f/s0/rigid/it01/mean_shifts_stacked (+1 more of {cap})"
+    assert chains[1].label == "f/s0/sigma" and chains[1].pattern == ""

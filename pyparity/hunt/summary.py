@@ -30,8 +30,25 @@ class Item:
     output_stage: str | None = None            # the port's result stage (or the last compared stage)
     output_max_abs: float | None = None
     introduced: list[tuple[str, str]] = field(default_factory=list)   # (stage, first diagnosis)
+    # stage -> the capture that records it ("capture 10: face00/clnf/h00/{ws}/rigid/it{it:02d}/..."): a cause
+    # repeated per scale, iteration or frame groups by it
+    groups: dict[str, str] = field(default_factory=dict)
     end: str = ""
     error: str = ""
+
+
+@dataclass
+class Chain:
+    """Introducing stages of one capture over the summary's items (`Summary.chains`)."""
+
+    pattern: str                                # the capture and its stage pattern, "" when unknown
+    stages: list[str] = field(default_factory=list)      # without frame numbers, in the order found
+    items: list[str] = field(default_factory=list)
+    diagnoses: list[str] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return self.stages[0] + (f" (+{len(self.stages) - 1} more of {self.pattern})" if len(self.stages) > 1 else "")
 
 
 @dataclass
@@ -54,17 +71,22 @@ class Summary:
         bad = [i for i in self.items if i.status == "diverged"]
         return sorted(bad, key=lambda i: (-(i.output_max_abs or 0.0), -len(i.introduced), i.name))[:n]
 
-    def chains(self) -> list[tuple[str, list[str], list[str]]]:
-        """(introducing stage, the items where it introduced a difference, the distinct diagnoses)."""
-        by: dict[str, tuple[list[str], list[str]]] = {}
+    def chains(self) -> list[Chain]:
+        """The introducing stages grouped by the capture that records them (a cause the port repeats at
+        every scale, iteration or frame is one chain), with the items where they introduced a difference
+        and the distinct diagnoses; most frequent first."""
+        by: dict[str, Chain] = {}
         for i in self.items:
             for stage, cause in i.introduced:
-                items, causes = by.setdefault(stage_key(stage), ([], []))
-                if i.name not in items:
-                    items.append(i.name)
-                if cause and cause not in causes:
-                    causes.append(cause)
-        return sorted(((k, v[0], v[1]) for k, v in by.items()), key=lambda t: (-len(t[1]), t[0]))
+                key = stage_key(stage)
+                c = by.setdefault(i.groups.get(stage) or key, Chain(pattern=i.groups.get(stage, "")))
+                if key not in c.stages:
+                    c.stages.append(key)
+                if i.name not in c.items:
+                    c.items.append(i.name)
+                if cause and cause not in c.diagnoses:
+                    c.diagnoses.append(cause)
+        return sorted(by.values(), key=lambda c: (-len(c.items), c.stages[0]))
 
     @property
     def ok(self) -> bool:
@@ -109,6 +131,7 @@ def item_of(name: str, input: str, result, output_stages: list[str]) -> Item:
         it.first_cause = rep.first.diagnosis[0].title
     it.output_stage, it.output_max_abs = _output_of(rep, output_stages)
     it.introduced = [(i.stage, i.result.diagnosis[0].title if i.result.diagnosis else "") for i in result.introduced]
+    it.groups = {i.stage: i.group for i in result.introduced if i.group}
     return it
 
 
@@ -130,7 +153,8 @@ def frame_items(frames, result, output_stages: list[str]) -> list[Item]:
             # one run: each frame's first divergence introduces its difference (everything before it matched)
             it.introduced = [(f"{f.label}/{rep.first_divergence}", it.first_cause)] if rep.first_divergence else []
         else:
-            it.introduced = [(i.stage, i.result.diagnosis[0].title if i.result.diagnosis else "")
-                             for i in result.introduced if i.stage.startswith(f.label + "/")]
+            mine = [i for i in result.introduced if i.stage.startswith(f.label + "/")]
+            it.introduced = [(i.stage, i.result.diagnosis[0].title if i.result.diagnosis else "") for i in mine]
+            it.groups = {i.stage: i.group for i in mine if i.group}
         out.append(it)
     return out

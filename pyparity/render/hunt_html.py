@@ -56,7 +56,7 @@ def _summary(summary) -> dict:
                    _fmt(i.output_max_abs) if i.status == "diverged" else ""] for i in summary.items],
         "firsts": [[s, str(n)] for s, n in summary.first_divergences()],
         "worst": [[i.name, i.output_stage or "", _fmt(i.output_max_abs)] for i in summary.worst()],
-        "chains": [[s, f"{len(items)}: " + ", ".join(items), "; ".join(c)] for s, items, c in summary.chains()],
+        "chains": [[c.label, f"{len(c.items)}: " + ", ".join(c.items), "; ".join(c.diagnoses)] for c in summary.chains()],
     }
 
 

@@ -60,11 +60,13 @@ def summary_dict(summary) -> dict:
         "ok": summary.ok,
         "nothing_compared": summary.nothing_compared or None,
         "counts": {st: summary.count(st) for st in ("match", "diverged", "nothing-compared", "no-reference", "error")},
-        "items": [vars(i) | {"introduced": [list(t) for t in i.introduced], "output_max_abs": _num(i.output_max_abs)}
+        "items": [{k: v for k, v in vars(i).items() if k != "groups"}
+                  | {"introduced": [list(t) for t in i.introduced], "output_max_abs": _num(i.output_max_abs)}
                   for i in summary.items],
         "first_divergence_by_stage": [{"stage": s, "items": n} for s, n in summary.first_divergences()],
         "worst": [i.name for i in summary.worst()],
-        "chains_by_stage": [{"stage": s, "items": items, "diagnoses": causes} for s, items, causes in summary.chains()],
+        "chains_by_stage": [{"stage": c.stages[0], "stages": c.stages, "capture": c.pattern or None, "items": c.items,
+                             "diagnoses": c.diagnoses} for c in summary.chains()],
     }
 
 

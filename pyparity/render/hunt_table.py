@@ -147,10 +147,10 @@ def render_summary(summary, console: Console, chains: bool = True) -> None:
         ch = summary.chains()
         if ch:
             t = _table(console, "introducing stage", "items", "diagnoses")
-            for stage, items, causes in ch:
-                shown = ", ".join(items[:6]) + (f", ... (+{len(items) - 6})" if len(items) > 6 else "")
-                t.add_row(Text(printable(stage)), Text(printable(f"{len(items)}: {shown}")),
-                          Text(printable("; ".join(causes[:3]))))
+            for c in ch:
+                shown = ", ".join(c.items[:6]) + (f", ... (+{len(c.items) - 6})" if len(c.items) > 6 else "")
+                t.add_row(Text(printable(c.label)), Text(printable(f"{len(c.items)}: {shown}")),
+                          Text(printable("; ".join(c.diagnoses[:3]))))
             console.print(t)
     ok = summary.ok
     line = summary.line() + (f"; NOTHING COMPARED: {summary.nothing_compared}" if summary.nothing_compared else "")

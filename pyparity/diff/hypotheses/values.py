@@ -249,8 +249,8 @@ def localised(a, b, tol, ctx):
 
 
 def spread(a, b, tol, ctx):
-    """When nothing else explains a divergence and it is everywhere: if it is small against the values (at
-    most 0.5 % of the largest), say so with its size — the same quantity computed another way (precision, solver, stopping rule),
+    """When nothing else explains a divergence and it is everywhere: if it is small against the values' range
+    (at most 0.1 % of it: a magnitude would call any error in an image coordinate small), say so with its size — the same quantity computed another way (precision, solver, stopping rule),
     not a layout, a convention or another formula."""
     from pyparity.diff.hypotheses.clnf import element_names
 
@@ -258,8 +258,8 @@ def spread(a, b, tol, ctx):
         return
     d, over = _over(a, b, tol)
     n_over = int(over.sum())
-    scale = float(np.max(np.abs(f64(a)))) if a.size else 0.0
-    if n_over <= 0.5 * a.size or not np.isfinite(d).all() or scale == 0 or float(d.max()) > 0.005 * scale:
+    scale = float(np.ptp(f64(a))) if a.size else 0.0
+    if n_over <= 0.5 * a.size or not np.isfinite(d).all() or scale == 0 or float(d.max()) > 1e-3 * scale:
         return
     fa, fb = f64(a).reshape(-1), f64(b).reshape(-1)
     corr = float(np.corrcoef(fa, fb)[0, 1]) if np.ptp(fa) > 0 and np.ptp(fb) > 0 else float("nan")
@@ -268,7 +268,7 @@ def spread(a, b, tol, ctx):
             if names[0] == "shape mode 0" else "the parameters")
     yield Hypothesis(
         "small-everywhere", f"{n_over} of {a.size} of {what} differ a little, up to {float(d.max()):.3g} "
-        f"({100 * float(d.max()) / scale:.2g} % of the largest)",
+        f"({100 * float(d.max()) / scale:.2g} % of their range)",
         f"no layout, convention, offset, scale or rounding fits; B follows A closely (correlation {corr:.6f}), "
         f"mean |B − A| {float(d.mean()):.3g}: the same quantity computed another way — another precision (float64 "
         "vs float32), another solver or regularisation, another number of iterations or stopping rule",
