@@ -238,6 +238,21 @@ def test_mean_shift_grid_negative_control():
                                           Context(stage, ref, None, tuple(ref.names)), limit=20))
 
 
+def test_mean_shifts_mapped_with_the_ports_own_similarity_are_inherited_from_it():
+    ref, stage, a, _ = _mean_shift_case()
+    scale_dir = stage.split("/rigid/")[0]
+    port_sim = np.array([[0.9, -0.1], [0.1, 0.9]]) * 0.997   # the port's transform: 0.3 % smaller
+    cand = Trace.from_arrays({f"{scale_dir}/sim_ref_to_img": port_sim.astype(np.float32)})
+    b = a * 0.997
+    hyps = diagnose(a.reshape(-1, 1), b.reshape(-1, 1), TOL, Context(stage, ref, cand, tuple(ref.names)), limit=20)
+    assert hyps[0].id == "sim-inherited", [h.title for h in hyps]
+    assert f"{scale_dir}/sim_ref_to_img (scale 0.997 × the reference's" in hyps[0].title
+    # negative control: the same ports's transform, but shifts that are not the reference's mapped through it
+    b2 = b + rng.normal(0, 0.01, b.shape)
+    assert "sim-inherited" not in ids(diagnose(a.reshape(-1, 1), b2.reshape(-1, 1), TOL,
+                                               Context(stage, ref, cand, tuple(ref.names)), limit=20))
+
+
 # ---- where a difference is, what it is made of (CLNF's landmarks and parameters) ------------------
 
 def test_stacked_landmarks_that_differ_at_the_eyes_are_named_points_not_rows():

@@ -574,7 +574,7 @@ from pyparity.diff.hypotheses import clnf as _clnf, intrinsics as _intr, nms as 
     values as _val  # noqa: E402 (they import this module's helpers)
 
 HYPOTHESES: list[Callable] = [
-    _decision_flip, _val.size_off_by_one, _intr.intrinsics, _rot.rotations, _clnf.mean_shift_grid, _layout, _axes,
+    _decision_flip, _val.size_off_by_one, _intr.intrinsics, _rot.rotations, _clnf.mean_shift_grid, _clnf.mean_shift_similarity, _layout, _axes,
     _reshape, _channels, _boxes, _val.similarity, _val.box_coefficients, _offset, _sign, _scale, _rows, _val.rows_differ, _nms_h.nms_tie_break,
     _row_subset, _val.rounding_modes, _rounding, _landmark_box, _nms_scores, _stale,
 ]

@@ -118,3 +118,39 @@ def mean_shift_grid(a, b, tol, ctx):
             f"rounded to the 0.1-px grid (OpenFace's NonVectorisedMeanShift_precalc_kde table) it gives A (max "
             f"{err_grid_a:.2g}), with the exact offsets it gives B (max {err_exact_b:.2g}, where B − A is up to "
             f"{gap:.3g})", "# evaluate the kernel at the nearest 0.1-px grid point as OpenFace does", err_exact_b)
+
+
+def mean_shift_similarity(a, b, tol, ctx):
+    """Mean-shifts in the image frame that are the reference's mapped through another similarity transform:
+    the port took its own ``sim_ref_to_img`` of that scale (which differs from the reference's) to bring the
+    mean-shifts from the reference frame to the image — the difference is inherited from there, not made by
+    the KDE. Checked: the reference's shifts, taken back to the reference frame with its own transform and
+    out again with the port's, give B."""
+    m = _STAGE.match(ctx.stage or "")
+    ref, cand = ctx.reference, ctx.candidate
+    if m is None or m.group("ref") or ref is None or cand is None or a.size != b.size or a.size < 4 or a.size % 2:
+        return
+    sim_name = f"{m.group('scale')}/sim_ref_to_img"
+    if sim_name not in ref or sim_name not in cand:
+        return
+    sa = np.asarray(ref[sim_name], np.float64).reshape(2, 2)
+    sb = np.asarray(cand[sim_name], np.float64).reshape(2, 2)
+    if np.array_equal(sa, sb) or abs(np.linalg.det(sa)) < 1e-12:
+        return
+    fa = np.asarray(a, np.float64).reshape(-1)
+    n = fa.size // 2
+    in_ref_frame = np.linalg.solve(sa, np.stack([fa[:n], fa[n:]]))
+    predicted = (sb @ in_ref_frame).reshape(-1)
+    fb = np.asarray(b, np.float64).reshape(-1)
+    gap = float(np.max(np.abs(fb - fa)))
+    err = float(np.max(np.abs(predicted - fb)))
+    if gap == 0 or err > max(1e-4, 0.05 * gap):
+        return
+    scale = float(np.sqrt(abs(np.linalg.det(sb)) / abs(np.linalg.det(sa))))
+    rot = float(np.degrees(np.arctan2(sb[1, 0], sb[0, 0]) - np.arctan2(sa[1, 0], sa[0, 0])))
+    yield Hypothesis(
+        "sim-inherited", f"mean-shifts mapped with the port's own similarity transform {sim_name} (scale {scale:.6g} × "
+        f"the reference's, rotation {rot:+.4g}°)",
+        f"the reference's mean-shifts, taken to the reference frame with its sim_ref_to_img and back with the "
+        f"port's, give B (max {err:.2g}, where B − A is up to {gap:.3g}): the difference is inherited from "
+        f"{sim_name}, which the port uses here as well", f"# the cause is at {sim_name}", err)
