@@ -182,3 +182,112 @@ def test_64_bit_integer_gaps_are_reported_exactly():
     r = compare_arrays("s", big, big + np.array([100, 1]), Tolerance(atol=99))
     assert r.status == DIVERGED and r.n_over == 1 and r.max_abs == 100.0 and r.argmax == (0,)
     assert compare_arrays("s", big[1:], big[1:] + 1, Tolerance()).status == DIVERGED   # 2**53 + 1 is 2**53 in float64
+
+
+# the fast path (arrays over one chunk) ---------------------------------------------------------
+
+def _spy_slow_path(monkeypatch) -> list:
+    """Records each chunk handed to `_chunk_metrics` (the element-wise path)."""
+    from pyparity.diff import compare
+
+    calls = []
+    slow = compare._chunk_metrics
+
+    def spy(a, b, tol):
+        calls.append(a.size)
+        return slow(a, b, tol)
+
+    monkeypatch.setattr(compare, "_chunk_metrics", spy)
+    return calls
+
+
+FAST_CASES = [  # (tolerance, reference values, relative change of the candidate) — every element well inside
+    (Tolerance(atol=2.0 ** -10), [0.0, 1.0, -3.0, 100.0], 1e-7),
+    (Tolerance(rtol=1e-5), [0.5, 1.0, -3.0, 100.0], 1e-6),
+    (Tolerance(rtol=1e-5, ulps=4), [0.5, 1.0, -3.0, 1e6], 1e-6),          # the built-in default
+    (Tolerance(atol=1e-3, rtol=1e-5), [0.0, 1.0, -3.0, 1e6], 1e-6),
+    (Tolerance(rtol_max=1e-4), [0.0, 1.0, -3.0, 100.0], 1e-7),
+    (Tolerance(atol=0.5, rtol=1e-3), [1e-30, 1.0, -3.0, 7.0], 0.0),       # equal values
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", range(len(FAST_CASES)))
+def test_arrays_within_tolerance_never_leave_the_fast_path(monkeypatch, dtype, case):
+    """compare.py's contract: a chunk whose elements all pass atol/rtol well inside their limit is measured
+    by `_fast_chunk` alone (the element-wise path is for failing, non-finite or borderline elements)."""
+    from pyparity.diff.compare import _CHUNK
+
+    tol, values, rel = FAST_CASES[case]
+    a = np.resize(np.array(values, dtype), 3 * _CHUNK + 11)
+    b = (a * dtype(1 + rel)).astype(dtype)
+    calls = _spy_slow_path(monkeypatch)
+    r = compare_arrays("s", a, b, tol)
+    assert r.status == MATCH and r.n_over == 0
+    assert calls == []
+    b[5] = dtype(np.nan)                                   # a chunk with a NaN: that chunk alone goes element-wise
+    assert compare_arrays("s", a, b, tol).status == DIVERGED and calls == [_CHUNK]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_fast_path_reports_no_nan_inf_or_failure(dtype):
+    from pyparity.diff.compare import _CHUNK
+
+    a = np.linspace(1, 2, 2 * _CHUNK + 3).astype(dtype)
+    r = compare_arrays("s", a, a * dtype(1 + 2.0 ** -20), Tolerance(rtol=1e-5))
+    assert r.status == MATCH and (r.n_over, r.nan_a, r.nan_b, r.inf_a, r.inf_b) == (0, 0, 0, 0, 0)
+    assert r.n_total == a.size
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_chunk_is_held_to_its_own_reference_values(dtype):
+    """Thresholds come from each chunk's |a|: a first chunk whose relative errors are huge (a = 0, b within
+    atol) lends nothing to the next, where one element is 5 away under atol = 1."""
+    from pyparity.diff.compare import _CHUNK
+
+    a = np.concatenate([np.zeros(_CHUNK), np.ones(_CHUNK + 9)]).astype(dtype)
+    b = a.copy()
+    b[:_CHUNK] = 0.5
+    tol = Tolerance(atol=1.0, rtol=1e-5)
+    assert compare_arrays("s", a, b, tol).status == MATCH
+    b[_CHUNK + 4] = 6.0                                   # |6 - 1| = 5 > 1 + 1e-5
+    r = compare_arrays("s", a, b, tol)
+    assert r.status == DIVERGED and r.n_over == 1 and r.argmax == (_CHUNK + 4,) and r.max_abs == 5.0
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fast_path_relative_error_where_the_reference_is_zero(dtype):
+    """max_rel is |b - a| / |a|; where a = 0 it is 0 if b = 0 too and infinite otherwise (as element-wise)."""
+    from pyparity.diff.compare import _CHUNK
+
+    n = 2 * _CHUNK + 5
+    a = np.full(n, 4.0, dtype)
+    a[::7] = 0.0
+    b = a.copy()
+    b[3] = dtype(4.5)                                      # relative error 0.125 (exact), a = 0 elements equal
+    tol = Tolerance(atol=1.0)
+    r = compare_arrays("s", a, b, tol)
+    assert r.status == MATCH and r.max_rel == 0.125 and r.max_abs == 0.5 and r.argmax == (3,)
+    small = compare_arrays("s", a[:20], b[:20], tol)       # the element-wise path says the same
+    assert (small.max_rel, small.max_abs) == (0.125, 0.5)
+    b[7] = dtype(0.25)                                     # a = 0, b = 0.25: infinitely relative, within atol
+    r = compare_arrays("s", a, b, tol)
+    assert r.status == MATCH and r.max_rel == math.inf and r.max_abs == 0.5
+    c = a.copy()
+    c[0] = dtype(0.75)                                     # only the a = 0 element differs
+    r = compare_arrays("s", a, c, tol)
+    assert r.status == MATCH and r.max_rel == math.inf and r.max_abs == 0.75 and r.argmax == (0,)
+
+
+def test_fast_path_mean_is_summed_in_float64():
+    """mean_abs is the mean of the float64 differences: a float32 sum would drop the small ones."""
+    from pyparity.diff.compare import _CHUNK
+
+    n = 3 * _CHUNK + 1
+    pattern = [0.5, 2.0 ** -30, 3 * 2.0 ** -30]             # exact in float32; 0.5 + 2**-30 is not
+    b = np.resize(np.array(pattern, np.float32), n)
+    a = np.zeros(n, np.float32)
+    want = math.fsum(np.resize(np.array(pattern), n).tolist()) / n
+    r = compare_arrays("s", a, b, Tolerance(atol=1.0))
+    assert r.status == MATCH and r.mean_abs == want and r.max_abs == 0.5
+    assert float(np.add.reduce(b[:_CHUNK], dtype=np.float32)) != math.fsum(b[:_CHUNK].tolist())   # float32 would not do
