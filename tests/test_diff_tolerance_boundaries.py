@@ -489,3 +489,80 @@ def test_fractions_agree_with_float64_at_the_chosen_limits():
     """The limits above are exact: the float64 evaluation of the definition is the rational one there."""
     for a, thr in ((1.0, 2.0 ** -10), (3.0, 3.0 * 2.0 ** -16), (4.0, 2.0 ** -8 + 4 * 2.0 ** -6)):
         assert Fraction(a + thr) - Fraction(a) == Fraction(thr)
+
+
+def test_set_order_of_a_one_dimensional_stage():
+    a = np.array([1.0, 2.0, 3.0, -4.0])
+    b = a[[3, 0, 2, 1]]
+    r = compare_arrays("s", a, b, Tolerance(order="set"))
+    assert r.status == MATCH and r.order_only and r.note == "same rows in another order"
+    assert compare_arrays("s", a, b, Tolerance()).status == DIVERGED
+
+
+def test_set_pairing_is_by_distance_not_by_sum():
+    """Rows of opposite signs: |a - b| pairs 1 with 1.05 and -1 with -1.05 (|a + b| would keep them in place)."""
+    a = np.array([[1.0], [-1.0]])
+    b = np.array([[-1.05], [1.05]])
+    assert compare_arrays("s", a, b, Tolerance(atol=0.1, order="set")).status == MATCH
+    assert compare_arrays("s", a, b, Tolerance(atol=0.1)).status == DIVERGED
+
+
+@pytest.mark.parametrize("complex_side", ["A", "B"])
+def test_set_pairing_of_complex_rows_counts_the_imaginary_parts(complex_side):
+    """Distances are complex magnitudes. In order, row 1 fails (|1j - 3| = √10 > 2.5); the pairing by distance
+    swaps the rows (total 4·√5 ≈ 8.94 against 4 + √10 + 2 ≈ 9.16) and every element passes (√5 ≤ 2.5); by
+    real parts alone it would keep the order (3 against 5) and fail."""
+    c = np.array([[2 + 2j, 2j], [1j, 1 + 2j]])
+    r = np.array([[2.0, 0.0], [3.0, 1.0]])
+    a, b = (c, r) if complex_side == "A" else (r, c)
+    tol = Tolerance(atol=2.5, order="set", check_dtype=False)
+    res = compare_arrays("s", a, b, tol)
+    assert res.status == MATCH and res.order_only
+    assert compare_arrays("s", a, b, Tolerance(atol=2.5, check_dtype=False)).status == DIVERGED
+    # both complex: rows equal in real parts, told apart by the imaginary ones
+    a = np.array([[1 + 1j], [1 + 2j], [1 + 3j]])
+    assert compare_arrays("s", a, a[[2, 0, 1]], Tolerance(order="set")).status == MATCH
+
+
+@pytest.mark.parametrize("rows,row", [(2236, ()), (250, (80,))])
+def test_set_matching_is_tried_up_to_five_million_cost_entries(rows, row):
+    """rows² × values per row ≤ 5,000,000 (2236² = 4,999,696; 250² · 80 = 5,000,000): tried; one row more: not."""
+    for n, want in ((rows, MATCH), (rows + 1, DIVERGED)):
+        a = np.arange(n * int(np.prod(row)), dtype=np.float64).reshape((n, *row))
+        r = compare_arrays("s", a, a[::-1].copy(), Tolerance(order="set"))
+        assert r.status == want and r.order_only == (want == MATCH), (n, row)
+
+
+def test_match_as_set_returns_only_a_reordering():
+    from pyparity.diff.compare import match_as_set
+
+    a = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    assert np.array_equal(match_as_set(a, a[[1, 2, 0]], Tolerance()), a)
+    assert match_as_set(a, a.copy(), Tolerance()) is None                 # already in the best order
+    assert match_as_set(a, a[[1, 2, 0]] + 1.0, Tolerance()) is None       # no order makes them agree
+    assert match_as_set(a[:1], a[:1] + 1.0, Tolerance()) is None          # one row: nothing to reorder
+    assert match_as_set(np.array(1.0), np.array(2.0), Tolerance()) is None
+
+
+def test_set_matching_of_non_finite_and_extreme_rows_warns_nothing():
+    import warnings
+
+    a = np.array([[np.inf, 1.0], [-np.inf, 2.0], [1e308, -1e308], [np.nan, 0.0]])
+    b = a[[3, 2, 1, 0]].copy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                 # inf - inf and 1e308 - -1e308 are no RuntimeWarning here
+        assert compare_arrays("s", a, b, Tolerance(order="set")).status == MATCH
+        assert compare_arrays("s", -a, b, Tolerance(order="set")).status == DIVERGED
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.uint64])
+@pytest.mark.parametrize("big_side", ["A", "B"])
+def test_64_bit_gap_is_exact_when_only_one_side_reaches_2_to_the_53(dtype, big_side):
+    """2**53 + 1 rounds to 2**53 in float64, 2**53 - 1 does not: float64 says 1 apart, they are 2 apart."""
+    big, small = dtype(2 ** 53 + 1), dtype(2 ** 53 - 1)
+    assert np.float64(big) - np.float64(small) == 1.0
+    a, b = (big, small) if big_side == "A" else (small, big)
+    assert status(a, b, Tolerance(atol=1)) == DIVERGED
+    assert status(a, b, Tolerance(atol=2)) == MATCH
+    r = compare_arrays("s", np.array([a, a]), np.array([a, b]), Tolerance(atol=1))
+    assert r.max_abs == 2.0 and r.argmax == (1,) and r.n_over == 1
