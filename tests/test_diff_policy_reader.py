@@ -205,3 +205,59 @@ def test_fuzz_tolerance_tables(table, as_rule):
         assert "\n" not in str(exc)
     else:
         _valid(pol)
+
+
+# what a rule takes from the default -----------------------------------------------------------
+
+@pytest.mark.parametrize("key,value", [("atol", 0.25), ("rtol", 0.1), ("rtol_max", 1e-3), ("ulps", 7), ("exact", True)])
+def test_a_rule_with_any_tolerance_key_starts_from_nothing(key, value):
+    """A rule that sets atol, rtol, rtol_max, ulps or exact is its own tolerance: it inherits none of these."""
+    pol = parse_policy({"default": {"atol": 0.5, "rtol": 0.2, "ulps": 2}, "rule": [{"stages": ["x"], key: value}]}, "p")
+    assert pol.tolerance_for("x") == Tolerance(**{key: value})
+
+
+@pytest.mark.parametrize("key,value", [("order", "set"), ("order", "sequence"), ("ignore", True), ("check_dtype", False),
+                                       ("nan_equal", False), ("expected", "a fix")])
+def test_a_rule_with_only_other_keys_keeps_the_default_tolerance(key, value):
+    pol = parse_policy({"default": {"atol": 0.5, "ulps": 2}, "rule": [{"stages": ["x"], key: value}]}, "p")
+    assert pol.tolerance_for("x") == Tolerance(atol=0.5, ulps=2, **{key: value})
+
+
+# messages, word for word ----------------------------------------------------------------------
+
+def test_unknown_keys_are_named_with_the_known_ones(tmp_path):
+    p = tmp_path / "p.toml"
+    p.write_text("[default]\ntolerance = 1\nAtol = 2\n")
+    with pytest.raises(PolicyError) as err:
+        load_policy(p)
+    assert str(err.value) == (f"{p} [default]: unknown key(s) Atol, tolerance (known: atol, check_dtype, exact, "
+                              "expected, ignore, nan_equal, order, rtol, rtol_max, ulps)")
+    with pytest.raises(PolicyError) as err:
+        parse_policy({"rules": [], "defaults": {}}, "q.toml")
+    assert str(err.value) == "q.toml: unknown section(s) defaults, rules (expected [default], [[rule]])"
+
+
+def test_a_missing_policy_file_says_so_in_one_line(tmp_path):
+    with pytest.raises(PolicyError) as err:
+        load_policy(tmp_path / "nope.toml")
+    assert str(err.value) == f"{tmp_path / 'nope.toml'}: cannot read policy file (No such file or directory)"
+
+
+def test_policies_are_read_as_utf8_whatever_the_locale(tmp_path):
+    """A policy in UTF-8 (a comment and a reason in French) read by a Python whose locale encoding is ASCII."""
+    import os
+    import subprocess
+    import sys
+
+    import pyparity
+
+    p = tmp_path / "p.toml"
+    p.write_text('[default]\natol = 0.5  # écart ≤ ½\n[[rule]]\nstages = ["x"]\nexpected = "corrigé"\n', encoding="utf-8")
+    env = dict(os.environ, LC_ALL="C", LANG="C", PYTHONUTF8="0", PYTHONCOERCECLOCALE="0",
+               PYTHONPATH=str(Path(pyparity.__file__).parents[1]))
+    code = ("import locale, sys; from pyparity.diff.policy import load_policy; "
+            "assert locale.getpreferredencoding(False).lower() in ('ascii', 'ansi_x3.4-1968'), locale.getpreferredencoding(False); "
+            f"pol = load_policy({str(p)!r}); sys.stdout.buffer.write(pol.tolerance_for('x').expected.encode('utf-8'))")
+    run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True)
+    assert run.returncode == 0, run.stderr.decode()
+    assert run.stdout.decode("utf-8") == "corrigé"
