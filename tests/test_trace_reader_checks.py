@@ -543,3 +543,202 @@ def test_fuzz_index_rows(tmp_path_factory, rows, junk):
         assert "\n" not in str(exc)
     else:
         assert sorted(t.names) == sorted(ARRAYS)
+
+
+# .npy versions, messages word for word, the header checked before the data -----------------------
+
+def _archive(p: Path, members: dict, compress: bool, rows: list[tuple]) -> Path:
+    """A trace whose archive holds ``members`` (name -> .npy bytes), stored or deflated by zipfile."""
+    p.mkdir()
+    (p / "meta.json").write_text("{}")
+    _write_index(p, rows)
+    with zipfile.ZipFile(p / "arrays.npz", "w", zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED) as z:
+        for name, data in members.items():
+            z.writestr(name + ".npy", data)
+    return p
+
+
+def _npy_version(array: np.ndarray, version: tuple) -> bytes:
+    buf = io.BytesIO()
+    np.lib.format.write_array(buf, array, version=version)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_npy_format_versions_1_2_and_3_read_alike(tmp_path, compress):
+    arrays = {"v1": np.arange(4.0), "v2": np.arange(6, dtype=np.int16).reshape(2, 3), "v3": np.array(["ab", "c"])}
+    members = {n: _npy_version(a, (int(n[1]), 0)) for n, a in arrays.items()}
+    assert [m[6] for m in members.values()] == [1, 2, 3]              # the .npy major version byte
+    rows = [("v1", "float64", "4"), ("v2", "int16", "2,3"), ("v3", "<U2", "2")]
+    t = read_trace(_archive(tmp_path / "t", members, compress, rows))
+    for n, a in arrays.items():
+        assert t[n].dtype == a.dtype and np.array_equal(t[n], a)
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_an_unsupported_npy_version_is_named(tmp_path, compress):
+    data = bytearray(_npy(A))
+    data[6] = 9
+    t = read_trace(_archive(tmp_path / "t", {"a": bytes(data)}, compress, [("a", "float64", "4")]))
+    with pytest.raises(TraceError) as err:
+        t["a"]
+    assert str(err.value) == (f"{tmp_path / 't' / 'arrays.npz'}: member 'a' is corrupt "
+                              "(ValueError: .npy format version (9, 0) is not supported)")
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_the_npy_header_is_checked_against_the_index_before_the_data(tmp_path, compress):
+    """Same byte count, another dtype: the archive's own check names the member's header (the data is not read:
+    a corrupt data byte would otherwise be reported as a CRC mismatch first)."""
+    data = bytearray(_npy(A))
+    data[-1] ^= 0x40                                               # the data is corrupt as well
+    members = {"a": bytes(data)} if not compress else {"a": _npy(A)}
+    t = read_trace(_archive(tmp_path / "t", members, compress, [("a", "int64", "4")]))
+    with pytest.raises(TraceError) as err:
+        t["a"]
+    assert str(err.value) == f"{tmp_path / 't' / 'arrays.npz'}: stage 'a' holds float64 (4,) but the index says int64 (4,)"
+
+
+def test_a_crc_mismatch_says_what_it_means(tmp_path):
+    bad = _trace(tmp_path / "t")
+    _flip_data_byte(bad)
+    with pytest.raises(TraceError) as err:
+        read_trace(bad)["a"]
+    assert str(err.value) == (f"{bad / 'arrays.npz'}: member 'a.npy' is corrupt (CRC-32 mismatch: the bytes changed "
+                              "after it was written)")
+
+
+# the local header ------------------------------------------------------------------------------------
+
+def _with_local_extra_len(raw: bytes, header_offset: int, extra_len: int) -> bytes:
+    """The archive with one member's local header declaring ``extra_len`` bytes of extra field (a lie: none
+    are added; the central directory is unchanged)."""
+    out = bytearray(raw)
+    out[header_offset + 28: header_offset + 30] = struct.pack("<H", extra_len)
+    return bytes(out)
+
+
+@pytest.mark.parametrize("past", [1, 60_000])
+def test_a_local_header_that_runs_past_the_end_is_truncated(tmp_path, past):
+    """The local header's extra length puts the member's data ``past`` bytes beyond the end of the file."""
+    p = tmp_path / "t"
+    _crafted(p, [{"name": "a.npy", "data": _npy(A)}], [("a", "float64", "4")])
+    raw = (p / "arrays.npz").read_bytes()
+    extra = len(raw) - len(_npy(A)) - 30 - len("a.npy") + past       # data_start + size == len(raw) + past
+    (p / "arrays.npz").write_bytes(_with_local_extra_len(raw, 0, extra))
+    with pytest.raises(TraceError) as err:
+        read_trace(p)["a"]
+    assert str(err.value) == f"{p / 'arrays.npz'}: member 'a.npy' is truncated (runs past the end of the file)"
+
+
+def test_member_data_may_end_exactly_at_the_end_of_the_file(tmp_path):
+    """Data that reaches the last byte of the file does not run past it: not 'truncated' (here the bytes there
+    are the central directory, so the member is corrupt)."""
+    p = tmp_path / "t"
+    _crafted(p, [{"name": "a.npy", "data": _npy(A)}], [("a", "float64", "4")])
+    raw = (p / "arrays.npz").read_bytes()
+    extra = len(raw) - len(_npy(A)) - 30 - len("a.npy")               # data_start + size == len(raw)
+    (p / "arrays.npz").write_bytes(_with_local_extra_len(raw, 0, extra))
+    with pytest.raises(TraceError) as err:
+        read_trace(p)["a"]
+    assert "is corrupt" in str(err.value) and "truncated" not in str(err.value)
+
+
+def test_a_large_local_extra_field_is_read_past(tmp_path):
+    """Extra-field lengths are unsigned 16-bit: 40,000 bytes of extra field (over 2**15) before a stored member."""
+    p = tmp_path / "t"
+    p.mkdir()
+    (p / "meta.json").write_text("{}")
+    _write_index(p, [("a", "float64", "4")])
+    zi = zipfile.ZipInfo("a.npy")
+    zi.extra = struct.pack("<HH", 0xCAFE, 40_000 - 4) + bytes(40_000 - 4)
+    with zipfile.ZipFile(p / "arrays.npz", "w") as z:
+        z.writestr(zi, _npy(A))
+    raw = (p / "arrays.npz").read_bytes()
+    assert struct.unpack("<H", raw[28:30])[0] == 40_000
+    assert np.array_equal(read_trace(p)["a"], A)
+
+
+def test_a_trace_truncated_after_it_was_opened(tmp_path):
+    """The file shrinks between opening the trace and reading a member (another process rewrote it)."""
+    p = _trace(tmp_path / "t", a=np.arange(1000.0))
+    t = read_trace(p)
+    _, start, _ = _stored_member_offset(p, "a")
+    raw = (p / "arrays.npz").read_bytes()
+    (p / "arrays.npz").write_bytes(raw[: start + 400])               # the header and part of the data
+    with pytest.raises(TraceError) as err:
+        t["a"]
+    assert str(err.value) == f"{p / 'arrays.npz'}: member 'a.npy' is truncated"
+
+
+# reading in blocks, mapping read-only -------------------------------------------------------------------
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_members_are_read_and_crc_checked_block_by_block(tmp_path, monkeypatch, compress):
+    """Blocks of 7 bytes (the default is 16 MiB): the CRC-32 runs over all of them, the data lands in order."""
+    monkeypatch.setattr(dumpio, "_CRC_BLOCK", 7)
+    a = np.arange(50.0)
+    p = _trace(tmp_path / "t", compress=compress, a=a, f=np.asfortranarray(np.arange(12.0).reshape(3, 4)))
+    t = read_trace(p)
+    assert np.array_equal(t["a"], a) and np.array_equal(t["f"], np.arange(12.0).reshape(3, 4))
+    if not compress:
+        _flip_data_byte(p)                                           # the last byte: the last block
+        with pytest.raises(TraceError, match="CRC-32 mismatch"):
+            read_trace(p)["a"]
+
+
+def test_loading_a_stored_member_reads_that_member_only(tmp_path, monkeypatch):
+    """Lazy member access: loading the small first member reads its bytes, not the 8 MB member after it."""
+    p = _trace(tmp_path / "t", a=A, big=np.zeros(1_000_000))
+    t = read_trace(p)
+    read = []
+    real_open = open
+
+    class Counting:
+        def __init__(self, f):
+            self._f = f
+
+        def read(self, n=-1):
+            data = self._f.read(n)
+            read.append(len(data))
+            return data
+
+        def __getattr__(self, name):
+            return getattr(self._f, name)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return self._f.__exit__(*exc)
+
+    monkeypatch.setattr(dumpio, "open", lambda *args, **kw: Counting(real_open(*args, **kw)), raising=False)
+    assert np.array_equal(t["a"], A)
+    assert 0 < sum(read) < 1000
+
+
+def test_reading_a_compressed_member_holds_one_block_besides_the_array(tmp_path, monkeypatch):
+    """The data is inflated block by block into the array: the peak is the array and one block, not twice the array."""
+    import tracemalloc
+
+    monkeypatch.setattr(dumpio, "_CRC_BLOCK", 1 << 18)
+    p = _trace(tmp_path / "t", compress=True, a=np.arange(2_000_000.0))        # 16 MB
+    t = read_trace(p)
+    tracemalloc.start()
+    try:
+        a = t["a"]
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert a[-1] == 1_999_999.0
+    assert peak < 1.5 * 16_000_000
+
+
+def test_memory_mapped_arrays_are_read_only(tmp_path):
+    """Changing an array loaded from a trace must never change the trace on disk."""
+    p = _trace(tmp_path / "t", a=np.arange(4.0))
+    a = read_trace(p)["a"]
+    assert not a.flags.writeable
+    with pytest.raises(ValueError):
+        a[0] = 7.0
+    assert read_trace(p)["a"][0] == 0.0

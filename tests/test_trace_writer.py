@@ -99,3 +99,22 @@ def test_rewriting_a_trace_replaces_it_and_a_non_trace_is_refused(tmp_path):
     (tmp_path / "half" / "arrays.npz").mkdir()
     with pytest.raises(TraceError, match="refusing to overwrite"):
         TraceWriter(tmp_path / "half")
+
+
+@pytest.mark.parametrize("where", ["open", "write", "commit"])
+def test_a_full_disk_is_one_line_and_leaves_nothing(tmp_path, monkeypatch, where):
+    import errno
+    import zipfile as zf
+
+    from pyparity.errors import OutputError
+    from pyparity.trace import dumpio
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    target = {"open": (zf, "ZipFile"), "write": (np.lib.format, "write_array"), "commit": (dumpio, "_write_text")}[where]
+    monkeypatch.setattr(*target, full)
+    with pytest.raises(OutputError) as err:
+        write_trace(Trace.from_arrays({"a": np.ones(2)}), tmp_path / "t")
+    assert str(err.value) == f"{tmp_path / 't'}: cannot write trace (no space left on the device)"
+    assert not any(p.is_dir() for p in tmp_path.iterdir())
