@@ -586,17 +586,33 @@ def test_an_unsupported_npy_version_is_named(tmp_path, compress):
                               "(ValueError: .npy format version (9, 0) is not supported)")
 
 
+MISMATCHES = [  # (the member's array, the index row, what the member's header says): same byte count, another meaning
+    (np.arange(4), ("a", "float64", "4"), "int64 (4,) but the index says float64 (4,)"),
+    (np.ones((2, 2), np.float32), ("a", "float32", "4"), "float32 (2, 2) but the index says float32 (4,)"),
+]
+
+
 @pytest.mark.parametrize("compress", [False, True])
-def test_the_npy_header_is_checked_against_the_index_before_the_data(tmp_path, compress):
-    """Same byte count, another dtype: the archive's own check names the member's header (the data is not read:
-    a corrupt data byte would otherwise be reported as a CRC mismatch first)."""
-    data = bytearray(_npy(A))
-    data[-1] ^= 0x40                                               # the data is corrupt as well
-    members = {"a": bytes(data)} if not compress else {"a": _npy(A)}
-    t = read_trace(_archive(tmp_path / "t", members, compress, [("a", "int64", "4")]))
+@pytest.mark.parametrize("case", range(len(MISMATCHES)), ids=["dtype", "shape"])
+def test_the_npy_header_is_checked_against_the_index_before_the_data(tmp_path, compress, case):
+    """The archive's own check names the member's header before reading the data (a corrupt data byte would
+    otherwise be reported first, as a CRC mismatch)."""
+    array, row, says = MISMATCHES[case]
+    data = bytearray(_npy(array))
+    if not compress:
+        data[-1] ^= 0x40                                           # the data is corrupt as well
+    t = read_trace(_archive(tmp_path / "t", {"a": bytes(data)}, compress, [row]))
     with pytest.raises(TraceError) as err:
         t["a"]
-    assert str(err.value) == f"{tmp_path / 't' / 'arrays.npz'}: stage 'a' holds float64 (4,) but the index says int64 (4,)"
+    assert str(err.value) == f"{tmp_path / 't' / 'arrays.npz'}: stage 'a' holds {says}"
+
+
+def test_bytes_after_the_array_are_counted(tmp_path):
+    p = tmp_path / "t"
+    _bytes_after_the_array(p)                                      # a header for 2 float64, 4 of them stored
+    with pytest.raises(TraceError) as err:
+        read_trace(p)["a"]
+    assert str(err.value) == f"{p / 'arrays.npz'}: member 'a.npy' is corrupt (16 bytes after its array)"
 
 
 def test_a_crc_mismatch_says_what_it_means(tmp_path):

@@ -118,3 +118,23 @@ def test_a_full_disk_is_one_line_and_leaves_nothing(tmp_path, monkeypatch, where
         write_trace(Trace.from_arrays({"a": np.ones(2)}), tmp_path / "t")
     assert str(err.value) == f"{tmp_path / 't'}: cannot write trace (no space left on the device)"
     assert not any(p.is_dir() for p in tmp_path.iterdir())
+
+
+def test_the_writer_stores_members_unless_asked_to_compress(tmp_path):
+    for kw, method in (({}, zipfile.ZIP_STORED), ({"compress": True}, zipfile.ZIP_DEFLATED)):
+        w = TraceWriter(tmp_path / f"t{len(kw)}", **kw)
+        w.write("a", np.arange(100.0))
+        with zipfile.ZipFile(w.commit() / "arrays.npz") as z:
+            assert [i.compress_type for i in z.infolist()] == [method]
+
+
+def test_a_second_writer_of_the_same_trace_is_refused(tmp_path):
+    from pyparity.errors import OutputError
+
+    first = TraceWriter(tmp_path / "t")
+    with pytest.raises(OutputError) as err:
+        TraceWriter(tmp_path / "t")
+    assert str(err.value) == (f"{tmp_path / 't'}: another process is writing this trace now; wait for it to finish "
+                              "(or write to another path)")
+    first.write("a", np.ones(1))
+    assert read_trace(first.commit()).names == ["a"]
