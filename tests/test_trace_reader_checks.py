@@ -758,3 +758,17 @@ def test_memory_mapped_arrays_are_read_only(tmp_path):
     with pytest.raises(ValueError):
         a[0] = 7.0
     assert read_trace(p)["a"][0] == 0.0
+
+
+def test_a_compressed_stream_that_ends_before_its_declared_size(tmp_path):
+    """The deflate stream holds 4 of the 8 float64 its header and the zip directory declare (its CRC-32 is that of
+    what it holds, so zipfile does not notice): the reader counts what arrived."""
+    header = _npy(np.zeros(8))[: -64]
+    data = header + A.tobytes()
+    c = zlib.compressobj(6, zlib.DEFLATED, -15)
+    p = tmp_path / "t"
+    _crafted(p, [{"name": "a.npy", "data": c.compress(data) + c.flush(), "method": 8, "crc": zlib.crc32(data),
+                  "size": len(data) + 32}], [("a", "float64", "8")])
+    with pytest.raises(TraceError) as err:
+        read_trace(p)["a"]
+    assert str(err.value) == f"{p / 'arrays.npz'}: member 'a' is corrupt (ValueError: the member ends after 32 of 64 bytes)"
