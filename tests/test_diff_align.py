@@ -97,3 +97,43 @@ def test_bad_mapping_file(tmp_path, text, message):
 def test_missing_mapping_file(tmp_path):
     with pytest.raises(PolicyError, match="cannot read mapping file"):
         load_mapping(tmp_path / "nope.toml")
+
+
+def test_mapping_file_messages_word_for_word(tmp_path):
+    with pytest.raises(PolicyError) as err:
+        load_mapping(tmp_path / "nope.toml")
+    assert str(err.value) == f"{tmp_path / 'nope.toml'}: cannot read mapping file (No such file or directory)"
+    f = tmp_path / "map.toml"
+    f.write_text("zeta = 1\nalpha = 2\n")
+    with pytest.raises(PolicyError) as err:
+        load_mapping(f)
+    assert str(err.value) == f"{f}: unknown key(s) alpha, zeta"
+
+
+def test_a_mapping_file_without_prefixes_strips_nothing(tmp_path):
+    f = tmp_path / "map.toml"
+    f.write_text('[rename]\n"p" = "q"\n')
+    m = load_mapping(f)
+    assert (m.strip_prefix_a, m.strip_prefix_b, m.ignore, m.rename_regex) == ("", "", [], [])
+    assert m.a_name("XXXXa") == "XXXXa" and m.b_to_a("XXXXp") == "XXXXp" and m.b_to_a("p") == "q"
+
+
+def test_mapping_files_are_read_as_utf8_whatever_the_locale(tmp_path):
+    """A mapping in UTF-8 (accented stage names) read by a Python whose locale encoding is ASCII."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import pyparity
+
+    f = tmp_path / "map.toml"
+    f.write_text('[rename]\n"port/é" = "ref/è"\n', encoding="utf-8")
+    env = dict(os.environ, LC_ALL="C", LANG="C", PYTHONUTF8="0", PYTHONCOERCECLOCALE="0",
+               PYTHONPATH=str(Path(pyparity.__file__).parents[1]))
+    code = ("import locale, sys; from pyparity.diff.align import load_mapping; "
+            "assert locale.getpreferredencoding(False).lower() in ('ascii', 'ansi_x3.4-1968'); "
+            f"m = load_mapping({str(f)!r}); sys.stdout.buffer.write(m.b_to_a('port/\\u00e9').encode('utf-8'))")
+    run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True)
+    assert run.returncode == 0, run.stderr.decode()
+    assert run.stdout.decode("utf-8") == "ref/è"
