@@ -184,6 +184,26 @@ def test_64_bit_integer_gaps_are_reported_exactly():
     assert compare_arrays("s", big[1:], big[1:] + 1, Tolerance()).status == DIVERGED   # 2**53 + 1 is 2**53 in float64
 
 
+def test_64_bit_gap_that_float64_widens_is_redone_exactly():
+    """2**53 + 1 rounds down to 2**53 in float64 and 2**53 + 2 is exact: float64 says 2 apart, they are 1 apart."""
+    a = np.array([7, 2 ** 53 + 1], np.int64)
+    b = a + 1
+    assert float(b[1]) - float(a[1]) == 2.0
+    r = compare_arrays("s", a, b, Tolerance(atol=1))
+    assert r.status == MATCH and r.n_over == 0 and r.max_abs == 1.0
+    r = compare_arrays("s", a, b, Tolerance(atol=0.5))
+    assert r.status == DIVERGED and r.n_over == 2 and r.max_abs == 1.0
+
+
+@pytest.mark.parametrize("int_side", ["A", "B"])
+def test_an_integer_against_a_float_compares_in_float64_as_numpy_does(int_side):
+    i, f = np.array([2 ** 53 + 1], np.int64), np.array([2.0 ** 53])
+    assert np.isclose(i, f, rtol=0, atol=0).all()       # NumPy: the integer becomes the float 2**53
+    a, b = (i, f) if int_side == "A" else (f, i)
+    r = compare_arrays("s", a, b, Tolerance(check_dtype=False))
+    assert r.status == MATCH and r.n_over == 0 and r.max_abs == 0.0
+
+
 # the fast path (arrays over one chunk) ---------------------------------------------------------
 
 def _spy_slow_path(monkeypatch) -> list:

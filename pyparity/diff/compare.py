@@ -5,8 +5,9 @@ An element b of the candidate passes against the reference's a when
 - ``exact``: a and b have the same bits (same dtype: NaN payloads and the sign of zero count); across
   dtypes, the same value with the same sign (a NaN matches a NaN only under ``nan_equal``);
 - otherwise: a == b (±0 equal, an inf equals the same inf, NaN equals NaN at the same place under
-  ``nan_equal``), or both are finite and |b − a| ≤ atol + rtol·|a| evaluated in float64 (64-bit integers
-  beyond 2**53 by their exact difference), or both are finite floats of one dtype at most ``ulps``
+  ``nan_equal``), or both are finite and |b − a| ≤ atol + rtol·|a| evaluated in float64 (two 64-bit integer
+  arrays by their exact difference where a value reaches 2**53; an integer against a float in float64, as
+  NumPy compares them), or both are finite floats of one dtype at most ``ulps``
   representable values apart (±0 counted as one value);
 - ``rtol_max`` adds rtol_max × (the largest finite |a| of the stage) to atol.
 
@@ -104,11 +105,14 @@ _EXACT_IN_F64 = 2 ** 53  # integers up to this magnitude convert to float64 exac
 
 
 def _int_gaps_within(a: np.ndarray, b: np.ndarray, d: np.ndarray, thr: np.ndarray, within: np.ndarray) -> None:
-    """Redo ``within`` exactly where 64-bit integers lost digits in float64 (in place, rare: values > 2**53)."""
+    """Redo ``within`` and ``d`` exactly where 64-bit integers lost digits in float64 (in place, rare: values of
+    2**53 or more). Every such element is redone: float64 rounding moves a gap either way (2**53 + 1 and
+    2**53 + 2 are 2 apart in float64, 2**53 - 1 and 2**53 + 1 are 1 apart). An integer against a float is
+    compared in float64, as NumPy compares them."""
     if a.dtype.kind not in "iu" or b.dtype.kind not in "iu" or max(a.dtype.itemsize, b.dtype.itemsize) < 8:
         return
-    big = np.flatnonzero(within & ((np.abs(a.astype(np.float64)) >= _EXACT_IN_F64)
-                                   | (np.abs(b.astype(np.float64)) >= _EXACT_IN_F64)))
+    big = np.flatnonzero((np.abs(a.astype(np.float64)) >= _EXACT_IN_F64)
+                         | (np.abs(b.astype(np.float64)) >= _EXACT_IN_F64))
     for k in big.tolist():
         gap = abs(int(a[k]) - int(b[k]))  # exact; a Python int compares with a float exactly
         within[k] = gap <= float(thr[k])
