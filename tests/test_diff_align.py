@@ -137,3 +137,29 @@ def test_mapping_files_are_read_as_utf8_whatever_the_locale(tmp_path):
     run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True)
     assert run.returncode == 0, run.stderr.decode()
     assert run.stdout.decode("utf-8") == "ref/è"
+
+
+def test_a_b_name_mapped_twice_that_a_lacks_is_one_b_only_stage():
+    m = Mapping(rename={"p1": "x", "p2": "x"})
+    assert _pairs(["y"], ["p1", "p2"], m) == [("x", None, "p1"), ("y", "y", None)]
+
+
+def test_b_only_stages_after_an_ignored_or_repeated_b_stage_are_kept():
+    m = Mapping(rename={"p1": "x", "p2": "x"}, ignore=["skip"])
+    assert _pairs(["a"], ["skip", "late"], m) == [("late", None, "late"), ("a", "a", None)]
+    assert _pairs(["a"], ["p1", "p2", "late"], m) == [("x", None, "p1"), ("late", None, "late"), ("a", "a", None)]
+
+
+def test_a_mapping_file_with_both_prefixes_strips_each_side(tmp_path):
+    f = tmp_path / "map.toml"
+    f.write_text('strip_prefix_a = "face00/"\nstrip_prefix_b = "run/"\n')
+    m = load_mapping(f)
+    assert (m.strip_prefix_a, m.strip_prefix_b) == ("face00/", "run/")
+    assert _pairs(["face00/s"], ["run/s"], m) == [("s", "face00/s", "run/s")]
+
+
+def test_a_regex_built_in_code_whose_replacement_fails_names_both():
+    m = Mapping(rename_regex=[(re.compile("^(a)$"), r"\2")])
+    with pytest.raises(PolicyError) as err:
+        m.b_to_a("a")
+    assert str(err.value) == "rename_regex '^(a)$' -> '\\\\2': invalid group reference 2 at position 1"
