@@ -35,7 +35,9 @@ def run(spec, a):
     ({"offset": [-1, -1, 0, 0]}, BOXES, BOXES - [1, 1, 0, 0]),
     ({"offset": 0.5}, np.array([1, 2]), np.array([1.5, 2.5])),
     ({"scale": 0.5}, BOXES, BOXES * 0.5),
-    ({"scale": 2}, np.array([1, 2], np.int32), np.array([2, 4])),
+    ({"scale": 2}, np.array([1, 2], np.int32), np.array([2, 4], np.int32)),
+    ({"scale": 0.5}, np.array([2, 4], np.int32), np.array([1.0, 2.0])),
+    ({"rows": []}, BOXES, np.empty((0, 4))),
     ({"round": 1}, np.array([1.26, -1.24]), np.array([1.3, -1.2])),
     ({"round": "floor"}, np.array([1.5, -1.5]), np.array([1.0, -2.0])),
     ({"round": "trunc"}, np.array([1.5, -1.5]), np.array([1.0, -1.0])),
@@ -48,7 +50,7 @@ def run(spec, a):
 ])
 def test_each_step(spec, a, want):
     got = run(spec, a)
-    assert got.shape == want.shape and np.array_equal(got, want), got
+    assert got.shape == want.shape and got.dtype == want.dtype and np.array_equal(got, want), got
     assert got.flags.c_contiguous
 
 
@@ -78,6 +80,8 @@ def test_no_spec_is_no_step():
     ({"round": 1.5}, "round must be a number of decimals"),
     ({"round": "up"}, "round must be a number of decimals"),
     ({"round": True}, "round must be a number of decimals"),
+    ({"rows": "3"}, 'rows must be a list of row numbers or a slice such as "0:5"'),
+    ({"rows": "0:5:2"}, 'rows must be a list of row numbers or a slice such as "0:5"'),
     (3, "a transform is a table"),
     ([{"scale": 1}, "x"], "a transform is a table"),
 ])
@@ -143,3 +147,37 @@ def test_squeeze_false_and_sort_rows_false_do_nothing():
     assert run({"squeeze": False}, x).shape == (1, 3, 1)
     y = np.array([[2.0, 1], [1, 5]])
     assert np.array_equal(run({"sort_rows": False}, y), y)
+def test_scale_by_a_list_keeps_float32():
+    out = run({"scale": [0.5, 2.0]}, np.array([[1.0, 3.0]], np.float32))
+    assert out.dtype == np.float32 and np.array_equal(out, np.array([[0.5, 6.0]], np.float32))
+
+
+def test_xy_layouts_convert_the_whole_array_whatever_the_axis():
+    """(N, 2) rows of (x, y) <-> (2N,) stacked: there is no landmark axis to move."""
+    assert np.array_equal(run({"layout": "xy_to_stacked", "axis": 1}, np.array([[1.0, 10], [2, 20]])),
+                          np.array([1.0, 2, 10, 20]))
+    assert np.array_equal(run({"layout": "stacked_to_xy", "axis": 1}, np.array([1.0, 2, 10, 20])),
+                          np.array([[1.0, 10], [2, 20]]))
+
+
+@pytest.mark.parametrize("spec", [{"layout": "interleaved_to_stacked", "axis": 1},
+                                  {"axis": 1, "layout": "interleaved_to_stacked"}])
+def test_axis_is_an_option_of_the_layout_step_not_a_step(spec):
+    assert normalise_steps(spec, "t") == [("layout", "interleaved_to_stacked", {"axis": 1})]
+
+
+def test_spec_messages_word_for_word():
+    with pytest.raises(TransformError) as err:
+        normalise_steps({"bogus": 1}, "t")
+    assert str(err.value) == ("t: unknown transform step 'bogus' (known: transpose, reshape, layout, axis, boxes, "
+                              "flip_axis, dtype, rows, offset, scale, round, sort_rows, squeeze, expand_dims, concat, stack)")
+    with pytest.raises(TransformError) as err:
+        normalise_steps({"layout": "sideways"}, "t")
+    assert str(err.value) == ("t: layout must be one of interleaved_to_stacked, stacked_to_interleaved, "
+                              "xy_to_stacked, stacked_to_xy")
+
+
+def test_a_failing_step_is_named_after_the_transform_by_default():
+    with pytest.raises(TransformError) as err:
+        apply_steps(np.zeros(3), [("reshape", [2], {"axis": 0})])
+    assert str(err.value).startswith("transform: step reshape = [2] fails on an array of shape [3] (")

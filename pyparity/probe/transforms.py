@@ -105,6 +105,8 @@ def normalise_steps(spec: Any, where: str) -> list[tuple[str, Any, dict]]:
                 raise TransformError(f"{where}: squeeze = true (every axis of length 1) or an axis, not {v!r}")
             if k in JOINS and steps:
                 raise TransformError(f"{where}: {k} joins the captured arrays, so it must be the first step")
+            if k == "rows" and isinstance(v, str) and v.count(":") != 1:
+                raise TransformError(f'{where}: rows must be a list of row numbers or a slice such as "0:5"')
             if k == "dtype":
                 try:
                     np.dtype(v)
