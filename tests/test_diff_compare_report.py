@@ -311,3 +311,13 @@ def test_fast_path_mean_is_summed_in_float64():
     r = compare_arrays("s", a, b, Tolerance(atol=1.0))
     assert r.status == MATCH and r.mean_abs == want and r.max_abs == 0.5
     assert float(np.add.reduce(b[:_CHUNK], dtype=np.float32)) != math.fsum(b[:_CHUNK].tolist())   # float32 would not do
+
+
+@pytest.mark.parametrize("float_side", ["A", "B"])
+def test_non_finite_values_of_a_float_side_against_integers_are_counted(float_side):
+    i, f = np.array([1, 2, 3], np.int64), np.array([1.0, np.nan, np.inf])
+    a, b = (f, i) if float_side == "A" else (i, f)
+    r = compare_arrays("s", a, b, Tolerance(atol=10.0, check_dtype=False))
+    assert r.status == DIVERGED and r.n_over == 2 and r.max_abs == math.inf
+    counts = (r.nan_a, r.inf_a) if float_side == "A" else (r.nan_b, r.inf_b)
+    assert counts == (1, 1) and (r.nan_a, r.inf_a, r.nan_b, r.inf_b).count(0) == 2
