@@ -321,3 +321,17 @@ def test_non_finite_values_of_a_float_side_against_integers_are_counted(float_si
     assert r.status == DIVERGED and r.n_over == 2 and r.max_abs == math.inf
     counts = (r.nan_a, r.inf_a) if float_side == "A" else (r.nan_b, r.inf_b)
     assert counts == (1, 1) and (r.nan_a, r.inf_a, r.nan_b, r.inf_b).count(0) == 2
+
+
+@pytest.mark.parametrize("complex_side", ["A", "B"])
+def test_a_complex_side_against_a_real_one_keeps_its_imaginary_part(complex_side):
+    re_, cx = np.array([1.0, 2.0]), np.array([1.0 + 0j, 2.0 + 1j])    # |2+1j - 2| = 1
+    a, b = (cx, re_) if complex_side == "A" else (re_, cx)
+    r = compare_arrays("s", a, b, Tolerance(atol=0.5, check_dtype=False))
+    assert r.status == DIVERGED and r.n_over == 1 and r.max_abs == 1.0 and r.argmax == (1,)
+    assert compare_arrays("s", a, b, Tolerance(atol=1.0, check_dtype=False)).status == MATCH
+
+
+def test_integers_count_no_nan_or_inf():
+    r = compare_arrays("s", np.array([1, 5], np.int64), np.array([1, 7], np.int64), Tolerance())
+    assert r.status == DIVERGED and (r.nan_a, r.nan_b, r.inf_a, r.inf_b) == (0, 0, 0, 0)

@@ -149,6 +149,18 @@ def test_ulps_across_zero_count_plus_and_minus_zero_as_one_value(dtype):
 
 
 @pytest.mark.parametrize("dtype", FLOATS)
+def test_ulps_from_below_zero_up_to_zero_at_the_limit(dtype):
+    tiny = np.nextafter(dtype(0), dtype(1))
+    tol = Tolerance(ulps=4)
+    for zero in (dtype(0.0), dtype(-0.0)):
+        # -4·tiny → -3·tiny → -2·tiny → -tiny → ±0: four steps
+        assert status(dtype(-4) * tiny, zero, tol) == MATCH
+        assert status(zero, dtype(-4) * tiny, tol) == MATCH
+        assert status(dtype(-5) * tiny, zero, tol) == DIVERGED
+        assert status(zero, dtype(-5) * tiny, tol) == DIVERGED
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
 def test_ulps_never_reach_inf_or_nan(dtype):
     big = np.finfo(dtype).max
     tol = Tolerance(ulps=4)
