@@ -56,3 +56,22 @@ def openface_au_dir(shared_dir) -> Path:
 def au_dumps(shared_dir) -> Path:
     """The AU reference dumps (C++ FaceAnalyser on every face of the 26 shared images)."""
     return shared_dir / "reference_dumps" / "openface-2.0.2-au"
+
+
+@pytest.fixture
+def ascii_locale():
+    """This process's text encoding made ASCII (LC_CTYPE=C) for one test, then restored: a file read
+    without ``encoding="utf-8"`` fails on a non-ASCII byte. In UTF-8 mode (PYTHONUTF8=1) the locale
+    does not decide the encoding, so there is nothing to test."""
+    import locale
+    import sys
+
+    if sys.flags.utf8_mode:
+        pytest.skip("Python runs in UTF-8 mode: the locale does not choose the encoding")
+    saved = locale.setlocale(locale.LC_CTYPE)
+    locale.setlocale(locale.LC_CTYPE, "C")
+    try:
+        assert locale.getpreferredencoding(False).lower() in ("ascii", "ansi_x3.4-1968")
+        yield
+    finally:
+        locale.setlocale(locale.LC_CTYPE, saved)

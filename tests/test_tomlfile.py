@@ -227,3 +227,43 @@ def test_mapping_file_fields_reach_the_mapping(tmp_path):
     m = load_mapping(f)
     assert (m.strip_prefix_a, m.strip_prefix_b, m.ignore) == ("face00/", "port/", ["a/*", "b/*"])
     assert m.b_to_a("port/x") == "x" and m.ignored("b/y") and not m.ignored("c/y")
+
+
+class _Unions(Strict):
+    count: Union[int, list[str]] = 0
+    ratio: Union[float, list[str]] = 0.0
+    on: Union[bool, list[str]] = False
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"count": "3"}, "count: input should be a valid integer"),
+    ({"ratio": "0.5"}, "ratio: input should be a valid number"),
+    ({"on": "yes"}, "on: input should be a valid boolean"),
+])
+def test_union_members_int_float_bool_are_not_locations(data, message):
+    with pytest.raises(InputError) as ei:
+        validate(_Unions, data, "f.toml", InputError)
+    assert str(ei.value) == f"f.toml: {message}"
+
+
+def test_an_empty_message_from_a_validator_is_kept_empty():
+    from pydantic import field_validator
+    from pydantic_core import PydanticCustomError
+
+    class _Quiet(Strict):
+        x: int = 0
+
+        @field_validator("x")
+        @classmethod
+        def _never(cls, v):
+            raise PydanticCustomError("quiet", "")
+
+    with pytest.raises(InputError) as ei:
+        validate(_Quiet, {"x": 1}, "f.toml", InputError)
+    assert str(ei.value) == "f.toml: x: "
+
+
+def test_read_toml_reads_utf8_whatever_the_locale(tmp_path, ascii_locale):
+    ok = tmp_path / "ok.toml"
+    ok.write_bytes("a = 'é'\n".encode("utf-8"))
+    assert read_toml(ok, "spec", InputError) == {"a": "é"}
