@@ -261,3 +261,9 @@ def test_policies_are_read_as_utf8_whatever_the_locale(tmp_path):
     run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True)
     assert run.returncode == 0, run.stderr.decode()
     assert run.stdout.decode("utf-8") == "corrigé"
+
+
+def test_policies_are_read_as_utf8_under_an_ascii_locale_in_this_process(tmp_path, ascii_locale):
+    p = tmp_path / "p.toml"
+    p.write_bytes('[default]\natol = 0.5  # écart ≤ ½\n[[rule]]\nstages = ["x"]\nexpected = "corrigé"\n'.encode("utf-8"))
+    assert load_policy(p).tolerance_for("x").expected == "corrigé"

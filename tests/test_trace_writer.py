@@ -138,3 +138,15 @@ def test_a_second_writer_of_the_same_trace_is_refused(tmp_path):
                               "(or write to another path)")
     first.write("a", np.ones(1))
     assert read_trace(first.commit()).names == ["a"]
+
+
+def test_non_ascii_stage_names_and_meta_round_trip_under_an_ascii_locale(tmp_path, ascii_locale):
+    """index.tsv and meta.json are UTF-8 whatever the locale: written so, read so (meta.json by another
+    tool may hold raw UTF-8 rather than \\u escapes)."""
+    t = Trace.from_arrays({"visage/é": np.arange(2.0)}, meta={"note": "écart"})
+    out = write_trace(t, tmp_path / "t")
+    assert (out / "index.tsv").read_bytes().decode("utf-8").splitlines()[1] == "0\tvisage/é\tfloat64\t2"
+    back = read_trace(out)
+    assert back.names == ["visage/é"] and back.meta["note"] == "écart"
+    (out / "meta.json").write_bytes('{"format": "reference-dump", "version": 1, "note": "déjà"}'.encode("utf-8"))
+    assert read_trace(out).meta["note"] == "déjà"
