@@ -260,3 +260,31 @@ def test_one_compared_stage_is_something(stages):
     assert rep.nothing_compared == "" and rep.ok and rep.n_compared == 1
     diverged = diff_traces(T(x=[1.0]), T(x=[2.0]), pol)
     assert diverged.nothing_compared == "" and not diverged.ok
+
+
+def test_the_diagnosis_sees_the_stage_by_its_name_in_a():
+    a = Trace.from_arrays({"s/x": np.array([1.0, 2.0, 3.0]), "s/y": np.array([4.0, 5.0, 6.0])})
+    b = Trace.from_arrays({"s/x": np.array([1.0, 2.0, 3.0]), "s/y": np.array([1.0, 2.0, 3.0])})
+    r = diff_traces(a, b).stages[1]
+    stale = [h for h in r.diagnosis if h.id == "stale-values"]
+    assert stale and stale[0].detail == ("B's 's/y' equals the reference's earlier stage 's/x' "
+                                         "(a stale or wrong input, or a missing update step)")
+
+
+def test_the_diagnosis_sees_the_candidate_trace():
+    """The candidate recorded the score it thresholds (d/margin); the reference did not."""
+    a = Trace.from_arrays({"d/output": np.array([0.0, 1.0])})
+    b = Trace.from_arrays({"d/output": np.array([1.0, 1.0]), "d/margin": np.array([0.25, 0.5])})
+    r = diff_traces(a, b).stages[0]
+    flip = [h for h in r.diagnosis if h.id == "decision-flip"]
+    assert flip and flip[0].title == "decision flipped: [0]"
+    assert flip[0].detail == ("[0] (0 in A, 1 in B; margin B +0.25); "
+                              "the scores differ, not only their last bits: look at the stages that feed them")
+
+
+def test_the_report_gives_the_candidates_origin():
+    a = Trace.from_arrays({"s": np.zeros(2)}, source="A-dir")
+    b = Trace.from_arrays({"s": np.zeros(2)}, meta={"producer": {"name": "port", "version": "1.0"}}, source="B-dir")
+    rep = diff_traces(a, b)
+    assert (rep.b_origin["path"], rep.b_origin["producer"]) == ("B-dir", "port 1.0")
+    assert (rep.a_origin["path"], rep.a_origin["producer"]) == ("A-dir", None)
