@@ -335,3 +335,53 @@ def test_a_complex_side_against_a_real_one_keeps_its_imaginary_part(complex_side
 def test_integers_count_no_nan_or_inf():
     r = compare_arrays("s", np.array([1, 5], np.int64), np.array([1, 7], np.int64), Tolerance())
     assert r.status == DIVERGED and (r.nan_a, r.nan_b, r.inf_a, r.inf_b) == (0, 0, 0, 0)
+
+
+# what the element-wise path reports (each value written out from the rules in compare.py) -----
+
+def test_strings_count_the_elements_that_differ():
+    a = np.array(["a", "b", "c"])
+    r = compare_arrays("s", a, np.array(["a", "x", "c"]), Tolerance())
+    assert (r.status, r.n_over, r.n_total) == (DIVERGED, 1, 3)
+    r = compare_arrays("s", a, a.copy(), Tolerance())
+    assert (r.status, r.n_over, r.n_total) == (MATCH, 0, 3)
+
+
+def test_text_against_bytes_or_numbers_differs_everywhere():
+    r = compare_arrays("s", np.array(["a", "b"]), np.array([b"a", b"b"]), Tolerance())
+    assert (r.status, r.n_over, r.n_total) == (DIVERGED, 2, 2)
+    r = compare_arrays("s", np.array(["1", "2"]), np.array([1.0, 2.0]), Tolerance())
+    assert (r.status, r.n_over, r.n_total) == (DIVERGED, 2, 2)
+
+
+def test_exact_without_nan_equal_fails_every_element_that_differs_and_every_nan():
+    tol = Tolerance(exact=True, nan_equal=False)
+    r = compare_arrays("s", np.array([1.0, np.nan, 2.0]), np.array([1.5, np.nan, 2.0]), tol)
+    assert (r.status, r.n_over) == (DIVERGED, 2)
+
+
+def test_argmax_points_at_the_largest_error_not_the_first_failing_element():
+    r = compare_arrays("s", np.array([0.0, 0.0]), np.array([1.0, 5.0]), Tolerance())
+    assert r.argmax == (1,) and r.max_abs == 5.0 and r.n_over == 2
+
+
+def test_argmax_of_equal_largest_errors_in_two_chunks_is_the_first():
+    from pyparity.diff.compare import _CHUNK
+
+    a = np.zeros(2 * _CHUNK + 7)
+    b = a.copy()
+    b[5] = b[_CHUNK + 5] = 1.0
+    r = compare_arrays("s", a, b, Tolerance())
+    assert r.argmax == (5,) and r.max_abs == 1.0 and r.n_over == 2
+
+
+def test_relative_error_against_zero_is_infinite_and_below_one_divides():
+    r = compare_arrays("s", np.array([0.0, 1.0]), np.array([1e-9, 1.0]), Tolerance(atol=1e-6))
+    assert r.status == MATCH and r.max_rel == math.inf
+    r = compare_arrays("s", np.array([0.0, 0.5]), np.array([0.0, 0.625]), Tolerance(atol=1.0))
+    assert r.status == MATCH and r.max_rel == 0.25           # 0.125 / 0.5
+
+
+def test_empty_arrays_report_zero_errors():
+    r = compare_arrays("s", np.empty(0), np.empty(0), Tolerance())
+    assert (r.status, r.n_over, r.n_total, r.max_abs, r.mean_abs, r.max_rel) == (MATCH, 0, 0, 0.0, 0.0, 0.0)
