@@ -267,3 +267,9 @@ def test_policies_are_read_as_utf8_under_an_ascii_locale_in_this_process(tmp_pat
     p = tmp_path / "p.toml"
     p.write_bytes('[default]\natol = 0.5  # écart ≤ ½\n[[rule]]\nstages = ["x"]\nexpected = "corrigé"\n'.encode("utf-8"))
     assert load_policy(p).tolerance_for("x").expected == "corrigé"
+
+
+def test_a_rule_may_name_one_glob_as_a_string():
+    pol = parse_policy({"rule": [{"stages": "mtcnn/*", "atol": 0.5}]}, "p")
+    assert pol.rules[0].patterns == ("mtcnn/*",)
+    assert pol.tolerance_for("mtcnn/boxes").atol == 0.5 and pol.tolerance_for("clnf/x").atol != 0.5
