@@ -772,3 +772,15 @@ def test_a_compressed_stream_that_ends_before_its_declared_size(tmp_path):
     with pytest.raises(TraceError) as err:
         read_trace(p)["a"]
     assert str(err.value) == f"{p / 'arrays.npz'}: member 'a' is corrupt (ValueError: the member ends after 32 of 64 bytes)"
+
+
+def test_the_decompression_limit_is_a_positive_number_of_bytes(monkeypatch):
+    from pyparity.trace.dumpio import max_decompressed_bytes
+
+    for raw in ("0", "-5", "lots"):
+        monkeypatch.setenv("PYPARITY_MAX_DECOMPRESSED_BYTES", raw)
+        with pytest.raises(TraceError) as err:
+            max_decompressed_bytes()
+        assert str(err.value) == f"PYPARITY_MAX_DECOMPRESSED_BYTES={raw!r}: expected a positive number of bytes"
+    monkeypatch.setenv("PYPARITY_MAX_DECOMPRESSED_BYTES", " 1 ")
+    assert max_decompressed_bytes() == 1
