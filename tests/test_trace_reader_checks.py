@@ -784,3 +784,45 @@ def test_the_decompression_limit_is_a_positive_number_of_bytes(monkeypatch):
         assert str(err.value) == f"PYPARITY_MAX_DECOMPRESSED_BYTES={raw!r}: expected a positive number of bytes"
     monkeypatch.setenv("PYPARITY_MAX_DECOMPRESSED_BYTES", " 1 ")
     assert max_decompressed_bytes() == 1
+
+
+def test_reader_messages_word_for_word(tmp_path):
+    def message(path) -> str:
+        with pytest.raises(TraceError) as err:
+            read_trace(path)
+        return str(err.value)
+
+    assert message(tmp_path / "nope") == f"{tmp_path / 'nope'}: no such file or directory"
+    (tmp_path / "half").mkdir()
+    (tmp_path / "half" / "meta.json").write_text("{}")
+    assert message(tmp_path / "half") == f"{tmp_path / 'half'}: not a trace (missing index.tsv, arrays.npz)"
+    t = _trace(tmp_path / "t", a=np.zeros(2), b=np.ones(3))
+    assert read_trace(t).source == str(t)
+    index = t / "index.tsv"
+    good = index.read_text()
+    index.write_text(good + "2\tc\tfloat64\t1\n")
+    assert message(t) == f"{t / 'arrays.npz'}: 1 stage(s) of index.tsv are not in the archive (first: 'c')"
+    index.write_text(good.replace("1\tb\tfloat64\t3\n", ""))
+    assert message(t) == f"{t / 'index.tsv'}: 1 array(s) in arrays.npz are not in the index (first: 'b')"
+
+
+@pytest.mark.parametrize("text, where, what", [
+    ("", "", "header must be seq / name / dtype / shape (tab-separated)"),
+    ("seq name dtype shape\n", "", "header must be seq / name / dtype / shape (tab-separated)"),
+    ("seq\tname\tdtype\tshape\nx\ta\tfloat64\t2\n", ":2",
+     "malformed row (ValueError: invalid literal for int() with base 10: 'x')"),
+    ("seq\tname\tdtype\tshape\n0\ta\tfloat64\t2\n1\ta\tfloat64\t3\n", ":3", "duplicate stage name 'a'"),
+    ("seq\tname\tdtype\tshape\n\n0\ta\tfloat64\t2\n1\t\tfloat64\t3\n", ":4", "empty stage name ''"),
+])
+def test_index_messages_word_for_word(tmp_path, text, where, what):
+    t = _trace(tmp_path / "t", a=np.zeros(2), b=np.ones(3))
+    (t / "index.tsv").write_text(text)
+    with pytest.raises(TraceError) as err:
+        read_trace(t)
+    assert str(err.value) == f"{t / 'index.tsv'}{where}: {what}"
+
+
+def test_blank_lines_of_the_index_are_skipped_not_the_end(tmp_path):
+    t = _trace(tmp_path / "t", a=np.zeros(2), b=np.ones(3))
+    (t / "index.tsv").write_text("seq\tname\tdtype\tshape\n0\ta\tfloat64\t2\n\n1\tb\tfloat64\t3\n")
+    assert read_trace(t).names == ["a", "b"]
