@@ -181,3 +181,12 @@ def test_a_failing_step_is_named_after_the_transform_by_default():
     with pytest.raises(TransformError) as err:
         apply_steps(np.zeros(3), [("reshape", [2], {"axis": 0})])
     assert str(err.value).startswith("transform: step reshape = [2] fails on an array of shape [3] (")
+
+
+def test_boxes_and_round_messages_word_for_word():
+    with pytest.raises(TransformError) as err:
+        normalise_steps({"boxes": "cxcywh"}, "t")
+    assert str(err.value) == "t: boxes must be one of xyxy_to_xywh, xywh_to_xyxy"
+    with pytest.raises(TransformError) as err:
+        normalise_steps({"round": "up"}, "t")
+    assert str(err.value) == "t: round must be a number of decimals or one of floor, trunc, ceil"
