@@ -190,3 +190,9 @@ def test_boxes_and_round_messages_word_for_word():
     with pytest.raises(TransformError) as err:
         normalise_steps({"round": "up"}, "t")
     assert str(err.value) == "t: round must be a number of decimals or one of floor, trunc, ceil"
+
+
+def test_a_failing_step_without_a_name_has_no_prefix():
+    with pytest.raises(TransformError) as err:
+        apply_steps(np.zeros(3), [("reshape", [2], {"axis": 0})], "")
+    assert str(err.value).startswith("step reshape = [2] fails on an array of shape [3] (")
