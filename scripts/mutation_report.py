@@ -13,6 +13,7 @@ can tell them apart) are equivalent and leave the denominator: kill rate = kille
 from __future__ import annotations
 
 import argparse
+from concurrent.futures import ThreadPoolExecutor
 import json
 import re
 import subprocess
@@ -104,10 +105,12 @@ def build(work: Path) -> dict:
         unchecked = sum(s == "not checked" for s in mine.values())
         killed = sum(s in KILLED for s in mine.values())
         survivors, equivalent = [], []
-        for name, status in sorted(mine.items(), key=lambda kv: _order(kv[0])):
-            if status in KILLED or status == "not checked":
-                continue
-            before, after = _changed_lines(_mutmut(folder, "show", name))
+        left = [n for n, s in sorted(mine.items(), key=lambda kv: _order(kv[0])) if s not in KILLED and s != "not checked"]
+        with ThreadPoolExecutor(4) as pool:  # one `mutmut show` process per mutant: a few at a time
+            shown = dict(zip(left, pool.map(lambda n: _mutmut(folder, "show", n), left)))
+        for name in left:
+            status = mine[name]
+            before, after = _changed_lines(shown[name])
             entry = {"name": name, "status": status, "function": _function(name, module), "before": before, "after": after}
             match = next((i for i, e in enumerate(equivalents) if e["module"] == module and e["before"].strip() == before
                           and e["after"].strip() == after), None)
