@@ -71,6 +71,9 @@ for module in $modules; do
   [ -d "$dir/mutants" ] || fresh=1
   mkdir -p "$dir"
   if [ "$fresh" = 1 ] || [ "$recheck" = 1 ]; then sync_tree "$dir" "$tests"; fi
+  # mutmut keeps its map of which tests reach which function: after a change it would run no test (or
+  # stale ones) against a new function's mutants, so a recheck draws the map again
+  if [ "$recheck" = 1 ]; then rm -f "$dir/mutants/mutmut-stats.json"; fi
   {
     echo '[tool.pytest.ini_options]'
     echo 'testpaths = ["tests"]'
