@@ -385,3 +385,23 @@ def test_relative_error_against_zero_is_infinite_and_below_one_divides():
 def test_empty_arrays_report_zero_errors():
     r = compare_arrays("s", np.empty(0), np.empty(0), Tolerance())
     assert (r.status, r.n_over, r.n_total, r.max_abs, r.mean_abs, r.max_rel) == (MATCH, 0, 0, 0.0, 0.0, 0.0)
+
+
+def test_set_order_measures_rows_against_their_nearest_partners():
+    a = np.array([[0.0, 0.0], [10.0, 10.0]])
+    b = np.array([[10.0, 10.5], [0.0, 0.0]])          # swapped rows, one value 0.5 off
+    r = compare_arrays("s", a, b, Tolerance(order="set"))
+    assert (r.status, r.n_over, r.n_total, r.max_abs, r.argmax) == (DIVERGED, 1, 4, 0.5, (1, 1))
+    assert r.note == "rows paired by distance (optimal assignment) before measuring"
+    r = compare_arrays("s", a, b, Tolerance())           # in sequence order: position against position
+    assert (r.status, r.n_over, r.max_abs) == (DIVERGED, 4, 10.5) and r.note == ""
+
+
+def test_row_order_notes_follow_the_byte_order_note():
+    a = np.array([[1.0, 2.0], [3.0, 4.0]], ">f8")
+    b = np.array([[3.0, 4.0], [1.0, 2.0]])
+    r = compare_arrays("s", a, b, Tolerance())
+    assert r.status == DIVERGED and r.note == "byte order >f8 vs <f8: compared by value; differs only in row order"
+    r = compare_arrays("s", a, b, Tolerance(order="set"))
+    assert (r.status, r.n_over, r.n_total) == (MATCH, 0, 4)
+    assert r.note == "byte order >f8 vs <f8: compared by value; same rows in another order"
