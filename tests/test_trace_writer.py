@@ -150,3 +150,19 @@ def test_non_ascii_stage_names_and_meta_round_trip_under_an_ascii_locale(tmp_pat
     assert back.names == ["visage/é"] and back.meta["note"] == "écart"
     (out / "meta.json").write_bytes('{"format": "reference-dump", "version": 1, "note": "déjà"}'.encode("utf-8"))
     assert read_trace(out).meta["note"] == "déjà"
+
+
+def test_meta_json_is_indented_by_one_in_insertion_order(tmp_path):
+    out = write_trace(Trace.from_arrays({"a": np.ones(1)}), tmp_path / "t", meta={"b": 1, "a": [2, 3]})
+    assert (out / "meta.json").read_text() == (
+        '{\n "format": "reference-dump",\n "version": 1,\n "b": 1,\n "a": [\n  2,\n  3\n ]\n}\n')
+
+
+@pytest.mark.parametrize("name", ["a\tb", "a\nb", "", "a\x00"])
+def test_a_stage_name_the_index_cannot_hold_is_refused(tmp_path, name):
+    w = TraceWriter(tmp_path / "t")
+    with pytest.raises(TraceError) as err:
+        w.write(name, np.ones(1))
+    assert str(err.value) == f"{tmp_path / 't'}: stage name {name!r} is empty or holds a tab, line break or NUL"
+    w.write("X", np.ones(1))
+    assert read_trace(w.commit()).names == ["X"]
