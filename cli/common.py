@@ -1,15 +1,52 @@
-"""Pieces every command shares: the console, error exits, and 'report a run' for `run` commands."""
+"""What every command shares: exit codes, one-line errors with the command's own flags, and printing
+what the application layer returns (a run's lines, its trace, the stage table, notes)."""
 
 from __future__ import annotations
 
-import time
-from pathlib import Path
-
 import typer
 
-from pyparity.errors import PyparityError
-
 EXIT_OK, EXIT_DIVERGED, EXIT_USAGE = 0, 1, 2
+
+
+def flag_for(param: str) -> str:
+    """The command-line spelling of a library parameter (``model_dir`` -> ``--model-dir``)."""
+    return "--" + param.replace("_", "-")
+
+
+def error_text(exc: Exception) -> str:
+    """A library error as the command line says it (its parameter as a flag)."""
+    return exc.for_flags(flag_for) if hasattr(exc, "for_flags") else str(exc)
+
+
+def flags_of(fn) -> dict[str, str]:
+    """A command's options as ``{parameter name: its first long flag}`` (from its typer declarations)."""
+    import inspect
+
+    flags = {}
+    for p in inspect.signature(fn).parameters.values():
+        infos = [p.default] + list(getattr(p.annotation, "__metadata__", ()))
+        for info in infos:
+            decls = [d for d in (getattr(info, "param_decls", None) or ()) if str(d).startswith("--")]
+            if decls:
+                flags[p.name] = decls[0]
+    return flags
+
+
+def guarded(fn):
+    """A command whose library errors become one line on stderr naming its own flag, and exit 2."""
+    import functools
+
+    from pyparity.errors import PyparityError
+
+    flags = flags_of(fn)
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except PyparityError as exc:
+            fail(exc.for_flags(lambda p: flags.get(p) or flag_for(p)))
+    return wrapper
 
 
 def fail(message: str) -> "typer.Exit":
@@ -20,117 +57,54 @@ def fail(message: str) -> "typer.Exit":
     raise typer.Exit(EXIT_USAGE)
 
 
-_started: float | None = None
-
-
-def mark_command_start() -> None:
-    """Where a command's time starts (the summary block and the reports print the time since)."""
-    global _started
-    _started = time.perf_counter()
-
-
-def command_seconds() -> float | None:
-    return None if _started is None else time.perf_counter() - _started
-
-
-def diff_and_report(
-    a, b, policy=None, mapping=None, stages=None, json_out: Path | None = None, junit_out: Path | None = None,
-    html_out: Path | None = None, max_rows: int = 40, quiet: bool = False, diagnose_all: bool = False,
-    table: bool | None = None, github: bool = False,
-) -> int:
-    """Diff trace ``b`` against reference ``a``, print the result, write reports; returns the exit code."""
-    from pyparity.diff import diff_traces
-
-    report = diff_traces(a, b, policy=policy, mapping=mapping, stages=stages, diagnose_all=diagnose_all)
-    report.require_every_stage_glob()  # a --stage typo beside globs that match: refused, not ignored
-    return present_report(report, a, b, json_out=json_out, junit_out=junit_out, html_out=html_out,
-                          max_rows=max_rows, quiet=quiet, table=table, github=github)
-
-
-def present_report(report, a, b, json_out: Path | None = None, junit_out: Path | None = None,
-                   html_out: Path | None = None, max_rows: int = 40, quiet: bool = False,
-                   table: bool | None = None, github: bool = False) -> int:
-    """Print a diff report (``table``: None = the stage table only when it failed), write the asked
-    reports (``github``: annotations and the step summary); returns the exit code."""
-    from pyparity.render.table import make_console, render_diff
-
-    elapsed = command_seconds()
-    if not quiet:
-        render_diff(report, make_console(), max_rows=max_rows, table=table, elapsed=elapsed)
-    if json_out:
-        from pyparity.render.json_report import write_json
-
-        write_json(report, json_out)
-    if junit_out:
-        from pyparity.render.junit import write_junit
-
-        write_junit([(Path(str(b.source)).name or "run", report)], junit_out)
-    if html_out:
-        from pyparity.render.html import write_html
-
-        write_html(report, html_out, reference=a, candidate=b)
-    if github:
-        from pyparity.render.github import write_github
-
-        write_github(report, elapsed=elapsed)
-    return EXIT_OK if report.ok else EXIT_DIVERGED
-
-
-def finish_run(
-    trace, out: Path | None = None, diff_against: Path | None = None, policy: Path | str | None = None,
-    json_out: Path | None = None, junit_out: Path | None = None, html_out: Path | None = None,
-    max_rows: int = 40, stages: list[str] | None = None,
-) -> int:
-    """What a `pyparity run <pipeline>` does after the pipeline ran: report and optionally diff.
-
-    ``policy`` is a built-in policy name or a path (`pyparity.diff.policy_names`).
-    Returns the exit code (0 parity or no diff asked, 1 divergence or nothing compared).
-    """
-    from pyparity.diff.policy_names import resolve_policy
+def console_for(reports=None):
+    """The console for tables and messages: standard error when JSON goes to standard output."""
     from pyparity.render.table import make_console
-    from pyparity.trace import read_trace
 
-    console = make_console()
-    if out is not None:
-        console.print(f"trace: {out} ({len(trace)} stages)", markup=False, highlight=False)
-    if diff_against is None:
-        if out is None:
-            console.print(f"{len(trace)} stages recorded (use --out to keep them, --diff to compare)")
-        return EXIT_OK
-    ref = read_trace(diff_against)
-    return diff_and_report(ref, trace, policy=resolve_policy(policy), stages=stages or recorded_prefixes(trace),
-                           json_out=json_out, junit_out=junit_out, html_out=html_out, max_rows=max_rows)
+    return make_console(stderr=bool(reports is not None and reports.json_to_stdout))
 
 
-def recorded_prefixes(trace) -> list[str]:
-    """Globs for the top-level groups a run recorded: compare only those (a reference dump holds
-    later pipelines' stages too)."""
-    return [p + "/**" for p in sorted({n.split("/")[0] for n in trace.names})]
+def say(console, text: str) -> None:
+    """One message, control characters escaped (names come from files), never wrapped."""
+    from pyparity.render.escape import printable_lines
+
+    console.print(printable_lines(text), markup=False, highlight=False, soft_wrap=True)
 
 
-def start_from_reference(from_reference: Path | None, start: str | None):
-    """``--from-reference DUMP --start STAGE`` (given together or not at all) as ``(trace, stage)``, or None."""
-    from pyparity.trace import read_trace
+def print_report(report, reports, console) -> None:
+    """The stage table of a `DiffReport` (nothing with ``--quiet``)."""
+    if reports.quiet:
+        return
+    from pyparity.render.table import render_diff
 
-    if (from_reference is None) != (start is None):
-        raise PyparityError("--from-reference and --start go together")
-    return (read_trace(from_reference), start) if from_reference is not None else None
-
-
-def checked_model_dir(model_dir: Path | None, group: str = "openface") -> Path | None:
-    """``--model-dir`` (``--au-dir``: group ``openface_au``), its files checked against the model manifest
-    exactly as ``$PYPARITY_MODEL_DIR``'s (``$PYPARITY_AU_DIR``'s) are, size and sha256; None stays None
-    (the pipeline asks the model manager, which checks too)."""
-    if model_dir is None:
-        return None
-    from pyparity.models.manager import verified_group_dir
-
-    return verified_group_dir(group, model_dir)
+    render_diff(report, console, max_rows=reports.max_rows, table=reports.table, elapsed=reports.elapsed())
 
 
-def run_guarded(fn, *args, **kwargs):
-    """Call ``fn``; a PyparityError becomes one line on stderr and exit 2."""
-    try:
-        return fn(*args, **kwargs)
-    except PyparityError as exc:
-        fail(str(exc))
+def print_outcome(outcome, reports) -> int:
+    """Print a `RunOutcome` (the run's lines, where its trace went, the table, the checks' notes);
+    returns its exit code."""
+    console = console_for(reports)
+    for line in outcome.lines:
+        say(console, line)
+    if outcome.trace is None and outcome.out is not None:
+        say(console, f"traces: {outcome.out} ({outcome.frames} frames)")
+    elif outcome.out is not None:
+        say(console, f"trace: {outcome.out} ({len(outcome.trace)} stages)")
+    elif outcome.report is None and outcome.trace is not None:
+        say(console, f"{len(outcome.trace)} stages recorded (use --out to keep them, --diff to compare)")
+    if outcome.report is not None and hasattr(outcome.report, "stages"):
+        print_report(outcome.report, reports, console)
+    for note in outcome.notes:
+        say(console, note)
+    return outcome.exit_code
+
+
+def run_command(spec_name: str, input, options, target, reports) -> None:
+    """What every ``pyparity run <pipeline>`` does once its flags are parsed: run, compare, print, exit."""
+    from pyparity.app import run_and_diff, spec
+
+    s = spec(spec_name)
+    console = console_for(reports)
+    outcome = run_and_diff(s, input, options, reference=target.diff, start=target.stage_ref(), out=target.out,
+                           reports=reports, on_frame=(lambda line: say(console, line)) if s.frames else None)
+    raise typer.Exit(print_outcome(outcome, reports))

@@ -47,7 +47,7 @@ def hunt(
     stages where the port introduces a difference, each diagnosed, and how it ends (the output matches,
     or the difference that remains). Exit 0: parity; 1: a difference (or nothing compared); 2: bad input.
     """
-    from cli.common import checked_model_dir
+    from pyparity.app.specs.common import checked_model_dir
     from pyparity.hunt.references import ReferenceOptions
     from pyparity.hunt.session import HuntOptions, run_hunt
     from pyparity.render.table import make_console
@@ -67,9 +67,9 @@ def hunt(
 
 
 def _bbox(text: str):
-    from cli.run_openface import _parse_bbox
+    from pyparity.app.specs.openface import parse_bbox
 
-    return tuple(_parse_bbox(text))
+    return parse_bbox(text)
 
 
 def _present(outcome, console, json_out, junit_out, html_out, max_rows) -> None:

@@ -1,4 +1,4 @@
-"""`pyparity record PROBE INPUT --out TRACE` (`hunt` is in hunt_cmd.py)."""
+"""`pyparity record PROBE INPUT`: a third-party port run under capture, its stages recorded (`hunt` compares)."""
 
 from __future__ import annotations
 
@@ -7,22 +7,31 @@ from typing import Optional
 
 import typer
 
-from cli.common import checked_model_dir
+from cli.common import guarded
+from cli.options import ModelDir
+
+PROBE_HELP = "Probe file, or the name of a shipped probe (e.g. pymtcnn-1.2)."
 
 
+def _probe_spec(probe: str):
+    from pyparity.app.specs.probe import probe_spec
+
+    return probe_spec(probe)
+
+
+@guarded
 def record(
-    probe: str = typer.Argument(..., help="Probe file, or the name of a shipped probe (e.g. pymtcnn-1.2)."),
+    probe: str = typer.Argument(..., help=PROBE_HELP),
     input_path: Path = typer.Argument(..., help="The input the port runs on (an image)."),
     out: Path = typer.Option(..., "--out", help="Where to write the trace."),
     reference: Optional[Path] = typer.Option(None, "--reference", help="Reference dump, for $ref: inputs."),
-    model_dir: Optional[Path] = typer.Option(None, "--model-dir", help="OpenFace model folder ($models)."),
+    model_dir: ModelDir = None,
 ) -> None:
     """Run a third-party port under capture and record its stages under the reference's names."""
-    from pyparity.probe import load_probe, record_probe
-    from pyparity.render.table import make_console
-    from pyparity.trace import read_trace
+    from cli.common import console_for, say
+    from pyparity.app import record as record_run
+    from pyparity.app.specs.probe import ProbeOptions
 
-    p = load_probe(probe)
-    ref = read_trace(reference) if reference else None
-    trace, _ = record_probe(p, input_path, out=out, reference=ref, model_dir=checked_model_dir(model_dir))
-    make_console().print(f"{out}: {len(trace)} stages recorded by probe {p.name}", markup=False, highlight=False)
+    spec = _probe_spec(probe)
+    trace, _, _ = record_run(spec, input_path, ProbeOptions(model_dir), out=out, reference=reference)
+    say(console_for(), f"{out}: {len(trace)} stages recorded by {spec.name}")

@@ -41,21 +41,17 @@ def _as_trace(t):
 def assert_parity(trace, reference, policy=None, stages=None, only_recorded: bool = True):
     """Assert that ``trace`` matches ``reference`` stage by stage; returns the `DiffReport`.
 
-    ``stages``: given, each glob must match a stage (else `UsageError`).
     ``policy``: a Policy, a built-in policy name, or a path (a ``Path``, or a string with a ``/`` or
-    ending in ``.toml``), resolved as every front-end does (`pyparity.diff.policy_names`). ``stages``: globs to compare; by
-    default (``only_recorded``) the top-level groups ``trace`` records (a dump holds later stages too).
+    ending in ``.toml``), resolved as every front-end does (`pyparity.diff.policy_names`); None: the
+    default policy of the pipeline that produced ``trace`` (its producer), as ``pyparity diff`` uses.
+    ``stages``: globs to compare (each must match a stage, else `UsageError`); by default
+    (``only_recorded``) the top-level groups ``trace`` records (a dump holds later stages too).
     """
-    from pyparity.diff import diff_traces
-    from pyparity.diff.policy_names import resolve_policy
+    from pyparity.app import ReportOptions, compare, recorded_groups
 
     tr, ref = _as_trace(trace), _as_trace(reference)
-    given = stages is not None
-    if stages is None and only_recorded:
-        stages = [p + "/**" for p in sorted({n.split("/")[0] for n in tr.names})]
-    report = diff_traces(ref, tr, policy=resolve_policy(policy), stages=stages)
-    if given:
-        report.require_every_stage_glob()  # a misspelt glob would silently compare less
+    report = compare(ref, tr, ReportOptions(policy=policy, stages=tuple(stages or ())),
+                     scope=recorded_groups(tr) if only_recorded else None)
     if not report.ok:
         raise ParityError(f"{tr.source} vs {ref.source}: " + report.summary(), report)
     return report

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pyparity.trace import Recorder, read_trace
+from pyparity.trace import Recorder, StageRef, read_trace
 
 DUMP_FILES = ("sample1.jpg", "sample2.jpg", "sample3.jpg", "001.jpg")
 POLICY = Path(__file__).resolve().parents[1] / "pyparity" / "policies" / "img2pose.toml"
@@ -111,7 +111,7 @@ def test_onnx_roi_heads_from_reference_proposals(shared_dir):
     ref = read_trace(d)
     for start in ("rpn", "roi"):
         rec = Recorder()
-        _model("onnx", d, pts).predict(ref["input/image"], rec=rec, reference=ref, start=start)
+        _model("onnx", d, pts).predict(ref["input/image"], rec=rec, start=StageRef(ref, start))
         ours = rec.finish()
         assert np.array_equal(ours["roi/box_roi_pool/features"], ref["roi/box_roi_pool/features"]) or start == "rpn"
         for n in ("roi/class_logits", "roi/dof_regression"):
@@ -167,14 +167,14 @@ def test_numpy_path_never_imports_torch(shared_dir):
 def test_cli_backend_diff_exits_zero(backend, name, shared_dir, tmp_path):
     """Issue 8 acceptance: `pyparity run img2pose <image> --synthetic --config <dump> --diff <dump>
     --backend torch|onnx` exits 0 for every shared dump (the CLI's own code path, policy included)."""
-    from cli.run_img2pose import _run as run_cli
+    from cli.app import main
 
     _need(backend)
     d = Path(_dump(shared_dir, name))
     samples = shared_dir / "openface" / "samples"
     image = samples / "image_sequence" / name if (samples / "image_sequence" / name).is_file() else samples / name
-    code = run_cli(image, None, True, d, shared_dir / "img2pose", None, False, None, d, None,
-                   tmp_path / "r.json", None, "input", backend, 1)
+    code = main(["run", "img2pose", str(image), "--synthetic", "--config", str(d), "--points", str(shared_dir / "img2pose"),
+                 "--diff", str(d), "--json", str(tmp_path / "r.json"), "--backend", backend, "--threads", "1"])
     assert code == 0
     import json
 

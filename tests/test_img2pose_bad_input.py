@@ -83,10 +83,13 @@ def test_missing_pose_stats_is_an_input_error(shared_dir):
 
 
 def test_unknown_start_stage(model):
+    from pyparity.trace import StageRef, Trace
+
+    empty = Trace.from_arrays([])
     with pytest.raises(InputError, match="unknown start"):
-        model.predict(np.zeros((8, 8, 3), np.uint8), start="nowhere")
-    with pytest.raises(InputError, match="needs a reference"):
-        model.predict(np.zeros((8, 8, 3), np.uint8), start="roi")
+        model.predict(np.zeros((8, 8, 3), np.uint8), start=StageRef(empty, "nowhere"))
+    with pytest.raises(InputError, match="needs the reference's"):
+        model.predict(np.zeros((8, 8, 3), np.uint8), start=StageRef(empty, "roi"))
 
 
 def test_config_from_toml_and_from_dump_agree(tmp_path, shared_dir):
@@ -105,16 +108,11 @@ def test_config_from_toml_and_from_dump_agree(tmp_path, shared_dir):
 
 # -- the same refusals through the CLI: one line on stderr, exit 2 -------------------------------------
 def _cli(shared_dir, image, tmp_path, config=None, weights=None, synthetic=True):
-    from cli.run_img2pose import _run as run_cli
-    from cli.common import run_guarded
+    from cli.app import main
 
-    import typer
-
-    try:
-        return run_guarded(run_cli, image, weights, synthetic, config, shared_dir / "img2pose", None, False, None,
-                           None, None, None, None, "input", "numpy", 1)
-    except typer.Exit as e:  # run_guarded: one line on stderr, then exit 2
-        return e.exit_code
+    args = ["run", "img2pose", str(image), "--points", str(shared_dir / "img2pose"), "--threads", "1"]
+    args += (["--synthetic"] if synthetic else []) + (["--weights", str(weights)] if weights is not None else [])
+    return main(args + (["--config", str(config)] if config is not None else []))
 
 
 def test_cli_16bit_image_exits_2_with_one_line(shared_dir, samples_dir, tmp_path, capsys):
@@ -157,15 +155,15 @@ def test_cli_checkpoint_with_bad_keys_exits_2_listing_them(shared_dir, samples_d
 
 def test_cli_no_detection_exits_0_with_empty_output(shared_dir, samples_dir, tmp_path):
     """An image with nothing above the threshold is an empty result, not an error."""
-    from cli.run_img2pose import _run as run_cli
+    from cli.app import main
     from pyparity.pipelines.img2pose import DUMP_SETTINGS
     from pyparity.trace import read_trace
 
     toml = "\n".join(f"{k} = {list(v) if isinstance(v, tuple) else v}" for k, v in
                      {**DUMP_SETTINGS, "box_score_thresh": 0.99}.items())
     (tmp_path / "c.toml").write_text("[img2pose]\n" + toml + "\n")
-    code = run_cli(samples_dir / "sample1.jpg", None, True, tmp_path / "c.toml", shared_dir / "img2pose", None, False,
-                   tmp_path / "t", None, None, None, None, "input", "numpy", 1)
+    code = main(["run", "img2pose", str(samples_dir / "sample1.jpg"), "--synthetic", "--config", str(tmp_path / "c.toml"),
+                 "--points", str(shared_dir / "img2pose"), "--out", str(tmp_path / "t"), "--threads", "1"])
     assert code == 0
     t = read_trace(tmp_path / "t")
     assert t["output/boxes"].shape == (0, 4) and t["output/dofs"].shape == (0, 6)
@@ -173,14 +171,14 @@ def test_cli_no_detection_exits_0_with_empty_output(shared_dir, samples_dir, tmp
 
 def test_cli_margins_line_matches_the_recorded_trace(shared_dir, samples_dir, tmp_path, capsys):
     """--margins prints the decision margins of the run; they are those of the written trace."""
-    from cli.run_img2pose import _run as run_cli
+    from cli.app import main
     from pyparity.pipelines.img2pose import Img2PoseConfig
     from pyparity.pipelines.img2pose.margins import NAMES, decision_margins
     from pyparity.trace import read_trace
 
     d = shared_dir / "reference_dumps/img2pose-upstream/images/001.jpg"
-    code = run_cli(samples_dir / "image_sequence" / "001.jpg", None, True, d, shared_dir / "img2pose", None, False,
-                   tmp_path / "t", None, None, None, None, "input", "numpy", 1, True)
+    code = main(["run", "img2pose", str(samples_dir / "image_sequence" / "001.jpg"), "--synthetic", "--config", str(d),
+                 "--points", str(shared_dir / "img2pose"), "--out", str(tmp_path / "t"), "--threads", "1", "--margins"])
     assert code == 0
     line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("decision margins:"))
     printed = dict(zip(line.split()[2::2], map(float, line.split()[3::2])))

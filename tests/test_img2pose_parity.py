@@ -11,7 +11,7 @@ import pytest
 import functools
 from pathlib import Path
 
-from pyparity.trace import Recorder, read_trace
+from pyparity.trace import Recorder, StageRef, read_trace
 
 DUMP_FILES = ("sample1.jpg", "sample2.jpg", "sample3.jpg", "001.jpg")
 
@@ -218,7 +218,7 @@ def _run_from(ref, model, start):
     from pyparity.trace import Recorder
 
     rec = Recorder()
-    model.predict(ref["input/image"], rec=rec, reference=ref, start=start)
+    model.predict(ref["input/image"], rec=rec, start=StageRef(ref, start))
     return rec.finish()
 
 

@@ -24,5 +24,5 @@ def test_synth_img2pose_matches_the_dump_hash(shared_dir, tmp_path):
 def test_synth_rejects_unknown_family_and_depth(tmp_path, capsys):
     assert main(["models", "synth", "resnet", "--out", str(tmp_path / "w.npz")]) == 2
     assert main(["models", "synth", "img2pose", "--depth", "34", "--out", str(tmp_path / "w.npz")]) == 2
-    assert "--depth must be 18 or 50" in capsys.readouterr().err
+    assert "--depth 34: must be 18 or 50" in capsys.readouterr().err
     assert not (tmp_path / "w.npz").exists()

@@ -18,7 +18,7 @@ from pyparity.imageio import read_image_bgr
 from pyparity.pipelines.openface import load_openface_models, run_image
 from pyparity.pipelines.openface.au import load_au_models, predict_static_aus
 from pyparity.pipelines.openface.au.hog import fhog_cells, fhog_descriptor
-from pyparity.trace import Recorder, Trace, read_trace
+from pyparity.trace import Recorder, StageRef, Trace, read_trace
 from test_openface_image import IMAGE_DUMPS, sample_for
 
 AU_STAGES = ["input/landmarks_stacked", "calc_params/params_global", "calc_params/params_local",
@@ -47,7 +47,7 @@ def isolated(models, samples_dir, au_dumps):
         if name not in cache:
             ref = read_trace(au_dumps / "images" / name)
             rec = Recorder(meta={"parameters": {"au_class_names": list(models.au.presence.names)}})
-            run_image(read_image_bgr(sample_for(samples_dir, name)), models, rec=rec, start_from=(ref, "au"))
+            run_image(read_image_bgr(sample_for(samples_dir, name)), models, rec=rec, start=StageRef(ref, "au"))
             cache[name] = (ref, rec.finish())
         return cache[name]
     return get

@@ -16,7 +16,7 @@ from pyparity.imageio import read_image_bgr
 from pyparity.pipelines.openface import load_openface_models, run_image
 from pyparity.pipelines.openface.outputs import (default_camera, eye_gaze, gaze_angle, head_pose,
                                                  shape_3d_camera)
-from pyparity.trace import Recorder, read_trace
+from pyparity.trace import Recorder, StageRef, read_trace
 
 IMAGE_DUMPS = [f"{i:03d}.jpg" for i in range(1, 21)] + [
     "gray_001.jpg", "sample1.jpg", "sample2.jpg", "sample3.jpg", "sample3_16bit_gray.png", "sample3_16bit_rgb.png"]
@@ -60,7 +60,7 @@ def box_runs(models, samples_dir, openface_dumps):
         if name not in cache:
             ref = read_trace(openface_dumps / "images" / name)
             rec = Recorder()
-            run_image(read_image_bgr(sample_for(samples_dir, name)), models, rec=rec, start_from=(ref, "box"), level=1)
+            run_image(read_image_bgr(sample_for(samples_dir, name)), models, rec=rec, start=StageRef(ref, "box"), level=1)
             cache[name] = rec.finish()
         return cache[name]
     return get
@@ -220,7 +220,7 @@ def test_start_from_reference_box(models, samples_dir, openface_dumps):
     """--start box: no MTCNN stages, every face fitted from the reference's own box."""
     ref = read_trace(openface_dumps / "images" / "sample2.jpg")
     rec = Recorder()
-    faces = run_image(read_image_bgr(samples_dir / "sample2.jpg"), models, rec=rec, start_from=(ref, "box"), level=1)
+    faces = run_image(read_image_bgr(samples_dir / "sample2.jpg"), models, rec=rec, start=StageRef(ref, "box"), level=1)
     trace = rec.finish()
     assert len(faces) == 3 and not any(n.startswith("mtcnn/") for n in trace.names)
     for i in range(3):
@@ -289,7 +289,7 @@ def test_bad_input(models, tmp_path, openface_model_dir):
     with pytest.raises(InputError, match="unknown landmark model"):
         load_openface_models(openface_model_dir, backend="nope")
     with pytest.raises(PyparityError, match="cannot start"):
-        run_image(img, models, start_from=(None, "nowhere"))
+        run_image(img, models, start=StageRef(None, "nowhere"))
 
 
 @pytest.mark.parametrize("collection, name, multi_view", [("images", "sample2.jpg", False),

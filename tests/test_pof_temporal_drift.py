@@ -13,9 +13,10 @@ import numpy as np
 import pytest
 
 from cli.app import main
+from pyparity.app.specs import pof_drift as temporal_drift
 from pyparity.diff import diff_traces
 from pyparity.diff.policy import builtin_policy
-from pyparity.pipelines.pof import reconstruct, temporal_drift
+from pyparity.pipelines.pof import reconstruct
 from pyparity.pipelines.pof.checkpoint import synthetic_model
 from pyparity.trace import Recorder, read_trace
 

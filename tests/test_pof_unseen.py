@@ -6,7 +6,7 @@ code and the clips of scripts/pof_unseen_clips.py). No torch and no ../shared ne
 The acceptance command itself for all four variants. semgcn-temporal also each step on its own
 (``--start model``: every frame fed the dump's previous POF), which is what lets the acceptance command
 report free-running drift through the prev_pof feedback as expected rather than as a defect
-(pyparity/pipelines/pof/temporal_drift.py).
+(pyparity/app/specs/pof_drift.py).
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ def test_acceptance_command_on_unseen_clip(tmp_path, dump):
     every recorded stage compared (model in/out, the solver's POF, the 3D joints). For semgcn-temporal
     the only stages allowed past the policy are drift through the feedback after frame 0, accepted
     because every step matches on its own (test_temporal_per_step_on_unseen_clip)."""
-    from pyparity.pipelines.pof.temporal_drift import is_feedback_stage
+    from pyparity.app.specs.pof_drift import is_feedback_stage
 
     d = DUMPS / dump
     variant = dump.split("/")[0]

@@ -95,7 +95,8 @@ def test_non_finite_metrics_validate():
 
 def test_gate_json_validates(tmp_path):
     from pyparity.gate.corpus import Corpus
-    from pyparity.gate.runner import CaseOutcome, gate_document
+    from pyparity.gate.runner import CaseOutcome
+    from pyparity.render.gate import gate_document
 
     outcomes = [CaseOutcome("s1", "mtcnn", "mtcnn/s1", "pass", golden_status="match", reference_status="match",
                             seconds=1.5),

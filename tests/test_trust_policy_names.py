@@ -70,11 +70,12 @@ def test_cli_diff_uses_the_builtin_not_the_planted_file(planted, diverging, caps
 
 
 def test_run_front_end_uses_the_builtin(planted, diverging):
-    from cli.common import finish_run
+    from pyparity.app import ReportOptions, compare, recorded_groups
     from pyparity.trace import read_trace
 
     a, b = diverging
-    assert finish_run(read_trace(b), diff_against=a, policy="mtcnn") == 1
+    tb = read_trace(b)
+    assert not compare(read_trace(a), tb, ReportOptions(policy="mtcnn"), scope=recorded_groups(tb)).ok
 
 
 def test_pytest_plugin_uses_the_builtin(planted, diverging):

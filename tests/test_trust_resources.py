@@ -50,9 +50,9 @@ def _pipelines(image: Path, tmp: Path) -> dict[str, list[str]]:
 @pytest.mark.parametrize("pipeline", ["mtcnn", "openface-image", "clnf", "img2pose"])
 @pytest.mark.parametrize("kind", ["huge header", "truncated jpeg", "jpeg without scan"])
 def test_bad_image_is_refused_by_every_pipeline(tmp_path, capsys, monkeypatch, pipeline, kind):
-    import cli.run_openface as ro
+    import pyparity.app.specs.openface as ro
 
-    monkeypatch.setattr(ro, "_models", lambda *a, **k: pytest.fail("models loaded before the image was checked"))
+    monkeypatch.setattr(ro, "load_models", lambda *a, **k: pytest.fail("models loaded before the image was checked"))
     if kind == "huge header":
         img = _png(tmp_path / "big.png", 40000, 30000)
         message = "over the limit of 100,000,000 pixels"

@@ -114,12 +114,13 @@ def test_pytest_assert_parity_refuses_nothing(tmp_path, ref):
 
 
 def test_run_diff_against_a_reference_without_its_stages(tmp_path, capsys):
-    from cli.common import finish_run
+    from pyparity.app import ReportOptions, compare, recorded_groups
 
     ours = Trace.from_arrays({"mtcnn/output/boxes": np.ones((2, 4), np.float32)})
     other = _trace(tmp_path / "img2pose_dump", img2pose__output__boxes=np.ones((2, 4), np.float32))
-    assert finish_run(ours, diff_against=other, policy="mtcnn") == 1
-    assert "NOTHING COMPARED: no stage of the reference (A) matches mtcnn/** (1 stage(s) of B do)" in capsys.readouterr().out
+    report = compare(read_trace(other), ours, ReportOptions(policy="mtcnn"), scope=recorded_groups(ours))
+    assert not report.ok
+    assert report.verdict() == "NOTHING COMPARED: no stage of the reference (A) matches mtcnn/** (1 stage(s) of B do)"
 
 
 def test_hunt_whose_captures_never_fire(tmp_path, ref, capsys, monkeypatch):
@@ -156,7 +157,7 @@ def test_gate_case_that_compares_nothing_fails(tmp_path, ref):
 
 def _fake_sequence(monkeypatch, n_frames: int, stage: str = "face00/output/landmarks_stacked"):
     """openface-sequence's command without the models: each frame records one stage."""
-    import cli.run_openface as ro
+    import pyparity.app.sequence as ro
     from pyparity.pipelines.openface import sequence
 
     def run_sequence(frames, models, recorder_for, level, max_frames, reference_for=None):
@@ -165,7 +166,7 @@ def _fake_sequence(monkeypatch, n_frames: int, stage: str = "face00/output/landm
             rec.save(stage, np.full((4, 1), i, np.float32))
             yield f"{i:03d}.jpg", None, rec.finish()
 
-    monkeypatch.setattr(ro, "_models", lambda model_dir, **options: None)
+    monkeypatch.setattr(ro, "load_models", lambda model_dir, **options: None)
     monkeypatch.setattr(sequence, "frames_of", lambda source: iter(()))
     monkeypatch.setattr(sequence, "run_sequence", run_sequence)
 

@@ -199,7 +199,7 @@ def test_atomic_dir_refuses_a_file_in_the_way(tmp_path):
 
 
 def _fake_sequence(monkeypatch, n_frames: int, fail_at: int | None = None):
-    import cli.run_openface as ro
+    import pyparity.app.sequence as ro
     from pyparity.errors import InputError
     from pyparity.pipelines.openface import sequence
 
@@ -211,7 +211,7 @@ def _fake_sequence(monkeypatch, n_frames: int, fail_at: int | None = None):
             rec.save("face00/output/landmarks_stacked", np.full((4, 1), i, np.float32))
             yield f"{i:03d}.jpg", None, rec.finish()
 
-    monkeypatch.setattr(ro, "_models", lambda model_dir, **options: None)
+    monkeypatch.setattr(ro, "load_models", lambda model_dir, **options: None)
     monkeypatch.setattr(sequence, "frames_of", lambda source: iter(()))
     monkeypatch.setattr(sequence, "run_sequence", run_sequence)
 

@@ -135,6 +135,25 @@ def list_goldens(root: str | os.PathLike) -> list[tuple[str, Path]]:
     return out
 
 
+def describe_goldens(root: str | os.PathLike) -> list[str]:
+    """One line per golden: name, stages, producer, when it was blessed (a damaged one says so)."""
+    items = list_goldens(root)
+    if not items:
+        return [f"no goldens under {root}"]
+    lines = []
+    for name, path in items:
+        try:
+            meta = read_golden_meta(path)
+            prod = meta.get("producer", {})
+            with (path / "index.tsv").open(encoding="utf-8") as f:
+                n = sum(1 for _ in f) - 1
+            lines.append(f"{name}\t{n} stages\t{prod.get('name', '?')} {prod.get('version', '?')} "
+                         f"{prod.get('pipeline', '')}\t{meta['golden'].get('blessed_at', '')}")
+        except Exception as exc:  # a damaged entry is listed, not fatal
+            lines.append(f"{name}\tUNUSABLE: {exc}")
+    return lines
+
+
 @contextmanager
 def _lock(path: Path) -> Iterator[None]:
     """The golden's own lock (``.<name>.golden.lock``, flock: released when its process dies) held

@@ -1,34 +1,19 @@
-"""Pipelines the gate can run: ``name -> callable(input_path, rec, model_dir)``, imported lazily.
-
-A pipeline entry is either a callable or a ``"module:function"`` string; strings keep the registry
-picklable, so worker processes resolve the same entries (and importing the registry never imports
-NumPy-heavy pipeline code). A corpus spec may also name a pipeline directly as ``"module:function"``.
+"""Pipelines the gate can run, by name: a `GateEntry` (an application-layer spec with the options and
+the stages the gate keeps), or a callable ``fn(input_path, rec, model_dir)`` (a test's toy pipeline),
+or a ``"module:function"`` string naming one. Entries are picklable, so worker processes run the same
+ones, and importing the registry imports no pipeline code.
 """
 
 from __future__ import annotations
 
 import importlib
-import os
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Union
+from typing import Callable, Mapping, Union
 
 from pyparity.errors import InputError
 
 PipelineFn = Callable[[Path, object, Union[Path, None]], None]
-
-_REGISTRY: dict[str, Union[str, PipelineFn]] = {
-    "mtcnn": "pyparity.gate.pipelines:run_mtcnn",
-    "clnf": "pyparity.gate.pipelines:run_clnf",
-}
-
-
-def run_mtcnn(input_path: Path, rec, model_dir: Path | None) -> None:
-    """OpenFace MTCNN with its defaults (min face 60, thresholds 0.6/0.7/0.7), stages under ``mtcnn/``."""
-    from pyparity.imageio import read_image_bgr
-    from pyparity.pipelines.mtcnn import detect
-
-    detect(read_image_bgr(input_path), model_dir=model_dir, rec=rec)
-
 
 #: What the gate's `clnf` pipeline keeps of an OpenFace image run: the detector's output and the fit's
 #: checkpoints (initialisation, each scale's parameters and iteration counts, the fit, the parts, the
@@ -41,23 +26,26 @@ CLNF_GATE_STAGES = (
     "face*/clnf/h*/parts_merged/*", "face*/clnf/h*/refit/*", "face*/clnf/h*/validation/*", "face*/output/*",
 )
 
-_OPENFACE_MODELS: dict = {}
+
+@dataclass(frozen=True)
+class GateEntry:
+    """A spec (`pyparity.app.spec`) run with ``options`` (the gate's model folder added), keeping the stages
+    matching ``stages`` (all when empty)."""
+
+    spec: str
+    options: Mapping[str, object] = field(default_factory=dict)
+    stages: tuple[str, ...] = ()
 
 
-def run_clnf(input_path: Path, rec, model_dir: Path | None) -> None:
-    """OpenFace FaceLandmarkImg (MTCNN, CLNF with main_clnf_general, validator, outputs), keeping the
-    stages of ``CLNF_GATE_STAGES``; models are loaded once per process."""
-    from pyparity.imageio import read_image_bgr
-    from pyparity.pipelines.openface import load_openface_models, run_image
-    from pyparity.trace.recorder import SelectedStages
+Entry = Union[GateEntry, str, PipelineFn]
 
-    key = str(model_dir)
-    if key not in _OPENFACE_MODELS:
-        _OPENFACE_MODELS[key] = load_openface_models(model_dir)
-    run_image(read_image_bgr(input_path), _OPENFACE_MODELS[key], rec=SelectedStages(rec, CLNF_GATE_STAGES), level=1)
+_REGISTRY: dict[str, Entry] = {
+    "mtcnn": GateEntry("mtcnn"),
+    "clnf": GateEntry("openface-image", {"aus": False, "level": 1}, CLNF_GATE_STAGES),
+}
 
 
-def register(name: str, fn: Union[str, PipelineFn]) -> None:
+def register(name: str, fn: Entry) -> None:
     """Add or replace a pipeline (tests register toy pipelines; a string is ``"module:function"``)."""
     _REGISTRY[name] = fn
 
@@ -70,7 +58,7 @@ def names() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def entry(name: str) -> Union[str, PipelineFn]:
+def entry(name: str) -> Entry:
     """The registry entry for ``name``, or ``name`` itself when it reads ``module:function``."""
     if name in _REGISTRY:
         return _REGISTRY[name]
@@ -79,9 +67,9 @@ def entry(name: str) -> Union[str, PipelineFn]:
     raise InputError(f"unknown pipeline {name!r} (known: {', '.join(names())}; or give module:function)")
 
 
-def resolve(spec: Union[str, PipelineFn]) -> PipelineFn:
-    """Turn a registry entry into the callable (imports the module now)."""
-    if callable(spec):
+def resolve(spec: Entry) -> Union[GateEntry, PipelineFn]:
+    """A `GateEntry` as it is; anything else as the callable it names (imports the module now)."""
+    if isinstance(spec, GateEntry) or callable(spec):
         return spec
     if isinstance(spec, str) and spec in _REGISTRY:
         return resolve(_REGISTRY[spec])
@@ -95,9 +83,3 @@ def resolve(spec: Union[str, PipelineFn]) -> PipelineFn:
     if not callable(fn):
         raise InputError(f"pipeline {spec!r} is not callable")
     return fn
-
-
-def default_model_dir() -> Path | None:
-    """``$PYPARITY_MODEL_DIR`` when set, else None (the pipeline asks the model manager)."""
-    v = os.environ.get("PYPARITY_MODEL_DIR")
-    return Path(v) if v else None

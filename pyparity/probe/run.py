@@ -171,9 +171,10 @@ def record_probe(probe: Probe, input_path: Path, out: Path | None = None, refere
 
 def run_probe_once(probe: Probe, input_path: Path, out: Path | None = None, reference: Trace | None = None,
                    model_dir: Path | None = None, shared_dir: Path | None = None,
-                   injector: Injector | None = None, port: Any = None, image=None) -> ProbeRun:
+                   injector: Injector | None = None, port: Any = None, image=None, rec=None) -> ProbeRun:
     """`record_probe` with everything the hunt needs to know about the run (`ProbeRun`). ``port``: an
-    object built by `build_port` (a sequence calls one port frame after frame); ``image``: the frame."""
+    object built by `build_port` (a sequence calls one port frame after frame); ``image``: the frame;
+    ``rec``: a recorder of the caller's to record into (then it finishes it; the run's trace is None)."""
     input_path = Path(input_path)
     if image is None and not input_path.exists():
         raise PyparityError(f"{input_path}: no such file")
@@ -181,11 +182,9 @@ def run_probe_once(probe: Probe, input_path: Path, out: Path | None = None, refe
     inputs = Inputs(probe, input_path, reference, model_dir, shared_dir)
     if image is not None:
         inputs._image = image
-    meta = {
-        "producer": {"name": f"probe:{probe.name}", "probe_file": str(probe.path)},
-        "input": {"file": input_path.name, "sha256": _sha256(input_path) if image is None else None},
-    }
-    rec = Recorder(out, meta=meta)
+    own = rec is None
+    if own:
+        rec = Recorder(out, meta=probe_meta(probe, input_path, image is None))
     try:
         env = {k: inputs.resolve(v, f"{probe.path} [port.env]") for k, v in probe.env.items()}
         with _environment(env), probe_folder_importable(probe):
@@ -193,10 +192,27 @@ def run_probe_once(probe: Probe, input_path: Path, out: Path | None = None, refe
                 result, session = _run_onnx(probe, inputs, rec, injector)
             else:
                 result, session = _run_port(probe, inputs, rec, injector, port)
-        return ProbeRun(rec.finish(), result, dict(session.counts), dict(session.stages), injector, dict(session.when))
+        return ProbeRun(rec.finish() if own else None, result, dict(session.counts), dict(session.stages), injector,
+                        dict(session.when))
     except BaseException:
-        rec.abort()
+        if own:
+            rec.abort()
         raise
+
+
+def probe_meta(probe: Probe, input_path: Path, hash_input: bool = True) -> dict:
+    """A probe trace's metadata: the probe that recorded it (its policy is the default for comparing the
+    trace: `pyparity.app` reads ``producer``) and the input."""
+    return {"producer": {"name": f"probe:{probe.name}", "probe_file": str(probe.path)},
+            "input": {"file": Path(input_path).name, "sha256": _sha256(Path(input_path)) if hash_input else None}}
+
+
+def run_probe(probe: Probe, input_path: Path, rec, reference: Trace | None = None, model_dir: Path | None = None,
+              shared_dir: Path | None = None) -> Any:
+    """Run the port on ``input_path`` under capture, recording into the caller's ``rec``; returns the
+    port's own result (the application layer's ``probe:NAME`` pipeline)."""
+    return run_probe_once(probe, input_path, reference=reference, model_dir=model_dir, shared_dir=shared_dir,
+                          rec=rec).result
 
 
 def build_port(probe: Probe, input_path: Path, reference: Trace | None = None, model_dir: Path | None = None,

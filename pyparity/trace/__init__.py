@@ -6,8 +6,9 @@ our traces and C++/PyTorch reference dumps are read by the same code.
 """
 
 from pyparity.trace.trace import StageInfo, Trace
-from pyparity.trace.recorder import NULL_RECORDER, NullRecorder, Recorder
+from pyparity.trace.recorder import NULL_RECORDER, NullRecorder, Recorder, StageRecorder
 from pyparity.trace.dumpio import read_trace, write_trace
+from pyparity.trace.stageref import StageRef
 
 __all__ = [
     "StageInfo",
@@ -15,6 +16,8 @@ __all__ = [
     "Recorder",
     "NullRecorder",
     "NULL_RECORDER",
+    "StageRecorder",
     "read_trace",
     "write_trace",
+    "StageRef",
 ]

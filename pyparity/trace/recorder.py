@@ -1,6 +1,7 @@
 """The Recorder that pipeline code calls to record its stages by name.
 
-Pipeline functions take ``rec: Recorder = NULL_RECORDER``. When recording is off the calls are
+Pipeline functions take ``rec: StageRecorder = NULL_RECORDER`` (anything with the `StageRecorder` methods:
+a `Recorder`, `NULL_RECORDER`, `SelectedStages`, a probe's capture). When recording is off the calls are
 no-ops on a shared object (no copies, no allocation); code that would compute something *only*
 to record it checks ``rec.enabled`` first.
 """
@@ -9,13 +10,28 @@ from __future__ import annotations
 
 import contextlib
 import os
-from typing import Iterable, Iterator, Mapping
+from typing import ContextManager, Iterable, Iterator, Mapping, Protocol
 
 import numpy as np
 
 from pyparity.errors import TraceError
 from pyparity.trace.dumpio import TraceWriter
 from pyparity.trace.trace import Trace, glob_match
+
+
+class StageRecorder(Protocol):
+    """What pipeline code records through: named arrays under nested scopes."""
+
+    enabled: bool
+
+    @property
+    def prefix(self) -> str: ...
+
+    def save(self, name: str, value) -> None: ...
+
+    def scope(self, prefix: str) -> ContextManager: ...
+
+    def update_meta(self, **kw) -> None: ...
 
 
 class NullRecorder:

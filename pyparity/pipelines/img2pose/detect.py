@@ -6,8 +6,8 @@
     det.boxes (N, 4) xyxy float32, original image; det.scores (N,); det.labels (N,) int64;
     det.dofs (N, 6) float32 [rx, ry, rz, tx, ty, tz] in the camera of the *resized* image (as upstream)
 
-Stage isolation: ``predict(image, reference=trace, start=...)`` takes a stage's inputs from a
-reference trace instead of computing them; ``start`` is one of ``START_STAGES``.
+Stage isolation: ``predict(image, start=StageRef(trace, stage))`` takes a stage's inputs from a
+reference trace instead of computing them; ``stage`` is one of ``START_STAGES``.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from pyparity.pipelines.img2pose import roi as R
 from pyparity.pipelines.img2pose import rpn as RPN
 from pyparity.pipelines.img2pose import transform as T
 from pyparity.pipelines.img2pose.config import Img2PoseConfig
-from pyparity.trace import NULL_RECORDER
+from pyparity.trace import NULL_RECORDER, StageRecorder, StageRef
 
 START_STAGES = ("input", "backbone", "rpn", "roi", "postprocess")
 
@@ -66,14 +66,14 @@ def check_reference(ref, start: str) -> None:
     need = _FROM_REFERENCE[start]
     missing = [n for n in need if n not in ref]
     if missing:
-        raise InputError(f"{getattr(ref, 'source', 'reference')}: starting at {start!r} needs the reference's "
-                         f"{', '.join(missing)} ({len(missing)} stage(s) missing)")
+        raise InputError(f"{getattr(ref, 'source', 'reference')}: starting here needs the reference's "
+                         f"{', '.join(missing)} ({len(missing)} stage(s) missing)", param="start", value=start)
     for n, ndim in need.items():
         info = ref.info(n)
         batched = n.startswith(("transform/resized", "backbone/"))  # read as [0]: one image, first
         if len(info.shape) != ndim or (batched and info.shape[0] < 1):
             raise InputError(f"{getattr(ref, 'source', 'reference')}: stage {n} has shape {list(info.shape)}, "
-                             f"starting at {start!r} needs a {ndim}-d array")
+                             f"starting here needs a {ndim}-d array", param="start", value=start)
     if tuple(ref.info("transform/image_sizes").shape) != (1, 2):
         raise InputError(f"{getattr(ref, 'source', 'reference')}: transform/image_sizes must be (1, 2)")
 
@@ -171,19 +171,19 @@ class Img2Pose:
         rec.save("transform/image_sizes", np.array([[h, w]], dtype=np.int64))
         return x, (h, w)
 
-    def predict(self, image: np.ndarray, rec=NULL_RECORDER, probe_boxes: np.ndarray | None = None,
-                reference=None, start: str = "input", dump_level: int = 2) -> Detections:
+    def predict(self, image: np.ndarray, rec: StageRecorder = NULL_RECORDER, probe_boxes: np.ndarray | None = None,
+                start: StageRef | None = None, dump_level: int = 2) -> Detections:
         """Run upstream's ``predict([ToTensor(image)])`` on a uint8 RGB image.
 
         ``probe_boxes`` (K, 4): also record ``probe/roi_align/*`` (the dumps' RoIAlign probe).
-        ``reference``/``start``: take the inputs of stage ``start`` from a reference trace.
+        ``start``: take the inputs of stage ``start.stage`` (one of ``START_STAGES``) from its reference.
         ``dump_level``: 2 records every stage, 1 leaves out the full-resolution float copies.
         """
-        if start not in START_STAGES:
-            raise InputError(f"unknown start stage {start!r} (one of {', '.join(START_STAGES)})")
-        if start != "input" and reference is None:
-            raise InputError(f"--start {start} needs a reference trace to take its inputs from")
-        ref = reference
+        start_stage = start.stage if start is not None else "input"
+        if start_stage not in START_STAGES:
+            raise InputError(f"unknown start stage (one of {', '.join(START_STAGES)})", param="start", value=start_stage)
+        ref = start.reference if start is not None else None
+        start = start_stage
         if start != "input":
             check_reference(ref, start)
         image = T.check_image(image)

@@ -22,7 +22,7 @@ import numpy as np
 from pyparity.errors import InputError, ModelError, TraceError
 from pyparity.pipelines.openface.outputs import (Camera, FaceOutput, default_camera, eye_gaze, gaze_angle,
                                                  head_pose, record_outputs, shape_3d_camera)
-from pyparity.trace import NULL_RECORDER
+from pyparity.trace import NULL_RECORDER, StageRecorder, StageRef
 
 BOX_STAGES = ("box", "clnf/input/bbox")
 
@@ -74,18 +74,18 @@ def load_openface_models(model_dir: str | os.PathLike | None = None, backend: st
 
         main = d / "main_clnf_general.txt"
         if not main.is_file():
-            raise ModelError(f"{main}: no such model file (give the OpenFace model folder with --model-dir)")
+            raise ModelError(f"{main}: no such model file (give the OpenFace model folder)", param="model_dir")
         clnf = load_clnf_model(main)
         fit = None
     elif backend == "ceclm":
         try:
             from pyparity.pipelines.clnf.ceclm import fit_face_ceclm, load_ceclm_model
         except ImportError as exc:
-            raise InputError(f"--model ceclm: the CE-CLM pipeline is not available ({exc})") from None
+            raise InputError(f"the CE-CLM pipeline is not available ({exc})", param="model", value=backend) from None
         clnf = load_ceclm_model(d, cen_dir=cen_dir, early_term_path=early_term)
         fit = fit_face_ceclm
     else:
-        raise InputError(f"unknown landmark model {backend!r} (choose ccnf or ceclm)")
+        raise InputError(f"unknown landmark model {backend!r} (choose ccnf or ceclm)", param="model")
     vpath = getattr(getattr(clnf, "main", None), "validator", None) or d / "detection_validation" / "validator_cnn.txt"
     if not Path(vpath).is_file():
         raise ModelError(f"{vpath}: no such validator file")
@@ -239,11 +239,12 @@ def _reference_boxes(ref) -> np.ndarray:
     return np.stack(boxes)
 
 
-def run_image(image: np.ndarray, models: OpenFaceModels, rec=NULL_RECORDER, start_from=None,
-              multi_view: bool = False, level: int = 2, boxes_xywh=None) -> list[FaceOutput]:
+def run_image(image: np.ndarray, models: OpenFaceModels, rec: StageRecorder = NULL_RECORDER,
+              start: StageRef | None = None, multi_view: bool = False, level: int = 2,
+              boxes_xywh=None) -> list[FaceOutput]:
     """FaceLandmarkImg on one image: (H, W, 3) uint8 BGR (as cv::imread gives it) or (H, W) uint8 gray.
 
-    start_from: (reference trace, stage) — `au` runs only the AUs (models.au), of every face the reference
+    start: where to start from the reference (`StageRef`): stage `au` runs only the AUs (models.au), of every face the reference
     holds, from its landmarks (`faceNN/au/input/landmarks_stacked`, else `faceNN/output/landmarks_stacked`);
     `box` (or `clnf/input/bbox`) takes every face's box from the reference instead of running MTCNN; an MTCNN start stage (`mtcnn/pnet/merged`, ...) starts MTCNN
     there; a `faceNN/clnf/...` stage starts that face's fit from the reference's own state (when the
@@ -256,14 +257,14 @@ def run_image(image: np.ndarray, models: OpenFaceModels, rec=NULL_RECORDER, star
     gray = to_gray_u8(img)
     h, w = gray.shape
     cam = default_camera(w, h)
-    ref, start = start_from if start_from is not None else (None, None)
-    start = start.strip("/") if start else None
+    ref, start = (start.reference, start.stage) if start is not None else (None, None)
     if start in AU_STAGES:
         return _aus_from_reference(img, models, ref, rec)
     face_start = None
     if boxes_xywh is not None:
         if start is not None:
-            raise InputError("give either face boxes or a reference stage to start from, not both")
+            raise InputError("give either face boxes or a reference stage to start from, not both", param="start",
+                             value=start)
         boxes = np.asarray(boxes_xywh, dtype=np.float64).reshape(-1, 4)
     elif start is None or start in START_STAGES or start.startswith("mtcnn/"):
         det = detect(img if img.ndim == 3 else gray, model_dir=models.model_dir, rec=rec,
@@ -275,9 +276,9 @@ def run_image(image: np.ndarray, models: OpenFaceModels, rec=NULL_RECORDER, star
         boxes = _reference_boxes(ref)
         face_start = start
     else:
-        raise TraceError(f"cannot start from {start!r}: choose box, an MTCNN stage "
-                         f"({', '.join(START_STAGES)}), faceNN/clnf/hNN/... or hNN/... (every face), "
-                         "or au (the AUs from the reference's landmarks)")
+        raise TraceError(f"cannot start from here: choose box, an MTCNN stage ({', '.join(START_STAGES)}), "
+                         "faceNN/clnf/hNN/... or hNN/... (every face), or au (the AUs from the reference's landmarks)",
+                         param="start", value=start)
     faces = []
     for i, box in enumerate(boxes):
         fprefix = f"face{i:02d}"
@@ -328,7 +329,8 @@ def _aus_from_reference(image: np.ndarray, models: OpenFaceModels, ref, rec) -> 
     """`--start au`: the AU stages of every face of the reference, from its landmarks (stage isolation:
     nothing of MTCNN or the fit runs)."""
     if models.au is None:
-        raise InputError("--start au needs the AU models (do not combine it with --no-aus)")
+        raise InputError("needs the AU models (the run was asked to skip the action units)", param="start",
+                         value="au")
     faces = []
     for i, lm in enumerate(reference_landmarks(ref)):
         with rec.scope(f"face{i:02d}"):
@@ -370,8 +372,8 @@ def _fit_from_reference(ref, fprefix: str, start: str, gray, box, models: OpenFa
         return FaceFit(res, hyp, np.float32(cert), bool(res.success),
                        eye_parts(models, res, ref, f"{fprefix}/clnf/h{hyp:02d}/"))
     if models.backend != "ccnf" or not hasattr(clnf_detect, "fit_from_reference"):
-        raise InputError(f"starting inside the fit ({start}) is not available for this model; use --start box "
-                         "or an MTCNN stage")
+        raise InputError("starting inside the fit is not available for this model; start at box or an MTCNN stage",
+                         param="start", value=start)
     if rec.enabled:
         rec.save("input/bbox", np.asarray(box, np.float64).copy())
     res = clnf_detect.fit_from_reference(ref, fprefix + "/clnf/", start, models.clnf, gray, rec,

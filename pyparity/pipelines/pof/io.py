@@ -33,11 +33,12 @@ def from_dump(path: str | Path):
 
     ref = path if hasattr(path, "names") else read_trace(path)
     h = float(ref["clip/height_m"]) if "clip/height_m" in ref else None
-    if "clip/pose_2d" in ref:
+    if "clip/pose_2d" in ref and "clip/visibility" in ref:
         return np.asarray(ref["clip/pose_2d"], np.float32), np.asarray(ref["clip/visibility"], np.float32), h
     frames = sorted({n.split("/")[0] for n in ref.names if n.endswith("/input/pose_2d")})
     if not frames:
-        raise InputError(f"{getattr(ref, 'source', path)}: reference dump has no clip/pose_2d or frameNNNN/input/pose_2d stages")
+        raise InputError(f"{getattr(ref, 'source', path)}: reference dump has no clip/pose_2d and clip/visibility, "
+                         "nor frameNNNN/input/pose_2d stages (a solver-only dump: start at the solver)")
     kp = np.stack([ref[f"{f}/input/pose_2d"] for f in frames]).astype(np.float32)
     vis = np.stack([ref[f"{f}/input/visibility"] for f in frames]).astype(np.float32)
     return kp, vis, h

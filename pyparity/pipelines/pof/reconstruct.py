@@ -33,7 +33,7 @@ from pyparity.pipelines.pof.recording import FrameSaver
 from pyparity.pipelines.pof.solver import (
     bone_lengths_from_height, denormalize, enforce_bone_lengths, metric_torso_scale, solve_depths,
 )
-from pyparity.trace import NULL_RECORDER
+from pyparity.trace import NULL_RECORDER, StageRecorder, StageRef
 
 F32 = np.float32
 
@@ -300,12 +300,12 @@ def reconstruct_3d(model: PofModel, pose_2d, visibility=None, height_m: float = 
 START_STAGES = ("input", "model", "solver")
 
 
-def reconstruct_from_reference(model: PofModel | None, ref, start: str, height_m: float | None = None,
-                               rec=NULL_RECORDER, opts: Options = Options()) -> Result:
-    """Stage isolation: run from ``start`` on a pof reference dump's own intermediate values.
+def reconstruct_from_reference(model: PofModel | None, start: StageRef, height_m: float | None = None,
+                               rec: StageRecorder = NULL_RECORDER, opts: Options = Options()) -> Result:
+    """Stage isolation: run from ``start.stage`` on a pof reference dump's own intermediate values.
 
-    ``start``: "input" (= reconstruct_3d on the dump's clip inputs), "model" (the network on the dump's
-    ``frameNNNN/model/in/*`` tensors; then the solver on our POF) or "solver" (the LS solver on the
+    ``start.stage``: "input" (= reconstruct_3d on the dump's clip inputs), "model" (the network on the
+    dump's ``frameNNNN/model/in/*`` tensors; then the solver on our POF) or "solver" (the LS solver on the
     dump's ``frameNNNN/metric/pof``; no model needed). Records the same stage names as a full run from
     that point on.
 
@@ -317,12 +317,13 @@ def reconstruct_from_reference(model: PofModel | None, ref, start: str, height_m
     """
     from pyparity.pipelines.pof.io import from_dump
 
+    ref, start = start.reference, start.stage
     if start not in START_STAGES:
-        raise InputError(f"--start {start!r}: expected one of {', '.join(START_STAGES)}")
+        raise InputError(f"expected one of {', '.join(START_STAGES)}", param="start", value=start)
     kp, vis, h_dump = from_dump(ref)
     h = height_m if height_m is not None else (h_dump if h_dump is not None else 1.78)
     if start != "solver" and model is None:
-        raise InputError(f"--start {start} needs a model")
+        raise InputError("needs a model", param="start", value=start)
     if start == "input":
         return reconstruct_3d(model, kp, vis, h, rec, opts)
     kp, vis = validate_inputs(kp, vis, h, str(ref.source))
@@ -330,7 +331,8 @@ def reconstruct_from_reference(model: PofModel | None, ref, start: str, height_m
 
     def need(name):
         if name not in ref:
-            raise InputError(f"{ref.source}: reference dump has no stage {name} (needed by --start {start})")
+            raise InputError(f"{ref.source}: reference dump has no stage {name} to start from", param="start",
+                             value=start)
         return np.asarray(ref[name], F32)
 
     logits = None

@@ -10,7 +10,7 @@ not evidence of a defect by itself. It is accepted as drift only when:
 * it starts after frame 0 and stays in the stages the feedback reaches (``RECURRENT``);
 * no discrete decision changed (the policy's exact rules are kept in force); and
 * the per-step run - every frame fed the reference's previous output through the same feedback rule
-  (``reconstruct_from_reference(start="model")``) - matches the reference under the policy at every
+  (``reconstruct_from_reference(StageRef(ref, "model"))``) - matches the reference under the policy at every
   stage, so each step of the port, and the feedback rule itself, is right.
 
 Then the free-running stages are reported as expected divergences with that reason; otherwise the

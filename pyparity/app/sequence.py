@@ -1,0 +1,216 @@
+"""FeatureExtraction's tracking as the command line runs it (`pyparity run openface-sequence`): a trace per
+frame and one for the end of the video, each diffed with the reference's, a line per frame, the summary and
+the JSON report. Moved here from the command's module: the front-end parses, calls this, and prints."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Callable
+
+from pyparity.app.reports import ReportOptions
+from pyparity.errors import InputError, UsageError
+
+POLICY = "openface"
+
+
+def load_models(model_dir=None, aus: bool = False, au_dir=None, au_dynamic: bool = False):
+    from pyparity.app.specs.common import checked_model_dir
+    from pyparity.pipelines.openface import load_openface_models
+
+    return load_openface_models(checked_model_dir(model_dir), aus=aus, au_dynamic=au_dynamic,
+                                au_dir=checked_model_dir(au_dir, group="openface_au", param="au_dir"))
+
+
+def _frames_folder(out: Path) -> None:
+    """``--out`` of a sequence is replaced whole: refuse a folder that holds anything but frame traces."""
+    import re
+
+
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise InputError(f"{out}: exists and is not a folder of frame traces; refusing to overwrite it")
+    for q in out.iterdir():
+        if not (q.name.startswith(".") or (re.fullmatch(r"frame\d{4,}|video", q.name) and (q / "index.tsv").is_file())):
+            raise InputError(f"{out}: holds {q.name!r}, not only frame traces; refusing to overwrite it")
+
+
+def run_sequence_and_diff(source, *, out=None, reference=None, reports: ReportOptions = ReportOptions(),
+                          max_frames: int | None = None, level: int = 1, model_dir=None, isolate: bool = False,
+                          aus: bool = True, au_dir=None, on_line: Callable[[str], None] = lambda line: None) -> int:
+    """FeatureExtraction's tracking over ``source`` (an image folder or a video): a trace per frame (under
+    ``out``: frame0000/, ..., and video/ for the end-of-video AU post-processing), each diffed with the
+    reference folder's frame of the same number; one line per frame to ``on_line``; the JSON report as
+    ``reports`` asks. Returns the exit code (0: parity or nothing asked, 1: a divergence)."""
+    diff, policy, json_out = reference, reports.policy, reports.json
+    import re
+
+    import numpy as np
+
+    from pyparity.app.reports import write_text
+    from pyparity.atomic import AtomicDir
+    from pyparity.diff import diff_traces
+    from pyparity.diff.policy_names import resolve_policy
+    from pyparity.diff.report import FrameDiff, FramesReport
+    from pyparity.pipelines.openface.sequence import VIDEO_DUMP, frames_of, run_sequence
+    from pyparity.trace import Recorder, read_trace
+
+    if max_frames is not None and max_frames <= 0:
+        raise UsageError("must be positive", param="max_frames", value=max_frames)
+    if diff is not None and not Path(diff).is_dir():
+        raise InputError(f"{diff}: no such folder of reference frame dumps", param="reference")
+    if isolate and diff is None:
+        raise UsageError("needs a reference to compare with (its frames are where tracked frames start)",
+                         param="isolate")
+
+    def reference_for(i):
+        d = Path(diff) / f"frame{i:04d}"
+        return read_trace(d) if d.is_dir() else None
+
+    models = load_models(model_dir, aus=aus, au_dir=au_dir, au_dynamic=True)
+    pol = resolve_policy(POLICY if policy is None else policy) if diff is not None else None
+    frames_dir = None
+    if out is not None:
+        _frames_folder(Path(out))
+        frames_dir = AtomicDir(out, what="folder of frame traces")  # renamed into place when the run ends
+
+    def dump_name(i, name):
+        return VIDEO_DUMP if name == VIDEO_DUMP else f"frame{i:04d}"
+
+    def recorder_for(i, name):
+        # as the reference's: the end-of-video dump names the video it came from ("" for an image folder)
+        video_file = "" if Path(source).is_dir() else Path(source).name
+        meta = {"producer": {"name": "pyparity", "command": "openface-sequence", "dump_level": level},
+                "input": {"file": video_file if name == VIDEO_DUMP else name}}
+        return Recorder(frames_dir.tmp / dump_name(i, name), meta=meta) if out is not None else Recorder(meta=meta)
+
+    rows, report, video = [], FramesReport(), None
+    try:
+        for i, (name, face, trace) in enumerate(run_sequence(frames_of(source), models, recorder_for, level,
+                                                                    max_frames, reference_for if isolate else None)):
+            if name == VIDEO_DUMP:
+                video = _video_row(trace, diff, pol, max_frames, Path(source).is_dir(), face)
+                on_line(video["line"] + (_reinit_margin_text(video) if "smallest_reinit_margin" in video else ""))
+                continue
+            row = {"frame": f"frame{i:04d}", "input": name,
+                   "success": None if face is None else int(face.detection_success)}
+            if face is not None and face.aus is not None:
+                row["aus_present"] = [n for n, v in zip(face.aus.class_names, face.aus.presence) if v == 1]
+                if face.aus.success:
+                    row["smallest_presence_margin"] = list(face.aus.smallest_margin())
+            if diff is not None:
+                fd = FrameDiff(row["frame"], name)
+                ref_dir = Path(diff) / row["frame"]
+                if ref_dir.is_dir():
+                    ref = read_trace(ref_dir)
+                    prefixes = sorted({s.split("/")[0] for s in trace.names})
+                    fd.report = diff_traces(ref, trace, policy=pol, stages=[p + "/**" for p in prefixes])
+                    name_lm = "face00/output/landmarks_stacked"
+                    if name_lm in ref and name_lm in trace:
+                        row["landmarks_max_abs"] = float(np.abs(np.asarray(ref[name_lm], np.float64)
+                                                                - np.asarray(trace[name_lm], np.float64)).max())
+                    row["first_divergence"] = fd.report.first_divergence
+                    row.update(_compared(fd.report))
+                    if fd.report.nothing_compared:
+                        row["nothing_compared"] = fd.report.nothing_compared
+                row["status"] = fd.status
+                report.frames.append(fd)
+            rows.append(row)
+            lm = row.get("landmarks_max_abs")
+            label = row["frame"] if name == row["frame"] else f"{row['frame']} {name}"
+            on_line(f"{label}: success {row['success']}"
+                                    + (f", AUs {' '.join(row['aus_present']) or '-'}" if "aus_present" in row else "")
+                                    + (f", {row['status']}" if "status" in row else "")
+                                    + (f", landmarks max abs {lm:.6f} px" if lm is not None else "")
+                                    + (_compared_text(row) if "stages_compared" in row else "")
+                                    + (f", first divergence {row['first_divergence']}" if row.get("first_divergence") else "")
+                    + (f" ({row['nothing_compared']})" if row.get("nothing_compared") else ""))
+        if frames_dir is not None:
+            frames_dir.commit()
+    except BaseException:
+        if frames_dir is not None:
+            frames_dir.abort()
+        raise
+    if out is not None:
+        on_line(f"traces: {out} ({len(rows)} frames)")
+    margins = [(abs(r["smallest_presence_margin"][1]), r) for r in rows if "smallest_presence_margin" in r]
+    if margins:
+        r = min(margins, key=lambda m: m[0])[1]
+        name, value = r["smallest_presence_margin"]
+        on_line(f"smallest presence margin {value:+.3g} ({name}, {r['frame']})")
+    if diff is not None:
+        run = {r["frame"] for r in rows}
+        report.reference_only = sorted(q.name for q in Path(diff).iterdir()
+                                       if re.fullmatch(r"frame\d{4,}", q.name) and q.name not in run
+                                       and max_frames is None)
+        worst = max((r.get("landmarks_max_abs", 0.0) for r in rows), default=0.0)
+        with_aus = sum(1 for r in rows if r.get("au_stages_compared"))
+        on_line(f"{report.summary_line()}; AU stages compared in {with_aus}/{len(rows)} frames"
+                f"; worst face00/output/landmarks_stacked max abs {worst:.6f} px"
+                + (f"; video {video['status']}" if video is not None and "status" in video else ""))
+    if json_out is not None:
+        doc = {"frames": rows, "diverged": report.count("diverged") if diff is not None else 0}
+        if video is not None:
+            doc["video"] = {k: v for k, v in video.items() if k != "line"}
+        if diff is not None:
+            doc.update(ok=report.ok, nothing_compared=report.nothing_compared or None,
+                       no_reference=report.count("no-reference"), reference_only=report.reference_only)
+        write_text(json_out, json.dumps(doc, indent=1) + "\n")
+    return 0 if diff is None or (report.ok and (video is None or video.get("ok", True))) else 1
+
+
+def _video_row(trace, diff, pol, max_frames, from_folder: bool, final=None) -> dict:
+    """The end-of-video trace (`video/au/...`) and its diff with the reference's `video` dump, unless
+    --max-frames cut the run short (the reference's post-processing saw every frame). final: the
+    VideoAus, whose re-predicted presences (those the CSV's vote counts) have their smallest margin."""
+    from pyparity.diff import diff_traces
+    from pyparity.diff.report import FrameDiff
+    from pyparity.pipelines.openface.sequence import end_of_video_stages
+    from pyparity.trace import read_trace
+
+    row: dict = {"frame": "video", "line": "video: end-of-video AU post-processing"}
+    smallest = final.smallest_reinit_margin() if final is not None else None
+    if smallest is not None:
+        name, frame, value = smallest
+        row["smallest_reinit_margin"] = [name, f"frame{frame:04d}", value]
+    if diff is None:
+        return row
+    if max_frames is not None:
+        row["line"] += " not compared (--max-frames: the reference's post-processing saw every frame)"
+        return row
+    fd, note = FrameDiff("video", "end of video"), ""
+    if (Path(diff) / "video").is_dir():
+        ref = read_trace(Path(diff) / "video")
+        stages, note = end_of_video_stages(ref, from_folder)
+        fd.report = diff_traces(ref, trace, policy=pol, stages=stages)
+        row["first_divergence"] = fd.report.first_divergence
+        row.update(_compared(fd.report))
+    row.update(status=fd.status, ok=fd.report is None or fd.report.ok)
+    row["line"] = ", ".join(p for p in (f"video: {fd.status}", row.get("first_divergence") and
+                                        f"first divergence {row['first_divergence']}", note) if p)
+    if "stages_compared" in row:
+        row["line"] += _compared_text(row)
+    return row
+
+
+def _reinit_margin_text(row: dict) -> str:
+    name, frame, value = row["smallest_reinit_margin"]
+    return f", smallest re-predicted presence margin {value:+.3g} ({name}, {frame})"
+
+
+def _compared(report) -> dict:
+    """What a frame's diff compared: stages, AU stages among them, and reference stages the run never
+    recorded (they do not fail a diff, so a run without AUs says so here instead of passing silently)."""
+    from pyparity.diff.compare import IGNORED, ONLY_IN_A, ONLY_IN_B
+
+    compared = [s.name for s in report.stages if s.status not in (ONLY_IN_A, ONLY_IN_B, IGNORED)]
+    return {"stages_compared": len(compared),
+            "au_stages_compared": sum(1 for n in compared if "/au/" in n),
+            "only_in_reference": sum(1 for s in report.stages if s.status == ONLY_IN_A)}
+
+
+def _compared_text(row: dict) -> str:
+    n, missing = row["stages_compared"], row["only_in_reference"]
+    return (f", {n} stage{'' if n == 1 else 's'} compared ({row['au_stages_compared']} AU)"
+            + (f", {missing} only in the reference" if missing else ""))
