@@ -13,7 +13,7 @@ from pyparity.pipelines.mtcnn.boxes import crop_patch
 from pyparity.pipelines.mtcnn.layers import forward
 from pyparity.pipelines.mtcnn.pnet import face_probability
 from pyparity.pipelines.mtcnn.weights import load_mtcnn
-from pyparity.trace import Recorder, read_trace
+from pyparity.trace import Recorder, StageRef, read_trace
 from test_mtcnn_parity import POLICY, sample_path
 
 LEVEL2 = ["sample1.jpg", "sample3.jpg", "001.jpg"]
@@ -25,7 +25,7 @@ def test_start_from_reference_stage(name, stage, openface_dumps, samples_dir, op
     ref = read_trace(openface_dumps / "images" / name)
     img = read_image_bgr(sample_path(samples_dir, name))
     rec = Recorder()
-    det = detect(img, model_dir=openface_model_dir, rec=rec, start_from=(ref, stage))
+    det = detect(img, model_dir=openface_model_dir, rec=rec, start=StageRef(ref, stage))
     ours = rec.finish()
     # the stages before the start are the reference's own values, recorded as such
     before = [n for n in ref.names if n.startswith("mtcnn/") and not n.startswith("mtcnn/config")]
@@ -40,8 +40,8 @@ def test_start_from_reference_stage(name, stage, openface_dumps, samples_dir, op
 def test_start_from_unknown_stage_is_a_clear_error(openface_dumps, samples_dir, openface_model_dir):
     ref = read_trace(openface_dumps / "images" / "sample1.jpg")
     img = read_image_bgr(samples_dir / "sample1.jpg")
-    with pytest.raises(TraceError, match="cannot start from"):
-        detect(img, model_dir=openface_model_dir, start_from=(ref, "mtcnn/pnet/s03/prob"))
+    with pytest.raises(TraceError, match="start .mtcnn/pnet/s03/prob.: choose one of"):
+        detect(img, model_dir=openface_model_dir, start=StageRef(ref, "mtcnn/pnet/s03/prob"))
 
 
 @pytest.mark.parametrize("name", LEVEL2)

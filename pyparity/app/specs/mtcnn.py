@@ -26,9 +26,8 @@ def run(ctx: RunContext):
 
     image = read_image_bgr(ctx.input)
     o = ctx.options
-    start = (ctx.start.reference, ctx.start.stage) if ctx.start is not None else None
     return detect(image, min_face_size=o.min_face_size, model_dir=checked_model_dir(o.model_dir), rec=ctx.rec,
-                  start_from=start)
+                  start=ctx.start)
 
 
 MTCNN = PipelineSpec(

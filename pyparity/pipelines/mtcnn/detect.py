@@ -11,9 +11,9 @@ from pyparity.pipelines.mtcnn import blas, onet, output, pnet, rnet
 from pyparity.pipelines.mtcnn.output import Detections
 from pyparity.pipelines.mtcnn.pyramid import num_scales
 from pyparity.pipelines.mtcnn.weights import load_mtcnn
-from pyparity.trace import NULL_RECORDER
+from pyparity.trace import NULL_RECORDER, StageRecorder, StageRef
 
-#: Stages ``detect(start_from=(ref, stage))`` can start from.
+#: Stages ``detect(start=StageRef(ref, stage))`` can start from.
 START_STAGES = ("mtcnn/pnet/merged", "mtcnn/rnet/input_boxes", "mtcnn/onet/input_boxes")
 
 
@@ -40,21 +40,16 @@ def _copy_reference(ref, upto: str, rec) -> None:
         rec.save(name, ref[name])
 
 
-def _reference_array(ref, name: str) -> np.ndarray:
-    if name not in ref:
-        raise TraceError(f"{getattr(ref, 'source', 'reference')}: no stage {name} to start from")
-    return np.asarray(ref[name])
-
-
 def detect(image_bgr_uint8: np.ndarray, min_face_size: int = 60, thresholds=(0.6, 0.7, 0.7),
-           model_dir: str | os.PathLike | None = None, rec=NULL_RECORDER, start_from=None) -> Detections:
+           model_dir: str | os.PathLike | None = None, rec: StageRecorder = NULL_RECORDER,
+           start: StageRef | None = None) -> Detections:
     """Detect faces with OpenFace's MTCNN cascade, recording every stage under ``mtcnn/...``.
 
     image_bgr_uint8: (H, W, 3) uint8 BGR or (H, W) uint8 gray. thresholds: (t1, t2, t3) for PNet,
     RNet, ONet. model_dir: an OpenFace model folder (holding ``mtcnn_detector/PNet.dat`` ...) or the
     folder of the .dat files; None -> ``pyparity.models.openface_model_dir()``.
-    start_from: ``(reference_trace, stage)`` with stage one of ``START_STAGES``: the stages before it
-    are taken from the reference (and recorded as such) so that a divergence can be pinned to the
+    start: a `StageRef` whose stage is one of ``START_STAGES``: the stages before it are taken from its
+    reference (and recorded as such) so that a divergence can be pinned to the
     stage that introduces it. No face is a result (empty arrays), not an error.
     """
     if model_dir is None:
@@ -69,15 +64,12 @@ def detect(image_bgr_uint8: np.ndarray, min_face_size: int = 60, thresholds=(0.6
     t1, t2, t3 = (float(t) for t in thresholds)
     min_face_size = int(min_face_size)
     if min_face_size <= 0:
-        raise InputError(f"detect: min_face_size must be positive, got {min_face_size}")
-    start = None
-    if start_from is not None:
-        ref, start = start_from
-        start = start.rstrip("/")
-        if start.startswith("mtcnn/pnet/merged"):
-            start = "mtcnn/pnet/merged"
-        if start not in START_STAGES:
-            raise TraceError(f"cannot start from {start!r}; choose one of {', '.join(START_STAGES)}")
+        raise InputError("must be positive", param="min_face_size", value=min_face_size)
+    stage = None  # the stage to start at, if any
+    if start is not None:
+        stage = "mtcnn/pnet/merged" if start.stage.startswith("mtcnn/pnet/merged") else start.stage
+        if stage not in START_STAGES:
+            raise TraceError(f"choose one of {', '.join(START_STAGES)}", param="start", value=start.stage)
 
     with rec.scope("mtcnn"):
         rec.save("config/min_face_size", np.int32(min_face_size))
@@ -85,23 +77,23 @@ def detect(image_bgr_uint8: np.ndarray, min_face_size: int = 60, thresholds=(0.6
         rec.save("config/t2", np.float32(t2))
         rec.save("config/t3", np.float32(t3))
         rec.save("config/num_scales", np.int32(max(num_scales(img.shape[0], img.shape[1], min_face_size), 0)))
-    if start is not None:
-        _copy_reference(ref, start, rec)
+    if stage is not None:
+        _copy_reference(start.reference, stage, rec)
     # OpenFace runs all of it on one BLAS thread (CNN::Read); the levels and crop chunks that run
     # concurrently share that setting (blas.single_thread)
     with blas.single_thread(), rec.scope("mtcnn"):
-        if start is None:
+        if stage is None:
             merged = pnet.run_pnet(models.pnet, img, min_face_size, t1, rec)
-        elif start == "mtcnn/pnet/merged":
-            merged = pnet.Candidates(*(_reference_array(ref, f"mtcnn/pnet/merged/{k}").astype(np.float32)
+        elif stage == "mtcnn/pnet/merged":
+            merged = pnet.Candidates(*(start.array(f"mtcnn/pnet/merged/{k}", np.float32)
                                        for k in ("boxes", "scores", "corrections")))
             pnet.record_merged(merged, rec)
-        if start in (None, "mtcnn/pnet/merged"):
+        if stage in (None, "mtcnn/pnet/merged"):
             rnet_boxes = rnet.rnet_input_boxes(pnet.select_across_scales(merged, rec), rec)
-        elif start == "mtcnn/rnet/input_boxes":
-            rnet_boxes = rnet.record_input_boxes(_reference_array(ref, start).astype(np.float32).reshape(-1, 4), rec)
-        if start != "mtcnn/onet/input_boxes":
+        elif stage == "mtcnn/rnet/input_boxes":
+            rnet_boxes = rnet.record_input_boxes(start.array(stage, np.float32).reshape(-1, 4), rec)
+        if stage != "mtcnn/onet/input_boxes":
             onet_boxes = onet.onet_input_boxes(rnet.run_rnet(models.rnet, img, rnet_boxes, t2, rec), rec)
         else:
-            onet_boxes = onet.record_input_boxes(_reference_array(ref, start).astype(np.float32).reshape(-1, 4), rec)
+            onet_boxes = onet.record_input_boxes(start.array(stage, np.float32).reshape(-1, 4), rec)
         return output.detections(onet.run_onet(models.onet, img, onet_boxes, t3, rec), rec)

@@ -257,28 +257,27 @@ def run_image(image: np.ndarray, models: OpenFaceModels, rec: StageRecorder = NU
     gray = to_gray_u8(img)
     h, w = gray.shape
     cam = default_camera(w, h)
-    ref, start = (start.reference, start.stage) if start is not None else (None, None)
-    if start in AU_STAGES:
+    ref, stage = (start.reference, start.stage) if start is not None else (None, None)
+    if stage in AU_STAGES:
         return _aus_from_reference(img, models, ref, rec)
     face_start = None
     if boxes_xywh is not None:
-        if start is not None:
+        if stage is not None:
             raise InputError("give either face boxes or a reference stage to start from, not both", param="start",
-                             value=start)
+                             value=stage)
         boxes = np.asarray(boxes_xywh, dtype=np.float64).reshape(-1, 4)
-    elif start is None or start in START_STAGES or start.startswith("mtcnn/"):
-        det = detect(img if img.ndim == 3 else gray, model_dir=models.model_dir, rec=rec,
-                     start_from=(ref, start) if start else None)
+    elif stage is None or stage in START_STAGES or stage.startswith("mtcnn/"):
+        det = detect(img if img.ndim == 3 else gray, model_dir=models.model_dir, rec=rec, start=start)
         boxes = np.asarray(det.boxes_xywh, dtype=np.float32).astype(np.float64).reshape(-1, 4)
-    elif start in BOX_STAGES or (start.endswith("clnf/input/bbox") and start.startswith("face")):
+    elif stage in BOX_STAGES or (stage.endswith("clnf/input/bbox") and stage.startswith("face")):
         boxes = _reference_boxes(ref)
-    elif _FACE_START.match(start) or _HYP_START.match(start):
+    elif _FACE_START.match(stage) or _HYP_START.match(stage):
         boxes = _reference_boxes(ref)
-        face_start = start
+        face_start = stage
     else:
         raise TraceError(f"cannot start from here: choose box, an MTCNN stage ({', '.join(START_STAGES)}), "
                          "faceNN/clnf/hNN/... or hNN/... (every face), or au (the AUs from the reference's landmarks)",
-                         param="start", value=start)
+                         param="start", value=stage)
     faces = []
     for i, box in enumerate(boxes):
         fprefix = f"face{i:02d}"
