@@ -16,6 +16,7 @@ from cli.hunt_cmd import hunt
 from cli.probe_cmd import record
 from cli.reference_cmd import reference_app
 from cli.show_cmd import show
+from cli.stages_cmd import stages
 
 app = typer.Typer(
     name="pyparity",
@@ -25,7 +26,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 run_app = typer.Typer(help="Run a reimplemented pipeline, record its trace, optionally diff it.", no_args_is_help=True)
-for command, name in ((diff, "diff"), (show, "show"), (record, "record"), (hunt, "hunt"), (gate_cmd.gate, "gate")):
+for command, name in ((diff, "diff"), (show, "show"), (record, "record"), (hunt, "hunt"), (gate_cmd.gate, "gate"),
+                      (stages, "stages")):
     app.command(name)(command)
 for group, name in ((ingest_app, "ingest"), (run_app, "run"), (models_app, "models"), (golden_app, "golden"),
                     (reference_app, "reference")):

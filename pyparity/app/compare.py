@@ -52,4 +52,19 @@ def compare(reference, candidate, reports: ReportOptions = ReportOptions(), *, m
                          diagnose_all=reports.diagnose_all)
     if reports.stages:
         report.require_every_stage_glob()  # a --stage typo beside globs that match: refused, not ignored
+    link_first_divergence(report)
     return report
+
+
+def link_first_divergence(report) -> None:
+    """Point the report's first divergence at the code that computes it, here and in the reference (the
+    stage index); a stage no pipeline declares stays unlinked."""
+    if not report.first_divergence or report.first_where is not None:
+        return
+    from pyparity.app.stages import lookup, where
+
+    found = lookup(report.first_divergence)
+    if len(found) == 1:
+        w = where(found[0])
+        report.first_where = {"code": w.code, "module": found[0].module, "function": found[0].function,
+                              "reference": found[0].reference}

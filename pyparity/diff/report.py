@@ -23,6 +23,8 @@ class DiffReport:
     b_origin: dict = field(default_factory=dict)
     seconds: float = 0.0  # wall time of the diff
     stage_seconds: list[float] = field(default_factory=list)  # per entry of `stages`, when timed
+    # where the first divergence is computed: {"code": "path:line", "function", "reference"} (the stage index)
+    first_where: dict | None = None
 
     @property
     def ok(self) -> bool:
@@ -105,6 +107,10 @@ class DiffReport:
         lines = [head + f"; first divergence: {f.name} ({f.status}{_err(f)})"]
         if f.note:
             lines.append(f"  note: {f.note}")
+        if self.first_where:
+            w = self.first_where
+            lines.append(f"  computed in {w.get('code', '?')} {w.get('function', '')}()"
+                         + (f"; reference: {w['reference']}" if w.get("reference") else ""))
         for h in f.diagnosis:
             lines.append(f"  likely cause: {h.title} — {h.detail}")
         w = self.worst
@@ -128,6 +134,7 @@ class DiffReport:
             "nothing_compared": self.nothing_compared or None,
             "n_compared": self.n_compared,
             "first_divergence": self.first_divergence,
+            "first_divergence_where": self.first_where,
             "counts": self.counts(),
             "expected_divergences": [{"name": s.name, "reason": s.note} for s in self.expected],
             "seconds": round(self.seconds, 6),

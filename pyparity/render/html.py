@@ -289,6 +289,7 @@ def _first(report) -> dict | None:
                        "advice": str(h.transform).lstrip("# ") if str(h.transform).startswith("#") else ""}
                       for h in f.diagnosis],
         "worst": f"{w.name} ({w.status}, max abs {_fmt(w.max_abs)})" if w is not None and w.name != f.name else "",
+        "where": dict(report.first_where or {}),
     }
 
 

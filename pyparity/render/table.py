@@ -209,6 +209,10 @@ def render_diff(report: DiffReport, console: Console, max_rows: int = 40, table:
         console.print(f"  NaN A/B: {f.nan_a}/{f.nan_b}  Inf A/B: {f.inf_a}/{f.inf_b}")
     if f.note:
         console.print(Text(f"  {printable(f.note)}"))
+    if report.first_where:
+        w = report.first_where
+        console.print(Text(printable(f"  computed in {w.get('code', '?')} {w.get('function', '')}()"
+                                     + (f"; reference: {w['reference']}" if w.get("reference") else "")), style="cyan"))
     if f.diagnosis:
         for h in f.diagnosis:
             console.print(Text.assemble(("  likely cause: ", "bold yellow"), printable(h.title)))

@@ -32,6 +32,24 @@ from pyparity.pipelines.clnf.ceclm_model import CeclmModel, load_ceclm_model
 from pyparity.pipelines.clnf.detect import ROTATION_HYPOTHESES, LandmarkResult, _check_box, parts_and_refit
 from pyparity.pipelines.clnf.fit import ScaleResponse, TraceResponses, clnf_fit
 from pyparity.trace import NULL_RECORDER, Recorder
+from pyparity.trace.stage_index import Stage, declare
+
+
+STAGES = declare(
+    __name__,
+    Stage("face*/clnf/h*/resume/*", "_Fitter.complete",
+          "LandmarkDetectorFunc.cpp: DetectLandmarksInImageMultiHypEarlyTerm",
+          "the state the completing fit starts from"),
+    Stage("face*/clnf/completion_order", "fit_face_ceclm",
+          "LandmarkDetectorFunc.cpp: DetectLandmarksInImageMultiHypEarlyTerm",
+          "without early termination: the hypotheses completed, best first"),
+    Stage("face*/clnf/early_terminated", "fit_face_ceclm",
+          "LandmarkDetectorFunc.cpp: DetectLandmarksInImageMultiHypEarlyTerm",
+          "whether a hypothesis passed its cutoff"),
+    Stage("face*/clnf/best_hypothesis", "fit_face_ceclm",
+          "LandmarkDetectorFunc.cpp: DetectLandmarksInImageMultiHypEarlyTerm",
+          "the hypothesis kept"),
+)
 
 __all__ = ["load_ceclm_model", "fit_face_ceclm", "CeclmResult", "CeclmModel", "CenResponses",
            "CenTraceResponses"]

@@ -78,6 +78,18 @@ from pyparity.pipelines.clnf.f32kernels import FMA_FUSED, expf_neg_into, n_block
 from pyparity.pipelines.clnf.expert_views import ScaledExperts
 from pyparity.pipelines.clnf.patch_experts import PatchResponse, similarity_transforms
 from pyparity.trace import NULL_RECORDER
+from pyparity.pipelines.clnf import scopes
+from pyparity.trace.stage_index import Stage, declare
+
+
+STAGES = declare(
+    __name__,
+    Stage("fit/s*/cen/interp_matrix", "_record_internals", "CEN_patch_expert.cpp: interpolationMatrix",
+          "the sparse-to-full interpolation matrix (level 2)"),
+    Stage("fit/s*/cen/lm*/*", "_record_internals", "CEN_patch_expert.cpp: CEN_patch_expert::ResponseSparse",
+          "per landmark: the expert used, warped patches, im2col input, each layer, the response (level 2)"),
+    prefixes=scopes.FIT,
+)
 
 # ---------------------------------------------------------------------------------------------
 # Kernels (numba). Layouts: an im2col is (K, P) float32 -- feature k (0 = the bias column of ones,

@@ -30,6 +30,17 @@ from pyparity.pipelines.clnf.parts import PartSpec, fit_part, merge_and_refit
 from pyparity.pipelines.clnf.patch_experts import gray_to_float
 from pyparity.pipelines.clnf.pdm import PDM, read_pdm
 from pyparity.trace import NULL_RECORDER
+from pyparity.trace.stage_index import Stage, declare
+
+
+STAGES = declare(
+    __name__,
+    Stage("face*/clnf/h*/rotation_hypothesis", "fit_landmarks",
+          "LandmarkDetectorFunc.cpp: DetectLandmarksInImageMultiHypBasic",
+          "the initial rotation of hypothesis NN"),
+    Stage("face*/clnf/h*/init/*", "fit_landmarks", "PDM.cpp: PDM::CalcParams",
+          "parameters from the box and the window sizes, before fitting (CE-CLM: ceclm.fit_face_ceclm)"),
+)
 
 
 @dataclass

@@ -20,6 +20,15 @@ from typing import Sequence
 import numpy as np
 
 from pyparity.errors import ModelError
+from pyparity.trace.stage_index import Stage, declare
+
+
+STAGES = declare(
+    __name__,
+    Stage("face*/clnf/h*/early_term/*", "EarlyTermDecision.record",
+          "LandmarkDetectorFunc.cpp: DetectLandmarksInImageMultiHypEarlyTerm",
+          "the early-termination test of a hypothesis"),
+)
 
 
 @dataclass(frozen=True)

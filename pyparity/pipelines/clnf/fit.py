@@ -17,9 +17,43 @@ from typing import Protocol, Sequence
 import numpy as np
 
 from pyparity.errors import TraceError
+from pyparity.pipelines.clnf import scopes
 from pyparity.pipelines.clnf.nu_rlms import nu_rlms, weight_matrix_diag
 from pyparity.pipelines.clnf.pdm import PDM
 from pyparity.trace import NULL_RECORDER
+from pyparity.trace.stage_index import Stage, declare
+
+
+STAGES = declare(
+    __name__,
+    Stage("fit/s*/window_size", "clnf_fit", "LandmarkDetectorModel.cpp: CLNF::Fit", "the response window of scale K"),
+    Stage("fit/s*/patch_scaling", "clnf_fit", "LandmarkDetectorModel.cpp: CLNF::Fit", "the patch experts' scale K"),
+    Stage("fit/s*/responses", "clnf_fit", "Patch_experts.cpp: Patch_experts::Response",
+          "patch-expert response maps (n, ws, ws); zeros where a landmark is hidden"),
+    Stage("fit/s*/sim_ref_to_img", "clnf_fit", "Patch_experts.cpp: Patch_experts::Response",
+          "similarity from the reference shape to the image"),
+    Stage("fit/s*/sim_img_to_ref", "clnf_fit", "Patch_experts.cpp: Patch_experts::Response", "its inverse"),
+    Stage("fit/s*/view_id", "clnf_fit", "Patch_experts.cpp: Patch_experts::GetViewIdx", "the view the experts use"),
+    Stage("fit/s*/reg_factor", "clnf_fit", "LandmarkDetectorModel.cpp: CLNF::Fit", "the regularisation of scale K"),
+    Stage("fit/s*/sigma", "clnf_fit", "LandmarkDetectorModel.cpp: CLNF::Fit", "the KDE sigma of scale K"),
+    Stage("fit/s*/weight_factor", "clnf_fit", "LandmarkDetectorModel.cpp: CLNF::Fit",
+          "the NU-RLMS weight factor of scale K"),
+    Stage("fit/s*/base_shape_stacked", "clnf_fit", "LandmarkDetectorModel.cpp: CLNF::Fit",
+          "landmarks at the start of scale K, stacked (2n, 1)"),
+    Stage("fit/s*/params_global", "clnf_fit", "LandmarkDetectorModel.cpp: CLNF::Fit",
+          "global parameters after scale K"),
+    Stage("fit/s*/params_local", "clnf_fit", "LandmarkDetectorModel.cpp: CLNF::Fit", "local parameters after scale K"),
+    Stage("fit/success", "clnf_fit", "LandmarkDetectorModel.cpp: CLNF::DetectLandmarks", "whether the fit converged"),
+    Stage("fit/params_global", "clnf_fit", "LandmarkDetectorModel.cpp: CLNF::DetectLandmarks",
+          "global parameters after the fit"),
+    Stage("fit/params_local", "clnf_fit", "LandmarkDetectorModel.cpp: CLNF::DetectLandmarks",
+          "local parameters after the fit"),
+    Stage("fit/landmarks_stacked", "clnf_fit", "LandmarkDetectorModel.cpp: CLNF::DetectLandmarks",
+          "landmarks after the fit, stacked (2n, 1)"),
+    Stage("fit/model_likelihood", "clnf_fit", "LandmarkDetectorModel.cpp: CLNF::DetectLandmarks",
+          "the fit's model likelihood"),
+    prefixes=scopes.FIT,
+)
 
 _f = np.float32
 

@@ -19,6 +19,49 @@ from pyparity.pipelines.clnf.rlms_kernels import (_to_image_frame, _window_offse
                                                   rlms_iteration_pre, solve_and_rotate,
                                                   update_pre)
 from pyparity.trace import NULL_RECORDER
+from pyparity.pipelines.clnf import scopes
+from pyparity.trace.stage_index import Stage, declare
+
+
+STAGES = declare(
+    __name__,
+    Stage("fit/s*/*rigid/weight_matrix_diag", "nu_rlms", "LandmarkDetectorModel.cpp: CLNF::GetWeightMatrix",
+          "the diagonal of W (patch confidences)"),
+    Stage("fit/s*/*rigid/reg_term_diag", "nu_rlms", "LandmarkDetectorModel.cpp: CLNF::NU_RLMS",
+          "the regularisation term's diagonal"),
+    Stage("fit/s*/*rigid/it*/shape_stacked", "nu_rlms", "LandmarkDetectorModel.cpp: CLNF::NU_RLMS",
+          "landmarks at the start of iteration NN"),
+    Stage("fit/s*/*rigid/it*/shape_change", "nu_rlms", "LandmarkDetectorModel.cpp: CLNF::NU_RLMS",
+          "‖shape − previous‖ (stops below 0.01)"),
+    Stage("fit/s*/*rigid/it*/jacobian", "nu_rlms", "PDM.cpp: PDM::ComputeRigidJacobian, PDM::ComputeJacobian",
+          "the Jacobian (level 2)"),
+    Stage("fit/s*/*rigid/it*/jacobian_w_t", "nu_rlms", "LandmarkDetectorModel.cpp: CLNF::NU_RLMS", "Jᵀ·W (level 2)"),
+    Stage("fit/s*/*rigid/it*/dxs", "nu_rlms", "LandmarkDetectorModel.cpp: CLNF::NU_RLMS",
+          "landmark offsets in their response windows, x"),
+    Stage("fit/s*/*rigid/it*/dys", "nu_rlms", "LandmarkDetectorModel.cpp: CLNF::NU_RLMS",
+          "landmark offsets in their response windows, y"),
+    Stage("fit/s*/*rigid/it*/mean_shifts_ref_stacked", "nu_rlms",
+          "LandmarkDetectorModel.cpp: CLNF::NonVectorisedMeanShift_precalc_kde",
+          "KDE mean-shifts in the reference frame"),
+    Stage("fit/s*/*rigid/it*/mean_shifts_stacked", "nu_rlms", "LandmarkDetectorModel.cpp: CLNF::NU_RLMS",
+          "mean-shifts in the image frame, hidden landmarks zeroed"),
+    Stage("fit/s*/*rigid/it*/j_w_t_m", "nu_rlms", "LandmarkDetectorModel.cpp: CLNF::NU_RLMS",
+          "Jᵀ·W·v minus the regularisation term"),
+    Stage("fit/s*/*rigid/it*/hessian", "nu_rlms", "LandmarkDetectorModel.cpp: CLNF::NU_RLMS",
+          "JᵀWJ + regularisation (level 2)"),
+    Stage("fit/s*/*rigid/it*/param_update", "nu_rlms", "LandmarkDetectorModel.cpp: CLNF::NU_RLMS",
+          "the Cholesky solve"),
+    Stage("fit/s*/*rigid/it*/params_global", "nu_rlms", "PDM.cpp: PDM::UpdateModelParameters, PDM::Clamp",
+          "global parameters after the update and clamp"),
+    Stage("fit/s*/*rigid/it*/params_local", "nu_rlms", "PDM.cpp: PDM::UpdateModelParameters, PDM::Clamp",
+          "local parameters after the update and clamp"),
+    Stage("fit/s*/*rigid/iterations", "nu_rlms", "LandmarkDetectorModel.cpp: CLNF::NU_RLMS",
+          "iterations run (the one that stops on a small change uncounted)"),
+    Stage("fit/s*/nonrigid/landmark_likelihoods", "nu_rlms", "LandmarkDetectorModel.cpp: CLNF::NU_RLMS",
+          "per-landmark likelihoods at the last scale"),
+    Stage("fit/s*/nonrigid/loglikelihood", "nu_rlms", "LandmarkDetectorModel.cpp: CLNF::NU_RLMS", "their log-sum"),
+    prefixes=scopes.FIT,
+)
 
 _f = np.float32
 

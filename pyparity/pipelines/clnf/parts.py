@@ -12,9 +12,27 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pyparity.pipelines.clnf import scopes
 from pyparity.pipelines.clnf.fit import FitSettings, clnf_fit
 from pyparity.pipelines.clnf.pdm import PDM
 from pyparity.trace import NULL_RECORDER
+from pyparity.trace.stage_index import Stage, declare
+
+
+STAGES = declare(
+    __name__,
+    Stage("parts/*/input/landmarks_stacked", "fit_part", "LandmarkDetectorModel.cpp: CLNF::DetectLandmarks",
+          "a part model's landmarks taken from the main fit"),
+    Stage("parts/*/init/*", "fit_part", "PDM.cpp: PDM::CalcParams",
+          "the part's parameters and window sizes before fitting"),
+    Stage("parts/*/output/landmarks_stacked", "fit_part", "LandmarkDetectorModel.cpp: CLNF::DetectLandmarks",
+          "the part's fitted landmarks"),
+    Stage("parts_merged/landmarks_stacked", "merge_and_refit", "LandmarkDetectorModel.cpp: CLNF::DetectLandmarks",
+          "the main landmarks with the parts written back"),
+    Stage("refit/*", "merge_and_refit", "PDM.cpp: PDM::CalcParams",
+          "parameters and landmarks refit to the merged shape"),
+    prefixes=scopes.FACE,
+)
 
 
 @dataclass

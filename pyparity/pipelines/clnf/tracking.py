@@ -14,8 +14,19 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from pyparity.pipelines.clnf import scopes
 from pyparity.pipelines.clnf.detect import ClnfModel, LandmarkResult, detect_landmarks
 from pyparity.trace import NULL_RECORDER
+from pyparity.trace.stage_index import Stage, declare
+
+
+STAGES = declare(
+    __name__,
+    Stage("validation/certainty", "validate", "LandmarkDetectionValidator.cpp: DetectionValidator::Check",
+          "the CNN detection validator's output", prefixes=scopes.FACE),
+    Stage("face*/init/*", "track_frame", "LandmarkDetectorFunc.cpp: DetectLandmarksInVideo",
+          "tracking: the state a frame's fit starts from"),
+)
 
 WINDOW_SIZES_SMALL = (0, 9, 7, 0)   # FaceModelParameters::window_sizes_small
 VALIDATION_BOUNDARY = 0.725         # FaceModelParameters::validation_boundary

@@ -12,6 +12,15 @@ import numpy as np
 from pyparity.pipelines.img2pose import ops
 from pyparity.pipelines.img2pose.weights import RESNETS
 from pyparity.trace import NULL_RECORDER
+from pyparity.trace.stage_index import Stage, declare
+
+
+STAGES = declare(
+    __name__,
+    Stage("backbone/body/*", "resnet_body", "torchvision IntermediateLayerGetter (ResNet)",
+          "the stem and ResNet stages C2..C5"),
+    Stage("backbone/fpn/*", "fpn", "torchvision FeaturePyramidNetwork", "FPN outputs p2..p6"),
+)
 
 
 def _conv_bn(x, p, conv, bn, eps, stride=1, pad=0, relu=False, residual=None):

@@ -25,6 +25,30 @@ from pyparity.pipelines.img2pose import rpn as RPN
 from pyparity.pipelines.img2pose import transform as T
 from pyparity.pipelines.img2pose.config import Img2PoseConfig
 from pyparity.trace import NULL_RECORDER, StageRecorder, StageRef
+from pyparity.trace.stage_index import Stage, declare
+
+
+STAGES = declare(
+    __name__,
+    Stage("input/image", "Img2Pose.preprocess", "img2pose img2pose.py: img2poseModel.predict", "the uint8 RGB image"),
+    Stage("input/tensor", "Img2Pose.preprocess", "torchvision ToTensor", "float32 3×H×W in [0, 1] (level 2)"),
+    Stage("transform/normalized", "Img2Pose.preprocess", "torchvision GeneralizedRCNNTransform.normalize",
+          "(x − mean)/std at the original size (level 2)"),
+    Stage("transform/resized", "Img2Pose.preprocess", "torchvision GeneralizedRCNNTransform.resize, batch_images",
+          "bilinear resize, zero-padded to ×32"),
+    Stage("transform/image_sizes", "Img2Pose.preprocess", "torchvision GeneralizedRCNNTransform.resize",
+          "(h, w) of the resized image before padding"),
+    Stage("roi/box_roi_pool/*", "Img2Pose.predict", "torchvision MultiScaleRoIAlign",
+          "pooled features, levels and scales"),
+    Stage("roi/output/*", "Img2Pose.predict", "img2pose models.py: DOFRoIHeads.forward",
+          "the RoI heads' boxes, scores, dofs and labels (resized frame)"),
+    Stage("output/*", "Img2Pose.predict", "torchvision GeneralizedRCNNTransform.postprocess",
+          "what predict() returns: boxes in the original image"),
+    Stage("probe/roi_align/*", "Img2Pose.predict", "torchvision MultiScaleRoIAlign",
+          "the dumps' probe: RoIAlign of five fixed boxes on every FPN level"),
+    Stage("post/*", "Img2Pose.predict", "img2pose utils/pose_operations.py: plot_3d_landmark",
+          "the original image's intrinsics and the projected 68 and 5 landmarks"),
+)
 
 START_STAGES = ("input", "backbone", "rpn", "roi", "postprocess")
 

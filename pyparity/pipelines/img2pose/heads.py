@@ -7,6 +7,20 @@ import numpy as np
 
 from pyparity.pipelines.img2pose import ops
 from pyparity.trace import NULL_RECORDER
+from pyparity.trace.stage_index import Stage, declare
+
+
+STAGES = declare(
+    __name__,
+    Stage("roi/box_head/*", "two_mlp_head", "img2pose models.py: TwoMLPHead",
+          "the DoF branch's fc6, fc7 (before ReLU)"),
+    Stage("roi/class_head/*", "two_mlp_head", "img2pose models.py: TwoMLPHead",
+          "the class branch's fc6, fc7 (before ReLU)"),
+    Stage("roi/box_predictor/*", "dof_predictor", "img2pose models.py: FastRCNNDoFPredictor", "Linear, BatchNorm1d"),
+    Stage("roi/dof_regression", "roi_networks", "img2pose models.py: FastRCNNDoFPredictor",
+          "(N, 12): background, then face"),
+    Stage("roi/class_logits", "roi_networks", "img2pose models.py: FastRCNNClassPredictor", "(N, 2)"),
+)
 
 _F32 = np.float32
 

@@ -31,6 +31,15 @@ from pyparity.conventions.rotations import (  # noqa: E402,F401
     rotvec_to_matrix,
     rotvec_to_quat,
 )
+from pyparity.trace.stage_index import Stage, declare
+
+
+STAGES = declare(
+    __name__,
+    Stage("roi/pose/*", "transform_pose_global_project_bbox",
+          "img2pose utils/pose_operations.py: transform_pose_global_project_bbox",
+          "bbox-relative pose to the whole image, projected landmarks and boxes"),
+)
 
 
 def pose_bbox_to_full_image(pose: np.ndarray, K: np.ndarray, box: np.ndarray, orthogonalize_first: bool = True,

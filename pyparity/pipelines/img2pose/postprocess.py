@@ -7,6 +7,18 @@ import numpy as np
 
 from pyparity.pipelines.img2pose import boxops, pose, transform
 from pyparity.trace import NULL_RECORDER
+from pyparity.trace.stage_index import Stage, declare
+
+
+STAGES = declare(
+    __name__,
+    Stage("roi/postprocess/*", "postprocess_detections", "img2pose models.py: DOFRoIHeads.postprocess_boxes",
+          "softmax scores, score threshold, clip, remove small boxes"),
+    Stage("roi/postprocess/*/*", "postprocess_detections", "img2pose models.py: DOFRoIHeads.postprocess_boxes",
+          "score threshold, clip, small boxes, NMS on the projected boxes (IoU 0.5)"),
+    Stage("transform/postprocess/ratios", "to_original", "torchvision GeneralizedRCNNTransform.postprocess",
+          "resized / original size"),
+)
 
 _F32 = np.float32
 

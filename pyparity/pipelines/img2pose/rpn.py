@@ -13,6 +13,32 @@ import numpy as np
 from pyparity.pipelines.img2pose import anchors as A
 from pyparity.pipelines.img2pose import boxops, ops, winograd
 from pyparity.trace import NULL_RECORDER
+from pyparity.trace.stage_index import Stage, declare
+
+
+STAGES = declare(
+    __name__,
+    Stage("rpn/head/level*/*", "rpn_head", "img2pose rpn.py: RPNHead.forward", "objectness and box deltas per level"),
+    Stage("rpn/anchor_generator/cell_anchors/*", "rpn", "img2pose rpn.py: AnchorGenerator.generate_anchors",
+          "base anchors per size"),
+    Stage("rpn/anchors", "rpn", "img2pose rpn.py: AnchorGenerator.forward", "every anchor, levels concatenated"),
+    Stage("rpn/objectness_flat", "rpn", "img2pose rpn.py: concat_box_prediction_layers",
+          "objectness, levels concatenated"),
+    Stage("rpn/bbox_deltas_flat", "rpn", "img2pose rpn.py: concat_box_prediction_layers",
+          "box deltas, levels concatenated"),
+    Stage("rpn/proposals_pre_nms", "rpn", "torchvision BoxCoder.decode", "decoded proposals"),
+    Stage("rpn/num_anchors_per_level", "rpn", "img2pose rpn.py: RegionProposalNetwork.forward", "anchors per level"),
+    Stage("rpn/topk/level*/idx", "filter_proposals", "img2pose rpn.py: RegionProposalNetwork._get_top_n_idx",
+          "each level's top-k indices"),
+    Stage("rpn/topk_idx", "filter_proposals", "img2pose rpn.py: RegionProposalNetwork._get_top_n_idx",
+          "the same with level offsets"),
+    Stage("rpn/topk/scores", "filter_proposals", "img2pose rpn.py: RegionProposalNetwork.filter_proposals",
+          "objectness logits at those indices"),
+    Stage("rpn/filter/*/*", "filter_proposals", "img2pose rpn.py: RegionProposalNetwork.filter_proposals",
+          "clip to the image, remove small boxes, batched NMS (IoU 0.4)"),
+    Stage("rpn/post_nms/*", "filter_proposals", "img2pose rpn.py: RegionProposalNetwork.filter_proposals",
+          "the proposals kept, in keep order"),
+)
 
 _F32 = np.float32
 

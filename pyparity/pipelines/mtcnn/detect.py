@@ -10,8 +10,18 @@ from pyparity.errors import InputError, ModelError, TraceError
 from pyparity.pipelines.mtcnn import blas, onet, output, pnet, rnet
 from pyparity.pipelines.mtcnn.output import Detections
 from pyparity.pipelines.mtcnn.pyramid import num_scales
+from pyparity.pipelines.mtcnn.scopes import SCOPES
 from pyparity.pipelines.mtcnn.weights import load_mtcnn
 from pyparity.trace import NULL_RECORDER, StageRecorder, StageRef
+from pyparity.trace.stage_index import Stage, declare
+
+
+STAGES = declare(
+    __name__,
+    Stage("mtcnn/config/*", "detect", "FaceDetectorMTCNN.cpp: FaceDetectorMTCNN::DetectFaces",
+          "the call's settings: min_face_size, t1, t2, t3 and the number of pyramid scales"),
+    prefixes=SCOPES,
+)
 
 #: Stages ``detect(start=StageRef(ref, stage))`` can start from.
 START_STAGES = ("mtcnn/pnet/merged", "mtcnn/rnet/input_boxes", "mtcnn/onet/input_boxes")

@@ -9,8 +9,28 @@ import numpy as np
 from pyparity.pipelines.mtcnn.boxes import apply_correction, rectify
 from pyparity.pipelines.mtcnn.nms import non_maximum_suppression
 from pyparity.pipelines.mtcnn.refine import probability, run_on_boxes
+from pyparity.pipelines.mtcnn.scopes import SCOPES
 from pyparity.pipelines.mtcnn.weights import CNN
 from pyparity.trace import NULL_RECORDER
+from pyparity.trace.stage_index import Stage, declare
+
+
+_DETECT_FACES = "FaceDetectorMTCNN.cpp: FaceDetectorMTCNN::DetectFaces"
+
+STAGES = declare(
+    __name__,
+    Stage("mtcnn/onet/input_boxes", "record_input_boxes", "FaceDetectorMTCNN.cpp: rectify",
+          "RNet's boxes made square: the ONet crop boxes"),
+    Stage("mtcnn/onet/out", "run_onet", "FaceDetectorMTCNN.cpp: CNN::Inference", "ONet's sixteen outputs per box"),
+    Stage("mtcnn/onet/crops", "run_onet", _DETECT_FACES, "the normalised 48×48 crops (level 2)"),
+    Stage("mtcnn/onet/scores", "run_onet", _DETECT_FACES, "face probabilities"),
+    Stage("mtcnn/onet/thresh_keep", "run_onet", _DETECT_FACES, "boxes above t3"),
+    Stage("mtcnn/onet/corrected_boxes", "run_onet", "FaceDetectorMTCNN.cpp: apply_correction",
+          "ONet's corrections applied, with OpenFace's +1"),
+    Stage("mtcnn/onet/nms_keep", "run_onet", "FaceDetectorMTCNN.cpp: non_maximum_supression",
+          "NMS at 0.7 by the minimum-area overlap"),
+    prefixes=SCOPES,
+)
 
 
 @dataclass

@@ -8,7 +8,20 @@ import numpy as np
 
 from pyparity.pipelines.mtcnn.boxes import calibrate
 from pyparity.pipelines.mtcnn.onet import OnetResult, landmarks_from_onet
+from pyparity.pipelines.mtcnn.scopes import SCOPES
 from pyparity.trace import NULL_RECORDER
+from pyparity.trace.stage_index import Stage, declare
+
+
+_DETECT_FACES = "FaceDetectorMTCNN.cpp: FaceDetectorMTCNN::DetectFaces"
+
+STAGES = declare(
+    __name__,
+    Stage("mtcnn/output/raw_boxes", "detections", _DETECT_FACES, "the final boxes before OpenFace's calibration"),
+    Stage("mtcnn/output/scores", "detections", _DETECT_FACES, "their probabilities"),
+    Stage("mtcnn/output/boxes", "detections", _DETECT_FACES, "after the calibration: the boxes CLNF is given, xywh"),
+    prefixes=SCOPES,
+)
 
 
 @dataclass

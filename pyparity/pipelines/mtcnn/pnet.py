@@ -13,8 +13,35 @@ from pyparity.pipelines.mtcnn.cvmath import exp32f
 from pyparity.pipelines.mtcnn.layers import forward
 from pyparity.pipelines.mtcnn.nms import non_maximum_suppression
 from pyparity.pipelines.mtcnn.parallel import map_in_threads
+from pyparity.pipelines.mtcnn.scopes import SCOPES
 from pyparity.pipelines.mtcnn.weights import CNN
 from pyparity.trace import NULL_RECORDER
+from pyparity.trace.stage_index import Stage, declare
+
+
+_DETECT_FACES = "FaceDetectorMTCNN.cpp: FaceDetectorMTCNN::DetectFaces"
+
+STAGES = declare(
+    __name__,
+    Stage("mtcnn/pnet/s*/scale", "run_pnet", _DETECT_FACES, "pyramid scale (12/min_face_size)·0.709^k"),
+    Stage("mtcnn/pnet/s*/input", "run_pnet", _DETECT_FACES, "the resized image, (v − 127.5)·0.0078125, BGR"),
+    Stage("mtcnn/pnet/s*/out", "run_pnet", "FaceDetectorMTCNN.cpp: CNN::Inference",
+          "PNet's six output maps (two logits, four box corrections)"),
+    Stage("mtcnn/pnet/s*/prob", "run_pnet", _DETECT_FACES, "face probability per cell, 1/(1 + exp(out0 − out1))"),
+    Stage("mtcnn/pnet/s*/boxes", "run_pnet", "FaceDetectorMTCNN.cpp: generate_bounding_boxes",
+          "candidates above t1, xywh"),
+    Stage("mtcnn/pnet/s*/scores", "run_pnet", "FaceDetectorMTCNN.cpp: generate_bounding_boxes", "their probabilities"),
+    Stage("mtcnn/pnet/s*/corrections", "run_pnet", "FaceDetectorMTCNN.cpp: generate_bounding_boxes",
+          "their box corrections"),
+    Stage("mtcnn/pnet/s*/nms_keep", "run_pnet", "FaceDetectorMTCNN.cpp: non_maximum_supression",
+          "candidates kept by the per-scale NMS (IoU 0.5)"),
+    Stage("mtcnn/pnet/merged/*", "record_merged", _DETECT_FACES, "every scale's survivors in scale order"),
+    Stage("mtcnn/pnet/nms_keep", "select_across_scales", "FaceDetectorMTCNN.cpp: non_maximum_supression",
+          "the cross-scale NMS (IoU 0.7)"),
+    Stage("mtcnn/pnet/corrected_boxes", "select_across_scales", "FaceDetectorMTCNN.cpp: apply_correction",
+          "the kept boxes with PNet's corrections applied"),
+    prefixes=SCOPES,
+)
 
 
 @dataclass

@@ -8,8 +8,27 @@ from pyparity.pipelines.mtcnn.boxes import apply_correction, rectify
 from pyparity.pipelines.mtcnn.nms import non_maximum_suppression
 from pyparity.pipelines.mtcnn.pnet import Candidates
 from pyparity.pipelines.mtcnn.refine import probability, run_on_boxes
+from pyparity.pipelines.mtcnn.scopes import SCOPES
 from pyparity.pipelines.mtcnn.weights import CNN
 from pyparity.trace import NULL_RECORDER
+from pyparity.trace.stage_index import Stage, declare
+
+
+_DETECT_FACES = "FaceDetectorMTCNN.cpp: FaceDetectorMTCNN::DetectFaces"
+
+STAGES = declare(
+    __name__,
+    Stage("mtcnn/rnet/input_boxes", "record_input_boxes", "FaceDetectorMTCNN.cpp: rectify",
+          "PNet's boxes made square: the RNet crop boxes"),
+    Stage("mtcnn/rnet/out", "run_rnet", "FaceDetectorMTCNN.cpp: CNN::Inference", "RNet's six outputs per box"),
+    Stage("mtcnn/rnet/crops", "run_rnet", _DETECT_FACES, "the normalised 24×24 crops (level 2)"),
+    Stage("mtcnn/rnet/scores", "run_rnet", _DETECT_FACES, "face probabilities"),
+    Stage("mtcnn/rnet/thresh_keep", "run_rnet", _DETECT_FACES, "boxes above t2"),
+    Stage("mtcnn/rnet/nms_keep", "run_rnet", "FaceDetectorMTCNN.cpp: non_maximum_supression", "NMS at IoU 0.7"),
+    Stage("mtcnn/rnet/corrected_boxes", "run_rnet", "FaceDetectorMTCNN.cpp: apply_correction",
+          "the kept boxes with RNet's corrections applied"),
+    prefixes=SCOPES,
+)
 
 
 def rnet_input_boxes(pnet_corrected: np.ndarray, rec=NULL_RECORDER) -> np.ndarray:

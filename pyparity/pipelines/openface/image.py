@@ -23,6 +23,16 @@ from pyparity.errors import InputError, ModelError, TraceError
 from pyparity.pipelines.openface.outputs import (Camera, FaceOutput, default_camera, eye_gaze, gaze_angle,
                                                  head_pose, record_outputs, shape_3d_camera)
 from pyparity.trace import NULL_RECORDER, StageRecorder, StageRef
+from pyparity.trace.stage_index import Stage, declare
+
+
+STAGES = declare(
+    __name__,
+    Stage("face*/clnf/input/bbox", "fit_face", "LandmarkDetectorFunc.cpp: DetectLandmarksInImage",
+          "the face box given to the fit"),
+    Stage("face*/clnf/input/gray", "fit_face", "LandmarkDetectorFunc.cpp: DetectLandmarksInImage",
+          "the grayscale image the fit runs on (level 2)"),
+)
 
 BOX_STAGES = ("box", "clnf/input/bbox")
 

@@ -19,6 +19,30 @@ from dataclasses import dataclass
 import numpy as np
 
 from pyparity.pipelines.clnf.rotation import axis_angle_to_euler, euler_to_rotation
+from pyparity.trace.stage_index import Stage, declare
+
+
+STAGES = declare(
+    __name__,
+    Stage("face*/output/landmarks_stacked", "record_outputs", "FaceLandmarkImg.cpp: main",
+          "the final landmarks, stacked (2n, 1)"),
+    Stage("face*/output/params_global", "record_outputs", "FaceLandmarkImg.cpp: main", "the final global parameters"),
+    Stage("face*/output/params_local", "record_outputs", "FaceLandmarkImg.cpp: main", "the final local parameters"),
+    Stage("face*/output/pose", "record_outputs", "LandmarkDetectorFunc.cpp: GetPose",
+          "Tx, Ty, Tz (mm), Rx, Ry, Rz (rad)"),
+    Stage("face*/output/landmarks_3d", "record_outputs", "LandmarkDetectorModel.cpp: CLNF::GetShape",
+          "3D landmarks (3, n)"),
+    Stage("face*/output/detection_certainty", "record_outputs", "FaceLandmarkImg.cpp: main",
+          "the validator's certainty"),
+    Stage("face*/output/detection_success", "record_outputs", "FaceLandmarkImg.cpp: main", "whether the fit succeeded"),
+    Stage("face*/output/model_likelihood", "record_outputs", "FaceLandmarkImg.cpp: main", "the model likelihood"),
+    Stage("face*/output/camera", "record_outputs", "ImageCapture.cpp: ImageCapture::SetCameraIntrinsics",
+          "fx, fy, cx, cy"),
+    Stage("face*/output/gaze", "record_outputs", "GazeEstimation.cpp: EstimateGaze, GetGazeAngle",
+          "gaze directions 0 and 1, then the gaze angles"),
+    Stage("face*/output/eye_landmarks_stacked", "record_outputs", "LandmarkDetectorUtils.cpp: CalculateAllEyeLandmarks",
+          "the eye models' landmarks"),
+)
 
 _f = np.float32
 

@@ -10,7 +10,21 @@ from __future__ import annotations
 import numpy as np
 
 from pyparity.pipelines.pof import constants as C
-from pyparity.pipelines.pof.recording import FrameSaver
+from pyparity.pipelines.pof.recording import LS_SCOPES, FrameSaver
+from pyparity.trace.stage_index import Stage, declare
+
+
+_UPSTREAM = "humanpose3d src/pof/"
+
+STAGES = declare(
+    __name__,
+    Stage("frame*/features/normalize/*", "normalize_pose_2d", _UPSTREAM + "dataset.py: normalize_pose_2d",
+          "pelvis-centred keypoints divided by the 2D torso length"),
+    Stage("frame*/features/limbs/*", "limb_features_2d", _UPSTREAM + "dataset.py: compute_limb_features_2d",
+          "per limb: the raw delta, its unit vector and length"),
+    Stage("ls/normalize/*", "normalize_pose_2d", _UPSTREAM + "least_squares.py: normalize_2d_for_pof",
+          "the solver's torch copy of the normalisation", prefixes=LS_SCOPES),
+)
 
 F32 = np.float32
 

@@ -17,6 +17,22 @@ import numpy as np
 
 from pyparity.errors import InputError
 from pyparity.pipelines.pof import constants as C
+from pyparity.trace.stage_index import Stage, declare
+
+
+_UPSTREAM = "humanpose3d src/pof/"
+
+STAGES = declare(
+    __name__,
+    Stage("clip/*", "from_dump", "humanpose3d pof-upstream dump generator",
+          "a clip's inputs (pose_2d, visibility, height) and its synthetic ground truth; read, not recorded"),
+    Stage("frame*/gt/*", "from_dump", _UPSTREAM + "dataset.py: compute_gt_pof_from_3d",
+          "solver-gt dumps: the ground-truth 3D pose and POF (read, not recorded)"),
+    Stage("frame*/*_iso/*", "from_dump", _UPSTREAM + "least_squares.py: reconstruct_skeleton_least_squares",
+          "solver-gt dumps: 2D inputs, recovered poses and errors of the isotropic runs (read, not recorded)"),
+    Stage("frame*/pipeline/*", "from_dump", _UPSTREAM + "least_squares.py: reconstruct_skeleton_least_squares",
+          "solver-gt dumps: the same for the app's anisotropic input (read, not recorded)"),
+)
 
 # The most frames a keypoint file may hold (about 9 hours at 30 fps): a file cannot make pyparity
 # allocate more than this, whatever frame index or array shape it declares.

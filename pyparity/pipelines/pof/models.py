@@ -19,6 +19,73 @@ from pyparity.errors import ModelError
 from pyparity.pipelines.pof import constants as C
 from pyparity.pipelines.pof import nn
 from pyparity.pipelines.pof.recording import FrameSaver
+from pyparity.trace.stage_index import Stage, declare
+
+
+_UPSTREAM = "humanpose3d src/pof/"
+
+STAGES = declare(
+    __name__,
+    Stage("frame*/model/in/*", "PofModel.forward", _UPSTREAM + "inference.py: CameraPOFInference.predict_pof",
+          "the tensors the model got"),
+    Stage("frame*/model/out/*", "PofModel.forward", _UPSTREAM + "inference.py: CameraPOFInference.predict_pof",
+          "the unit POF and the z-sign logits"),
+    Stage("frame*/model/prev_pof_used", "PofModel.forward", _UPSTREAM + "gnn_model.py: SemGCNTemporalZSign.forward",
+          "the previous POF the temporal encoder saw"),
+    Stage("frame*/model/prev_encoder/in", "PofModel.forward", _UPSTREAM + "gnn_model.py: SemGCNTemporalZSign.forward",
+          "the flattened previous POF"),
+    Stage("frame*/model/prev_encoder/[lo]*", "PofModel._mlp3", _UPSTREAM + "gnn_model.py: SemGCNTemporalZSign.forward",
+          "the temporal encoder's layers"),
+    Stage("frame*/model/temporal_combine", "PofModel.forward", _UPSTREAM + "gnn_model.py: SemGCNTemporalZSign.forward",
+          "the current features combined with the previous POF's"),
+    Stage("frame*/model/temporal_combine/in", "PofModel.forward",
+          _UPSTREAM + "gnn_model.py: SemGCNTemporalZSign.forward",
+          ""),
+    Stage("frame*/model/z_sign_head/*", "PofModel.forward", _UPSTREAM + "gnn_model.py: SemGCNTemporalZSign.forward",
+          "logits of P(pof_z > 0)"),
+    Stage("frame*/model/limb_builder", "PofModel._gnn_trunk", _UPSTREAM + "gnn_model.py: LimbFeatureBuilder",
+          "per-limb 9-vectors"),
+    Stage("frame*/model/limb_builder/in", "PofModel._gnn_trunk", _UPSTREAM + "gnn_model.py: LimbFeatureBuilder"),
+    Stage("frame*/model/input_proj", "PofModel._gnn_trunk", _UPSTREAM + "gnn_model.py: SemGCNPOFModel", "Linear(9, d)"),
+    Stage("frame*/model/input_proj/in", "PofModel._gnn_trunk", _UPSTREAM + "gnn_model.py: SemGCNPOFModel"),
+    Stage("frame*/model/fusion/*", "PofModel._gnn_trunk",
+          _UPSTREAM + "gnn_model.py: SemGCNPOFModel._encode_with_semgcn",
+          "the three edge types fused"),
+    Stage("frame*/model/global_encoder/in", "PofModel._gnn_trunk",
+          _UPSTREAM + "gnn_model.py: SemGCNPOFModel._encode_with_semgcn",
+          ""),
+    Stage("frame*/model/global_encoder/[lo]*", "PofModel._mlp3",
+          _UPSTREAM + "gnn_model.py: SemGCNPOFModel._encode_with_semgcn",
+          "the global encoder on [pose, visibility]"),
+    Stage("frame*/model/combine", "PofModel._gnn_trunk", _UPSTREAM + "gnn_model.py: SemGCNPOFModel._encode_with_semgcn",
+          "local and global features combined"),
+    Stage("frame*/model/combine/in", "PofModel._gnn_trunk",
+          _UPSTREAM + "gnn_model.py: SemGCNPOFModel._encode_with_semgcn"),
+    Stage("frame*/model/gcn_*/l*/*", "PofModel._gcn_layer", "humanpose3d src/shared/nn_layers.py: GCNLayer",
+          "message, Linear, LayerNorm, GELU, residual"),
+    Stage("const/gcn_*/adj_norm", "PofModel._gcn_layer", "humanpose3d src/shared/nn_layers.py: GCNLayer",
+          "the row-normalised adjacency"),
+    Stage("frame*/model/encoder/in", "PofModel._transformer_trunk", _UPSTREAM + "model.py: LimbEncoder"),
+    Stage("frame*/model/encoder/out", "PofModel._transformer_trunk", _UPSTREAM + "model.py: LimbEncoder",
+          "the limb encoder's output"),
+    Stage("frame*/model/encoder/global_encoder/*", "PofModel._mlp3", _UPSTREAM + "model.py: LimbEncoder",
+          "the global MLP on the 51-vector (transformer)"),
+    Stage("frame*/model/encoder/[cl]*/*", "PofModel._transformer_trunk", _UPSTREAM + "model.py: LimbEncoder",
+          "limb and combine MLPs (transformer)"),
+    Stage("frame*/model/transformer/in", "PofModel._transformer_trunk", _UPSTREAM + "model.py: LimbTransformer"),
+    Stage("frame*/model/transformer/x_plus_pos", "PofModel._transformer_trunk", _UPSTREAM + "model.py: LimbTransformer",
+          "plus the learned position encoding"),
+    Stage("frame*/model/transformer/out", "PofModel._transformer_trunk", _UPSTREAM + "model.py: LimbTransformer"),
+    Stage("frame*/model/transformer/transformer/out", "PofModel._transformer_trunk",
+          _UPSTREAM + "model.py: LimbTransformer"),
+    Stage("frame*/model/transformer/transformer/layers/**", "PofModel._encoder_layer",
+          "torch nn.TransformerEncoderLayer (norm_first)",
+          "one pre-LN encoder layer"),
+    Stage("frame*/model/pof_head/*", "PofModel._pof_head", _UPSTREAM + "model.py: POFHead",
+          "the shared MLP, raw vectors and the unit POF"),
+    Stage("frame*/model/pof_head/*/*", "PofModel._pof_head", _UPSTREAM + "model.py: POFHead",
+          "the shared MLP's layers and the per-limb heads"),
+)
 
 F32 = np.float32
 VARIANTS = ("semgcn-temporal", "semgcn", "gcn", "transformer")

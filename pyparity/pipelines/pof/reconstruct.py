@@ -29,11 +29,39 @@ from pyparity.pipelines.pof import constants as C
 from pyparity.pipelines.pof import nn
 from pyparity.pipelines.pof.features import limb_features_2d, normalize_pose_2d
 from pyparity.pipelines.pof.models import PofModel, structural_buffers
-from pyparity.pipelines.pof.recording import FrameSaver
+from pyparity.pipelines.pof.recording import LS_SCOPES, FrameSaver
 from pyparity.pipelines.pof.solver import (
     bone_lengths_from_height, denormalize, enforce_bone_lengths, metric_torso_scale, solve_depths,
 )
 from pyparity.trace import NULL_RECORDER, StageRecorder, StageRef
+from pyparity.trace.stage_index import Stage, declare
+
+
+_UPSTREAM = "humanpose3d src/pof/"
+
+STAGES = declare(
+    __name__,
+    Stage("const/adj*", "reconstruct_3d", _UPSTREAM + "gnn_model.py (structural buffers)",
+          "the graph models' adjacency matrices"),
+    Stage("frame*/input/*", "reconstruct_3d", _UPSTREAM + "inference.py: CameraPOFInference.reconstruct_3d",
+          "the frame's keypoints and visibility"),
+    Stage("frame*/metric/*", "_solve_metric", _UPSTREAM + "inference.py: CameraPOFInference.reconstruct_3d",
+          "the POF, height, torso scale and bone lengths in metres"),
+    Stage("frame*/output/reconstruct_3d", "_solve_metric",
+          _UPSTREAM + "inference.py: CameraPOFInference.reconstruct_3d",
+          "the 3D joints reconstruct_3d returns"),
+    Stage("ls/input/*", "solve_least_squares", _UPSTREAM + "least_squares.py: reconstruct_skeleton_least_squares",
+          "the solver's inputs", prefixes=LS_SCOPES),
+    Stage("ls/bone_lengths_normalized", "solve_least_squares",
+          _UPSTREAM + "least_squares.py: reconstruct_skeleton_least_squares",
+          "bone lengths / metric torso scale", prefixes=LS_SCOPES),
+    Stage("output/pose_3d_m", "solve_least_squares", _UPSTREAM + "least_squares.py: reconstruct_skeleton_least_squares",
+          "the final joints, metres", prefixes=LS_SCOPES),
+    Stage("frame*/zsign/*", "temporal_step", _UPSTREAM + "inference.py: _apply_z_sign_correction",
+          "diagnostic z-sign probabilities and flips (not used downstream)"),
+    Stage("frame*/zsign_path/*", "predict_pof_with_zsign", _UPSTREAM + "inference.py: _predict_pof_temporal_with_zsign",
+          "the separate z-sign-corrected temporal run"),
+)
 
 F32 = np.float32
 

@@ -14,6 +14,9 @@ import numpy as np
 from pyparity.trace import NULL_RECORDER
 
 INTERNAL_FRAMES = 2  # layer internals are recorded for frames 0 and 1 only (STAGES.md)
+#: where the least-squares solver's stages are recorded: each frame of a reconstruction; upstream's
+#: solver-gt dumps also run it on isotropic and anisotropic 2D inputs (``frameNNNN/<input>/ls/...``)
+LS_SCOPES = ("frame*/", "frame*/*_iso/", "frame*/pipeline/")
 
 
 class FrameSaver:

@@ -17,7 +17,26 @@ import warnings
 import numpy as np
 
 from pyparity.pipelines.pof import constants as C
-from pyparity.pipelines.pof.recording import FrameSaver
+from pyparity.pipelines.pof.recording import LS_SCOPES, FrameSaver
+from pyparity.trace.stage_index import Stage, declare
+
+
+_UPSTREAM = "humanpose3d src/pof/"
+
+STAGES = declare(
+    __name__,
+    Stage("ls/solve/*", "solve_depths", _UPSTREAM + "least_squares.py: solve_depth_least_squares_pof",
+          "initial pose, limbs, scale factors, head depth", prefixes=LS_SCOPES),
+    Stage("ls/solve/s*_limb*/*", "solve_depths", _UPSTREAM + "least_squares.py: solve_depth_least_squares_pof",
+          "one step of SOLVE_ORDER: orientation, 2D delta, least-squares scale, fallback, clamp, child depth",
+          prefixes=LS_SCOPES),
+    Stage("ls/denorm/*", "denormalize", _UPSTREAM + "least_squares.py: denormalize_pose_3d",
+          "scale, pelvis and the metric pose", prefixes=LS_SCOPES),
+    Stage("ls/enforce/*", "enforce_bone_lengths", _UPSTREAM + "least_squares.py: enforce_bone_lengths",
+          "the pose with bone lengths enforced", prefixes=LS_SCOPES),
+    Stage("ls/enforce/s*_limb*/*", "enforce_bone_lengths", _UPSTREAM + "least_squares.py: enforce_bone_lengths",
+          "one step of ENFORCE_ORDER: the child depth that gives the bone its length", prefixes=LS_SCOPES),
+)
 
 F32 = np.float32
 FALLBACKS = ("upstream", "signed")

@@ -28,6 +28,26 @@ from pyparity.pipelines.openface.au.hog import fhog_cells, fhog_descriptor
 from pyparity.pipelines.openface.au.models import ALIGN_SCALE, ALIGN_SIZE, HOG_CELL_SIZE, AuModels
 from pyparity.pipelines.openface.au.predict import intensities, presences, view_id
 from pyparity.trace import NULL_RECORDER
+from pyparity.trace.stage_index import Stage, declare
+
+
+STAGES = declare(
+    __name__,
+    Stage("face*/au/input/landmarks_stacked", "record",
+          "FaceAnalyser.cpp: FaceAnalyser::PredictStaticAUsAndComputeFeatures",
+          "the landmarks the AUs start from"),
+    Stage("face*/au/calc_params/*", "record", "PDM.cpp: PDM::CalcParams", "the AU PDM's parameters"),
+    Stage("face*/au/align/*", "record", "Face_utils.cpp: AlignFaceMask",
+          "rigid points, similarity, warped face, mask landmarks, PAW mask, the masked aligned face"),
+    Stage("face*/au/hog/*", "record", "Face_utils.cpp: Extract_FHOG_descriptor", "dlib's FHOG (cell 8) and its size"),
+    Stage("face*/au/view", "record", "FaceAnalyser.cpp: GetViewId", "the view the AU models use"),
+    Stage("face*/au/geom/descriptor", "record", "FaceAnalyser.cpp: FaceAnalyser::PredictStaticAUsAndComputeFeatures",
+          "[princ_comp·params_local, params_local]"),
+    Stage("face*/au/reg/*", "record", "FaceAnalyser.cpp: FaceAnalyser::PredictCurrentAUs",
+          "SVR intensities, raw and clipped to [0, 5]"),
+    Stage("face*/au/class/*", "record", "FaceAnalyser.cpp: FaceAnalyser::PredictCurrentAUsClass",
+          "SVM presences and their margins"),
+)
 
 
 @dataclass
