@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 import pytest
 
-from pyparity.pipelines.clnf.cen import (CenPatchExperts, cen_areas_of_interest, cen_scale_responses,
+from pyparity.pipelines.clnf.cen import (CenPatchExperts, cen_areas_of_interest, cen_scale_responses, landmarks_needing_aoi,
                                          read_cen_patch_experts)
 from pyparity.pipelines.clnf.early_termination import completion_order, read_early_termination
 from pyparity.trace import Recorder, read_trace
@@ -68,7 +68,7 @@ def test_responses_bit_identical(cen_dumps, samples_dir, experts, dump):
         ws, view = int(ref[st + "window_size"]), int(ref[st + "view_id"])
         sc = experts.scales[k]
         assert sc.patch_scaling == float(ref[st + "patch_scaling"])
-        need = sc.landmarks_needing_aoi(view)
+        need = landmarks_needing_aoi(sc, view)
         aois = cen_areas_of_interest(gray, ref[st + "base_shape_stacked"], ref[st + "sim_ref_to_img"], need, ws + 10)
         if st == stages[0]:      # the compiled warp is OpenCV's, bit for bit
             assert np.array_equal(aois, cen_areas_of_interest(gray, ref[st + "base_shape_stacked"],
@@ -124,7 +124,7 @@ def _scale_inputs(ref, st: str) -> str:
 # Stages where patch_experts.similarity_transforms may be 1 ULP off the reference (none now: the
 # 020.jpg h01 first scale was, until cv::sum's float tail was reproduced). A 1-ULP transform moves the
 # warp's 1/32-pixel sample grid, and the maps then differ by up to 1.2e-3.
-KNOWN_SIM_MISMATCHES: dict[str, int] = {}   # none since cv::sum is reproduced (pdm.cv_sum_f32)
+KNOWN_SIM_MISMATCHES: dict[str, int] = {}   # none since cv::sum is reproduced (pdm_kernels.cv_sum_f32)
 
 
 @pytest.mark.parametrize("dump", DUMPS)

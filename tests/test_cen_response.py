@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from pyparity.errors import InputError, ModelError
 from pyparity.pipelines.clnf.cen import (CenExpert, CenLayer, build_cen_scale, cen_response, cen_response_sparse,
                                          cen_scale_responses, interpolation_matrix, read_cen_patch_experts,
-                                         write_cen_patch_experts)
+                                         landmark_response, landmarks_needing_aoi, write_cen_patch_experts)
 
 ACTS = [0, 2, 1, 3, -5]      # C++: 0 sigmoid, 2 ReLU, every other code the identity
 
@@ -220,7 +220,7 @@ def test_scale_kernel_equals_per_landmark_calls(cen025, ws):
         vis = cen025.visibilities[view] != 0
         assert not out[~vis].any() and all(out[i].any() for i in np.nonzero(vis)[0])
         # only the landmarks the calls read need a patch
-        need = cen025.landmarks_needing_aoi(view)
+        need = landmarks_needing_aoi(cen025, view)
         assert np.array_equal(cen_scale_responses(cen025, aois[need], view, ws), out)
 
 
@@ -230,11 +230,11 @@ def test_landmark_response_equals_scale_responses(cen025):
     for view in (0, 2, 4):
         out = cen_scale_responses(cen025, aois, view, 9)
         for lm in range(68):
-            one = cen025.landmark_response(view, lm, aois[lm], aois[cen025.mirror_inds[lm]])
+            one = landmark_response(cen025, view, lm, aois[lm], aois[cen025.mirror_inds[lm]])
             assert one.shape == (9, 9) and np.array_equal(one, out[lm]), (view, lm)
     with pytest.raises(InputError, match="partner"):
-        cen025.landmark_response(0, 16, aois[16])
-    assert cen025.landmark_response(0, 30, aois[30]).any()     # self-symmetric: no partner needed
+        landmark_response(cen025, 0, 16, aois[16])
+    assert landmark_response(cen025, 0, 30, aois[30]).any()     # self-symmetric: no partner needed
 
 
 def test_mirroring_rules(cen025):

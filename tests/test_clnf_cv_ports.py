@@ -22,7 +22,7 @@ def _bits(a):
     return a.reshape(-1).view(np.uint32)
 
 
-def _small_rotation(w):
+def small_rotation(w):
     r = np.eye(3, dtype=np.float32)
     r[2, 1], r[1, 2] = w[0], -w[0]
     r[0, 2], r[2, 0] = w[1], -w[1]
@@ -37,7 +37,7 @@ def _rotation(rng, angle_scale):
 
 def _svd_case(rng, i):
     scale = [1e-7, 1e-4, 1e-2, 0.1, 0.5][i % 5]
-    a = _small_rotation((rng.normal(size=3) * scale).astype(np.float32))
+    a = small_rotation((rng.normal(size=3) * scale).astype(np.float32))
     if i % 3 == 1:
         a = (a + rng.normal(size=(3, 3)).astype(np.float32) * np.float32(scale)).astype(np.float32)
     elif i % 3 == 2:

@@ -1,5 +1,5 @@
 """The unrecorded fast path of the CLNF optimiser (nu_rlms._nu_rlms_fast, pdm._calc_params_loop_fast, the
-fused kernels of rlms_kernels.py, the tabled KDE mean-shift) is bit-identical to the recording path, which
+fused kernels of pdm_fused.py and rlms_kernels.py, the tabled KDE mean-shift) is bit-identical to the recording path, which
 the parity tests hold to the reference dumps stage by stage.
 
 End to end: every face of every OpenFace 2.0.2 image dump (CCNF: fit, parts, refit) and of every
@@ -24,8 +24,9 @@ from pyparity.pipelines.clnf.ceclm import fit_face_ceclm, load_ceclm_model
 from pyparity.pipelines.clnf.detect import fit_landmarks, load_clnf_model
 from pyparity.pipelines.clnf.mean_shift import _mean_shift_kernel, kde_table, mean_shift_tabled
 from pyparity.pipelines.clnf.f32kernels import FMA_FUSED
-from pyparity.pipelines.clnf.pdm import _sgemm_jtwj, _split_mask_t
-from pyparity.pipelines.clnf.rlms_kernels import pairwise_sum, sgemm_jtwj_pairs
+from pyparity.pipelines.clnf.pdm_fused import sgemm_jtwj_pairs
+from pyparity.pipelines.clnf.pdm_kernels import sgemm_jtwj_kernel, split_mask_t
+from pyparity.pipelines.clnf.rlms_kernels import pairwise_sum
 from pyparity.pipelines.clnf.validator import read_validator
 from pyparity.trace import Recorder, read_trace
 
@@ -183,15 +184,15 @@ def test_pairwise_sum_is_numpys(n, seed, mag):
 @settings(max_examples=150, deadline=None)
 @given(k=st.integers(1, 48), rows=st.integers(1, 160), seed=st.integers(0, 2**31 - 1))
 def test_hessian_two_rows_per_pass_is_the_haswell_sgemm(k, rows, seed):
-    """rlms_kernels.sgemm_jtwj_pairs against pdm._sgemm_jtwj (the kernel the level-2 dumps' Hessians
+    """pdm_fused.sgemm_jtwj_pairs against pdm_kernels.sgemm_jtwj_kernel (the kernel the level-2 dumps' Hessians
     hold bit for bit), for every size the masks distinguish."""
     rng = np.random.default_rng(seed)
     jwt = rng.standard_normal((k, rows)).astype(np.float32)
     j = rng.standard_normal((rows, k)).astype(np.float32)
     want = np.empty((k, k), dtype=np.float32)
     got = np.empty((k, k), dtype=np.float32)
-    _sgemm_jtwj(jwt, j, _split_mask_t(k), want, FMA_FUSED)
-    sgemm_jtwj_pairs(jwt, j, _split_mask_t(k), got, FMA_FUSED)
+    sgemm_jtwj_kernel(jwt, j, split_mask_t(k), want, FMA_FUSED)
+    sgemm_jtwj_pairs(jwt, j, split_mask_t(k), got, FMA_FUSED)
     assert np.array_equal(want, got)
 
 
@@ -202,7 +203,7 @@ def test_opencv_fallback_gives_the_ports_bits(clnf_model, openface_dumps, sample
     every iteration of NU-RLMS and CalcParams must leave the fit bit-identical: the ports are exact."""
     import pyparity.pipelines.clnf.nu_rlms as nu_rlms
     import pyparity.pipelines.clnf.pdm as pdm
-    import pyparity.pipelines.clnf.rlms_kernels as kernels
+    import pyparity.pipelines.clnf.pdm_fused as kernels
 
     def declining(port):
         def run(H, jwtm, g):

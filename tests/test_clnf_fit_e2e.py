@@ -5,7 +5,7 @@ State when written: 25 of the 28 faces bit-identical in every recorded stage; th
 (006.jpg, 009.jpg, sample1.jpg) differ by at most 3.1e-5 px, from one eye part's similarity transform
 (patch_experts.align_shapes_with_scale) that is one ulp off: its shape scale `(float)sqrt(sum/n)` lies
 0.0018, 0.0033 and 0.0081 ulp from a float rounding tie there, and the reference's cv::sum (AVX-512
-lanes plus a float-summed tail, pdm.cv_sum_f32) rounds the other way. With that sum in
+lanes plus a float-summed tail, pdm_kernels.cv_sum_f32) rounds the other way. With that sum in
 align_shapes_with_scale all 28 faces are bit-identical (test_clnf_fit_pdm.py checks the transforms).
 With the reference's responses every stage is bit-identical (test_clnf_fit_rlms.py)."""
 

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from pyparity.errors import ModelError
-from pyparity.pipelines.clnf.pdm import cholesky_solve, haswell_split_mask, read_pdm, sgemm_jtwj
-from pyparity.pipelines.clnf.rotation import axis_angle_to_euler, euler_to_axis_angle, euler_to_rotation
+from pyparity.pipelines.clnf.pdm import cholesky_solve, read_pdm
+from pyparity.pipelines.clnf.pdm_kernels import haswell_split_mask, sgemm_jtwj
+from pyparity.conventions.rotations_f32 import rotvec_to_euler, euler_to_rotvec, euler_to_matrix
 from pyparity.trace import read_trace
 
 
@@ -148,9 +149,9 @@ def test_split_mask_structure():
 
 def test_rotation_round_trip():
     e = np.array([0.1, -0.4, 0.25], dtype=np.float32)
-    r = euler_to_rotation(e)
+    r = euler_to_matrix(e)
     np.testing.assert_allclose(r @ r.T, np.eye(3), atol=1e-6)
-    np.testing.assert_allclose(axis_angle_to_euler(euler_to_axis_angle(e)), e, atol=1e-6)
+    np.testing.assert_allclose(rotvec_to_euler(euler_to_rotvec(e)), e, atol=1e-6)
 
 
 def test_corrupt_pdm_is_a_model_error(tmp_path):
@@ -165,8 +166,8 @@ def test_corrupt_pdm_is_a_model_error(tmp_path):
 def test_compiled_trig_is_glibc_float_trig():
     """The numba rotation kernels' sin/cos/asin/atan2 of float32 values are glibc's sinf/cosf/asinf/
     atan2f (what OpenFace's float code calls), bit for bit, on angles over the fitting's range."""
-    from pyparity.pipelines.clnf.rotation import (asinf, atan2f, cosf, euler_to_rotation_f32,
-                                                  rotation_to_euler_f32, sinf)
+    from pyparity.conventions.rotations_f32 import (asinf, atan2f, cosf, euler_to_matrix_k,
+                                                  matrix_to_euler_k, sinf)
     rng = np.random.default_rng(7)
     f = np.float32
     for e in rng.normal(0, 0.7, (2000, 3)).astype(np.float32):
@@ -175,7 +176,7 @@ def test_compiled_trig_is_glibc_float_trig():
         r = np.array([[c2 * c3, -c2 * s3, s2],
                       [c1 * s3 + c3 * s1 * s2, c1 * c3 - s1 * s2 * s3, -c2 * s1],
                       [s1 * s3 - c1 * c3 * s2, c3 * s1 + c1 * s2 * s3, c1 * c2]], dtype=np.float32)
-        np.testing.assert_array_equal(euler_to_rotation_f32(e[0], e[1], e[2]), r)
+        np.testing.assert_array_equal(euler_to_matrix_k(e[0], e[1], e[2]), r)
         q0 = f(f(np.sqrt(f(f(f(f(1) + r[0, 0]) + r[1, 1]) + r[2, 2]))) / f(2))
         q1, q2, q3 = (f((r[2, 1] - r[1, 2]) / (f(4) * q0)), f((r[0, 2] - r[2, 0]) / (f(4) * q0)),
                       f((r[1, 0] - r[0, 1]) / (f(4) * q0)))
@@ -183,18 +184,18 @@ def test_compiled_trig_is_glibc_float_trig():
         want = [atan2f(float(f(2) * (q0 * q1 - q2 * q3)), float(q0 * q0 - q1 * q1 - q2 * q2 + q3 * q3)),
                 asinf(float(t1)),
                 atan2f(float(f(2) * (q0 * q3 - q1 * q2)), float(q0 * q0 + q1 * q1 - q2 * q2 - q3 * q3))]
-        np.testing.assert_array_equal(rotation_to_euler_f32(r), np.array(want, dtype=np.float32))
+        np.testing.assert_array_equal(matrix_to_euler_k(r), np.array(want, dtype=np.float32))
 
 
 def test_cv_sum_makes_every_similarity_transform_exact(pdm, part_pdms, openface_dumps):
-    """Utilities::AlignShapesWithScale with the reference's cv::sum (pdm.cv_sum_f32) for its shape
+    """Utilities::AlignShapesWithScale with the reference's cv::sum (pdm_kernels.cv_sum_f32) for its shape
     scales reproduces all 214 recorded similarity transforms of the image dumps (main and parts, both
     directions) bit for bit, from the recorded base shape and our reference shape. This is the fix that
     patch_experts.align_shapes_with_scale needs (its exact double sum is one ulp off in 3 eye-part
     transforms, where sqrt(sum/n) lies 0.002-0.008 ulp from a float rounding tie); it is kept here until
     that module adopts it."""
     import pyparity.pipelines.clnf.patch_experts as pe
-    from pyparity.pipelines.clnf.pdm import cv_sum_f32
+    from pyparity.pipelines.clnf.pdm_kernels import cv_sum_f32
 
     def align(src, dst):
         n = src.shape[0]

@@ -78,12 +78,12 @@ def test_convert_between_conventions_keeps_the_rotation(rx, ry, rz):
 
 
 def test_openface_euler_agrees_with_the_clnf_float32_port():
-    from pyparity.pipelines.clnf.rotation import euler_to_rotation, rotation_to_euler
+    from pyparity.conventions.rotations_f32 import euler_to_matrix, matrix_to_euler
 
     rng = np.random.default_rng(0)
     for e in rng.uniform([-1.2, -1.2, -1.2], [1.2, 1.2, 1.2], size=(50, 3)):
-        np.testing.assert_allclose(euler_to_rotation(e), R.euler_to_matrix(e, "openface"), atol=2e-7)
-        np.testing.assert_allclose(rotation_to_euler(R.euler_to_matrix(e, "openface")), e, atol=2e-6)
+        np.testing.assert_allclose(euler_to_matrix(e), R.euler_to_matrix(e, "openface"), atol=2e-7)
+        np.testing.assert_allclose(matrix_to_euler(R.euler_to_matrix(e, "openface")), e, atol=2e-6)
 
 
 @settings(max_examples=60, deadline=None)

@@ -14,7 +14,8 @@ from pyparity.diff.policy import builtin_policy
 from pyparity.errors import InputError, ModelError, PyparityError
 from pyparity.imageio import read_image_bgr
 from pyparity.pipelines.openface import load_openface_models, run_image
-from pyparity.pipelines.openface.outputs import (default_camera, eye_gaze, gaze_angle, head_pose,
+from pyparity.conventions.intrinsics import openface_camera
+from pyparity.pipelines.openface.outputs import (eye_gaze, gaze_angle, head_pose,
                                                  shape_3d_camera)
 from pyparity.trace import Recorder, StageRef, read_trace
 
@@ -160,7 +161,7 @@ def test_outputs_from_the_reference_fit(name, models, openface_dumps):
     """outputs.py alone: GetPose, GetShape, EstimateGaze and the camera defaults from the reference's
     own fitted parameters and landmarks reproduce the reference's output stages."""
     ref = read_trace(openface_dumps / "images" / name)
-    cam = default_camera(ref.meta["input"]["width"], ref.meta["input"]["height"])
+    cam = openface_camera(ref.meta["input"]["width"], ref.meta["input"]["height"])
     pol = builtin_policy("openface")
     for f in _faces(ref):
         o = f + "/output/"
@@ -190,7 +191,7 @@ def test_outputs_from_the_reference_fit(name, models, openface_dumps):
 
 def test_pose_and_3d_landmarks_are_bit_exact_on_001(models, openface_dumps):
     ref = read_trace(openface_dumps / "images" / "001.jpg")
-    cam = default_camera(640, 480)
+    cam = openface_camera(640, 480)
     o = "face00/output/"
     args = (models.pdm, ref[o + "params_global"], ref[o + "params_local"], ref[o + "landmarks_stacked"], cam)
     assert np.array_equal(head_pose(*args).astype(np.float64), ref[o + "pose"])

@@ -16,7 +16,8 @@ from pyparity.diff.compare import compare_arrays
 from pyparity.diff.policy import builtin_policy
 from pyparity.errors import InputError
 from pyparity.pipelines.openface import load_openface_models
-from pyparity.pipelines.openface.outputs import default_camera, head_pose
+from pyparity.conventions.intrinsics import openface_camera
+from pyparity.pipelines.openface.outputs import head_pose
 from pyparity.pipelines.openface.sequence import VIDEO_DUMP, frames_of, run_sequence
 from pyparity.trace import Recorder, read_trace
 
@@ -109,7 +110,7 @@ def test_frame_flow_and_stage_names_agree(i, tracked, openface_dumps):
 def test_pose_from_the_reference_state(i, models, openface_dumps):
     ref = _ref(openface_dumps, i)
     o = "face00/output/"
-    cam = default_camera(ref.meta["input"]["width"], ref.meta["input"]["height"])
+    cam = openface_camera(ref.meta["input"]["width"], ref.meta["input"]["height"])
     assert np.array_equal(cam.as_array(), ref[o + "camera"])
     pose = head_pose(models.pdm, ref[o + "params_global"], ref[o + "params_local"], ref[o + "landmarks_stacked"], cam)
     r = compare_arrays(o + "pose", ref[o + "pose"], pose.astype(np.float64),

@@ -17,6 +17,8 @@ img2pose does not transform intrinsics: it *builds* K from the size of the image
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 
@@ -82,3 +84,30 @@ def img2pose_bbox_intrinsics(K: np.ndarray, box: np.ndarray) -> np.ndarray:
     Kb[0, 2] = box[0] + ((box[2] - box[0]) // 2)
     Kb[1, 2] = box[1] + ((box[3] - box[1]) // 2)
     return Kb
+
+
+_f = np.float32
+
+
+@dataclass(frozen=True)
+class Camera:
+    """Pinhole intrinsics as OpenFace keeps them (float32)."""
+
+    fx: np.float32
+    fy: np.float32
+    cx: np.float32
+    cy: np.float32
+
+    def as_array(self) -> np.ndarray:
+        return np.array([self.fx, self.fy, self.cx, self.cy], dtype=np.float64)
+
+
+def openface_camera(width: int, height: int) -> Camera:
+    """ImageCapture::SetCameraIntrinsics(-1, -1, -1, -1): the rough guess OpenFace uses when no camera is
+    given, fx = fy = (500·w/640 + 500·h/480) / 2, cx = w/2, cy = h/2, in float32 arithmetic."""
+    cx = _f(_f(width) / _f(2.0))
+    cy = _f(_f(height) / _f(2.0))
+    fx = _f(_f(500.0) * _f(_f(width) / _f(640.0)))
+    fy = _f(_f(500.0) * _f(_f(height) / _f(480.0)))
+    fx = _f((fx + fy) / _f(2.0))
+    return Camera(fx, fx, cx, cy)

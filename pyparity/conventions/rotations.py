@@ -13,6 +13,8 @@ non-orthogonal input by the nearest rotation (``U @ Vt`` of its SVD) before Mark
 <= 1.5 applied Markley's method to the raw matrix. ``orthogonalize_first=True`` / ``False``
 reproduce each (img2pose's global rotation ``inv(K) K_box R`` is not orthogonal, and the two
 differ by up to ~0.05 rad there). The formulas follow scipy.spatial.transform.Rotation.
+
+The same names in OpenFace's float32 arithmetic (what parity with its fit needs): `rotations_f32`.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ there), re-exported here.
 One expert (the same shape of interface as `ccnf.ccnf_response`: an area of interest in, a ws x ws
 float32 response map out):
 
-    sc.landmark_response(view_id, landmark, aoi, partner_aoi=None) -> (ws, ws) float32
+    landmark_response(sc, view_id, landmark, aoi, partner_aoi=None) -> (ws, ws) float32
         # one landmark's map with the mirroring rules (the partner's patch for frontal pairs)
     cen_response(expert, aoi) -> (ws, ws) float32               # CEN_patch_expert::Response (dense)
     cen_response_sparse(expert, aoi_left, aoi_right=None)        # CEN_patch_expert::ResponseSparse
@@ -24,7 +24,7 @@ All landmarks of one scale (what Patch_experts::Response does with CEN experts):
 
     cen_scale_responses(sc, aois, view_id, window_size, rec=NULL_RECORDER, internals=())
         aois: (n, A, A) float32 areas of interest of every landmark (A = ws + 10 for 11x11 experts;
-        only the rows of `sc.landmarks_needing_aoi(view_id)` are read)
+        only the rows of `landmarks_needing_aoi(sc, view_id)` are read)
         -> (n, ws, ws) float32; maps of landmarks that C++ leaves untouched (invisible) are zeros
     cen_areas_of_interest(gray_f32, landmarks_stacked, sim_ref_to_img, landmarks, aoi_size, use_cv2=False)
         -> (L, A, A) float32 (cv::warpAffine(WARP_INVERSE_MAP | INTER_LINEAR) exactly as C++; by
@@ -54,7 +54,7 @@ OpenBLAS 0.3.21's Haswell kernel (the emulation shared with the CCNF experts, `f
 measured there for K <= 290 -- trained CEN files' 500/200-unit layers are beyond what was measured),
 then `+ bias` in float, then the activation (sigmoid `1.0f/(1.0f + expf(-x))` with glibc's expf);
 the interpolation to the full grid as OpenCV's float gemm (products summed in double).
-All 68 landmarks of one scale run in one compiled call (`_scale_kernel`): one whole
+All 68 landmarks of one scale run in one compiled call (`scale_kernel`): one whole
 CenPatchExperts.response takes about 0.6 ms for window 11 and 0.3 ms for window 5 with the synthetic
 experts on this machine (warps and similarity transform included).
 """
@@ -65,16 +65,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
-import numba
 import numpy as np
 
 from pyparity.errors import InputError, ModelError
 from pyparity.pipelines.clnf.aoi import areas_of_interest
 # the file format, re-exported so that `from pyparity.pipelines.clnf.cen import ...` keeps working
-from pyparity.pipelines.clnf.cen_format import (ACT_IDENTITY, ACT_RELU, ACT_SIGMOID, CEN_RECORD_TYPE,  # noqa: F401
-                                                CenExpert, CenLayer, CenScale, build_cen_scale,
+from pyparity.pipelines.clnf.cen_format import (CenExpert, CenLayer, CenScale, build_cen_scale,  # noqa: F401
                                                 read_cen_patch_experts, write_cen_patch_experts)
-from pyparity.pipelines.clnf.f32kernels import FMA_FUSED, expf_neg_into, n_block_split, sgemm_row, sgemm_rows2
+from pyparity.pipelines.clnf.cen_kernels import (dense_layer, im2col_dense_cn, im2col_sparse_cn, interp_to_grid,
+                                                 interpolation_matrix, interpolation_tables, scale_kernel)
+from pyparity.pipelines.clnf.f32kernels import FMA_FUSED
 from pyparity.pipelines.clnf.expert_views import ScaledExperts
 from pyparity.pipelines.clnf.patch_experts import PatchResponse, similarity_transforms
 from pyparity.trace import NULL_RECORDER
@@ -91,290 +91,10 @@ STAGES = declare(
     prefixes=scopes.FIT,
 )
 
-# ---------------------------------------------------------------------------------------------
-# Kernels (numba). Layouts: an im2col is (K, P) float32 -- feature k (0 = the bias column of ones,
-# then 1 + xx·height + yy) by window position p -- i.e. the transposed matrix that C++ feeds to
-# sgemm. Window positions are enumerated x-major (k = x·yB + y) as the C++ loops do.
-# ---------------------------------------------------------------------------------------------
-
-
-@numba.njit(cache=True, inline="always")
-def _im2col_sparse_body(aoi, h, w, H, W, flip, col, p0):
-    """im2colBiasSparseContrastNorm of aoi (flipped horizontally first if `flip`, as cv::flip(.., 1))
-    into col[:, p0:p0 + (yB·xB - 1)/2]: every position with even x-major index is skipped; per kept
-    window: float sum in yy-outer/xx-inner order, mean = sum / (w·h) (float division), centred values
-    and their float square sum in column order, then times (float)(1.0 / sqrtf(sum_sq)) (norm 0 -> 1).
-
-    Each window's sums keep that order; the loops run over all kept windows at once. Layout: with
-    sh[yy, j·yB + i] = a[i + yy, j], the value of feature (xx, yy) in the window of x-major index k is
-    sh[yy, xx·yB + k]; the kept k = 2r + 1 are every other entry, so sh is stored de-interleaved
-    (even / odd entries), which makes every feature's values over the kept windows one contiguous
-    run (padded with zeros to a multiple of 16 for the sum passes; the padded lanes are discarded)."""
-    yB = H - h + 1
-    xB = W - w + 1
-    ns = (yB * xB - 1) // 2
-    nsp = (ns + 15) // 16 * 16
-    npix = np.float32(w * h)
-    nq = W * yB
-    half = nq // 2 + 1 + nsp
-    # sx[2·yy] = sh[yy, even entries], sx[2·yy + 1] = sh[yy, odd entries], flattened
-    sx = np.zeros(2 * h * half, dtype=np.float32)
-    at = np.empty((W, H), dtype=np.float32)        # a transposed: at[j] = column j of the (flipped) patch
-    for y in range(H):
-        for j in range(W):
-            at[W - 1 - j if flip else j, y] = aoi[y, j]
-    row = np.empty(nq + 1, dtype=np.float32)
-    for yy in range(h):
-        for j in range(W):
-            for i in range(yB):
-                row[j * yB + i] = at[j, i + yy]
-        row[nq] = np.float32(0.0)
-        e0 = 2 * yy * half
-        e1 = e0 + half
-        for m in range((nq + 1) // 2):
-            sx[e0 + m] = row[2 * m]
-            sx[e1 + m] = row[2 * m + 1]
-    # feature (xx, yy) over the kept windows: sx[(2·yy + (b & 1))·half + (b >> 1) + r], b = xx·yB + 1.
-    # Each loop over the windows takes a row (or column block) of features at once: with the sizes
-    # constant the feature loop unrolls and the window loop vectorises; the per-window order of the
-    # adds is the one above
-    s = np.zeros(nsp, dtype=np.float32)
-    ss = np.zeros(nsp, dtype=np.float32)
-    for yy in range(h):
-        for r in range(nsp):
-            a = s[r]
-            for xx in range(w):
-                b = xx * yB + 1
-                a = a + sx[(2 * yy + (b & 1)) * half + (b >> 1) + r]
-            s[r] = a
-    for r in range(nsp):
-        s[r] = s[r] / npix
-    for xx in range(w):
-        b = xx * yB + 1
-        for r in range(nsp):
-            a = ss[r]
-            mu = s[r]
-            for yy in range(h):
-                d = sx[(2 * yy + (b & 1)) * half + (b >> 1) + r] - mu
-                a = a + d * d
-            ss[r] = a
-    for r in range(ns):
-        norm = np.float32(np.sqrt(ss[r]))
-        if norm == 0:
-            norm = np.float32(1.0)
-        ss[r] = np.float32(1.0 / np.float64(norm))
-    for xx in range(w):
-        b = xx * yB + 1
-        for yy in range(h):
-            o = (2 * yy + (b & 1)) * half + (b >> 1)
-            v = sx[o:o + ns]
-            cx = col[1 + xx * h + yy, p0:p0 + ns]
-            for r in range(ns):
-                cx[r] = (v[r] - s[r]) * ss[r]
-    col[0, p0:p0 + ns] = np.float32(1.0)
-
-
-@numba.njit(cache=True)
-def _im2col_sparse_cn(aoi, h, w, flip, col, p0):
-    """_im2col_sparse_body; for 11x11 experts and the odd window sizes 3..11 compiled with the sizes
-    as constants (constant trip counts: no loop set-up or remainder code; same arithmetic)."""
-    H, W = aoi.shape
-    if h == 11 and w == 11 and H == W:
-        if H == 21:
-            return _im2col_sparse_body(aoi, 11, 11, 21, 21, flip, col, p0)
-        if H == 19:
-            return _im2col_sparse_body(aoi, 11, 11, 19, 19, flip, col, p0)
-        if H == 17:
-            return _im2col_sparse_body(aoi, 11, 11, 17, 17, flip, col, p0)
-        if H == 15:
-            return _im2col_sparse_body(aoi, 11, 11, 15, 15, flip, col, p0)
-        if H == 13:
-            return _im2col_sparse_body(aoi, 11, 11, 13, 13, flip, col, p0)
-    _im2col_sparse_body(aoi, h, w, H, W, flip, col, p0)
-
-
-@numba.njit(cache=True)
-def _im2col_dense_cn(aoi, h, w, col):
-    """im2colBias followed by contrastNorm (the dense CEN_patch_expert::Response): every position;
-    the mean is cv::mean (double sum, times 1/n, cast to float), the norm sqrtf of the float square
-    sum, and the centred values are divided by it."""
-    H, W = aoi.shape
-    yB = H - h + 1
-    xB = W - w + 1
-    K = w * h + 1
-    for j in range(xB):
-        for i in range(yB):
-            r = i + j * yB
-            col[0, r] = np.float32(1.0)
-            for yy in range(h):
-                for xx in range(w):
-                    col[1 + xx * h + yy, r] = aoi[i + yy, j + xx]
-            sd = 0.0
-            for x in range(1, K):
-                sd += np.float64(col[x, r])
-            mean = np.float32(sd * (1.0 / (K - 1)))
-            ss = np.float32(0.0)
-            for x in range(1, K):
-                v = col[x, r] - mean
-                ss = ss + v * v
-            norm = np.float32(np.sqrt(ss))
-            if norm == 0:
-                norm = np.float32(1.0)
-            for x in range(1, K):
-                col[x, r] = (col[x, r] - mean) / norm
-
-
-@numba.njit(cache=True)
-def _layer(w, b, act, x, out, acc, fused, dense_sigmoid):
-    """One layer on x (K, P) -> out (U, P): the OpenBLAS sgemm `out = w · x` (one call, m = P,
-    n = U, k = K), then `+ b[u]` in float, then the activation. acc: (P,) float32 scratch.
-    Neighbouring units with the same blocking go through the product in pairs (sgemm_rows2: each output's
-    FMA chain unchanged); the expf values of a unit are computed in one vectorised pass."""
-    U = w.shape[0]
-    K, P = x.shape
-    acc_b = np.empty(P, dtype=np.float32)
-    u = 0
-    while u < U:
-        split = n_block_split(u, U)
-        if u + 1 < U and n_block_split(u + 1, U) == split:
-            sgemm_rows2(w[u], w[u + 1], x, out[u], out[u + 1], split, acc, acc_b, fused)
-            nu = 2
-        else:
-            sgemm_row(w[u], x, out[u], split, acc, fused)
-            nu = 1
-        for v in range(u, u + nu):
-            bu = b[v]
-            for p in range(P):
-                out[v, p] = out[v, p] + bu
-        u += nu
-    if act == 0:
-        for u in range(U):
-            o = out[u]
-            expf_neg_into(o, acc, P)
-            if dense_sigmoid:
-                # Response: `1.0 / (1.0 + exp(-in))` in double, stored as float
-                for p in range(P):
-                    o[p] = np.float32(1.0 / (1.0 + np.float64(acc[p])))
-            else:
-                # ResponseInternal: `1.0f / (1.0f + exp(-in))` in float
-                for p in range(P):
-                    o[p] = np.float32(1.0) / (np.float32(1.0) + acc[p])
-    elif act == 2:
-        # cv::threshold(THRESH_TOZERO, 0): src > 0 ? src : 0
-        for u in range(U):
-            for p in range(P):
-                if not out[u, p] > 0:
-                    out[u, p] = np.float32(0.0)
-
-
-@numba.njit(cache=True)
-def _interp_to_grid(sparse, p0, nb, nbw, ws, flip, out):
-    """`sparse(1 x n) · interp_matrix` as OpenCV's float gemm (float products summed in double, in
-    row order, rounded to float), reshaped column-major to (ws, ws) (out[y, x] = full[x·ws + y]) and
-    flipped horizontally if `flip`. nb/nbw: the matrix's non-zeros per column (`_interp_sparse`)."""
-    for x in range(ws):
-        xo = ws - 1 - x if flip else x
-        for y in range(ws):
-            c = x * ws + y
-            s = 0.0
-            for t in range(nb.shape[1]):
-                r = nb[c, t]
-                if r >= 0:
-                    s += np.float64(sparse[p0 + r]) * np.float64(nbw[c, t])
-            out[y, xo] = np.float32(s)
-
-
-@numba.njit(cache=True)
-def _scale_kernel(aois, aoi_index, call_left, call_right, call_expert, ws, h, w, nb, nbw,
-                  w0, b0, a0, w1, b1, a1, w2, b2, a2, w3, b3, a3, n_layers, fused, out):
-    """All calls of one (scale, view, window size) whose experts share one architecture (<= 4 layers;
-    unused layer slots are 1x1 dummies). Call c: left landmark call_left[c] (or -1), right landmark
-    call_right[c] (or -1), expert call_expert[c] (index into the stacked weights). The left map goes
-    to out[left], the right one (computed on the flipped patch, flipped back) to out[right]."""
-    C = call_left.shape[0]
-    ns = (ws * ws - 1) // 2
-    K0 = w * h + 1
-    for c in range(C):
-        left = call_left[c]
-        right = call_right[c]
-        P = ns * ((left >= 0) + (right >= 0))
-        x = np.empty((K0, P), dtype=np.float32)
-        p0 = 0
-        if left >= 0:
-            _im2col_sparse_cn(aois[aoi_index[left]], h, w, False, x, 0)
-            p0 = ns
-        if right >= 0:
-            _im2col_sparse_cn(aois[aoi_index[right]], h, w, True, x, p0)
-        e = call_expert[c]
-        acc = np.empty(P, dtype=np.float32)
-        for li in range(n_layers):
-            if li == 0:
-                wl, bl, al = w0[e], b0[e], a0[e]
-            elif li == 1:
-                wl, bl, al = w1[e], b1[e], a1[e]
-            elif li == 2:
-                wl, bl, al = w2[e], b2[e], a2[e]
-            else:
-                wl, bl, al = w3[e], b3[e], a3[e]
-            o = np.empty((wl.shape[0], P), dtype=np.float32)
-            _layer(wl, bl, al, x, o, acc, fused, False)
-            x = o
-        if left >= 0:
-            _interp_to_grid(x[0], 0, nb, nbw, ws, False, out[left])
-        if right >= 0:
-            _interp_to_grid(x[0], ns if left >= 0 else 0, nb, nbw, ws, True, out[right])
-
 
 # ---------------------------------------------------------------------------------------------
 # One expert
 # ---------------------------------------------------------------------------------------------
-
-
-def interpolation_matrix(window_size: int) -> np.ndarray:
-    """LandmarkDetector::interpolationMatrix for a ws x ws response: ((ws²-1)/2, ws²) float32. Row =
-    sparse position (the odd x-major indices k = x·ws + y), column = full position x·ws + y: a kept
-    position copies its value, a skipped one averages its existing 4-neighbours (weight
-    (float)(1.0/num_neigh))."""
-    ws = int(window_size)
-    if ws < 3 or ws % 2 == 0:
-        # (ws² - 1)/2 sparse rows: C++ overruns its im2col for even sizes and has no kept position at 1
-        raise InputError(f"CEN sparse responses need an odd window size >= 3, got {ws}")
-    m = np.zeros(((ws * ws - 1) // 2, ws * ws), dtype=np.float32)
-    flat = np.full(ws * ws, -1, dtype=np.int64)
-    flat[1::2] = np.arange((ws * ws) // 2)
-    vid = flat.reshape(ws, ws).T                       # vid[y, x]: sparse row of position x·ws + y
-    for x in range(ws):
-        for y in range(ws):
-            col = x * ws + y
-            if col % 2 == 1:
-                m[vid[y, x], col] = 1.0
-                continue
-            nb = [vid[y, x - 1]] if x - 1 >= 0 else []
-            nb += [vid[y - 1, x]] if y - 1 >= 0 else []
-            nb += [vid[y, x + 1]] if x + 1 < ws else []
-            nb += [vid[y + 1, x]] if y + 1 < ws else []
-            for r in nb:
-                m[r, col] = np.float32(1.0 / len(nb))
-    return m
-
-
-_IMAT_CACHE: dict = {}
-
-
-def _imat(ws: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(interpolation_matrix(ws), nb, nbw): nb (ws², 4) int64 the rows of each column's non-zeros in
-    ascending order (-1 padded), nbw (ws², 4) float32 their values."""
-    r = _IMAT_CACHE.get(ws)
-    if r is None:
-        m = interpolation_matrix(ws)
-        nb = np.full((ws * ws, 4), -1, dtype=np.int64)
-        nbw = np.zeros((ws * ws, 4), dtype=np.float32)
-        for c in range(ws * ws):
-            rows = np.nonzero(m[:, c])[0]
-            nb[c, :len(rows)] = rows
-            nbw[c, :len(rows)] = m[rows, c]
-        r = _IMAT_CACHE[ws] = (m, nb, nbw)
-    return r
 
 
 def _window_size(expert: CenExpert, aoi: np.ndarray) -> int:
@@ -393,7 +113,7 @@ def _run_layers(expert: CenExpert, x: np.ndarray, dense_sigmoid: bool, layer_out
     acc = np.empty(x.shape[1], dtype=np.float32)
     for lay in expert.layers:
         o = np.empty((lay.units, x.shape[1]), dtype=np.float32)
-        _layer(lay.w32, lay.b32, int(lay.activation), x, o, acc, FMA_FUSED, dense_sigmoid)
+        dense_layer(lay.w32, lay.b32, int(lay.activation), x, o, acc, FMA_FUSED, dense_sigmoid)
         if layer_outputs is not None:
             layer_outputs.append(o)
         x = o
@@ -408,7 +128,7 @@ def cen_response(expert: CenExpert, area_of_interest: np.ndarray) -> np.ndarray:
     aoi = np.ascontiguousarray(area_of_interest, dtype=np.float32)
     ws = _window_size(expert, aoi)
     col = np.empty((expert.width_support * expert.height_support + 1, ws * ws), dtype=np.float32)
-    _im2col_dense_cn(aoi, expert.height_support, expert.width_support, col)
+    im2col_dense_cn(aoi, expert.height_support, expert.width_support, col)
     out = _run_layers(expert, col, True)
     # response.t().reshape(1, response_height).t(): out[0] is x-major
     return np.ascontiguousarray(out[0].reshape(ws, ws).T)
@@ -439,11 +159,11 @@ def cen_response_sparse(expert: CenExpert, aoi_left: np.ndarray | None, aoi_righ
     if len(wss) != 1:
         raise InputError("CEN ResponseSparse: the two areas of interest differ in size")
     ws = wss.pop()
-    _, nb, nbw = _imat(ws)
+    _, nb, nbw = interpolation_tables(ws)
     ns = (ws * ws - 1) // 2
     col = np.empty((w * h + 1, ns * len(parts)), dtype=np.float32)
     for i, (a, f) in enumerate(parts):
-        _im2col_sparse_cn(np.ascontiguousarray(a, dtype=np.float32), h, w, f, col, i * ns)
+        im2col_sparse_cn(np.ascontiguousarray(a, dtype=np.float32), h, w, f, col, i * ns)
     if internals is not None:
         if aoi_left is not None:
             internals.input = col[:, :ns].T.copy()
@@ -453,7 +173,7 @@ def cen_response_sparse(expert: CenExpert, aoi_left: np.ndarray | None, aoi_righ
     res = []
     for i, (a, f) in enumerate(parts):
         o = np.empty((ws, ws), dtype=np.float32)
-        _interp_to_grid(x[0], i * ns, nb, nbw, ws, f, o)
+        interp_to_grid(x[0], i * ns, nb, nbw, ws, f, o)
         res.append(o)
     if aoi_left is None:
         return None, res[0]
@@ -519,6 +239,19 @@ def make_plan(sc: CenScale, view: int) -> _Plan:
     return _Plan(calls, np.array(lms, dtype=np.int64), h, w)
 
 
+def plan_for(sc: CenScale, view_id: int) -> _Plan:
+    """Which expert computes which landmark's map in this view (cached on the scale)."""
+    p = sc._plans.get(view_id)
+    if p is None:
+        p = sc._plans[view_id] = make_plan(sc, view_id)
+    return p
+
+
+def landmarks_needing_aoi(sc: CenScale, view_id: int) -> np.ndarray:
+    """(L,) sorted landmark indices whose areas of interest the view's calls read."""
+    return plan_for(sc, view_id).aoi_landmarks
+
+
 def landmark_response(sc: CenScale, view_id: int, landmark: int, aoi: np.ndarray,
                       partner_aoi: np.ndarray | None = None) -> np.ndarray:
     """One landmark's (ws, ws) float32 map as Patch_experts::Response leaves it: the call that writes
@@ -526,7 +259,7 @@ def landmark_response(sc: CenScale, view_id: int, landmark: int, aoi: np.ndarray
     `mirror_inds[landmark]`, needed in the frontal view for a mirror pair: C++ runs both patches
     through one sgemm, and the kernel's blocking (so the last bits) depends on that. Zeros for a
     landmark no call writes (invisible in the view)."""
-    plan = sc.plan(view_id)
+    plan = plan_for(sc, view_id)
     call = None
     for c in plan.calls:
         if landmark in (c[0], c[1]):
@@ -584,13 +317,13 @@ def cen_scale_responses(sc: CenScale, aois: np.ndarray, view_id: int, window_siz
     """The CEN maps of every landmark in one view (Patch_experts::Response's CEN branch).
 
     aois: (n, A, A) float32, aois[l] = the area of interest around landmark l (A = ws + support - 1;
-    only rows `sc.landmarks_needing_aoi(view_id)` are read), or (L, A, A) for exactly those
+    only rows `landmarks_needing_aoi(sc, view_id)` are read), or (L, A, A) for exactly those
     landmarks in that order. Returns (n, ws, ws) float32; landmarks no call writes are zero.
     internals: landmarks whose CEN internals are recorded (`cen/interp_matrix`, `cen/lmNN/...`)."""
-    plan = sc.plan(view_id)
+    plan = plan_for(sc, view_id)
     ws = int(window_size)
     n = sc.n_landmarks
-    imat, nb, nbw = _imat(ws)
+    imat, nb, nbw = interpolation_tables(ws)
     aois = np.asarray(aois)
     A = (ws + plan.h - 1, ws + plan.w - 1)
     if aois.dtype != np.float32 or aois.ndim != 3 or aois.shape[1:] != A or aois.shape[0] not in (n, len(plan.aoi_landmarks)):
@@ -608,7 +341,7 @@ def cen_scale_responses(sc: CenScale, aois: np.ndarray, view_id: int, window_siz
             layers, nl, call_expert = stack
             cl = np.array([c[0] for c in plan.calls], dtype=np.int64)
             cr = np.array([c[1] for c in plan.calls], dtype=np.int64)
-            _scale_kernel(np.ascontiguousarray(aois), aoi_index, cl, cr, call_expert, ws, plan.h, plan.w, nb, nbw,
+            scale_kernel(np.ascontiguousarray(aois), aoi_index, cl, cr, call_expert, ws, plan.h, plan.w, nb, nbw,
                           *layers, nl, FMA_FUSED, out)
         else:
             for (left, right, ev, el, _) in plan.calls:
@@ -728,11 +461,11 @@ class CenPatchExperts(ScaledExperts):
             raise InputError(f"patch expert responses need {2 * n} stacked landmark values "
                              f"(got {np.asarray(landmarks_stacked).size} and {np.asarray(reference_shape_stacked).size})")
         ws = int(window_size)
-        _imat(ws)    # odd window sizes only
+        interpolation_tables(ws)    # odd window sizes only
         view_id = self.view_index(params_global, scale)
         sim_ref_to_img, sim_img_to_ref = similarity_transforms(landmarks_stacked, reference_shape_stacked)
         sc = self.scales[scale]
-        plan = sc.plan(view_id)
+        plan = plan_for(sc, view_id)
         if plan.h != plan.w:
             raise ModelError(f"{sc.path}: non-square CEN supports ({plan.h}x{plan.w}) are not supported")
         aois = cen_areas_of_interest(g, landmarks_stacked, sim_ref_to_img, plan.aoi_landmarks, ws + plan.w - 1)

@@ -128,7 +128,7 @@ class CenScale(ViewedScale):
     visibilities: np.ndarray = field(init=False, repr=False)
     mirror_inds: np.ndarray = field(init=False, repr=False)
     mirror_views: np.ndarray = field(init=False, repr=False)
-    _plans: dict = field(default_factory=dict, init=False, repr=False)
+    _plans: dict = field(default_factory=dict, init=False, repr=False)   # cen.plan_for's cache
 
     def __post_init__(self):
         where = str(self.path)
@@ -167,27 +167,6 @@ class CenScale(ViewedScale):
 
     def confidences(self, view: int) -> np.ndarray:
         return np.array([e.confidence for e in self.experts[view]], dtype=np.float64)
-
-    def plan(self, view_id: int):
-        """Which expert computes which landmark's map in this view (cached; cen._Plan)."""
-        p = self._plans.get(view_id)
-        if p is None:
-            from pyparity.pipelines.clnf.cen import make_plan
-
-            p = make_plan(self, view_id)
-            self._plans[view_id] = p
-        return p
-
-    def landmark_response(self, view_id: int, landmark: int, aoi: np.ndarray,
-                          partner_aoi: np.ndarray | None = None) -> np.ndarray:
-        """One landmark's (ws, ws) float32 map as Patch_experts::Response leaves it (cen.landmark_response)."""
-        from pyparity.pipelines.clnf.cen import landmark_response
-
-        return landmark_response(self, view_id, landmark, aoi, partner_aoi)
-
-    def landmarks_needing_aoi(self, view_id: int) -> np.ndarray:
-        """(L,) sorted landmark indices whose areas of interest the view's calls read."""
-        return self.plan(view_id).aoi_landmarks
 
 
 def build_cen_scale(patch_scaling: float, centers_deg, visibilities, mirror_inds, mirror_views,

@@ -13,11 +13,11 @@ import numpy as np
 from pyparity.pipelines.clnf.mean_shift import (kde_mean_shift, kde_table, landmark_likelihoods,
                                                 landmark_likelihoods_fast)
 from pyparity.pipelines.clnf.f32kernels import FMA_FUSED
-from pyparity.pipelines.clnf.pdm import (PDM, _split_mask_t, cholesky_solve, cv_gemv_f32, minus_diag_times,
-                                         rotation_update_opencv, sgemm_jtwj)
-from pyparity.pipelines.clnf.rlms_kernels import (_to_image_frame, _window_offsets, rlms_finish_then_pre,
-                                                  rlms_iteration_pre, solve_and_rotate,
-                                                  update_pre)
+from pyparity.pipelines.clnf.pdm import PDM, cholesky_solve, minus_diag_times, rotation_update_opencv
+from pyparity.pipelines.clnf.pdm_fused import solve_and_rotate, update_pre
+from pyparity.pipelines.clnf.pdm_kernels import cv_gemv_f32, sgemm_jtwj, split_mask_t
+from pyparity.pipelines.clnf.rlms_kernels import (rlms_finish_then_pre, rlms_iteration_pre, to_image_frame,
+                                                  window_offsets)
 from pyparity.trace import NULL_RECORDER
 from pyparity.pipelines.clnf import scopes
 from pyparity.trace.stage_index import Stage, declare
@@ -152,9 +152,9 @@ def nu_rlms(pdm: PDM, responses: np.ndarray, params_global, params_local, base_s
             J, Jwt = pdm.rigid_jacobian(loc, g, w)
         else:
             J, Jwt = pdm.jacobian(loc, g, w)
-        dxs, dys = _window_offsets(cur, base, sim_i2r, _f(half))
+        dxs, dys = window_offsets(cur, base, sim_i2r, _f(half))
         ms_ref = kde_mean_shift(responses, dxs, dys, vis, sigma)
-        ms = _to_image_frame(ms_ref, sim_r2i)
+        ms = to_image_frame(ms_ref, sim_r2i)
         if invis.any():
             rows = np.concatenate([invis, invis])
             J[rows] = 0
@@ -224,7 +224,7 @@ def _nu_rlms_fast(pdm: PDM, responses, params_global, params_local, base_shape, 
     sim_i2r = np.ascontiguousarray(sim_img_to_ref, dtype=np.float32)
     sim_r2i = np.ascontiguousarray(sim_ref_to_img, dtype=np.float32)
     half = _f((window_size - 1) // 2)
-    split_t = _split_mask_t(k)
+    split_t = split_mask_t(k)
     H = np.empty((k, k), dtype=np.float32)
     jwtm = np.empty(k, dtype=np.float32)
     prev = np.empty(2 * n, dtype=np.float32)

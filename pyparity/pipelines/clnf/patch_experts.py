@@ -46,7 +46,7 @@ import numpy as np
 
 from pyparity.errors import InputError, ModelError
 from pyparity.pipelines.clnf.aoi import areas_of_interest
-from pyparity.pipelines.clnf.pdm import cv_sum_f32
+from pyparity.pipelines.clnf.pdm_kernels import cv_sum_f32
 from pyparity.pipelines.clnf.ccnf import FMA_FUSED, CcnfScale, ccnf_responses_batch, read_ccnf_patch_experts
 from pyparity.pipelines.clnf.expert_views import ScaledExperts, nearest_view  # noqa: F401 (nearest_view: API)
 

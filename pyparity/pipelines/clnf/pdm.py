@@ -8,8 +8,8 @@ Shapes: n landmarks, m modes.
 
 Arithmetic notes (why the code looks the way it does):
   * cv::Mat products of float matrices (MatExpr `*`, cv::gemm) accumulate in double and round once to
-    float (OpenCV's GEMMSingleMul<float,double>): `cv_gemv_f32`, `_project_k`, `_mean_plus_v_loc`.
-  * cv::Matx products accumulate in float, left to right: `_matx33_mul`.
+    float (OpenCV's GEMMSingleMul<float,double>): `cv_gemv_f32`, `project`, `_mean_plus_v_loc`.
+  * cv::Matx products accumulate in float, left to right: `matx33_mul`.
   * The explicit sgemm_ calls (CalcShape3D, Hessians) are float32 BLAS: numpy's float32 matmul.
 """
 
@@ -18,332 +18,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import math
-
 import cv2
-import numba
 import numpy as np
 
 from pyparity.errors import ModelError
-from pyparity.pipelines.clnf.f32kernels import FMA_FUSED, fma
-from pyparity.pipelines.clnf.rotation import euler_to_rotation, euler_to_rotation_f32, rotation_to_euler_f32
+from pyparity.pipelines.clnf.f32kernels import FMA_FUSED
+from pyparity.pipelines.clnf.pdm_kernels import (clamp_params, cv_gemv_f32, jacobian, l2_dist, matx33_mul, matx_mul,
+                                                 orthonormalise_finish, project, sgemm_jtwj, shape2d, shape3d,
+                                                 small_rotation, split_mask_t)
+from pyparity.conventions.rotations_f32 import euler_to_matrix, euler_to_matrix_k, matrix_to_euler_k
 
 _f = np.float32
-
-
-def haswell_split_mask(m: int, n: int) -> np.ndarray:
-    """Which outputs C(i, j) of a column-major sgemm_ (NN, m x n, any k) OpenBLAS 0.3.21's Haswell
-    kernel (kernel/x86_64/sgemm_kernel_8x4_haswell_2.c) accumulates in two FMA chains (even k / odd k
-    of the 8-unrolled k loop, the K % 8 remainder on the even chain, summed at the end) rather than in
-    one chain in k order. (m, n) bool.
-
-    The level-3 driver hands the kernel n in chunks of 12, 8, 4 (then whatever is left, <= 4). In a
-    12-wide chunk with m >= 16 the kernel splits n into halves L (first 6) and R (last 6) and staggers
-    16-row passes over 8-row panels: panel 0 of L first (two chains), then R / L 16-row passes (one
-    chain) one panel apart, and the last full panel of whichever half is left with two chains. 4-wide
-    chunks use two chains on every full 8-row panel. Everything else (8-wide chunks, 2 and 1, the
-    4/2/1-row tails) is one chain."""
-    mask = np.zeros((m, n), dtype=bool)
-    j0, rem = 0, n
-    while rem > 0:
-        w = 12 if rem >= 12 else 8 if rem >= 8 else 4 if rem > 4 else rem
-        jj, nrem = j0, w
-        while nrem > 0:
-            b = 12 if nrem > 11 else 8 if nrem > 7 else 4 if nrem > 3 else 2 if nrem > 1 else 1
-            if b == 12 and m >= 16:
-                left, right = slice(jj, jj + 6), slice(jj + 6, jj + 12)
-                mask[0:8, left] = True                  # COMPUTE_H_m8n6
-                r11, p = m, 0
-                while True:
-                    r11 -= 8                             # COMPUTE_R_m16n6 at panel p
-                    p += 1
-                    if r11 < 16:
-                        mask[8 * p:8 * p + 8, left] = True    # COMPUTE_T_m8n6(L)
-                        break
-                    r11 -= 8                             # COMPUTE_L_m16n6 at panel p
-                    p += 1
-                    if r11 < 16:
-                        mask[8 * p:8 * p + 8, right] = True   # COMPUTE_T_m8n6(R)
-                        break
-            elif b == 4:
-                mask[0:8 * (m // 8), jj:jj + 4] = True  # COMPUTE_m8n4 (KERNEL_k2m8n4)
-            jj += b
-            nrem -= b
-        j0 += w
-        rem -= w
-    return mask
-
-
-_MASKS: dict = {}
-
-
-def _split_mask_t(k: int) -> np.ndarray:
-    """haswell_split_mask(k, k) transposed (row r = the n index), cached per size."""
-    if k not in _MASKS:
-        _MASKS[k] = np.ascontiguousarray(haswell_split_mask(k, k).T)
-    return _MASKS[k]
-
-
-@numba.njit(cache=True, fastmath={"contract"}, inline="always")
-def _sgemm_jtwj_body(jwt, j, split_t, out, fused):
-    # all three chains for every output (one in k order; even / odd k of the 8-unrolled part with the
-    # remainder on the even one), then each output takes its kernel's: simple loops LLVM vectorises
-    k, kk_n = jwt.shape
-    km = kk_n - kk_n % 8
-    acc0 = np.empty(k, dtype=np.float32)
-    acc1 = np.empty(k, dtype=np.float32)
-    one = np.empty(k, dtype=np.float32)
-    for r in range(k):
-        for i in range(k):
-            acc0[i] = np.float32(0.0)
-            acc1[i] = np.float32(0.0)
-            one[i] = np.float32(0.0)
-        for kk in range(kk_n):
-            w = jwt[r, kk]
-            jrow = j[kk]
-            if kk < km and (kk & 1) == 1:
-                for i in range(k):
-                    acc1[i] = fma(w, jrow[i], acc1[i], fused)
-            else:
-                for i in range(k):
-                    acc0[i] = fma(w, jrow[i], acc0[i], fused)
-            for i in range(k):
-                one[i] = fma(w, jrow[i], one[i], fused)
-        for i in range(k):
-            out[r, i] = acc0[i] + acc1[i] if split_t[r, i] else one[i]
-
-
-@numba.njit(cache=True, fastmath={"contract"})
-def _sgemm_jtwj(jwt, j, split_t, out, fused):
-    if fused:
-        _sgemm_jtwj_body(jwt, j, split_t, out, True)
-    else:
-        _sgemm_jtwj_body(jwt, j, split_t, out, False)
-
-
-def sgemm_jtwj(jwt: np.ndarray, j: np.ndarray, reg_diag: np.ndarray) -> np.ndarray:
-    """The Hessian sgemm_ of CLNF::NU_RLMS / PDM::CalcParams: reg + J_w_t·J (k, k) float32.
-
-    The call is sgemm_(N, N, M = k, N = k, K = 2n, J, J_w_t, C = reg): C(i, r) = Σ_kk J[kk, i]·J_w_t[r, kk]
-    + C, i.e. row r of the row-major Hessian is the kernel's column r. Each output is one FMA chain or
-    two (haswell_split_mask), then C is added (beta = 1, alpha = 1: the kernel's final multiply-add
-    is a plain float add). Bit-exact on every recorded Hessian of the level-2 dumps (main and parts)."""
-    jwt = np.ascontiguousarray(jwt, dtype=np.float32)
-    k = jwt.shape[0]
-    h = np.empty((k, k), dtype=np.float32)
-    _sgemm_jtwj(jwt, np.ascontiguousarray(j, dtype=np.float32), _split_mask_t(k), h, FMA_FUSED)
-    idx = np.arange(k)
-    h[idx, idx] = (h[idx, idx] + np.asarray(reg_diag, dtype=np.float32)).astype(np.float32)
-    return h
-
-
-@numba.njit(cache=True, fastmath={"contract"})
-def _shape3d(v, p, mean, fused):
-    rows, m = v.shape
-    out = np.empty(rows, dtype=np.float32)
-    for r in range(rows):
-        acc = np.float32(0.0)
-        for kk in range(m):
-            acc = fma(p[kk], v[r, kk], acc, fused)
-        out[r] = np.float32(acc + mean[r])
-    return out
-
-
-@numba.njit(cache=True)
-def _shape2d_k(s3, g, r):
-    """CalcShape2D's loop: s * (r0·X + r1·Y + r2·Z) + t, float32 in the C++ order (no FMA)."""
-    n = s3.shape[0] // 3
-    out = np.empty(2 * n, dtype=np.float32)
-    s, tx, ty = g[0], g[4], g[5]
-    for i in range(n):
-        x, y, z = s3[i], s3[i + n], s3[i + 2 * n]
-        out[i] = s * (r[0, 0] * x + r[0, 1] * y + r[0, 2] * z) + tx
-        out[i + n] = s * (r[1, 0] * x + r[1, 1] * y + r[1, 2] * z) + ty
-    return out
-
-
-@numba.njit(cache=True)
-def _jacobian_k(s3, v, g, r, w, rigid, weighted):
-    """ComputeRigidJacobian / ComputeJacobian: J (2n, k) stacked rows and J_w_t (k, 2n), float32 in
-    the C++ order. rigid: k = 6 (always weighted, as C++); else k = 6 + m, weighted if `weighted`."""
-    n = s3.shape[0] // 3
-    m = 0 if rigid else v.shape[1]
-    k = 6 + m
-    J = np.empty((2 * n, k), dtype=np.float32)
-    s = g[0]
-    ms = -s
-    for i in range(n):
-        x, y, z = s3[i], s3[i + n], s3[i + 2 * n]
-        jx = J[i]
-        jy = J[i + n]
-        jx[0] = x * r[0, 0] + y * r[0, 1] + z * r[0, 2]
-        jy[0] = x * r[1, 0] + y * r[1, 1] + z * r[1, 2]
-        jx[1] = s * (y * r[0, 2] - z * r[0, 1])
-        jy[1] = s * (y * r[1, 2] - z * r[1, 1])
-        jx[2] = ms * (x * r[0, 2] - z * r[0, 0])
-        jy[2] = ms * (x * r[1, 2] - z * r[1, 0])
-        jx[3] = s * (x * r[0, 1] - y * r[0, 0])
-        jy[3] = s * (x * r[1, 1] - y * r[1, 0])
-        jx[4] = np.float32(1.0)
-        jy[4] = np.float32(0.0)
-        jx[5] = np.float32(0.0)
-        jy[5] = np.float32(1.0)
-        for j in range(m):
-            vx, vy, vz = v[i, j], v[i + n, j], v[i + 2 * n, j]
-            jx[6 + j] = s * (r[0, 0] * vx + r[0, 1] * vy + r[0, 2] * vz)
-            jy[6 + j] = s * (r[1, 0] * vx + r[1, 1] * vy + r[1, 2] * vz)
-    jwt = np.empty((k, 2 * n), dtype=np.float32)
-    for row in range(2 * n):
-        wr = w[row]
-        for c in range(k):
-            jwt[c, row] = J[row, c] * wr if weighted else J[row, c]
-    return J, jwt
-
-
-@numba.njit(cache=True)
-def _gemm33(a, b):
-    """cv::gemm of two 3x3 float matrices (OpenCV's small-matrix path): a float sum of three float
-    products per output (matches cv2.gemm bit for bit; double accumulation does not)."""
-    out = np.empty((3, 3), dtype=np.float32)
-    for i in range(3):
-        for j in range(3):
-            out[i, j] = a[i, 0] * b[0, j] + a[i, 1] * b[1, j] + a[i, 2] * b[2, j]
-    return out
-
-
-@numba.njit(cache=True)
-def _orthonormalise_finish(u, vt):
-    """PDM::Orthonormalise after the SVD: X = u·vt, W = diag(1, 1, det X) (cv::determinant: double
-    formula, stored as float), u·W·vt (two gemms, left to right)."""
-    x = _gemm33(u, vt)
-    det = (np.float64(x[0, 0]) * (np.float64(x[1, 1]) * x[2, 2] - np.float64(x[1, 2]) * x[2, 1])
-           - np.float64(x[0, 1]) * (np.float64(x[1, 0]) * x[2, 2] - np.float64(x[1, 2]) * x[2, 0])
-           + np.float64(x[0, 2]) * (np.float64(x[1, 0]) * x[2, 1] - np.float64(x[1, 1]) * x[2, 0]))
-    w = np.eye(3, dtype=np.float32)
-    w[2, 2] = np.float32(det)
-    return _gemm33(_gemm33(u, w), vt)
-
-
-@numba.njit(cache=True)
-def _small_rotation(d):
-    """R' = [1, -wz, wy; wz, 1, -wx; -wy, wx, 1] of UpdateModelParameters."""
-    r2 = np.eye(3, dtype=np.float32)
-    r2[2, 1] = d[1]
-    r2[1, 2] = -d[1]
-    r2[0, 2] = d[2]
-    r2[2, 0] = -d[2]
-    r2[1, 0] = d[3]
-    r2[0, 1] = -d[3]
-    return r2
-
-
-@numba.njit(cache=True)
-def _clamp_k(p, ev):
-    """PDM::Clamp: v = 3.0f * sqrt(eigenvalue) (float), |p| > v -> ±v."""
-    out = p.copy()
-    three = np.float32(3.0)
-    for i in range(out.shape[0]):
-        v = three * np.float32(math.sqrt(ev[i]))
-        if abs(out[i]) > v:
-            out[i] = v if out[i] > 0 else -v
-    return out
-
-
-@numba.njit(cache=True)
-def _matx33_mul(a, b):
-    """cv::Matx33f product: float accumulator from 0, k ascending, no FMA."""
-    out = np.empty((3, 3), dtype=np.float32)
-    for i in range(3):
-        for j in range(3):
-            acc = np.float32(0.0)
-            for k in range(3):
-                acc = acc + a[i, k] * b[k, j]
-            out[i, j] = acc
-    return out
-
-
-@numba.njit(cache=True)
-def _matx_mul(a, b):
-    """cv::Mat(Matx33f) * Mat_<float> with k = 3 (PDM::CalcParams from a box): float accumulator from 0,
-    k ascending, no FMA. a (3, 3), b (3, n) float32."""
-    a = a.astype(np.float32)
-    out = np.empty((a.shape[0], b.shape[1]), dtype=np.float32)
-    for i in range(a.shape[0]):
-        for j in range(b.shape[1]):
-            acc = np.float32(0.0)
-            for k in range(a.shape[1]):
-                acc = acc + a[i, k] * b[k, j]
-            out[i, j] = acc
-    return out
-
-
-@numba.njit(cache=True)
-def _project_k(shape3, sc, r, tx, ty):
-    """PDM::CalcParams' `scaling * shape_3D.t() * R_2D.t()` (native cv::gemm: products summed in
-    double, k ascending, times alpha = scaling in double, one rounding) + translation (float)."""
-    n = shape3.shape[0] // 3
-    out = np.empty(2 * n, dtype=np.float32)
-    a = np.float64(sc)
-    for i in range(n):
-        x, y, z = np.float64(shape3[i]), np.float64(shape3[i + n]), np.float64(shape3[i + 2 * n])
-        px = np.float32(((x * np.float64(r[0, 0]) + y * np.float64(r[0, 1])) + z * np.float64(r[0, 2])) * a)
-        py = np.float32(((x * np.float64(r[1, 0]) + y * np.float64(r[1, 1])) + z * np.float64(r[1, 2])) * a)
-        out[i] = px + tx
-        out[i + n] = py + ty
-    return out
-
-
-@numba.njit(cache=True)
-def cv_gemv_f32(a, x):
-    """cv::gemm of a float (rows, k) matrix and a (k,) vector below OpenCV's BLAS threshold (100 rows):
-    each output a double sum in k order, rounded once to float32."""
-    rows, k = a.shape
-    out = np.empty(rows, dtype=np.float32)
-    for i in range(rows):
-        acc = 0.0
-        for j in range(k):
-            acc += np.float64(a[i, j]) * np.float64(x[j])
-        out[i] = np.float32(acc)
-    return out
-
-
-@numba.njit(cache=True)
-def cv_sum_f32(v):
-    """cv::sum of a continuous float32 array (flattened) as the reference's OpenCV 4.6 computes it on its
-    AVX-512 machine (sum.simd.hpp, 16 float lanes): each 16-float step widened into two 8-lane double
-    accumulators, the 8 lane sums (acc0 + acc1) added in lane order; then OpenCV's unrolled scalar tail,
-    which adds four floats IN FLOAT before adding them to the double sum; then the last < 4 singly.
-    (Utilities::AlignShapesWithScale's scale sqrt(sum(x²)/n) needs this: with an exact double sum 3 of
-    the 214 recorded similarity transforms are one ulp off; with this all are bit-identical.)"""
-    n = v.shape[0]
-    l0 = np.zeros(8)
-    l1 = np.zeros(8)
-    x = 0
-    while x + 16 <= n:
-        for lane in range(8):
-            l0[lane] += np.float64(v[x + lane])
-            l1[lane] += np.float64(v[x + 8 + lane])
-        x += 16
-    s = 0.0
-    for lane in range(8):
-        s += l0[lane] + l1[lane]
-    while x <= n - 4:
-        s += np.float64(np.float32(np.float32(np.float32(v[x] + v[x + 1]) + v[x + 2]) + v[x + 3]))
-        x += 4
-    while x < n:
-        s += np.float64(v[x])
-        x += 1
-    return s
-
-
-@numba.njit(cache=True)
-def _l2_dist(a, b):
-    """cv::norm(a - b) of float vectors: float differences, squares summed in double."""
-    acc = 0.0
-    for i in range(a.shape[0]):
-        d = np.float64(np.float32(a[i] - b[i]))
-        acc += d * d
-    return math.sqrt(acc)
 
 
 # ---------------------------------------------------------------------------- reading
@@ -385,13 +70,13 @@ class PDM:
         """PDM::CalcShape3D: mean + V·p (sgemm, float32) -> (3n,) float32."""
         # sgemm_ with M = 1: one float32 FMA chain per coordinate (k ascending), then + mean (beta = 1)
         p = np.ascontiguousarray(params_local, dtype=np.float32).reshape(-1)
-        return _shape3d(self.princ_comp, p, self.mean_shape, FMA_FUSED)
+        return shape3d(self.princ_comp, p, self.mean_shape, FMA_FUSED)
 
     def calc_shape_2d(self, params_local, params_global) -> np.ndarray:
         """PDM::CalcShape2D: weak-perspective projection -> landmarks_stacked (2n,) float32."""
         g = np.asarray(params_global, dtype=np.float32).reshape(6)
-        r = euler_to_rotation_f32(g[1], g[2], g[3])
-        return _shape2d_k(self.calc_shape_3d(params_local), g, r)
+        r = euler_to_matrix_k(g[1], g[2], g[3])
+        return shape2d(self.calc_shape_3d(params_local), g, r)
 
     # ------------------------------------------------------------------ init from a box
     def calc_params_from_box(self, bbox_xywh, params_local=None, rotation=(0.0, 0.0, 0.0)) -> np.ndarray:
@@ -406,7 +91,7 @@ class PDM:
         shape = self.calc_shape_3d(params_local).reshape(3, -1)
         # cv::Mat(Matx33f) * Mat_<float> (k = 3): float products summed in float, k ascending (all 82
         # recorded box initialisations, CCNF and CE-CLM hypotheses, match; a double sum misses one)
-        rotated = _matx_mul(euler_to_rotation(rot), shape)
+        rotated = matx_mul(euler_to_matrix(rot), shape)
         min_x, max_x = float(rotated[0].min()), float(rotated[0].max())
         min_y, max_y = float(rotated[1].min()), float(rotated[1].max())
         width = _f(abs(min_x - max_x))
@@ -423,18 +108,18 @@ class PDM:
     def rigid_jacobian(self, params_local, params_global, w_diag) -> tuple[np.ndarray, np.ndarray]:
         """PDM::ComputeRigidJacobian -> (J (2n, 6), J_w_t (6, 2n)) float32; w_diag (2n,) the W diagonal."""
         g = np.asarray(params_global, dtype=np.float32).reshape(6)
-        r = euler_to_rotation_f32(g[1], g[2], g[3])
+        r = euler_to_matrix_k(g[1], g[2], g[3])
         w = np.ascontiguousarray(w_diag, dtype=np.float32).reshape(-1)
-        return _jacobian_k(self.calc_shape_3d(params_local), self.princ_comp, g, r, w, True, True)
+        return jacobian(self.calc_shape_3d(params_local), self.princ_comp, g, r, w, True, True)
 
     def jacobian(self, params_local, params_global, w_diag) -> tuple[np.ndarray, np.ndarray]:
         """PDM::ComputeJacobian -> (J (2n, 6+m), J_w_t (6+m, 2n)) float32; w_diag (2n,) the W diagonal."""
         g = np.asarray(params_global, dtype=np.float32).reshape(6)
-        r = euler_to_rotation_f32(g[1], g[2], g[3])
+        r = euler_to_matrix_k(g[1], g[2], g[3])
         w = np.ascontiguousarray(w_diag, dtype=np.float32).reshape(-1)
         # C++ skips the weighting when trace(W) == rows (the identity)
         weighted = float(np.sum(w, dtype=np.float64)) != w.shape[0]
-        return _jacobian_k(self.calc_shape_3d(params_local), self.princ_comp, g, r, w, False, weighted)
+        return jacobian(self.calc_shape_3d(params_local), self.princ_comp, g, r, w, False, weighted)
 
     # ------------------------------------------------------------------ update / clamp
     def update_model_parameters(self, delta, params_local, params_global) -> tuple[np.ndarray, np.ndarray]:
@@ -447,12 +132,12 @@ class PDM:
         g[0] = g[0] + d[0]
         g[4] = g[4] + d[4]
         g[5] = g[5] + d[5]
-        r1 = euler_to_rotation_f32(g[1], g[2], g[3])
-        r3 = _matx33_mul(r1, orthonormalise(_small_rotation(d)))
+        r1 = euler_to_matrix_k(g[1], g[2], g[3])
+        r3 = matx33_mul(r1, orthonormalise(small_rotation(d)))
         # RotationMatrix2AxisAngle then AxisAngle2Euler: cv::Rodrigues both ways, then the quaternion
         axis_angle, _ = cv2.Rodrigues(r3)
         rot, _ = cv2.Rodrigues(axis_angle.astype(np.float32))
-        euler = rotation_to_euler_f32(np.ascontiguousarray(rot, dtype=np.float32))
+        euler = matrix_to_euler_k(np.ascontiguousarray(rot, dtype=np.float32))
         if not (euler[0] == euler[0] and euler[1] == euler[1] and euler[2] == euler[2]):   # NaN
             euler = np.zeros(3, dtype=np.float32)
         g[1:4] = euler
@@ -462,7 +147,7 @@ class PDM:
 
     def clamp(self, params_local) -> np.ndarray:
         """PDM::Clamp: local params limited to ±3·sqrt(eigenvalue) (float32)."""
-        return _clamp_k(np.ascontiguousarray(params_local, dtype=np.float32).reshape(-1), self.eigen_values)
+        return clamp_params(np.ascontiguousarray(params_local, dtype=np.float32).reshape(-1), self.eigen_values)
 
     # ------------------------------------------------------------------ init from landmarks
     def calc_bounding_box(self, params_global, params_local) -> tuple[float, float, float, float]:
@@ -498,12 +183,12 @@ class PDM:
                                              np.zeros(m, dtype=np.float32))
         scaling = _f(((width / mw) + (height / mh)) / _f(2))
         rot = np.asarray(rotation, dtype=np.float32).reshape(3).copy()
-        R = euler_to_rotation_f32(rot[0], rot[1], rot[2])
+        R = euler_to_matrix_k(rot[0], rot[1], rot[2])
         tx, ty = _f((min_x + max_x) / _f(2)), _f((min_y + max_y) / _f(2))
         loc = np.zeros(m, dtype=np.float32)
         glob = np.array([scaling, rot[0], rot[1], rot[2], tx, ty], dtype=np.float32)
         shape_3d = _mean_plus_v_loc(M, V, loc)
-        curr_error = _f(_l2_dist(_shape2d_k(shape_3d, glob, R), locs))
+        curr_error = _f(l2_dist(shape2d(shape_3d, glob, R), locs))
         reg = np.zeros(6 + m, dtype=np.float32)
         reg[6:] = (_f(1) / self.eigen_values).astype(np.float32)
         if fast:
@@ -512,7 +197,7 @@ class PDM:
         not_improved = 0
         for _ in range(1000):
             shape_3d = _mean_plus_v_loc(M, V, loc)
-            resid = (locs - _project_k(shape_3d, scaling, R, tx, ty)).astype(np.float32)
+            resid = (locs - project(shape_3d, scaling, R, tx, ty)).astype(np.float32)
             J, Jwt = sub.jacobian(loc, glob, w)
             jwtm = cv_gemv_f32(Jwt, resid)
             jwtm[6:] = minus_diag_times(jwtm[6:], reg[6:], loc)
@@ -521,9 +206,9 @@ class PDM:
             upd = (_f(0.75) * upd).astype(np.float32)
             loc, glob = sub.update_model_parameters(upd, loc, glob)
             scaling, tx, ty = glob[0], glob[4], glob[5]
-            R = euler_to_rotation_f32(glob[1], glob[2], glob[3])
+            R = euler_to_matrix_k(glob[1], glob[2], glob[3])
             # the error of the new pose with the shape from before the update, as C++
-            err = _f(_l2_dist(_project_k(shape_3d, scaling, R, tx, ty), locs))
+            err = _f(l2_dist(project(shape_3d, scaling, R, tx, ty), locs))
             if 0.999 * float(curr_error) < float(err):
                 not_improved += 1
                 if not_improved == 3:
@@ -545,17 +230,17 @@ def _mean_plus_v_loc(mean: np.ndarray, v: np.ndarray, loc: np.ndarray) -> np.nda
     eyes) OpenCV's own gemm, everything in double and rounded once."""
     loc = np.ascontiguousarray(loc, dtype=np.float32).reshape(-1)
     if v.shape[0] >= CV_GEMM_BLAS_MIN_ROWS:
-        return _shape3d(v, loc, mean, FMA_FUSED)
+        return shape3d(v, loc, mean, FMA_FUSED)
     return (v.astype(np.float64) @ loc.astype(np.float64) + mean.astype(np.float64)).astype(np.float32)
 
 
 def _calc_params_loop_fast(M, V, reg, locs, glob, loc, curr_error) -> tuple[np.ndarray, np.ndarray]:
     """calc_params_from_landmarks' Gauss-Newton loop (same order, same values) in fused kernels
-    (rlms_kernels.calc_params_*; the OpenCV calls through cv_ports' bit-exact ports)."""
-    from pyparity.pipelines.clnf.rlms_kernels import (calc_params_finish, calc_params_iteration_pre,
-                                                      calc_params_post_solve, calc_params_solve_and_rotate)
+    (pdm_fused.calc_params_*; the OpenCV calls through cv_ports' bit-exact ports)."""
+    from pyparity.pipelines.clnf.pdm_fused import (calc_params_finish, calc_params_iteration_pre,
+                                                   calc_params_post_solve, calc_params_solve_and_rotate)
     k = reg.shape[0]
-    split_t = _split_mask_t(k)
+    split_t = split_mask_t(k)
     H = np.empty((k, k), dtype=np.float32)
     jwtm = np.empty(k, dtype=np.float32)
     glob = glob.copy()
@@ -600,7 +285,7 @@ def rotation_update_opencv(r1: np.ndarray, small: np.ndarray) -> np.ndarray:
     """The rotation step of PDM::UpdateModelParameters through OpenCV itself (cv::SVD of R', then
     cv::Rodrigues there and back): what the fused fast paths (NU-RLMS, CalcParams) fall back to where
     the numba ports decline (a zero singular value)."""
-    from pyparity.pipelines.clnf.rlms_kernels import update_compose
+    from pyparity.pipelines.clnf.pdm_fused import update_compose
 
     _w, u, vt = cv2.SVDecomp(small)
     axis_angle, _ = cv2.Rodrigues(update_compose(r1, u, vt))
@@ -610,10 +295,10 @@ def rotation_update_opencv(r1: np.ndarray, small: np.ndarray) -> np.ndarray:
 
 def orthonormalise(r: np.ndarray) -> np.ndarray:
     """PDM::Orthonormalise: nearest rotation through cv::SVD (float), keeping det = +1. The products
-    and the determinant as OpenCV computes them (_orthonormalise_finish): with them
+    and the determinant as OpenCV computes them (orthonormalise_finish): with them
     UpdateModelParameters is bit-exact on every recorded update of the reference dumps."""
     _w, u, vt = cv2.SVDecomp(np.ascontiguousarray(r, dtype=np.float32))
-    return _orthonormalise_finish(u, vt)
+    return orthonormalise_finish(u, vt)
 
 
 def read_pdm(path: str | Path) -> PDM:

@@ -19,8 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
+from pyparity.conventions.intrinsics import Camera, openface_camera
 from pyparity.errors import InputError, ModelError, TraceError
-from pyparity.pipelines.openface.outputs import (Camera, FaceOutput, default_camera, eye_gaze, gaze_angle,
+from pyparity.pipelines.openface.outputs import (FaceOutput, eye_gaze, gaze_angle,
                                                  head_pose, record_outputs, shape_3d_camera)
 from pyparity.trace import NULL_RECORDER, StageRecorder, StageRef
 from pyparity.trace.stage_index import Stage, declare
@@ -266,7 +267,7 @@ def run_image(image: np.ndarray, models: OpenFaceModels, rec: StageRecorder = NU
     img = np.asarray(image)
     gray = to_gray_u8(img)
     h, w = gray.shape
-    cam = default_camera(w, h)
+    cam = openface_camera(w, h)
     ref, stage = (start.reference, start.stage) if start is not None else (None, None)
     if stage in AU_STAGES:
         return _aus_from_reference(img, models, ref, rec)

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pyparity.pipelines.clnf.rotation import axis_angle_to_euler, euler_to_rotation
+from pyparity.conventions.intrinsics import Camera
+from pyparity.conventions.rotations_f32 import euler_to_matrix, rotvec_to_euler
 from pyparity.trace.stage_index import Stage, declare
 
 
@@ -47,27 +48,6 @@ STAGES = declare(
 _f = np.float32
 
 
-@dataclass(frozen=True)
-class Camera:
-    fx: np.float32
-    fy: np.float32
-    cx: np.float32
-    cy: np.float32
-
-    def as_array(self) -> np.ndarray:
-        return np.array([self.fx, self.fy, self.cx, self.cy], dtype=np.float64)
-
-
-def default_camera(width: int, height: int) -> Camera:
-    """ImageCapture::SetCameraIntrinsics(-1, -1, -1, -1): the rough guess OpenFace uses (float32)."""
-    cx = _f(_f(width) / _f(2.0))
-    cy = _f(_f(height) / _f(2.0))
-    fx = _f(_f(500.0) * _f(_f(width) / _f(640.0)))
-    fy = _f(_f(500.0) * _f(_f(height) / _f(480.0)))
-    fx = _f((fx + fy) / _f(2.0))
-    return Camera(fx, fx, cx, cy)
-
-
 def _gemm_f32(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """cv::gemm on CV_32F: products summed in double, stored as float."""
     return (np.asarray(a, dtype=np.float64) @ np.asarray(b, dtype=np.float64)).astype(np.float32)
@@ -79,7 +59,7 @@ def shape_3d_camera(pdm, params_global, params_local, landmarks_stacked, cam: Ca
     lm = np.asarray(landmarks_stacked, dtype=np.float32).reshape(-1)
     n = lm.shape[0] // 2
     s3 = pdm.calc_shape_3d(params_local).reshape(3, n)
-    r = euler_to_rotation(g[1:4])
+    r = euler_to_matrix(g[1:4])
     rot = _gemm_f32(s3.T, r.T)                       # shape3d.t() * R.t()
     zavg = _f(cam.fx / g[0])
     z = (zavg + rot[:, 2]).astype(np.float32)
@@ -110,7 +90,7 @@ def head_pose(pdm, params_global, params_local, landmarks_stacked, cam: Camera) 
                                   flags=cv2.SOLVEPNP_ITERATIVE)
     rvec = np.asarray(rvec, dtype=np.float32).reshape(3)     # written back into cv::Vec3f
     tvec = np.asarray(tvec, dtype=np.float32).reshape(3)
-    euler = axis_angle_to_euler(rvec)
+    euler = rotvec_to_euler(rvec)
     return np.concatenate([tvec, euler]).astype(np.float32)
 
 
@@ -144,7 +124,7 @@ def eye_gaze(face_shape_3d: np.ndarray, eye_shape_3d: np.ndarray, pose: np.ndarr
 
     face_shape_3d: (3, 68) GetShape of the face; eye_shape_3d: (3, 28) GetShape of the eye part;
     pose: GetPose's (6,) float32."""
-    rot = euler_to_rotation(np.asarray(pose, dtype=np.float32)[3:6])
+    rot = euler_to_matrix(np.asarray(pose, dtype=np.float32)[3:6])
     eye = np.asarray(eye_shape_3d, dtype=np.float32).T                  # (28, 3)
     pupil = eye[0:8].astype(np.float64).mean(axis=0).astype(np.float32)  # cv::mean in double
     ray = (pupil.astype(np.float64) / _norm3(pupil)).astype(np.float32)

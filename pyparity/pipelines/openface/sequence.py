@@ -33,7 +33,8 @@ from pyparity.errors import InputError
 from pyparity.pipelines.clnf.tracking import REINIT_VIDEO_EVERY, TrackingState, track_frame
 from pyparity.pipelines.openface.image import (OpenFaceModels, eye_parts, face_outputs, fit_face,
                                                to_gray_u8)
-from pyparity.pipelines.openface.outputs import FaceOutput, default_camera, record_outputs
+from pyparity.conventions.intrinsics import openface_camera
+from pyparity.pipelines.openface.outputs import FaceOutput, record_outputs
 from pyparity.trace import NULL_RECORDER
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp")   # SequenceCapture::OpenImageFiles
@@ -259,7 +260,7 @@ def run_sequence(frames: Iterable[tuple[str, np.ndarray]], models: OpenFaceModel
             nonlocal state
             gray = to_gray_u8(image)
             h, w = gray.shape
-            cam = default_camera(w, h)
+            cam = openface_camera(w, h)
             out = None
             with rec.scope("face00"):
                 success, state = track_video_frame(image, gray, state, models, rec, level)

@@ -1,6 +1,9 @@
-"""Rotation conversions exactly as OpenFace's RotationHelpers.h (Utilities namespace), in float32.
+"""The rotation vocabulary of `rotations` (``euler_to_matrix``, ``matrix_to_euler``, ``rotvec_to_*``) in
+OpenFace's own float32 arithmetic, exactly as its RotationHelpers.h (Utilities namespace) computes it:
+what the CLNF fit and OpenFace's outputs need bit for bit. ``*_k`` are the compiled kernels.
 
-Conventions: Euler angles are (pitch, yaw, roll) = (rx, ry, rz) radians, R = Rx * Ry * Rz.
+Conventions: Euler angles are (pitch, yaw, roll) = (rx, ry, rz) radians, R = Rx * Ry * Rz (the
+"openface" convention of `rotations`).
 All functions take/return float32 arrays; the C++ works on cv::Vec3f / cv::Matx33f.
 Transcendentals of float arguments call the float overloads (std::sin(float) = glibc sinf, cosf,
 asinf, atan2f), which are not always correctly rounded: the numba kernels use math.sin & co. on
@@ -43,7 +46,7 @@ sinf, cosf, asinf, atan2f = _libm_float_functions()
 
 
 @numba.njit(cache=True)
-def euler_to_rotation_f32(e0, e1, e2):
+def euler_to_matrix_k(e0, e1, e2):
     """Euler2RotationMatrix on float32 scalars (math.sin/cos of a float32 compile to glibc's sinf/cosf,
     checked against them in the tests). Float products and sums in the C++ order, no FMA."""
     s1, s2, s3 = math.sin(e0), math.sin(e1), math.sin(e2)
@@ -61,14 +64,14 @@ def euler_to_rotation_f32(e0, e1, e2):
     return r
 
 
-def euler_to_rotation(euler) -> np.ndarray:
+def euler_to_matrix(euler) -> np.ndarray:
     """Utilities::Euler2RotationMatrix: (3,) radians -> (3, 3) float32."""
     e = np.asarray(euler, dtype=np.float32).reshape(3)
-    return euler_to_rotation_f32(e[0], e[1], e[2])
+    return euler_to_matrix_k(e[0], e[1], e[2])
 
 
 @numba.njit(cache=True)
-def rotation_to_euler_f32(r):
+def matrix_to_euler_k(r):
     """RotationMatrix2Euler on a (3, 3) float32 matrix: float arithmetic in the C++ order; sqrt, asinf,
     atan2f of floats (glibc's, as math.asin/atan2 of float32 compile to)."""
     one, two, four = np.float32(1.0), np.float32(2.0), np.float32(4.0)
@@ -88,28 +91,28 @@ def rotation_to_euler_f32(r):
     return out
 
 
-def rotation_to_euler(r) -> np.ndarray:
+def matrix_to_euler(r) -> np.ndarray:
     """Utilities::RotationMatrix2Euler (through a quaternion): (3, 3) -> (3,) float32 (pitch, yaw, roll)."""
-    return rotation_to_euler_f32(np.ascontiguousarray(r, dtype=np.float32))
+    return matrix_to_euler_k(np.ascontiguousarray(r, dtype=np.float32))
 
 
-def rotation_to_axis_angle(r) -> np.ndarray:
+def matrix_to_rotvec(r) -> np.ndarray:
     """Utilities::RotationMatrix2AxisAngle (cv::Rodrigues on a Matx33f): -> (3,) float32."""
     v, _ = cv2.Rodrigues(np.ascontiguousarray(r, dtype=np.float32))
     return v.reshape(3).astype(np.float32)
 
 
-def axis_angle_to_rotation(v) -> np.ndarray:
+def rotvec_to_matrix(v) -> np.ndarray:
     """Utilities::AxisAngle2RotationMatrix (cv::Rodrigues on a Vec3f): -> (3, 3) float32."""
     m, _ = cv2.Rodrigues(np.asarray(v, dtype=np.float32).reshape(3, 1))
     return m.astype(np.float32)
 
 
-def axis_angle_to_euler(v) -> np.ndarray:
+def rotvec_to_euler(v) -> np.ndarray:
     """Utilities::AxisAngle2Euler."""
-    return rotation_to_euler(axis_angle_to_rotation(v))
+    return matrix_to_euler(rotvec_to_matrix(v))
 
 
-def euler_to_axis_angle(euler) -> np.ndarray:
+def euler_to_rotvec(euler) -> np.ndarray:
     """Utilities::Euler2AxisAngle."""
-    return rotation_to_axis_angle(euler_to_rotation(euler))
+    return matrix_to_rotvec(euler_to_matrix(euler))
