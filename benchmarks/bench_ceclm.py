@@ -35,8 +35,10 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
-from pyparity.pipelines.clnf import cen, fit, validator as validator_mod  # noqa: E402
-from pyparity.pipelines.clnf.ceclm import fit_face_ceclm, load_ceclm_model  # noqa: E402
+from pyparity.pipelines.clnf.experts import cen
+from pyparity.pipelines.clnf.fitting import fit
+from pyparity.pipelines.clnf.validator import cnn as validator_mod  # noqa: E402
+from pyparity.pipelines.clnf.ceclm.fit import fit_face_ceclm, load_ceclm_model  # noqa: E402
 from pyparity.trace import read_trace  # noqa: E402
 
 import cpp_reference  # noqa: E402  (benchmarks/cpp_reference.py)

@@ -32,8 +32,8 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
-from pyparity.pipelines.clnf import fit as fit_mod  # noqa: E402
-from pyparity.pipelines.clnf.detect import fit_landmarks, load_clnf_model  # noqa: E402
+from pyparity.pipelines.clnf.fitting import fit as fit_mod  # noqa: E402
+from pyparity.pipelines.clnf.fitting.landmarks import fit_landmarks, load_clnf_model  # noqa: E402
 from pyparity.trace import read_trace  # noqa: E402
 
 import cpp_reference  # noqa: E402  (benchmarks/cpp_reference.py)

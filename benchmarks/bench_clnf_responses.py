@@ -25,9 +25,10 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
 import pyparity  # noqa: E402,F401
-from pyparity.pipelines.clnf import ccnf, patch_experts  # noqa: E402
-from pyparity.pipelines.clnf.model_files import read_main_model  # noqa: E402
-from pyparity.pipelines.clnf.patch_experts import gray_to_float, load_patch_experts  # noqa: E402
+from pyparity.pipelines.clnf.experts import ccnf
+from pyparity.pipelines.clnf.experts import patch_experts  # noqa: E402
+from pyparity.pipelines.clnf.model.files import read_main_model  # noqa: E402
+from pyparity.pipelines.clnf.experts.patch_experts import gray_to_float, load_patch_experts  # noqa: E402
 from pyparity.trace import read_trace  # noqa: E402
 
 FACE = "face00/clnf/h00/"

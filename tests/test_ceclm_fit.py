@@ -16,8 +16,8 @@ import cv2
 import numpy as np
 import pytest
 
-from pyparity.pipelines.clnf.ceclm import fit_face_ceclm, load_ceclm_model
-from pyparity.pipelines.clnf.validator import read_validator
+from pyparity.pipelines.clnf.ceclm.fit import fit_face_ceclm, load_ceclm_model
+from pyparity.pipelines.clnf.validator.cnn import read_validator
 from pyparity.trace import Recorder, read_trace
 
 COLLECTION = "openface-2.0.2-cen-synthetic"

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 from pyparity.errors import InputError
-from pyparity.pipelines.clnf.ceclm import load_ceclm_model
-from pyparity.pipelines.clnf.ceclm_isolation import ceclm_fit_from_reference
-from pyparity.pipelines.clnf.validator import read_validator
+from pyparity.pipelines.clnf.ceclm.fit import load_ceclm_model
+from pyparity.pipelines.clnf.ceclm.isolation import ceclm_fit_from_reference
+from pyparity.pipelines.clnf.validator.cnn import read_validator
 from pyparity.trace import Recorder, read_trace
 
 COLLECTION = "openface-2.0.2-cen-synthetic"

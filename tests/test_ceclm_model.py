@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from pyparity.errors import InputError, ModelError, PyparityError
-from pyparity.pipelines.clnf.cen import build_cen_scale, read_cen_patch_experts, write_cen_patch_experts
-from pyparity.pipelines.clnf.ceclm import fit_face_ceclm, load_ceclm_model
+from pyparity.pipelines.clnf.experts.cen import build_cen_scale, read_cen_patch_experts, write_cen_patch_experts
+from pyparity.pipelines.clnf.ceclm.fit import fit_face_ceclm, load_ceclm_model
 
 SCALES = ["0.25", "0.35", "0.50", "1.00"]
 

@@ -15,9 +15,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pyparity.errors import ModelError
-from pyparity.pipelines.clnf.cen import (CenExpert, CenLayer, CenPatchExperts, build_cen_scale,
+from pyparity.pipelines.clnf.experts.cen import (CenExpert, CenLayer, CenPatchExperts, build_cen_scale,
                                          read_cen_patch_experts, write_cen_patch_experts)
-from pyparity.pipelines.clnf.early_termination import completion_order, read_early_termination
+from pyparity.pipelines.clnf.ceclm.early_termination import completion_order, read_early_termination
 
 SCALES = ["0.25", "0.35", "0.50", "1.00"]
 CCNF_OF = {"0.25": "ccnf_patches_0.25_general.txt", "0.35": "ccnf_patches_0.35_general.txt",
@@ -142,7 +142,7 @@ def test_synthetic_file_byte_identical_rewrite(cen_dir, cen_scales, tmp_path, s)
 def test_synthetic_networks_follow_the_ccnf_experts(openface_model_dir, cen_scales, s):
     """README's rule, rebuilt here from the CCNF file with plain numpy: layer 0 rows [0, vec(W)·norm_w]
     (column-major), biases the neuron biases, layer 1 the alphas, confidence the patch confidence."""
-    from pyparity.pipelines.clnf.ccnf import read_ccnf_patch_experts
+    from pyparity.pipelines.clnf.experts.ccnf import read_ccnf_patch_experts
 
     cc = read_ccnf_patch_experts(openface_model_dir / "patch_experts" / CCNF_OF[s])
     sc = cen_scales[s]

@@ -14,9 +14,9 @@ import cv2
 import numpy as np
 import pytest
 
-from pyparity.pipelines.clnf.cen import (CenPatchExperts, cen_areas_of_interest, cen_scale_responses, landmarks_needing_aoi,
+from pyparity.pipelines.clnf.experts.cen import (CenPatchExperts, cen_areas_of_interest, cen_scale_responses, landmarks_needing_aoi,
                                          read_cen_patch_experts)
-from pyparity.pipelines.clnf.early_termination import completion_order, read_early_termination
+from pyparity.pipelines.clnf.ceclm.early_termination import completion_order, read_early_termination
 from pyparity.trace import Recorder, read_trace
 
 COLLECTION = "openface-2.0.2-cen-synthetic"
@@ -206,7 +206,7 @@ def test_early_termination_decisions(cen_dumps, openface_model_dir, shared_dir, 
 
 def test_without_hardware_fma(cen_dumps, experts, monkeypatch):
     """On a CPU without FMA the sgemm's fused multiply-adds are emulated in float64: same maps."""
-    import pyparity.pipelines.clnf.cen as cen_mod
+    import pyparity.pipelines.clnf.experts.cen as cen_mod
 
     ref = read_trace(cen_dumps / "images/001.jpg")
     gray = ref["face00/clnf/input/gray"].astype(np.float32)

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pyparity.errors import InputError, ModelError
-from pyparity.pipelines.clnf.cen import (CenExpert, CenLayer, build_cen_scale, cen_response, cen_response_sparse,
+from pyparity.pipelines.clnf.experts.cen import (CenExpert, CenLayer, build_cen_scale, cen_response, cen_response_sparse,
                                          cen_scale_responses, interpolation_matrix, read_cen_patch_experts,
                                          landmark_response, landmarks_needing_aoi, write_cen_patch_experts)
 

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pyparity.pipelines.clnf.cv_ports import cholesky_solve_f32, rodrigues_m2v_f32, rodrigues_v2m_f32, svd3_f32
+from pyparity.pipelines.clnf.numerics.cv_ports import cholesky_solve_f32, rodrigues_m2v_f32, rodrigues_v2m_f32, svd3_f32
 
 _SEEDS = st.integers(min_value=0, max_value=2**32 - 1)
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pyparity.pipelines.clnf.f32kernels import (FMA_FUSED, matvec_t, n_block_split, sgemm_row, sgemm_row_rowwise,
+from pyparity.pipelines.clnf.numerics.f32kernels import (FMA_FUSED, matvec_t, n_block_split, sgemm_row, sgemm_row_rowwise,
                                                 sgemm_rows2)
 
 needs_fma = pytest.mark.skipif(not FMA_FUSED, reason="needs hardware: an FMA unit (the CPU's FMA is not used)")
@@ -94,7 +94,7 @@ def test_vectorised_expf_equals_expf():
     random arguments, a dense sweep across the overflow/underflow limits, and every 9973rd bit pattern."""
     import numba
 
-    from pyparity.pipelines.clnf.f32kernels import expf, expf_neg_into
+    from pyparity.pipelines.clnf.numerics.f32kernels import expf, expf_neg_into
 
     @numba.njit
     def scalar(xs, out):

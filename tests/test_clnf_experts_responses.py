@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 from pyparity.errors import ModelError
-from pyparity.pipelines.clnf.ccnf import read_ccnf_patch_experts
-from pyparity.pipelines.clnf.model_files import read_main_model
-from pyparity.pipelines.clnf.patch_experts import gray_to_float, load_patch_experts
+from pyparity.pipelines.clnf.experts.ccnf import read_ccnf_patch_experts
+from pyparity.pipelines.clnf.model.files import read_main_model
+from pyparity.pipelines.clnf.experts.patch_experts import gray_to_float, load_patch_experts
 from pyparity.trace import read_trace
 
 DUMPS = ["sample1.jpg", "001.jpg", "sample2.jpg", "sample3_16bit_gray.png"]
@@ -217,7 +217,7 @@ def test_expf_matches_glibc_algorithm():
 
     import numba
 
-    from pyparity.pipelines.clnf.f32kernels import FMA_FUSED, expf as _expf
+    from pyparity.pipelines.clnf.numerics.f32kernels import FMA_FUSED, expf as _expf
 
     @numba.njit
     def run(xs, out):

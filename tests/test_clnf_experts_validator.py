@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from pyparity.errors import InputError, ModelError
-from pyparity.pipelines.clnf.validator import read_validator
+from pyparity.pipelines.clnf.validator.cnn import read_validator
 from pyparity.trace import read_trace
 
 

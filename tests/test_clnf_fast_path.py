@@ -20,14 +20,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pyparity.pipelines.clnf.ceclm import fit_face_ceclm, load_ceclm_model
-from pyparity.pipelines.clnf.detect import fit_landmarks, load_clnf_model
-from pyparity.pipelines.clnf.mean_shift import _mean_shift_kernel, kde_table, mean_shift_tabled
-from pyparity.pipelines.clnf.f32kernels import FMA_FUSED
-from pyparity.pipelines.clnf.pdm_fused import sgemm_jtwj_pairs
-from pyparity.pipelines.clnf.pdm_kernels import sgemm_jtwj_kernel, split_mask_t
-from pyparity.pipelines.clnf.rlms_kernels import pairwise_sum
-from pyparity.pipelines.clnf.validator import read_validator
+from pyparity.pipelines.clnf.ceclm.fit import fit_face_ceclm, load_ceclm_model
+from pyparity.pipelines.clnf.fitting.landmarks import fit_landmarks, load_clnf_model
+from pyparity.pipelines.clnf.fitting.mean_shift import _mean_shift_kernel, kde_table, mean_shift_tabled
+from pyparity.pipelines.clnf.numerics.f32kernels import FMA_FUSED
+from pyparity.pipelines.clnf.model.pdm_fused import sgemm_jtwj_pairs
+from pyparity.pipelines.clnf.model.pdm_kernels import sgemm_jtwj_kernel, split_mask_t
+from pyparity.pipelines.clnf.fitting.rlms_kernels import pairwise_sum
+from pyparity.pipelines.clnf.validator.cnn import read_validator
 from pyparity.trace import Recorder, read_trace
 
 CEN_COLLECTION = "openface-2.0.2-cen-synthetic"
@@ -201,9 +201,9 @@ def test_opencv_fallback_gives_the_ports_bits(clnf_model, openface_dumps, sample
     """Where the numba ports decline (1: the Cholesky failed, 2: a zero singular value) the fast paths
     hand the step to OpenCV itself (pdm.rotation_update_opencv, pdm.cholesky_solve). Forcing that on
     every iteration of NU-RLMS and CalcParams must leave the fit bit-identical: the ports are exact."""
-    import pyparity.pipelines.clnf.nu_rlms as nu_rlms
-    import pyparity.pipelines.clnf.pdm as pdm
-    import pyparity.pipelines.clnf.pdm_fused as kernels
+    import pyparity.pipelines.clnf.fitting.nu_rlms as nu_rlms
+    import pyparity.pipelines.clnf.model.pdm as pdm
+    import pyparity.pipelines.clnf.model.pdm_fused as kernels
 
     def declining(port):
         def run(H, jwtm, g):

@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pyparity.errors import InputError, ModelError
-from pyparity.pipelines.clnf.detect import fit_landmarks, load_clnf_model
-from pyparity.pipelines.clnf.pdm import read_pdm
+from pyparity.pipelines.clnf.fitting.landmarks import fit_landmarks, load_clnf_model
+from pyparity.pipelines.clnf.model.pdm import read_pdm
 from pyparity.trace import Recorder, read_trace
 
 

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 import pytest
 
-from pyparity.pipelines.clnf.detect import fit_landmarks, load_clnf_model
+from pyparity.pipelines.clnf.fitting.landmarks import fit_landmarks, load_clnf_model
 from pyparity.trace import Recorder, read_trace
 
 LANDMARK_ATOL = 0.005   # "0.00 px"

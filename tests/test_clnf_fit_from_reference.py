@@ -1,4 +1,4 @@
-"""Stage isolation (detect.fit_from_reference) and partial fits (clnf_fit's `scales`): starting from
+"""Stage isolation (fitting.landmarks.fit_from_reference) and partial fits (clnf_fit's `scales`): starting from
 the reference's own state at any recorded point reproduces the reference's later stages."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from pyparity.errors import InputError
-from pyparity.pipelines.clnf.detect import fit_from_reference, load_clnf_model
-from pyparity.pipelines.clnf.fit import TraceResponses, clnf_fit
+from pyparity.pipelines.clnf.fitting.landmarks import fit_from_reference, load_clnf_model
+from pyparity.pipelines.clnf.fitting.fit import TraceResponses, clnf_fit
 from pyparity.trace import Recorder, read_trace
 
 FACE = "face00/clnf/"

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from pyparity.errors import ModelError
-from pyparity.pipelines.clnf.pdm import cholesky_solve, read_pdm
-from pyparity.pipelines.clnf.pdm_kernels import haswell_split_mask, sgemm_jtwj
+from pyparity.pipelines.clnf.model.pdm import cholesky_solve, read_pdm
+from pyparity.pipelines.clnf.model.pdm_kernels import haswell_split_mask, sgemm_jtwj
 from pyparity.conventions.rotations_f32 import rotvec_to_euler, euler_to_rotvec, euler_to_matrix
 from pyparity.trace import read_trace
 
@@ -52,7 +52,7 @@ def test_shape_2d_of_init_is_the_base_shape(pdm, openface_dumps):
 
 @pytest.fixture(scope="module")
 def part_pdms(openface_model_dir):
-    from pyparity.pipelines.clnf.detect import load_clnf_model
+    from pyparity.pipelines.clnf.fitting.landmarks import load_clnf_model
     model = load_clnf_model(openface_model_dir / "main_clnf_general.txt")
     return {p.name: pd for p, pd in model.parts}
 
@@ -194,8 +194,8 @@ def test_cv_sum_makes_every_similarity_transform_exact(pdm, part_pdms, openface_
     patch_experts.align_shapes_with_scale needs (its exact double sum is one ulp off in 3 eye-part
     transforms, where sqrt(sum/n) lies 0.002-0.008 ulp from a float rounding tie); it is kept here until
     that module adopts it."""
-    import pyparity.pipelines.clnf.patch_experts as pe
-    from pyparity.pipelines.clnf.pdm_kernels import cv_sum_f32
+    import pyparity.pipelines.clnf.experts.patch_experts as pe
+    from pyparity.pipelines.clnf.model.pdm_kernels import cv_sum_f32
 
     def align(src, dst):
         n = src.shape[0]

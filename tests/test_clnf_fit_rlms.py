@@ -6,11 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pyparity.pipelines.clnf.detect import fit_landmarks, load_clnf_model
-from pyparity.pipelines.clnf.fit import TraceResponses, clnf_fit
-from pyparity.pipelines.clnf.mean_shift import kde_mean_shift
-from pyparity.pipelines.clnf.nu_rlms import nu_rlms
-from pyparity.pipelines.clnf.pdm import read_pdm
+from pyparity.pipelines.clnf.fitting.landmarks import fit_landmarks, load_clnf_model
+from pyparity.pipelines.clnf.fitting.fit import TraceResponses, clnf_fit
+from pyparity.pipelines.clnf.fitting.mean_shift import kde_mean_shift
+from pyparity.pipelines.clnf.fitting.nu_rlms import nu_rlms
+from pyparity.pipelines.clnf.model.pdm import read_pdm
 from pyparity.trace import Recorder, read_trace
 
 LANDMARK_ATOL = 0.005   # "0.00 px"

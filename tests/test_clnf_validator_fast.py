@@ -15,8 +15,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pyparity.pipelines.clnf import validator_numpy
-from pyparity.pipelines.clnf.validator import read_validator, view_distance
+from pyparity.pipelines.clnf.validator import numpy_path as validator_numpy
+from pyparity.pipelines.clnf.validator.cnn import read_validator, view_distance
 from pyparity.trace import read_trace
 
 # collection -> validator file its validations ran with
@@ -153,7 +153,7 @@ def test_every_layer_form_bits_equal_numpy_form(validators, shared_dir, samples_
 
 def test_pairwise_sum_bits_equal_numpy_sum():
     """The normalisation's float64 means use NumPy's pairwise summation (leaves of 128, halves above)."""
-    from pyparity.pipelines.clnf.validator_kernels import pairwise_sum
+    from pyparity.pipelines.clnf.validator.kernels import pairwise_sum
 
     rng = np.random.default_rng(5)
     for n in [*range(1, 140), 255, 256, 257, 1000, 2642, 4099]:

@@ -8,7 +8,7 @@ import pytest
 
 from pyparity.conventions import stacked_to_interleaved, xywh_to_xyxy
 from pyparity.diff import diff_traces
-from pyparity.diff.diagnose import _nms
+from pyparity.conventions.nms import openface_nms
 from pyparity.trace import Trace, read_trace
 
 KEEP = ["mtcnn/**", "face00/clnf/input/bbox", "face00/clnf/h00/init/**", "face00/clnf/h00/fit/s0/rigid/it00/**",
@@ -99,9 +99,9 @@ def _stale_nms_case(openface_dumps):
         fresh = t["mtcnn/rnet/scores"][tk]
         stale = t["mtcnn/pnet/merged/scores"][t["mtcnn/pnet/nms_keep"]][tk]
         ref_keep = t["mtcnn/rnet/nms_keep"]
-        if not np.array_equal(np.sort(_nms(boxes, fresh.astype(np.float64), 0.7, "union")), np.sort(ref_keep)):
+        if not np.array_equal(np.sort(openface_nms(boxes, fresh, 0.7)), np.sort(ref_keep)):
             continue
-        bad = _nms(boxes, stale.astype(np.float64), 0.7, "union")
+        bad = openface_nms(boxes, stale, 0.7)
         if not np.array_equal(np.sort(bad), np.sort(ref_keep)):
             return t, bad.astype(ref_keep.dtype)
     return None, None

@@ -204,15 +204,15 @@ def test_landmarks_denormalised_with_another_box():
 def test_nms_on_stale_scores_in_both_directions():
     """NMS over the reference's boxes: ranking by other (stale) scores keeps another set; either side
     may be the one that ranked by the stale scores."""
-    from pyparity.diff.diagnose import _nms
+    from pyparity.conventions.nms import openface_nms
 
     for seed in range(200):
         r = np.random.default_rng(seed)
         xy = r.uniform(0, 40, (8, 2))
         boxes = np.column_stack([xy, np.full((8, 2), 30.0)]).astype(np.float32)
         fresh, stale = r.uniform(0, 1, 8).astype(np.float32), r.uniform(0, 1, 8).astype(np.float32)
-        keep_fresh = np.sort(_nms(boxes, fresh.astype(np.float64), 0.7, "union"))
-        keep_stale = np.sort(_nms(boxes, stale.astype(np.float64), 0.7, "union"))
+        keep_fresh = np.sort(openface_nms(boxes, fresh, 0.7))
+        keep_stale = np.sort(openface_nms(boxes, stale, 0.7))
         if not np.array_equal(keep_fresh, keep_stale) and len(keep_fresh) == len(keep_stale):
             break
     ref = Trace.from_arrays({"p/boxes": boxes, "p/old_scores": stale, "p/scores": fresh})

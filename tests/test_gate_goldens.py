@@ -59,7 +59,7 @@ def test_update_refuses_a_run_worse_against_reference_unless_forced(tmp_path, ru
     worse = _perturbed(run_trace, "mtcnn/output/boxes", 1.0)
     bad = {"failing": 1, "first_divergence": "mtcnn/output/boxes"}
     ch = save_golden(worse, "g", tmp_path, update=True, score=bad)
-    assert ch.action == "refused" and "--force" in ch.message
+    assert ch.action == "refused" and "force the update" in ch.message
     np.testing.assert_array_equal(load_golden(tmp_path, "g")["mtcnn/output/boxes"], run_trace["mtcnn/output/boxes"])
     assert save_golden(worse, "g", tmp_path, update=True, score=bad, force=True).action == "updated"
 

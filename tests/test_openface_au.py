@@ -129,7 +129,7 @@ def test_hog_of_the_reference_face_is_dlibs(name, au_dumps):
 
 
 def test_paw_mask_of_the_reference_landmarks(au_dumps, au_models):
-    from pyparity.pipelines.clnf.paw import Paw
+    from pyparity.pipelines.clnf.validator.paw import Paw
 
     ref = read_trace(au_dumps / "images" / "sample2.jpg")
     for f in _faces(ref):
@@ -177,7 +177,7 @@ def _find_triangle_literal(dest, tris, min_x, min_y, h, w):
 def test_paw_mask_equals_the_literal_triangle_search(au_dumps, au_models, seed, scale):
     """Paw.from_shape's row-pruned search gives PAW::PAW's literal per-pixel search, triangle for
     triangle, on jittered (possibly degenerate, overlapping) face shapes in a small frame."""
-    from pyparity.pipelines.clnf.paw import Paw
+    from pyparity.pipelines.clnf.validator.paw import Paw
 
     ref = read_trace(au_dumps / "images" / "sample1.jpg")
     ml = np.asarray(ref["face00/au/align/mask_landmarks"], np.float32).reshape(-1)
@@ -245,7 +245,7 @@ def test_hog_of_a_flat_image_is_zero_and_tiny_images_are_empty():
 # --- the readers' failures ---------------------------------------------------------------------------
 
 def test_model_readers_fail_with_one_line_naming_the_file(tmp_path, openface_au_dir):
-    from pyparity.pipelines.clnf.au_model_files import read_au_list, read_linear_model
+    from pyparity.pipelines.clnf.model.au_files import read_au_list, read_linear_model
 
     good = (openface_au_dir / "svm_combined" / "AU_1_static.dat").read_bytes()
     (tmp_path / "short.dat").write_bytes(good[:1000])
@@ -310,7 +310,7 @@ def test_cli_start_au_and_no_aus(tmp_path, samples_dir, au_dumps, openface_model
 
 @pytest.mark.parametrize("extra, message", [
     (["--from-reference", "{pof}", "--start", "au"], "no faceNN/au/input/landmarks_stacked"),
-    (["--from-reference", "{dump}", "--start", "au", "--no-aus"], "--start au needs the AU models"),
+    (["--from-reference", "{dump}", "--start", "au", "--no-aus"], "--start 'au': needs the AU models"),
     (["--au-dir", "{tmp}"], "main_static_svms.txt"),
 ])
 def test_cli_bad_au_input_exits_2_with_one_line(extra, message, tmp_path, samples_dir, au_dumps, shared_dir,

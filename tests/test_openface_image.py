@@ -296,7 +296,7 @@ def test_bad_input(models, tmp_path, openface_model_dir):
 @pytest.mark.parametrize("collection, name, multi_view", [("images", "sample2.jpg", False),
                                                           ("images-multiview-full", "001.jpg", True)])
 def test_ceclm_backend_whole_trace(collection, name, multi_view, openface_model_dir, samples_dir, shared_dir):
-    """--model ceclm: the CE-CLM fit (pipelines/clnf/ceclm.py) inside the same FaceLandmarkImg flow,
+    """--model ceclm: the CE-CLM fit (pipelines/clnf/ceclm/fit.py) inside the same FaceLandmarkImg flow,
     against the synthetic-CEN dumps. Multi-view without early termination also checks the reported
     certainty: C++ keeps the best hypothesis but the last completed hypothesis's certainty."""
     cen = shared_dir / "openface" / "synthetic_cen"

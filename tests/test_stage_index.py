@@ -124,7 +124,7 @@ def test_pof_and_img2pose_runs_record_each_stage_where_declared(index, shared_di
 
 @pytest.mark.parametrize("glob, module", [
     ("mtcnn/pnet/*", "pyparity.pipelines.mtcnn.pnet"),
-    ("face00/clnf/h00/fit/s0/rigid/it00/*", "pyparity.pipelines.clnf.nu_rlms"),
+    ("face00/clnf/h00/fit/s0/rigid/it00/*", "pyparity.pipelines.clnf.fitting.nu_rlms"),
 ])
 def test_stages_command_names_module_and_reference(glob, module, capsys):
     import json

@@ -2,7 +2,8 @@
 
 from pyparity.diff.align import Mapping, load_mapping
 from pyparity.diff.compare import StageResult, compare_arrays
-from pyparity.diff.diagnose import Hypothesis, diagnose
+from pyparity.diff.diagnose import diagnose
+from pyparity.diff.hypothesis import Hypothesis
 from pyparity.diff.engine import diff_traces
 from pyparity.diff.policy import Policy, Tolerance, builtin_policy, default_policy, load_policy
 from pyparity.diff.report import DiffReport

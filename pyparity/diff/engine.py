@@ -8,7 +8,8 @@ from pyparity.diff.align import Mapping, align
 from pyparity.diff.compare import (
     EXPECTED, FAILING, IGNORED, ONLY_IN_A, ONLY_IN_B, StageResult, compare_arrays, compare_printed,
 )
-from pyparity.diff.diagnose import Context, diagnose
+from pyparity.diff.diagnose import diagnose
+from pyparity.diff.hypothesis import Context
 from pyparity.diff.policy import Policy, default_policy
 from pyparity.diff.report import DiffReport, trace_origin
 from pyparity.errors import UsageError

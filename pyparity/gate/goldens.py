@@ -106,7 +106,7 @@ def check_producer(path: Path, meta: dict) -> None:
     if prod.get("name") != "pyparity" or prod.get("version") != want:
         raise TraceError(
             f"{path}: golden was produced by {prod.get('name', '?')} {prod.get('version', '?')}, this is "
-            f"pyparity {want}; re-bless it with --update (after checking the change is intended)")
+            f"pyparity {want}; re-bless it (after checking the change is intended)", param="update")
 
 
 def load_golden(root: str | os.PathLike, name: str, check_version: bool = True):
@@ -201,7 +201,7 @@ def save_golden(
         old_meta: dict = {}
         if path.exists():
             if not update:
-                raise InputError(f"{path}: golden exists; pass --update to replace it")
+                raise InputError(f"{path}: golden exists; replace it with an update", param="update")
             try:
                 old_meta = read_golden_meta(path)
                 from pyparity.trace import read_trace
@@ -213,7 +213,7 @@ def save_golden(
         if old is not None and is_worse(score, old_score) and not force:
             return GoldenChange(name, path, "refused", message=(
                 f"this run fails {score['failing']} stage(s) against the reference, the golden's run failed "
-                f"{old_score.get('failing')}; pass --force to bless it anyway"))
+                f"{old_score.get('failing')}; force the update to bless it anyway"))
         change = GoldenChange(name, path, "created" if old is None else "updated")
         if old is not None:
             old_names = set(old.names)

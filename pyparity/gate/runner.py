@@ -234,8 +234,8 @@ def check_goldens(corpus: Corpus, opts: GateOptions) -> None:
     for c in corpus.cases:
         p = golden_dir(opts.goldens, c.golden)
         if not p.exists():
-            raise InputError(f"{corpus.path}: case {c.name}: golden {p} does not exist "
-                             f"(bless it with: pyparity gate {corpus.path} --update)")
+            raise InputError(f"{corpus.path}: case {c.name}: golden {p} does not exist (an update run blesses it)",
+                             param="update")
         check_producer(p, read_golden_meta(p))
 
 

@@ -172,7 +172,7 @@ class Img2Pose:
         return cls(p, config, *load_reference_points(points_dir), **kw)
 
     # -- stages --------------------------------------------------------------------------------
-    def preprocess(self, image: np.ndarray, rec=NULL_RECORDER, dump_level: int = 2):
+    def preprocess(self, image: np.ndarray, rec: StageRecorder = NULL_RECORDER, dump_level: int = 2):
         """uint8 RGB (H, W, 3) -> (padded (3, Hp, Wp) float32, resized (h, w)).
 
         ``dump_level`` 1 leaves out the two full-resolution float copies (``input/tensor``,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from pyparity.pipelines.img2pose import ops
-from pyparity.trace import NULL_RECORDER
+from pyparity.trace import NULL_RECORDER, StageRecorder
 from pyparity.trace.stage_index import Stage, declare
 
 
@@ -25,7 +25,7 @@ STAGES = declare(
 _F32 = np.float32
 
 
-def two_mlp_head(x: np.ndarray, p: dict, name: str, rec=NULL_RECORDER, rec_name: str = "") -> np.ndarray:
+def two_mlp_head(x: np.ndarray, p: dict, name: str, rec: StageRecorder = NULL_RECORDER, rec_name: str = "") -> np.ndarray:
     """(K, C*7*7) -> relu(fc7(relu(fc6(x)))); records fc6/fc7 *before* their ReLU."""
     h = ops.linear(x, p[name + ".fc6.weight"], p[name + ".fc6.bias"])
     rec.save(rec_name + "/fc6", h)
@@ -49,7 +49,7 @@ def batch_norm_1d(x: np.ndarray, p: dict, name: str, eps: float) -> np.ndarray:
     return _fma(x, alpha[None, :], beta[None, :])
 
 
-def dof_predictor(x: np.ndarray, p: dict, eps: float, rec=NULL_RECORDER) -> np.ndarray:
+def dof_predictor(x: np.ndarray, p: dict, eps: float, rec: StageRecorder = NULL_RECORDER) -> np.ndarray:
     d = "roi_heads.box_predictor.dof_pred"
     h = ops.linear(x, p[d + ".0.weight"], p[d + ".0.bias"])
     rec.save("box_predictor/linear0", h)
@@ -58,7 +58,7 @@ def dof_predictor(x: np.ndarray, p: dict, eps: float, rec=NULL_RECORDER) -> np.n
     return ops.linear(ops.relu(h), p[d + ".3.weight"], p[d + ".3.bias"])
 
 
-def roi_networks(pooled: np.ndarray, p: dict, eps: float, rec=NULL_RECORDER):
+def roi_networks(pooled: np.ndarray, p: dict, eps: float, rec: StageRecorder = NULL_RECORDER):
     """Pooled features (K, C, 7, 7) -> (dof_regression (K, 12), class_logits (K, 2))."""
     x = pooled.reshape(len(pooled), -1)
     feat = two_mlp_head(x, p, "roi_heads.box_head", rec, "box_head")

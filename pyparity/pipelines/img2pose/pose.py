@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pyparity.trace import NULL_RECORDER
+from pyparity.trace import NULL_RECORDER, StageRecorder
 
 
 # Rotations and intrinsics live in pyparity.conventions (one implementation for the project); the
@@ -122,7 +122,7 @@ def expand_bbox_rectangle(w: int, h: int, bbox_x_factor: float, bbox_y_factor: f
 
 def transform_pose_global_project_bbox(boxes: np.ndarray, dofs: np.ndarray, pose_mean, pose_stddev,
                                        image_hw: tuple[int, int], points68: np.ndarray, cfg,
-                                       orthogonalize_first: bool = True, rec=NULL_RECORDER):
+                                       orthogonalize_first: bool = True, rec: StageRecorder = NULL_RECORDER):
     """upstream transform_pose_global_project_bbox: (M, 4) float32 boxes, (M, 6) float32 normalised dofs
     -> (projected boxes (M, 4) float32, global dofs (M, 6) float32). Records ``pose/*`` stages."""
     if len(dofs) == 0:

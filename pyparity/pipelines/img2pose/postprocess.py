@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from pyparity.pipelines.img2pose import boxops, pose, transform
-from pyparity.trace import NULL_RECORDER
+from pyparity.trace import NULL_RECORDER, StageRecorder
 from pyparity.trace.stage_index import Stage, declare
 
 
@@ -31,7 +31,7 @@ def softmax(x: np.ndarray) -> np.ndarray:
 
 
 def postprocess_detections(class_logits, dof_regression, proposals, image_hw, points68, cfg,
-                           orthogonalize_first: bool = True, rec=NULL_RECORDER):
+                           orthogonalize_first: bool = True, rec: StageRecorder = NULL_RECORDER):
     """-> (boxes (N, 4) float32, dofs (N, 6) float32, scores (N,) float32, labels (N,) int64),
     resized-image frame. img2pose does no box regression: candidate boxes are the proposals; final
     boxes come from the projected 68 landmarks, and NMS runs on those."""
@@ -69,7 +69,7 @@ def postprocess_detections(class_logits, dof_regression, proposals, image_hw, po
     return bx[keep], dofs[keep], sc[keep], lab[keep]
 
 
-def to_original(boxes: np.ndarray, resized_hw, original_hw, rec=NULL_RECORDER) -> np.ndarray:
+def to_original(boxes: np.ndarray, resized_hw, original_hw, rec: StageRecorder = NULL_RECORDER) -> np.ndarray:
     """GeneralizedRCNNTransform.postprocess: boxes scaled by float32 original/resized per axis."""
     rec.save("transform/postprocess/ratios", transform.postprocess_ratios(resized_hw, original_hw))
     ratios = np.array(original_hw, dtype=_F32) / np.array(resized_hw, dtype=_F32)

@@ -17,7 +17,7 @@ try:
 except ImportError:  # pragma: no cover - numba is a core dependency; keep the NumPy path working
     numba = None
 
-from pyparity.trace import NULL_RECORDER
+from pyparity.trace import NULL_RECORDER, StageRecorder
 
 _F32 = np.float32
 
@@ -174,7 +174,7 @@ def _roi_align_grid_numpy(hwc, H, W, C, b, bw, bh, P, gh, gw):
 
 
 def multiscale_roi_align(feats: list[np.ndarray], boxes: np.ndarray, image_hw: tuple[int, int], output_size: int = 7,
-                         sampling_ratio: int = 2, rec=NULL_RECORDER, prefix: str = ""):
+                         sampling_ratio: int = 2, rec: StageRecorder = NULL_RECORDER, prefix: str = ""):
     """MultiScaleRoIAlign over feats [P2..P5] -> (features (K, C, 7, 7), levels (K,) int64, scales)."""
     scales = infer_scales([f.shape[-2:] for f in feats], image_hw)
     k_min = int(-math.log2(scales[0]))

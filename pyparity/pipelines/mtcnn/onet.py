@@ -11,7 +11,7 @@ from pyparity.pipelines.mtcnn.nms import non_maximum_suppression
 from pyparity.pipelines.mtcnn.refine import probability, run_on_boxes
 from pyparity.pipelines.mtcnn.scopes import SCOPES
 from pyparity.pipelines.mtcnn.weights import CNN
-from pyparity.trace import NULL_RECORDER
+from pyparity.trace import NULL_RECORDER, StageRecorder
 from pyparity.trace.stage_index import Stage, declare
 
 
@@ -49,13 +49,13 @@ class OnetResult:
     out: np.ndarray
 
 
-def onet_input_boxes(rnet_corrected: np.ndarray, rec=NULL_RECORDER) -> np.ndarray:
+def onet_input_boxes(rnet_corrected: np.ndarray, rec: StageRecorder = NULL_RECORDER) -> np.ndarray:
     """RNet's corrected boxes made square (``rectify``). Records ``onet/input_boxes``; returns them
     (N, 4) float32 xywh."""
     return record_input_boxes(rectify(rnet_corrected), rec)
 
 
-def record_input_boxes(boxes: np.ndarray, rec=NULL_RECORDER) -> np.ndarray:
+def record_input_boxes(boxes: np.ndarray, rec: StageRecorder = NULL_RECORDER) -> np.ndarray:
     """Record ONet's input boxes (computed, or a reference's when starting from it); returns them."""
     rec.save("onet/input_boxes", boxes)
     return boxes
@@ -78,7 +78,7 @@ def landmarks_from_onet(out: np.ndarray, input_boxes: np.ndarray) -> np.ndarray:
     return np.stack([xs, ys], axis=2)
 
 
-def run_onet(onet: CNN, img_float: np.ndarray, boxes: np.ndarray, t3: float, rec=NULL_RECORDER) -> OnetResult:
+def run_onet(onet: CNN, img_float: np.ndarray, boxes: np.ndarray, t3: float, rec: StageRecorder = NULL_RECORDER) -> OnetResult:
     """ONet on each box, threshold t3, correction with +1, NMS with the "minimum" overlap (0.7).
     Records ``onet/out, crops, scores, thresh_keep, corrected_boxes, nms_keep``."""
     crops, out = run_on_boxes(onet, img_float, boxes, 48, 16)

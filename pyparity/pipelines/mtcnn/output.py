@@ -9,7 +9,7 @@ import numpy as np
 from pyparity.pipelines.mtcnn.boxes import calibrate
 from pyparity.pipelines.mtcnn.onet import OnetResult, landmarks_from_onet
 from pyparity.pipelines.mtcnn.scopes import SCOPES
-from pyparity.trace import NULL_RECORDER
+from pyparity.trace import NULL_RECORDER, StageRecorder
 from pyparity.trace.stage_index import Stage, declare
 
 
@@ -45,7 +45,7 @@ class Detections:
         return len(self.scores)
 
 
-def detections(onet: OnetResult, rec=NULL_RECORDER) -> Detections:
+def detections(onet: OnetResult, rec: StageRecorder = NULL_RECORDER) -> Detections:
     """Calibrate ONet's corrected boxes (``boxes.calibrate``) and map its landmarks to the image.
     Records ``output/raw_boxes``, ``output/scores``, ``output/boxes``."""
     calibrated = calibrate(onet.corrected_boxes)

@@ -15,7 +15,7 @@ from pyparity.pipelines.mtcnn.nms import non_maximum_suppression
 from pyparity.pipelines.mtcnn.parallel import map_in_threads
 from pyparity.pipelines.mtcnn.scopes import SCOPES
 from pyparity.pipelines.mtcnn.weights import CNN
-from pyparity.trace import NULL_RECORDER
+from pyparity.trace import NULL_RECORDER, StageRecorder
 from pyparity.trace.stage_index import Stage, declare
 
 
@@ -98,14 +98,14 @@ def compute_level(pnet: CNN, img_float: np.ndarray, s: float, t1: float) -> Leve
     return Level(s, inp, out, prob, cand, keep)
 
 
-def record_merged(merged: Candidates, rec=NULL_RECORDER) -> None:
+def record_merged(merged: Candidates, rec: StageRecorder = NULL_RECORDER) -> None:
     with rec.scope("pnet/merged"):
         rec.save("boxes", merged.boxes)
         rec.save("scores", merged.scores)
         rec.save("corrections", merged.corrections)
 
 
-def run_pnet(pnet: CNN, img_float: np.ndarray, min_face_size: int, t1: float, rec=NULL_RECORDER) -> Candidates:
+def run_pnet(pnet: CNN, img_float: np.ndarray, min_face_size: int, t1: float, rec: StageRecorder = NULL_RECORDER) -> Candidates:
     """All scales (spread over threads, largest first), then per-scale NMS and concatenation in
     scale order.
 
@@ -137,7 +137,7 @@ def run_pnet(pnet: CNN, img_float: np.ndarray, min_face_size: int, t1: float, re
     return merged
 
 
-def select_across_scales(merged: Candidates, rec=NULL_RECORDER) -> np.ndarray:
+def select_across_scales(merged: Candidates, rec: StageRecorder = NULL_RECORDER) -> np.ndarray:
     """Cross-scale NMS (IoU 0.7) on the merged candidates, then their correction (no +1).
 
     Records ``pnet/nms_keep`` and ``pnet/corrected_boxes``; returns the corrected boxes (N, 4)

@@ -10,7 +10,7 @@ from pyparity.pipelines.mtcnn.pnet import Candidates
 from pyparity.pipelines.mtcnn.refine import probability, run_on_boxes
 from pyparity.pipelines.mtcnn.scopes import SCOPES
 from pyparity.pipelines.mtcnn.weights import CNN
-from pyparity.trace import NULL_RECORDER
+from pyparity.trace import NULL_RECORDER, StageRecorder
 from pyparity.trace.stage_index import Stage, declare
 
 
@@ -31,19 +31,19 @@ STAGES = declare(
 )
 
 
-def rnet_input_boxes(pnet_corrected: np.ndarray, rec=NULL_RECORDER) -> np.ndarray:
+def rnet_input_boxes(pnet_corrected: np.ndarray, rec: StageRecorder = NULL_RECORDER) -> np.ndarray:
     """PNet's corrected boxes made square (``rectify``). Records ``rnet/input_boxes``; returns them
     (N, 4) float32 xywh."""
     return record_input_boxes(rectify(pnet_corrected), rec)
 
 
-def record_input_boxes(boxes: np.ndarray, rec=NULL_RECORDER) -> np.ndarray:
+def record_input_boxes(boxes: np.ndarray, rec: StageRecorder = NULL_RECORDER) -> np.ndarray:
     """Record RNet's input boxes (computed, or a reference's when starting from it); returns them."""
     rec.save("rnet/input_boxes", boxes)
     return boxes
 
 
-def run_rnet(rnet: CNN, img_float: np.ndarray, boxes: np.ndarray, t2: float, rec=NULL_RECORDER) -> np.ndarray:
+def run_rnet(rnet: CNN, img_float: np.ndarray, boxes: np.ndarray, t2: float, rec: StageRecorder = NULL_RECORDER) -> np.ndarray:
     """RNet on each box, threshold t2, NMS 0.7, correction (no +1).
 
     Records ``rnet/out, crops, scores, thresh_keep, nms_keep, corrected_boxes``. Returns the

@@ -45,7 +45,7 @@ class OpenFaceModels:
 
     model_dir: Path
     backend: str                 # "ccnf" | "ceclm"
-    clnf: object                 # clnf.detect.ClnfModel, or CE-CLM's model object
+    clnf: object                 # clnf.fitting.landmarks.ClnfModel, or CE-CLM's model object
     validator: object | None     # clnf.validator.DetectionValidator
     _ceclm_fit: object = field(default=None, repr=False)
     au: object | None = None     # openface.au.AuModels: FaceAnalyser's models (None: no AUs)
@@ -77,11 +77,11 @@ def load_openface_models(model_dir: str | os.PathLike | None = None, backend: st
     with `aus`, FaceAnalyser's AU models from `au_dir` (OpenFace's AU_predictors folder; None: the model
     manager's): FaceLandmarkImg's static ones, or with `au_dynamic` FeatureExtraction's (static and
     dynamic, for a sequence)."""
-    from pyparity.pipelines.clnf.validator import read_validator
+    from pyparity.pipelines.clnf.validator.cnn import read_validator
 
     d = _resolve_model_dir(model_dir)
     if backend == "ccnf":
-        from pyparity.pipelines.clnf.detect import load_clnf_model
+        from pyparity.pipelines.clnf.fitting.landmarks import load_clnf_model
 
         main = d / "main_clnf_general.txt"
         if not main.is_file():
@@ -90,7 +90,7 @@ def load_openface_models(model_dir: str | os.PathLike | None = None, backend: st
         fit = None
     elif backend == "ceclm":
         try:
-            from pyparity.pipelines.clnf.ceclm import fit_face_ceclm, load_ceclm_model
+            from pyparity.pipelines.clnf.ceclm.fit import fit_face_ceclm, load_ceclm_model
         except ImportError as exc:
             raise InputError(f"the CE-CLM pipeline is not available ({exc})", param="model", value=backend) from None
         clnf = load_ceclm_model(d, cen_dir=cen_dir, early_term_path=early_term)
@@ -139,14 +139,14 @@ class FaceFit:
 
 
 def _validate(models: OpenFaceModels, gray: np.ndarray, res, rec) -> tuple[np.float32, bool]:
-    from pyparity.pipelines.clnf.tracking import validate
+    from pyparity.pipelines.clnf.fitting.tracking import validate
 
     return validate(models.validator, gray, res, rec)
 
 
 def eye_parts(models: OpenFaceModels, result, ref=None, ref_prefix: str = "") -> dict:
     """The eye part models' (params_global, params_local, landmarks, PDM) after the fit, for gaze: the
-    result's part states (clnf.detect.PartState). With `ref`, an eye part this run did not fit (stage
+    result's part states (clnf.fitting.landmarks.PartState). With `ref`, an eye part this run did not fit (stage
     isolation after the parts) comes from the reference's stages under `ref_prefix` (`faceNN/clnf/hNN/`):
     its fitted parameters, else PDM::CalcParams of its input landmarks (as DetectLandmarks)."""
     out = {}
@@ -171,7 +171,7 @@ def eye_parts(models: OpenFaceModels, result, ref=None, ref_prefix: str = "") ->
     return out
 
 
-def fit_face(gray: np.ndarray, bbox_xywh, models: OpenFaceModels, rec=NULL_RECORDER, multi_view: bool = False,
+def fit_face(gray: np.ndarray, bbox_xywh, models: OpenFaceModels, rec: StageRecorder = NULL_RECORDER, multi_view: bool = False,
              level: int = 2) -> FaceFit:
     """LandmarkDetector::DetectLandmarksInImage (+ the validator in every hypothesis's DetectLandmarks)
     from one face box. Records `input/bbox`, `input/gray` (level 2), `hNN/...` in the caller's scope
@@ -194,7 +194,7 @@ def fit_face(gray: np.ndarray, bbox_xywh, models: OpenFaceModels, rec=NULL_RECOR
             cert = 1.0 if (res.success and models.validator is None) else 0.0
         return FaceFit(res, hyp, np.float32(cert), bool(res.success), eye_parts(models, res))
 
-    from pyparity.pipelines.clnf.detect import ROTATION_HYPOTHESES, fit_landmarks
+    from pyparity.pipelines.clnf.fitting.landmarks import ROTATION_HYPOTHESES, fit_landmarks
 
     hyps = ROTATION_HYPOTHESES if multi_view else ((0.0, 0.0, 0.0),)
     best = None
@@ -365,14 +365,14 @@ def _relative_start(start: str | None, fprefix: str) -> str | None:
 
 
 def _fit_from_reference(ref, fprefix: str, start: str, gray, box, models: OpenFaceModels, rec, level: int) -> FaceFit:
-    """Stage isolation inside a face's fit: clnf.detect.fit_from_reference starts at `start` (`hNN/init`,
+    """Stage isolation inside a face's fit: clnf.fitting.landmarks.fit_from_reference starts at `start` (`hNN/init`,
     `hNN/fit/sK[/rigid|nonrigid/itNN]`, `hNN/parts[/<name>]`, `hNN/refit`) from the reference's own
     state; the validator and the outputs then run as usual (eye parts the run did not refit come from
     the reference)."""
-    from pyparity.pipelines.clnf import detect as clnf_detect
+    from pyparity.pipelines.clnf.fitting import landmarks as clnf_detect
 
     if models.backend == "ceclm":
-        from pyparity.pipelines.clnf.ceclm_isolation import ceclm_fit_from_reference
+        from pyparity.pipelines.clnf.ceclm.isolation import ceclm_fit_from_reference
         if rec.enabled:
             rec.save("input/bbox", np.asarray(box, np.float64).copy())
         res = ceclm_fit_from_reference(ref, fprefix + "/clnf/", start, models.clnf, gray, rec,

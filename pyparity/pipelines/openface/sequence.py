@@ -30,12 +30,12 @@ from typing import Callable, Iterable, Iterator
 import numpy as np
 
 from pyparity.errors import InputError
-from pyparity.pipelines.clnf.tracking import REINIT_VIDEO_EVERY, TrackingState, track_frame
+from pyparity.pipelines.clnf.fitting.tracking import REINIT_VIDEO_EVERY, TrackingState, track_frame
 from pyparity.pipelines.openface.image import (OpenFaceModels, eye_parts, face_outputs, fit_face,
                                                to_gray_u8)
 from pyparity.conventions.intrinsics import openface_camera
 from pyparity.pipelines.openface.outputs import FaceOutput, record_outputs
-from pyparity.trace import NULL_RECORDER
+from pyparity.trace import NULL_RECORDER, StageRecorder
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp")   # SequenceCapture::OpenImageFiles
 
@@ -164,7 +164,7 @@ def _detect_widest(image: np.ndarray, models: OpenFaceModels, rec) -> np.ndarray
 
 
 def track_video_frame(image: np.ndarray, gray: np.ndarray, state: TrackingState, models: OpenFaceModels,
-                      rec=NULL_RECORDER, level: int = 1) -> tuple[bool, TrackingState]:
+                      rec: StageRecorder = NULL_RECORDER, level: int = 1) -> tuple[bool, TrackingState]:
     """LandmarkDetector::DetectLandmarksInVideo (MTCNN detector, reinit_video_every 2): returns the
     success it reports and the new state. Records in the caller's scope (`face00/`)."""
     if models.backend != "ccnf":

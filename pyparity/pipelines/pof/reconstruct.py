@@ -163,7 +163,7 @@ def apply_aspect(pose_2d: np.ndarray, opts: Options) -> np.ndarray:
 def feedback(pof_raw: np.ndarray, z_sign_logits: np.ndarray | None) -> np.ndarray:
     """The temporal model's next ``prev_pof``: inference.py _predict_pof_temporal feeds back the
     *uncorrected* POF (``prev_pof = pof.detach()``; "correction makes things worse"). The free run and
-    the per-step run (``reconstruct_from_reference(start="model")``) both go through this rule."""
+    the per-step run (``reconstruct_from_reference(StageRef(ref, "model"))``) both go through this rule."""
     return pof_raw
 
 
@@ -184,7 +184,7 @@ def temporal_step(model: PofModel, norm, vis, delta, length, prev, s: FrameSaver
     return pf, lg
 
 
-def predict_pof(model: PofModel, pose_2d, visibility, rec=NULL_RECORDER, opts: Options = Options(),
+def predict_pof(model: PofModel, pose_2d, visibility, rec: StageRecorder = NULL_RECORDER, opts: Options = Options(),
                 _consts: set | None = None):
     """POF (T,14,3) as upstream predict_pof: features per frame; temporal model frame by frame with
     prev_pof = zeros then the previous *uncorrected* POF; other models batched over frames.
@@ -228,7 +228,7 @@ def predict_pof(model: PofModel, pose_2d, visibility, rec=NULL_RECORDER, opts: O
     return pof, pof_raw, logits, zsign_applied
 
 
-def predict_pof_with_zsign(model: PofModel, pose_2d, visibility, rec=NULL_RECORDER, reference_prev=None):
+def predict_pof_with_zsign(model: PofModel, pose_2d, visibility, rec: StageRecorder = NULL_RECORDER, reference_prev=None):
     """inference.py predict_pof_with_zsign (temporal): correction applied *and* fed back as prev_pof.
     Records ``zsign_path/{logits,probs,pof_before,corrections,pof}``. -> corrected POF (T,14,3).
 
@@ -252,7 +252,7 @@ def predict_pof_with_zsign(model: PofModel, pose_2d, visibility, rec=NULL_RECORD
     return np.concatenate(out)
 
 
-def solve_least_squares(pof, keypoints_2d, bone_lengths_m, height_m: float, rec=NULL_RECORDER,
+def solve_least_squares(pof, keypoints_2d, bone_lengths_m, height_m: float, rec: StageRecorder = NULL_RECORDER,
                         opts: Options = Options(), frames=None, inner: str = "", metric: bool = True):
     """upstream reconstruct_skeleton_least_squares(pof, kp, bone_lengths, pelvis_depth=0,
     denormalize=True, output_depth, metric_torso_scale, enforce_bones) on (T,..) batches.
@@ -299,7 +299,7 @@ def _solve_metric(pof, kp_used, height_m, rec, opts: Options, s: FrameSaver):
     return pose_m, pose_n, sf, q
 
 
-def reconstruct_3d(model: PofModel, pose_2d, visibility=None, height_m: float = 1.78, rec=NULL_RECORDER,
+def reconstruct_3d(model: PofModel, pose_2d, visibility=None, height_m: float = 1.78, rec: StageRecorder = NULL_RECORDER,
                    opts: Options = Options(), record_inputs: bool = True) -> Result:
     """CameraPOFInference.reconstruct_3d for a clip; see module doc. Records the dumps' stage names."""
     kp, vis = validate_inputs(pose_2d, visibility, height_m)
@@ -341,7 +341,7 @@ def reconstruct_from_reference(model: PofModel | None, start: StageRef, height_m
     to the reference's frame f-1 output (``model/out/pof``; the ``zsign_path`` recurrence likewise from
     its ``zsign_path/pof_before``), so float32 rounding cannot accumulate through the recurrence and
     each step is held to the policy on its own. Free-running differences that grow from frame to
-    frame while every step matches are the recurrence amplifying rounding (see ``temporal_drift``).
+    frame while every step matches are the recurrence amplifying rounding (see ``pyparity.app.specs.pof_drift``).
     """
     from pyparity.pipelines.pof.io import from_dump
 

@@ -11,7 +11,7 @@ from typing import Sequence
 
 import numpy as np
 
-from pyparity.trace import NULL_RECORDER
+from pyparity.trace import NULL_RECORDER, StageRecorder
 
 INTERNAL_FRAMES = 2  # layer internals are recorded for frames 0 and 1 only (STAGES.md)
 #: where the least-squares solver's stages are recorded: each frame of a reconstruction; upstream's
@@ -20,7 +20,7 @@ LS_SCOPES = ("frame*/", "frame*/*_iso/", "frame*/pipeline/")
 
 
 class FrameSaver:
-    def __init__(self, rec=NULL_RECORDER, frames: Sequence[int] = (0,), inner: str = "", consts: set | None = None):
+    def __init__(self, rec: StageRecorder = NULL_RECORDER, frames: Sequence[int] = (0,), inner: str = "", consts: set | None = None):
         self.rec = rec
         self.enabled = bool(getattr(rec, "enabled", False))
         self.frames = list(frames)

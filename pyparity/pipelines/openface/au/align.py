@@ -28,8 +28,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pyparity.pipelines.clnf.patch_experts import align_shapes_with_scale
-from pyparity.pipelines.clnf.paw import Paw
+from pyparity.pipelines.clnf.experts.patch_experts import align_shapes_with_scale
+from pyparity.pipelines.clnf.validator.paw import Paw
 
 # extract_rigid_points (Face_utils.cpp), for 68-point shapes
 RIGID_POINTS = (1, 2, 3, 4, 12, 13, 14, 15, 27, 28, 29, 31, 32, 33, 34, 35, 36, 39, 40, 41, 42, 45, 46, 47)

@@ -107,8 +107,7 @@ def _resolve_au_dir(au_dir) -> Path:
     try:
         return Path(openface_au_dir())
     except ModelError as exc:
-        raise ModelError(f"{exc}; or give OpenFace's AU_predictors folder with --au-dir, or skip the AUs "
-                         "with --no-aus") from None
+        raise ModelError(f"{exc}; or give OpenFace's AU_predictors folder, or skip the AUs", param="au_dir") from None
 
 
 def load_au_models(au_dir: str | os.PathLike | None = None, dynamic: bool = False) -> AuModels:
@@ -116,15 +115,15 @@ def load_au_models(au_dir: str | os.PathLike | None = None, dynamic: bool = Fals
     OptimizeForImages (FaceLandmarkImg), or with `dynamic` FeatureExtraction's default set (static and
     dynamic families of `main_dynamic_svms.txt`). A dynamic model in the static list is an error: it
     needs a video's running medians, which images do not have."""
-    from pyparity.pipelines.clnf.au_model_files import (read_analyser_file, read_au_list, read_linear_model,
+    from pyparity.pipelines.clnf.model.au_files import (read_analyser_file, read_au_list, read_linear_model,
                                                         read_triangulation)
-    from pyparity.pipelines.clnf.pdm import read_pdm
+    from pyparity.pipelines.clnf.model.pdm import read_pdm
 
     d = _resolve_au_dir(au_dir)
     main = d / (DYNAMIC_ANALYSER if dynamic else STATIC_ANALYSER)
     if not main.is_file():
-        raise ModelError(f"{main}: no such AU model file (give OpenFace's AU_predictors folder with --au-dir, "
-                         "or install it with `pyparity models fetch`)")
+        raise ModelError(f"{main}: no such AU model file (give OpenFace's AU_predictors folder, or install the AU "
+                         "models with the model manager)", param="au_dir")
     files = read_analyser_file(main)
     kinds: dict[str, list] = {"svr-static": [], "svr-dynamic": [], "svm-static": [], "svm-dynamic": []}
     for path, names in read_au_list(files.au_predictors):

@@ -27,7 +27,7 @@ from pyparity.pipelines.openface.au.geom import geometry_descriptor
 from pyparity.pipelines.openface.au.hog import fhog_cells, fhog_descriptor
 from pyparity.pipelines.openface.au.models import ALIGN_SCALE, ALIGN_SIZE, HOG_CELL_SIZE, AuModels
 from pyparity.pipelines.openface.au.predict import intensities, presences, view_id
-from pyparity.trace import NULL_RECORDER
+from pyparity.trace import NULL_RECORDER, StageRecorder
 from pyparity.trace.stage_index import Stage, declare
 
 
@@ -75,7 +75,7 @@ class AuResult:
 
 
 def predict_static_aus(frame: np.ndarray, landmarks_stacked: np.ndarray, models: AuModels,
-                       rec=NULL_RECORDER) -> AuResult:
+                       rec: StageRecorder = NULL_RECORDER) -> AuResult:
     """The static AUs of one face. frame: (H, W, 3) uint8 BGR as cv::imread gives it (FaceLandmarkImg's
     `rgb_image`); landmarks_stacked: (2n,) float32 [x0..xn-1, y0..yn-1], the fitted landmarks. Records
     into `rec` (scoped by the caller at `faceNN/au`)."""

@@ -22,7 +22,7 @@ float32 response map out):
 
 All landmarks of one scale (what Patch_experts::Response does with CEN experts):
 
-    cen_scale_responses(sc, aois, view_id, window_size, rec=NULL_RECORDER, internals=())
+    cen_scale_responses(sc, aois, view_id, window_size, rec: StageRecorder = NULL_RECORDER, internals=())
         aois: (n, A, A) float32 areas of interest of every landmark (A = ws + 10 for 11x11 experts;
         only the rows of `landmarks_needing_aoi(sc, view_id)` are read)
         -> (n, ws, ws) float32; maps of landmarks that C++ leaves untouched (invisible) are zeros
@@ -32,7 +32,7 @@ All landmarks of one scale (what Patch_experts::Response does with CEN experts):
     experts = CenPatchExperts.from_files(paths)     # drop-in for patch_experts.PatchExperts:
     experts.n_scales, .patch_scaling, .n_landmarks, .visibility(s, v), .view_index(pg, s),
     experts.response(gray_f32, landmarks_stacked, reference_shape_stacked, params_global,
-                     window_size, scale, rec=NULL_RECORDER, internals=()) -> patch_experts.PatchResponse
+                     window_size, scale, rec: StageRecorder = NULL_RECORDER, internals=()) -> patch_experts.PatchResponse
     experts.confidence(scale, view) -> (n,) float64 (CEN_patch_expert::confidence; weight_factor only)
 
 `internals` names landmarks whose CEN internals are recorded under `cen/lmNN/*` (plus
@@ -68,16 +68,16 @@ from typing import Sequence
 import numpy as np
 
 from pyparity.errors import InputError, ModelError
-from pyparity.pipelines.clnf.aoi import areas_of_interest
-# the file format, re-exported so that `from pyparity.pipelines.clnf.cen import ...` keeps working
-from pyparity.pipelines.clnf.cen_format import (CenExpert, CenLayer, CenScale, build_cen_scale,  # noqa: F401
+from pyparity.pipelines.clnf.experts.aoi import areas_of_interest
+# the file format, re-exported so that `from pyparity.pipelines.clnf.experts.cen import ...` keeps working
+from pyparity.pipelines.clnf.experts.cen_format import (CenExpert, CenLayer, CenScale, build_cen_scale,  # noqa: F401
                                                 read_cen_patch_experts, write_cen_patch_experts)
-from pyparity.pipelines.clnf.cen_kernels import (dense_layer, im2col_dense_cn, im2col_sparse_cn, interp_to_grid,
+from pyparity.pipelines.clnf.experts.cen_kernels import (dense_layer, im2col_dense_cn, im2col_sparse_cn, interp_to_grid,
                                                  interpolation_matrix, interpolation_tables, scale_kernel)
-from pyparity.pipelines.clnf.f32kernels import FMA_FUSED
-from pyparity.pipelines.clnf.expert_views import ScaledExperts
-from pyparity.pipelines.clnf.patch_experts import PatchResponse, similarity_transforms
-from pyparity.trace import NULL_RECORDER
+from pyparity.pipelines.clnf.numerics.f32kernels import FMA_FUSED
+from pyparity.pipelines.clnf.experts.views import ScaledExperts
+from pyparity.pipelines.clnf.experts.patch_experts import PatchResponse, similarity_transforms
+from pyparity.trace import NULL_RECORDER, StageRecorder
 from pyparity.pipelines.clnf import scopes
 from pyparity.trace.stage_index import Stage, declare
 
@@ -312,7 +312,7 @@ def _pack(sc: CenScale, plan: _Plan):
     return stack
 
 
-def cen_scale_responses(sc: CenScale, aois: np.ndarray, view_id: int, window_size: int, rec=NULL_RECORDER,
+def cen_scale_responses(sc: CenScale, aois: np.ndarray, view_id: int, window_size: int, rec: StageRecorder = NULL_RECORDER,
                         internals: Sequence[int] = ()) -> np.ndarray:
     """The CEN maps of every landmark in one view (Patch_experts::Response's CEN branch).
 
@@ -445,7 +445,7 @@ class CenPatchExperts(ScaledExperts):
         return self.scales[scale].confidences(view_id)
 
     def response(self, gray_f32: np.ndarray, landmarks_stacked: np.ndarray, reference_shape_stacked: np.ndarray,
-                 params_global: np.ndarray, window_size: int, scale: int, rec=NULL_RECORDER,
+                 params_global: np.ndarray, window_size: int, scale: int, rec: StageRecorder = NULL_RECORDER,
                  internals: Sequence[int] = ()):
         """Patch_experts::Response with CEN experts -> patch_experts.PatchResponse (responses (n, ws, ws)
         float32, zeros for landmarks no call computes; sim_ref_to_img, sim_img_to_ref (2, 2) float32;

@@ -22,8 +22,8 @@ import cv2
 import numpy as np
 
 from pyparity.errors import ModelError
-from pyparity.pipelines.clnf.f32kernels import FMA_FUSED
-from pyparity.pipelines.clnf.pdm_kernels import (clamp_params, cv_gemv_f32, jacobian, l2_dist, matx33_mul, matx_mul,
+from pyparity.pipelines.clnf.numerics.f32kernels import FMA_FUSED
+from pyparity.pipelines.clnf.model.pdm_kernels import (clamp_params, cv_gemv_f32, jacobian, l2_dist, matx33_mul, matx_mul,
                                                  orthonormalise_finish, project, sgemm_jtwj, shape2d, shape3d,
                                                  small_rotation, split_mask_t)
 from pyparity.conventions.rotations_f32 import euler_to_matrix, euler_to_matrix_k, matrix_to_euler_k
@@ -237,7 +237,7 @@ def _mean_plus_v_loc(mean: np.ndarray, v: np.ndarray, loc: np.ndarray) -> np.nda
 def _calc_params_loop_fast(M, V, reg, locs, glob, loc, curr_error) -> tuple[np.ndarray, np.ndarray]:
     """calc_params_from_landmarks' Gauss-Newton loop (same order, same values) in fused kernels
     (pdm_fused.calc_params_*; the OpenCV calls through cv_ports' bit-exact ports)."""
-    from pyparity.pipelines.clnf.pdm_fused import (calc_params_finish, calc_params_iteration_pre,
+    from pyparity.pipelines.clnf.model.pdm_fused import (calc_params_finish, calc_params_iteration_pre,
                                                    calc_params_post_solve, calc_params_solve_and_rotate)
     k = reg.shape[0]
     split_t = split_mask_t(k)
@@ -285,7 +285,7 @@ def rotation_update_opencv(r1: np.ndarray, small: np.ndarray) -> np.ndarray:
     """The rotation step of PDM::UpdateModelParameters through OpenCV itself (cv::SVD of R', then
     cv::Rodrigues there and back): what the fused fast paths (NU-RLMS, CalcParams) fall back to where
     the numba ports decline (a zero singular value)."""
-    from pyparity.pipelines.clnf.pdm_fused import update_compose
+    from pyparity.pipelines.clnf.model.pdm_fused import update_compose
 
     _w, u, vt = cv2.SVDecomp(small)
     axis_angle, _ = cv2.Rodrigues(update_compose(r1, u, vt))

@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pyparity.errors import InputError, ModelError
-from pyparity.pipelines.clnf.cen import CenPatchExperts, read_cen_patch_experts
-from pyparity.pipelines.clnf.detect import ClnfModel
-from pyparity.pipelines.clnf.early_termination import EarlyTermination, read_early_termination
-from pyparity.pipelines.clnf.fit import FitSettings
-from pyparity.pipelines.clnf.model_files import ClnfModelFiles, clnf_entries, must_exist, read_main_model
-from pyparity.pipelines.clnf.pdm import read_pdm
+from pyparity.pipelines.clnf.experts.cen import CenPatchExperts, read_cen_patch_experts
+from pyparity.pipelines.clnf.fitting.landmarks import ClnfModel
+from pyparity.pipelines.clnf.ceclm.early_termination import EarlyTermination, read_early_termination
+from pyparity.pipelines.clnf.fitting.fit import FitSettings
+from pyparity.pipelines.clnf.model.files import ClnfModelFiles, clnf_entries, must_exist, read_main_model
+from pyparity.pipelines.clnf.model.pdm import read_pdm
 
 MAIN_FILE = "main_ceclm_general.txt"
 
@@ -87,7 +87,7 @@ def _read_cen_general(path: Path, cen_dir: Path | None) -> ClnfModelFiles:
                 # OpenFace's git tree and model mirror lack the trained CEN files (download_models.sh
                 # fetches them; `pyparity models list` shows their URLs)
                 raise InputError(f"CEN patch expert file {p} (named in {path.name}) does not exist: install "
-                                 f"OpenFace's trained CEN experts there, or give a CEN folder (--cen-dir)")
+                                 f"OpenFace's trained CEN experts there, or give a CEN folder", param="cen_dir")
             cen.append(p)
         elif module == "EarlyTermination":
             early = root / location

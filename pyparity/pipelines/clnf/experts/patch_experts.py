@@ -2,9 +2,9 @@
 
 API summary (what the fitting code calls):
 
-    from pyparity.pipelines.clnf.model_files import read_main_model
-    from pyparity.pipelines.clnf.patch_experts import load_patch_experts, gray_to_float
-    from pyparity.pipelines.clnf.validator import read_validator
+    from pyparity.pipelines.clnf.model.files import read_main_model
+    from pyparity.pipelines.clnf.experts.patch_experts import load_patch_experts, gray_to_float
+    from pyparity.pipelines.clnf.validator.cnn import read_validator
 
     model = read_main_model(model_dir / "main_clnf_general.txt")  # MainModel: .clnf.pdm, .clnf.patches_ccnf,
                                                                   # .parts[i].{name, model, mappings, parameters}, .validator
@@ -45,10 +45,10 @@ import cv2
 import numpy as np
 
 from pyparity.errors import InputError, ModelError
-from pyparity.pipelines.clnf.aoi import areas_of_interest
-from pyparity.pipelines.clnf.pdm_kernels import cv_sum_f32
-from pyparity.pipelines.clnf.ccnf import FMA_FUSED, CcnfScale, ccnf_responses_batch, read_ccnf_patch_experts
-from pyparity.pipelines.clnf.expert_views import ScaledExperts, nearest_view  # noqa: F401 (nearest_view: API)
+from pyparity.pipelines.clnf.experts.aoi import areas_of_interest
+from pyparity.pipelines.clnf.model.pdm_kernels import cv_sum_f32
+from pyparity.pipelines.clnf.experts.ccnf import FMA_FUSED, CcnfScale, ccnf_responses_batch, read_ccnf_patch_experts
+from pyparity.pipelines.clnf.experts.views import ScaledExperts, nearest_view  # noqa: F401 (nearest_view: API)
 
 
 @dataclass

@@ -28,16 +28,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from pyparity.errors import InputError
-from pyparity.pipelines.clnf.ceclm_model import CeclmModel, load_ceclm_model
-from pyparity.pipelines.clnf.detect import ROTATION_HYPOTHESES, LandmarkResult, _check_box, parts_and_refit
-from pyparity.pipelines.clnf.fit import ScaleResponse, TraceResponses, clnf_fit
-from pyparity.trace import NULL_RECORDER, Recorder
+from pyparity.pipelines.clnf.ceclm.model import CeclmModel, load_ceclm_model
+from pyparity.pipelines.clnf.fitting.landmarks import ROTATION_HYPOTHESES, LandmarkResult, checked_box, parts_and_refit
+from pyparity.pipelines.clnf.fitting.fit import ScaleResponse, TraceResponses, clnf_fit
+from pyparity.trace import NULL_RECORDER, Recorder, StageRecorder
 from pyparity.trace.stage_index import Stage, declare
 
 
 STAGES = declare(
     __name__,
-    Stage("face*/clnf/h*/resume/*", "_Fitter.complete",
+    Stage("face*/clnf/h*/resume/*", "HypothesisFitter.complete",
           "LandmarkDetectorFunc.cpp: DetectLandmarksInImageMultiHypEarlyTerm",
           "the state the completing fit starts from"),
     Stage("face*/clnf/completion_order", "fit_face_ceclm",
@@ -161,7 +161,7 @@ class CenTraceResponses(TraceResponses):
         return ScaleResponse(r.responses, r.sim_ref_to_img, r.sim_img_to_ref, r.view_id, vis, conf)
 
 
-class _Fitter:
+class HypothesisFitter:
     """One face: the response sources and the two DetectLandmarks calls of the early-termination path."""
 
     def __init__(self, gray_u8, model: CeclmModel, rec, responses_from, trace_prefix, level, validator):
@@ -189,7 +189,7 @@ class _Fitter:
             src = self.source(f"{self.tp}h{h:02d}/first_scale/", rec, CEN_INTERNALS)
         with rec.scope("first_scale"):
             return clnf_fit(self.model.clnf.pdm, src, g, loc, FIRST_SCALE_WINDOWS, self.model.clnf.settings,
-                            rec, self.level, resume=resume)
+                            rec=rec, level=self.level, resume=resume)
 
     def complete(self, h: int, g, loc, scales=None, resume=None, record_start: bool = True):
         """DetectLandmarks with window sizes [0, 9, 7, 5], the part models and (if given) the validator.
@@ -205,21 +205,23 @@ class _Fitter:
             rec.save("resume/params_local", np.asarray(loc, dtype=np.float32).reshape(-1, 1))
             rec.save("resume/window_sizes", np.asarray(ws, dtype=np.int32))
         prefix = f"{self.tp}h{h:02d}/"
-        res = clnf_fit(clnf.pdm, self.source(prefix), g, loc, ws, clnf.settings, rec, self.level, scales, resume)
+        res = clnf_fit(clnf.pdm, self.source(prefix), g, loc, ws, clnf.settings, rec=rec, level=self.level,
+                       scales=scales, resume=resume)
         g2, loc2, lm = res.params_global, res.params_local, res.landmarks_stacked
         # the hierarchical part models, merge and refit: the CCNF path's own code
-        g2, loc2, lm, parts = parts_and_refit(self.gray, clnf, g2, loc2, lm, rec, self.ref, prefix, self.level)
+        g2, loc2, lm, parts = parts_and_refit(self.gray, clnf, g2, loc2, lm, rec=rec, responses_from=self.ref,
+                                              trace_prefix=prefix, level=self.level)
         certainty = None
         if self.validator is not None and self.gray_u8 is not None:
             # CLNF::DetectLandmarks' tail with validate_detections on (tracking.validate: the CNN
             # validator when the fit succeeded, records `validation/certainty`)
-            from pyparity.pipelines.clnf.tracking import validate
+            from pyparity.pipelines.clnf.fitting.tracking import validate
             certainty, _ = validate(self.validator, self.gray_u8,
                                     LandmarkResult(res.success, lm, g2, loc2, res.model_likelihood, None), rec)
         return res, g2, loc2, lm, certainty, parts
 
 
-def fit_face_ceclm(gray_u8, bbox_xywh, model: CeclmModel, rec=NULL_RECORDER, multi_view: bool = False,
+def fit_face_ceclm(gray_u8, bbox_xywh, model: CeclmModel, rec: StageRecorder = NULL_RECORDER, multi_view: bool = False,
                    responses_from=None, trace_prefix: str = "face00/clnf/", level: int = 2,
                    validator=None) -> CeclmResult:
     """CE-CLM landmarks of one face from its box (DetectLandmarksInImageMultiHypEarlyTerm).
@@ -236,9 +238,9 @@ def fit_face_ceclm(gray_u8, bbox_xywh, model: CeclmModel, rec=NULL_RECORDER, mul
         g8 = np.asarray(gray_u8)
         if g8.ndim != 2 or g8.dtype != np.uint8:
             raise InputError(f"fit_face_ceclm needs a 2-D uint8 grayscale image, got {g8.dtype} {g8.shape}")
-    b = _check_box(bbox_xywh, None if gray_u8 is None else np.asarray(gray_u8).shape)
+    b = checked_box(bbox_xywh, None if gray_u8 is None else np.asarray(gray_u8).shape)
     pdm = model.clnf.pdm
-    f = _Fitter(gray_u8, model, rec, responses_from, trace_prefix, level, validator)
+    f = HypothesisFitter(gray_u8, model, rec, responses_from, trace_prefix, level, validator)
     hyps = ROTATION_HYPOTHESES if multi_view else ((0.0, 0.0, 0.0),)
     stored = []      # (likelihood, params_global, params_local) of the hypotheses that did not pass
     done = None
@@ -283,29 +285,29 @@ def fit_face_ceclm(gray_u8, bbox_xywh, model: CeclmModel, rec=NULL_RECORDER, mul
         h, res, g, loc, lm, cert, parts = done
         # C++ restores the best completion's parameters, landmarks and detection_success, but not its
         # detection_certainty: the model keeps the last completion's
-        success = _success(res, cert)
+        success = fit_succeeded(res, cert)
         cert = last_cert
     if rec.enabled:
         rec.save("early_terminated", np.int32(early))
         rec.save("best_hypothesis", np.int32(h))
     if early:
-        success = _success(res, cert)
+        success = fit_succeeded(res, cert)
     return CeclmResult(success, lm, g, loc, res.model_likelihood, res.landmark_likelihoods, parts,
                        best_hypothesis=h, early_terminated=early, view_id=res.view_id,
                        detection_certainty=None if cert is None else float(cert))
 
 
 def _completion_order(likelihoods) -> list[int]:
-    from pyparity.pipelines.clnf.early_termination import completion_order
+    from pyparity.pipelines.clnf.ceclm.early_termination import completion_order
     return completion_order(likelihoods, MAX_COMPLETED)
 
 
-def _success(res, certainty) -> bool:
+def fit_succeeded(res, certainty) -> bool:
     """CLNF::DetectLandmarks' detection_success: the validator's verdict when it ran, else the fit's."""
     return bool(res.success) if certainty is None else bool(res.success and certainty > _validation_boundary())
 
 
 def _validation_boundary() -> np.float32:
     """FaceModelParameters::validation_boundary (0.725 for CE-CLM as for CCNF), as tracking.validate."""
-    from pyparity.pipelines.clnf.tracking import VALIDATION_BOUNDARY
+    from pyparity.pipelines.clnf.fitting.tracking import VALIDATION_BOUNDARY
     return np.float32(VALIDATION_BOUNDARY)

@@ -11,7 +11,7 @@ import math
 import numba
 import numpy as np
 
-from pyparity.pipelines.clnf.f32kernels import expf
+from pyparity.pipelines.clnf.numerics.f32kernels import expf
 
 _STEP = np.float32(0.1)
 

@@ -24,9 +24,9 @@ from pathlib import Path
 import numpy as np
 
 from pyparity.errors import InputError, ModelError
-from pyparity.pipelines.clnf.matbin import MatBinReader
-from pyparity.pipelines.clnf import validator_kernels as vk
-from pyparity.pipelines.clnf.paw import Paw
+from pyparity.pipelines.clnf.model.matbin import MatBinReader
+from pyparity.pipelines.clnf.validator import kernels as vk
+from pyparity.pipelines.clnf.validator.paw import Paw
 
 
 @dataclass
@@ -97,7 +97,7 @@ class DetectionValidator:
 
     def cnn_output_reference(self, orientation, gray: np.ndarray, landmarks_stacked: np.ndarray) -> np.ndarray | None:
         """`cnn_output` through the plain NumPy forms (validator_numpy): the fast path's reference."""
-        from pyparity.pipelines.clnf import validator_numpy
+        from pyparity.pipelines.clnf.validator import numpy_path as validator_numpy
         return validator_numpy.cnn_output(self, orientation, gray, landmarks_stacked)
 
 

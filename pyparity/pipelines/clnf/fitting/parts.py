@@ -13,9 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from pyparity.pipelines.clnf import scopes
-from pyparity.pipelines.clnf.fit import FitSettings, clnf_fit
-from pyparity.pipelines.clnf.pdm import PDM
-from pyparity.trace import NULL_RECORDER
+from pyparity.pipelines.clnf.fitting.fit import FitSettings, clnf_fit
+from pyparity.pipelines.clnf.model.pdm import PDM
+from pyparity.trace import NULL_RECORDER, StageRecorder
 from pyparity.trace.stage_index import Stage, declare
 
 
@@ -56,7 +56,7 @@ def extract_part_landmarks(main_stacked: np.ndarray, n_main: int, spec: PartSpec
 
 
 def fit_part(spec: PartSpec, main_landmarks: np.ndarray, main_scale: float, n_main: int, source_factory,
-             rec=NULL_RECORDER, level: int = 2) -> tuple[np.ndarray, bool, np.ndarray, np.ndarray]:
+             rec: StageRecorder = NULL_RECORDER, level: int = 2) -> tuple[np.ndarray, bool, np.ndarray, np.ndarray]:
     """One part: returns (part landmarks_stacked (2·n_part,) float32, whether it was fitted, its
     params_global, params_local) — the fitted parameters, or PDM::CalcParams of its input landmarks
     when it was not fitted (the part model's state after DetectLandmarks, which gaze reads).
@@ -73,7 +73,7 @@ def fit_part(spec: PartSpec, main_landmarks: np.ndarray, main_scale: float, n_ma
             rec.save("init/params_global", g.copy())
             rec.save("init/params_local", loc.reshape(-1, 1))
             rec.save("init/window_sizes", np.asarray(spec.window_sizes, dtype=np.int32))
-        res = clnf_fit(spec.pdm, source_factory(spec), g, loc, spec.window_sizes, spec.settings, rec, level)
+        res = clnf_fit(spec.pdm, source_factory(spec), g, loc, spec.window_sizes, spec.settings, rec=rec, level=level)
         lm, g, loc = res.landmarks_stacked, res.params_global, res.params_local
     else:
         lm = spec.pdm.calc_shape_2d(loc, g)
@@ -83,7 +83,7 @@ def fit_part(spec: PartSpec, main_landmarks: np.ndarray, main_scale: float, n_ma
 
 
 def merge_and_refit(pdm: PDM, main_landmarks: np.ndarray, parts: list[tuple[PartSpec, np.ndarray]],
-                    rec=NULL_RECORDER) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                    rec: StageRecorder = NULL_RECORDER) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Write the parts' landmarks into the main ones, then PDM::CalcParams + CalcShape2D.
     Returns (params_global, params_local, landmarks_stacked) of the refit."""
     n = pdm.n_points

@@ -19,7 +19,7 @@ start (relative to the face's `faceNN/clnf/`):
                                         reference's state there
   hNN/parts, hNN/parts/<name>, hNN/refit
                                         the part models / one part / the refit from the reference's
-                                        `hNN/fit/*` (detect.fit_from_reference: the CCNF path's code)
+                                        `hNN/fit/*` (landmarks.fit_from_reference: the CCNF path's code)
 gray_u8 None replays the reference's response maps (then every scale that runs must have them).
 Records, in the caller's scope, the reference's names from the start point on (`hNN/...`).
 """
@@ -31,8 +31,8 @@ import re
 import numpy as np
 
 from pyparity.errors import InputError
-from pyparity.pipelines.clnf import detect
-from pyparity.pipelines.clnf.ceclm import CeclmModel, CeclmResult, _Fitter, _success, fit_face_ceclm
+from pyparity.pipelines.clnf.fitting import landmarks
+from pyparity.pipelines.clnf.ceclm.fit import CeclmModel, CeclmResult, HypothesisFitter, fit_succeeded, fit_face_ceclm
 
 START_NAMES_HELP = ("box, hNN/init, hNN/first_scale/fit/s0/{rigid,nonrigid}/itNN, hNN/resume, hNN/fit/sK, "
                     "hNN/fit/sK/{rigid,nonrigid}/itNN, hNN/parts, hNN/parts/<part name>, hNN/refit")
@@ -52,7 +52,7 @@ def _n_hypotheses(ref, face_prefix: str) -> int:
 
 def _result(h: int, out, early: bool) -> CeclmResult:
     res, g, loc, lm, cert, parts = out
-    return CeclmResult(_success(res, cert), lm, g, loc, res.model_likelihood, res.landmark_likelihoods, parts,
+    return CeclmResult(fit_succeeded(res, cert), lm, g, loc, res.model_likelihood, res.landmark_likelihoods, parts,
                        best_hypothesis=h,
                        early_terminated=early, view_id=int(getattr(res, "view_id", 0)),
                        detection_certainty=None if cert is None else float(cert))
@@ -75,12 +75,12 @@ def ceclm_fit_from_reference(ref, face_prefix: str, start: str, model: CeclmMode
     hyp, what, fs_phase, fs_it, k, phase, it = m.groups()
     h = int(hyp)
     hp = f"{face_prefix}h{hyp}/"
-    f = _Fitter(gray_u8, model, rec, ref if gray_u8 is None else None, face_prefix, level, validator)
+    f = HypothesisFitter(gray_u8, model, rec, ref if gray_u8 is None else None, face_prefix, level, validator)
     if what.startswith("parts") or what == "refit":
-        r = detect.fit_from_reference(ref, face_prefix, start, model.clnf, gray_u8, rec, level)
+        r = landmarks.fit_from_reference(ref, face_prefix, start, model.clnf, gray_u8, rec, level)
         cert = None
         if validator is not None and gray_u8 is not None:
-            from pyparity.pipelines.clnf.tracking import validate
+            from pyparity.pipelines.clnf.fitting.tracking import validate
             with rec.scope(f"h{hyp}"):
                 cert, _ = validate(validator, gray_u8, r, rec)
         early = bool(ref.get(face_prefix + "early_terminated", 1))
@@ -91,7 +91,7 @@ def ceclm_fit_from_reference(ref, face_prefix: str, start: str, model: CeclmMode
             loc0 = _arr(ref, hp + "init/params_local", start).astype(np.float32).reshape(-1)
             resume = None
             if fs_phase is not None:
-                resume = detect._iteration_resume(ref, hp + "first_scale/", 0, fs_phase, int(fs_it), start, g0, loc0)
+                resume = landmarks.iteration_resume(ref, hp + "first_scale/", 0, fs_phase, int(fs_it), start, g0, loc0)
             fs = f.first_scale(h, g0, loc0, resume)
             d = model.early_term.decide(fs.model_likelihood, fs.view_id)
             if rec.enabled:
@@ -122,7 +122,7 @@ def ceclm_fit_from_reference(ref, face_prefix: str, start: str, model: CeclmMode
         else:
             g = _arr(ref, hp + "resume/params_global", start).astype(np.float32).reshape(6)
             loc = _arr(ref, hp + "resume/params_local", start).astype(np.float32).reshape(-1)
-        resume = None if phase is None else detect._iteration_resume(ref, hp, k, phase, int(it), start, g, loc)
+        resume = None if phase is None else landmarks.iteration_resume(ref, hp, k, phase, int(it), start, g, loc)
         n_scales = len(model.experts.patch_scaling)
         return _result(h, f.complete(h, g, loc, scales=list(range(k, n_scales)), resume=resume, record_start=False),
                        early)

@@ -17,7 +17,7 @@ import cv2
 import numba
 import numpy as np
 
-from pyparity.pipelines.clnf import validator_kernels
+from pyparity.pipelines.clnf.validator import kernels as validator_kernels
 
 
 @dataclass

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from pyparity.pipelines.clnf import scopes
-from pyparity.pipelines.clnf.detect import ClnfModel, LandmarkResult, detect_landmarks
-from pyparity.trace import NULL_RECORDER
+from pyparity.pipelines.clnf.fitting.landmarks import ClnfModel, LandmarkResult, detect_landmarks
+from pyparity.trace import NULL_RECORDER, StageRecorder
 from pyparity.trace.stage_index import Stage, declare
 
 
@@ -59,7 +59,7 @@ class TrackingState:
                        detection_certainty=np.float32(certainty))
 
 
-def validate(validator, gray_u8, res: LandmarkResult, rec=NULL_RECORDER) -> tuple[np.float32, bool]:
+def validate(validator, gray_u8, res: LandmarkResult, rec: StageRecorder = NULL_RECORDER) -> tuple[np.float32, bool]:
     """CLNF::DetectLandmarks' tail: the CNN validator when the fit succeeded (records
     `validation/certainty`), else certainty 0 and failure; without a validator the fit's success."""
     if validator is None or not bool(res.success):
@@ -73,7 +73,7 @@ def validate(validator, gray_u8, res: LandmarkResult, rec=NULL_RECORDER) -> tupl
     return cert, bool(cert > np.float32(VALIDATION_BOUNDARY))
 
 
-def track_frame(gray_u8, state: TrackingState, model: ClnfModel, validator=None, rec=NULL_RECORDER,
+def track_frame(gray_u8, state: TrackingState, model: ClnfModel, validator=None, rec: StageRecorder = NULL_RECORDER,
                 level: int = 1, responses_from=None, trace_prefix: str = "face00/") -> tuple[LandmarkResult, TrackingState]:
     """One tracked frame from an initialised `state`: records `init/...`, `fit/...`, `parts/...`,
     `parts_merged/...`, `refit/...`, `validation/certainty` in the caller's scope (the reference puts
@@ -88,7 +88,8 @@ def track_frame(gray_u8, state: TrackingState, model: ClnfModel, validator=None,
         rec.save("init/params_local", loc.reshape(-1, 1))
         rec.save("init/window_sizes", np.asarray(ws, dtype=np.int32))
     gray_f32 = None if gray_u8 is None else np.asarray(gray_u8).astype(np.float32)
-    res = detect_landmarks(gray_f32, model, g, loc, ws, rec, responses_from, trace_prefix, True, level)
+    res = detect_landmarks(gray_f32, model, g, loc, ws, rec=rec, responses_from=responses_from,
+                           trace_prefix=trace_prefix, level=level)
     cert, ok = validate(validator, gray_u8, res, rec)
     fails = -1 if ok else state.failures_in_a_row + 1
     return res, replace(state.with_result(res, cert, ok), failures_in_a_row=fails)

@@ -13,9 +13,9 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from pyparity.pipelines.clnf.cv_ports import cholesky_solve_f32, rodrigues_m2v_f32, rodrigues_v2m_f32, svd3_f32
-from pyparity.pipelines.clnf.f32kernels import fma
-from pyparity.pipelines.clnf.pdm_kernels import (clamp_params, cv_gemv_f32, jacobian, l2_dist, matx33_mul,
+from pyparity.pipelines.clnf.numerics.cv_ports import cholesky_solve_f32, rodrigues_m2v_f32, rodrigues_v2m_f32, svd3_f32
+from pyparity.pipelines.clnf.numerics.f32kernels import fma
+from pyparity.pipelines.clnf.model.pdm_kernels import (clamp_params, cv_gemv_f32, jacobian, l2_dist, matx33_mul,
                                                  orthonormalise_finish,
                                                  project, shape3d, small_rotation)
 from pyparity.conventions.rotations_f32 import euler_to_matrix_k, matrix_to_euler_k

@@ -27,9 +27,10 @@ import numba
 import numpy as np
 
 from pyparity.errors import ModelError
-from pyparity.pipelines.clnf.expert_views import ViewedScale
-from pyparity.pipelines.clnf.matbin import MatBinReader
-from pyparity.pipelines.clnf.f32kernels import (FMA_FUSED, expf_neg_into, matvec_t, n_block_split, sgemm_row,
+from pyparity.pipelines.clnf.experts.views import ViewedScale
+from pyparity.pipelines.clnf.model.matbin import MatBinReader
+from pyparity.pipelines.clnf.numerics.lapack_threads import single_thread_lapack
+from pyparity.pipelines.clnf.numerics.f32kernels import (FMA_FUSED, expf_neg_into, matvec_t, n_block_split, sgemm_row,
                                                 sgemm_row_rowwise, sgemm_rows2)
 
 @dataclass
@@ -151,18 +152,14 @@ def _invert_cholesky(a: np.ndarray) -> np.ndarray:
     Below 100x100 OpenCV uses its own CholImpl, reproduced bit for bit. From 100x100 (window size 11)
     OpenCV hands the matrix to LAPACK sposv (uplo 'L', b = I, the row-major arrays read as column-major),
     in the reference OpenBLAS 0.3.21 with its Haswell kernels, on one thread. The same LAPACK call is
-    made here through SciPy's bundled OpenBLAS on one thread (fit.single_thread_lapack: with more, the
+    made here through SciPy's bundled OpenBLAS on one thread (single_thread_lapack: with more, the
     factorisation runs in another order) with the Haswell kernels (OPENBLAS_CORETYPE=Haswell, which
     importing pyparity sets): the window-11 responses then come out bit-identical on every shared dump.
     With the AVX-512 kernels only ~51% of their values do (max abs error 1.2e-7)."""
     if a.shape[0] >= 100:
         from scipy.linalg import lapack
 
-        # one OpenBLAS thread, as the reference's sposv ran (fit.single_thread_lapack); imported here
-        # because fit.py imports this module
-        from pyparity.pipelines.clnf.fit import single_thread_lapack
-
-        with single_thread_lapack():
+        with single_thread_lapack():   # one OpenBLAS thread, as the reference's sposv ran
             _, x, info = lapack.sposv(np.asfortranarray(a), np.eye(a.shape[0], dtype=np.float32), lower=1)
         if info != 0:
             raise ModelError("CCNF Sigma^-1 is not positive definite (corrupt patch expert file?)")

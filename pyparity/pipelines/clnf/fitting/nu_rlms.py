@@ -10,15 +10,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pyparity.pipelines.clnf.mean_shift import (kde_mean_shift, kde_table, landmark_likelihoods,
+from pyparity.pipelines.clnf.fitting.mean_shift import (kde_mean_shift, kde_table, landmark_likelihoods,
                                                 landmark_likelihoods_fast)
-from pyparity.pipelines.clnf.f32kernels import FMA_FUSED
-from pyparity.pipelines.clnf.pdm import PDM, cholesky_solve, minus_diag_times, rotation_update_opencv
-from pyparity.pipelines.clnf.pdm_fused import solve_and_rotate, update_pre
-from pyparity.pipelines.clnf.pdm_kernels import cv_gemv_f32, sgemm_jtwj, split_mask_t
-from pyparity.pipelines.clnf.rlms_kernels import (rlms_finish_then_pre, rlms_iteration_pre, to_image_frame,
+from pyparity.pipelines.clnf.numerics.f32kernels import FMA_FUSED
+from pyparity.pipelines.clnf.model.pdm import PDM, cholesky_solve, minus_diag_times, rotation_update_opencv
+from pyparity.pipelines.clnf.model.pdm_fused import solve_and_rotate, update_pre
+from pyparity.pipelines.clnf.model.pdm_kernels import cv_gemv_f32, sgemm_jtwj, split_mask_t
+from pyparity.pipelines.clnf.fitting.rlms_kernels import (rlms_finish_then_pre, rlms_iteration_pre, to_image_frame,
                                                   window_offsets)
-from pyparity.trace import NULL_RECORDER
+from pyparity.trace import NULL_RECORDER, StageRecorder
 from pyparity.pipelines.clnf import scopes
 from pyparity.trace.stage_index import Stage, declare
 
@@ -96,7 +96,7 @@ def _shape_change(a: np.ndarray, b: np.ndarray) -> float:
 def nu_rlms(pdm: PDM, responses: np.ndarray, params_global, params_local, base_shape: np.ndarray,
             sim_img_to_ref: np.ndarray, sim_ref_to_img: np.ndarray, window_size: int, visible: np.ndarray,
             w_diag: np.ndarray, reg_factor, sigma, rigid: bool, compute_lhood: bool = False,
-            n_iterations: int = 5, rec=NULL_RECORDER, level: int = 2, start_iteration: int = 0,
+            n_iterations: int = 5, rec: StageRecorder = NULL_RECORDER, level: int = 2, start_iteration: int = 0,
             previous_shape=None, dxs=None, dys=None) -> RlmsResult:
     """CLNF::NU_RLMS.
 

@@ -25,11 +25,11 @@ from pathlib import Path
 import numpy as np
 
 from pyparity.errors import InputError
-from pyparity.pipelines.clnf.fit import ExpertResponses, FitResume, FitSettings, TraceResponses, clnf_fit
-from pyparity.pipelines.clnf.parts import PartSpec, fit_part, merge_and_refit
-from pyparity.pipelines.clnf.patch_experts import gray_to_float
-from pyparity.pipelines.clnf.pdm import PDM, read_pdm
-from pyparity.trace import NULL_RECORDER
+from pyparity.pipelines.clnf.fitting.fit import ExpertResponses, FitResume, FitSettings, TraceResponses, clnf_fit
+from pyparity.pipelines.clnf.fitting.parts import PartSpec, fit_part, merge_and_refit
+from pyparity.pipelines.clnf.experts.patch_experts import gray_to_float
+from pyparity.pipelines.clnf.model.pdm import PDM, read_pdm
+from pyparity.trace import NULL_RECORDER, StageRecorder
 from pyparity.trace.stage_index import Stage, declare
 
 
@@ -63,7 +63,7 @@ class ClnfModel:
     def experts(self, key, files):
         """Patch experts, loaded on first use (key: 'main' or a part name)."""
         if key not in self._experts:
-            from pyparity.pipelines.clnf.patch_experts import load_patch_experts
+            from pyparity.pipelines.clnf.experts.patch_experts import load_patch_experts
             self._experts[key] = load_patch_experts(files)
         return self._experts[key]
 
@@ -71,7 +71,7 @@ class ClnfModel:
 def load_clnf_model(main_path: str | Path) -> ClnfModel:
     """Read main_clnf_general.txt (model_files.read_main_model) and every PDM it names."""
     from pyparity.errors import ModelError
-    from pyparity.pipelines.clnf.model_files import read_main_model
+    from pyparity.pipelines.clnf.model.files import read_main_model
     main = read_main_model(main_path)
     pdm = read_pdm(main.clnf.pdm)
     parts = [(p, read_pdm(p.model.clnf.pdm)) for p in main.parts]
@@ -103,7 +103,7 @@ class LandmarkResult:
     parts: dict = field(default_factory=dict)   # part name -> PartState, for the parts this run fitted
 
 
-def _check_box(bbox, shape) -> np.ndarray:
+def checked_box(bbox, shape) -> np.ndarray:
     b = np.asarray(bbox, dtype=np.float64).reshape(-1)
     if b.size != 4 or not np.all(np.isfinite(b)):
         raise InputError(f"face box must be 4 finite numbers x,y,w,h, got {b.tolist()}")
@@ -129,8 +129,9 @@ def _part_spec(model: ClnfModel, part, ppdm, responses_from, trace_prefix: str):
     return spec, experts, pprefix
 
 
-def parts_and_refit(gray_f32, model: ClnfModel, params_global, params_local, landmarks_stacked, rec=NULL_RECORDER,
-                    responses_from=None, trace_prefix: str = "", level: int = 2, only: str | None = None,
+def parts_and_refit(gray_f32, model: ClnfModel, params_global, params_local, landmarks_stacked, *,
+                    rec: StageRecorder = NULL_RECORDER, responses_from=None, trace_prefix: str = "", level: int = 2,
+                    only: str | None = None,
                     reference=None, reference_prefix: str = ""):
     """The hierarchical part of CLNF::DetectLandmarks after Fit: every part model from the main
     landmarks, then (if any part was fitted) merge + PDM::CalcParams refit. Returns (params_global,
@@ -167,8 +168,9 @@ def parts_and_refit(gray_f32, model: ClnfModel, params_global, params_local, lan
     return g, loc, lm, states
 
 
-def detect_landmarks(gray_f32, model: ClnfModel, params_global, params_local, window_sizes, rec=NULL_RECORDER,
-                     responses_from=None, trace_prefix: str = "", parts: bool = True, level: int = 2,
+def detect_landmarks(gray_f32, model: ClnfModel, params_global, params_local, window_sizes, *,
+                     rec: StageRecorder = NULL_RECORDER, responses_from=None, trace_prefix: str = "",
+                     parts: bool = True, level: int = 2,
                      scales=None, resume=None) -> LandmarkResult:
     """CLNF::DetectLandmarks from given parameters: Fit, hierarchical parts, merge + refit (no validator).
 
@@ -182,15 +184,17 @@ def detect_landmarks(gray_f32, model: ClnfModel, params_global, params_local, wi
         src = TraceResponses(responses_from, trace_prefix)
     else:
         src = ExpertResponses(model.experts("main", model.main), pdm, gray_f32)
-    res = clnf_fit(pdm, src, params_global, params_local, window_sizes, model.settings, rec, level, scales, resume)
+    res = clnf_fit(pdm, src, params_global, params_local, window_sizes, model.settings, rec=rec, level=level,
+                   scales=scales, resume=resume)
     g, loc, lm = res.params_global, res.params_local, res.landmarks_stacked
     states = {}
     if parts:
-        g, loc, lm, states = parts_and_refit(gray_f32, model, g, loc, lm, rec, responses_from, trace_prefix, level)
+        g, loc, lm, states = parts_and_refit(gray_f32, model, g, loc, lm, rec=rec, responses_from=responses_from,
+                                             trace_prefix=trace_prefix, level=level)
     return LandmarkResult(res.success, lm, g, loc, res.model_likelihood, res.landmark_likelihoods, states)
 
 
-def fit_landmarks(image, bbox_xywh, model: ClnfModel, rec=NULL_RECORDER, responses_from=None,
+def fit_landmarks(image, bbox_xywh, model: ClnfModel, rec: StageRecorder = NULL_RECORDER, responses_from=None,
                   trace_prefix: str = "face00/clnf/h00/", hypothesis: int = 0, rotation=(0.0, 0.0, 0.0),
                   parts: bool = True, level: int = 2) -> LandmarkResult:
     """CLNF landmark fitting from a box with one rotation hypothesis (DetectLandmarksInImage's loop body).
@@ -204,7 +208,7 @@ def fit_landmarks(image, bbox_xywh, model: ClnfModel, rec=NULL_RECORDER, respons
         raise InputError("fit_landmarks needs an image (or responses_from=<reference trace>)")
     if image is not None and np.asarray(image).dtype != np.uint8:
         raise InputError(f"CLNF fits an 8-bit grayscale image (as OpenFace converts it), got {np.asarray(image).dtype}")
-    b = _check_box(bbox_xywh, shape)
+    b = checked_box(bbox_xywh, shape)
     gray_f32 = None if image is None else gray_to_float(np.asarray(image))
     pdm = model.pdm
     rot = np.asarray(rotation, dtype=np.float64).reshape(3)
@@ -217,8 +221,8 @@ def fit_landmarks(image, bbox_xywh, model: ClnfModel, rec=NULL_RECORDER, respons
             rec.save("init/params_global", g0)
             rec.save("init/params_local", loc0.reshape(-1, 1))
             rec.save("init/window_sizes", np.asarray(model.window_sizes, dtype=np.int32))
-        return detect_landmarks(gray_f32, model, g0, loc0, model.window_sizes, rec, responses_from, trace_prefix,
-                                parts, level)
+        return detect_landmarks(gray_f32, model, g0, loc0, model.window_sizes, rec=rec, responses_from=responses_from,
+                                trace_prefix=trace_prefix, parts=parts, level=level)
 
 
 # FeatureExtraction's multi_view hypotheses (DetectLandmarksInImage, cv::Vec3d radians)
@@ -226,7 +230,7 @@ ROTATION_HYPOTHESES = ((0, 0, 0), (0, -0.5236, 0), (0, 0.5236, 0), (0, -0.96, 0)
                        (0, 0, -0.5236), (0, -1.57, 0), (0, 1.57, 0), (0, -1.22, 0.698), (0, 1.22, -0.698))
 
 
-def fit_landmarks_multi(image, bbox_xywh, model: ClnfModel, rec=NULL_RECORDER, responses_from=None,
+def fit_landmarks_multi(image, bbox_xywh, model: ClnfModel, rec: StageRecorder = NULL_RECORDER, responses_from=None,
                         trace_prefix: str = "face00/clnf/", hypotheses=ROTATION_HYPOTHESES, level: int = 2):
     """DetectLandmarksInImageMultiHypBasic: every hypothesis, keep the first with the highest
     model likelihood (strictly greater replaces). Returns (best LandmarkResult, its index)."""
@@ -261,7 +265,7 @@ def _scale_start(ref, hp: str, k: int, start: str) -> tuple[np.ndarray, np.ndarr
             _ref_array(ref, hp + "init/params_local", start).astype(np.float32).reshape(-1))
 
 
-def _iteration_resume(ref, hp: str, k: int, phase: str, it: int, start: str, g0, loc0) -> FitResume:
+def iteration_resume(ref, hp: str, k: int, phase: str, it: int, start: str, g0, loc0) -> FitResume:
     """FitResume at `fit/sK/<phase>/itNN`: that iteration's input parameters from the reference."""
     sp = f"{hp}fit/s{k}/"
     _ref_array(ref, f"{sp}{phase}/it{it:02d}/shape_stacked", start)   # the point must have been recorded
@@ -283,7 +287,7 @@ def _iteration_resume(ref, hp: str, k: int, phase: str, it: int, start: str, g0,
 
 
 def fit_from_reference(ref_trace, face_prefix: str, start: str, model: ClnfModel, gray_u8=None,
-                       rec=NULL_RECORDER, level: int = 2) -> LandmarkResult:
+                       rec: StageRecorder = NULL_RECORDER, level: int = 2) -> LandmarkResult:
     """Stage isolation: run the CLNF fitting from the reference's own state at a recorded point.
 
     ref_trace: a reference Trace (e.g. an OpenFace dump); face_prefix: where that face's CLNF stages
@@ -329,14 +333,15 @@ def fit_from_reference(ref_trace, face_prefix: str, start: str, model: ClnfModel
             if what == "init":
                 g0 = _ref_array(ref, hp + "init/params_global", start).astype(np.float32)
                 loc0 = _ref_array(ref, hp + "init/params_local", start).astype(np.float32).reshape(-1)
-                return detect_landmarks(gray_f32, model, g0, loc0, ws, rec, responses_from, hp, True, level)
+                return detect_landmarks(gray_f32, model, g0, loc0, ws, rec=rec, responses_from=responses_from,
+                                        trace_prefix=hp, level=level)
             k = int(k)
             _ref_array(ref, f"{hp}fit/s{k}/window_size", start)
             g0, loc0 = _scale_start(ref, hp, k, start)
-            resume = None if phase is None else _iteration_resume(ref, hp, k, phase, int(it), start, g0, loc0)
+            resume = None if phase is None else iteration_resume(ref, hp, k, phase, int(it), start, g0, loc0)
             scales = [j for j in range(k, len(ws))]
-            return detect_landmarks(gray_f32, model, g0, loc0, ws, rec, responses_from, hp, True, level, scales,
-                                    resume)
+            return detect_landmarks(gray_f32, model, g0, loc0, ws, rec=rec, responses_from=responses_from,
+                                    trace_prefix=hp, level=level, scales=scales, resume=resume)
         success = bool(int(_ref_array(ref, hp + "fit/success", start)))
         ll = np.float32(_ref_array(ref, hp + "fit/model_likelihood", start))
         if what.startswith("parts"):
@@ -348,8 +353,9 @@ def fit_from_reference(ref_trace, face_prefix: str, start: str, model: ClnfModel
             g = _ref_array(ref, hp + "fit/params_global", start).astype(np.float32)
             loc = _ref_array(ref, hp + "fit/params_local", start).astype(np.float32).reshape(-1)
             lm = _ref_array(ref, hp + "fit/landmarks_stacked", start).astype(np.float32).reshape(-1)
-            g, loc, lm, states = parts_and_refit(gray_f32, model, g, loc, lm, rec, responses_from, hp, level, part,
-                                                 ref, hp)
+            g, loc, lm, states = parts_and_refit(gray_f32, model, g, loc, lm, rec=rec, responses_from=responses_from,
+                                                 trace_prefix=hp, level=level, only=part, reference=ref,
+                                                 reference_prefix=hp)
             return LandmarkResult(success, lm, g, loc, ll, None, states)
         merged = _ref_array(ref, hp + "parts_merged/landmarks_stacked", start).astype(np.float32).reshape(-1)
         g, loc = model.pdm.calc_params_from_landmarks(merged, fast=not rec.enabled)

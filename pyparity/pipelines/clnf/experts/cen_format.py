@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from pyparity.errors import ModelError
-from pyparity.pipelines.clnf.expert_views import ViewedScale
-from pyparity.pipelines.clnf.matbin import CV_DTYPES, MatBinReader
+from pyparity.pipelines.clnf.experts.views import ViewedScale
+from pyparity.pipelines.clnf.model.matbin import CV_DTYPES, MatBinReader
 
 CEN_RECORD_TYPE = 6            # CEN_patch_expert::Read's sanity value
 ACT_SIGMOID = 0

@@ -8,7 +8,7 @@ import numba
 import numpy as np
 
 from pyparity.errors import InputError
-from pyparity.pipelines.clnf.f32kernels import expf_neg_into, n_block_split, sgemm_row, sgemm_rows2
+from pyparity.pipelines.clnf.numerics.f32kernels import expf_neg_into, n_block_split, sgemm_row, sgemm_rows2
 
 
 # ---------------------------------------------------------------------------------------------

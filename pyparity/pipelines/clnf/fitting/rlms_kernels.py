@@ -14,9 +14,9 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from pyparity.pipelines.clnf.mean_shift import mean_shift_tabled
-from pyparity.pipelines.clnf.pdm_fused import hessian_and_rhs, update_finish
-from pyparity.pipelines.clnf.pdm_kernels import jacobian, shape2d, shape3d
+from pyparity.pipelines.clnf.fitting.mean_shift import mean_shift_tabled
+from pyparity.pipelines.clnf.model.pdm_fused import hessian_and_rhs, update_finish
+from pyparity.pipelines.clnf.model.pdm_kernels import jacobian, shape2d, shape3d
 from pyparity.conventions.rotations_f32 import euler_to_matrix_k
 
 

@@ -14,7 +14,7 @@ import math
 import numba
 import numpy as np
 
-from pyparity.pipelines.clnf.f32kernels import FMA_FUSED, fma
+from pyparity.pipelines.clnf.numerics.f32kernels import FMA_FUSED, fma
 
 _MASKS: dict = {}
 

@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from pyparity.errors import ModelError
-from pyparity.pipelines.clnf.matbin import MatBinReader
-from pyparity.pipelines.clnf.model_files import must_exist, read_lines
+from pyparity.pipelines.clnf.model.matbin import MatBinReader
+from pyparity.pipelines.clnf.model.files import must_exist, read_lines
 
 # FaceAnalyser.h RegressorType
 SVR_STATIC, SVR_DYNAMIC, SVM_STATIC, SVM_DYNAMIC = 0, 1, 4, 5
