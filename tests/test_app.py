@@ -83,9 +83,9 @@ def test_json_to_standard_output_and_table_to_standard_error(pair, capsys):
     ref, cand, _ = pair
     assert main(["diff", str(ref), str(cand), "--json", "-"]) == 1
     captured = capsys.readouterr()
-    doc = json.loads(captured.out)
+    doc = json.loads(captured.out)  # standard output holds the JSON document and nothing else
     assert doc["ok"] is False and doc["policy"].endswith("mtcnn.toml")
-    assert "FIRST DIVERGENCE mtcnn/onet/input_boxes" in captured.err and "FIRST DIVERGENCE" not in captured.out
+    assert "FIRST DIVERGENCE mtcnn/onet/input_boxes" in captured.err and "align with:" not in captured.out
 
 
 def test_reports_need_a_reference_and_max_rows_is_checked():

@@ -64,8 +64,9 @@ def _use(spec: Path, pipeline: str) -> None:
 def test_gate_pass_fail_and_update_in_parallel(toy, tmp_path):
     corpus = load_corpus(toy)
     opts = GateOptions(goldens=corpus.goldens)
-    with pytest.raises(Exception, match="does not exist.*--update"):
+    with pytest.raises(Exception, match="does not exist.*update run blesses") as exc:
         run_gate(corpus, opts, jobs=2, progress=False)
+    assert exc.value.param == "update"
     created = run_gate(corpus, GateOptions(goldens=corpus.goldens, update=True), jobs=2, progress=False)
     assert [o.status for o in created] == ["new"] * 3
     assert sorted(p.name for p in (tmp_path / "g" / "toy").iterdir()) == ["001", "002", "sample1"]
