@@ -167,8 +167,8 @@ def test_bad_input_exits_2(clip, tmp_path, capsys):
         "nan": (_npz(tmp_path, "n.npz", nan, vis), [], "frame 3, joint 9"),
         "vis": (_npz(tmp_path, "v.npz", kp, np.where(np.arange(8)[:, None] == 2, 0, vis)), [], "all-zero visibility at frame 2"),
         "torso": (_npz(tmp_path, "t.npz", np.full_like(kp, 0.5), vis), [], "zero 2D torso"),
-        "height": (_npz(tmp_path, "h.npz", kp, vis), ["--height", "0"], "height must be > 0"),
-        "height_neg": (_npz(tmp_path, "h2.npz", kp, vis), ["--height", "-1.7"], "height must be > 0"),
+        "height": (_npz(tmp_path, "h.npz", kp, vis), ["--height", "0"], "--height 0.0: must be > 0 m"),
+        "height_neg": (_npz(tmp_path, "h2.npz", kp, vis), ["--height", "-1.7"], "--height -1.7: must be > 0 m"),
     }
     for name, (path, extra, msg) in cases.items():
         capsys.readouterr()
