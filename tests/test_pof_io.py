@@ -177,7 +177,7 @@ def test_bad_input_exits_2(clip, tmp_path, capsys):
         assert msg in err and "Traceback" not in err, (name, err)
     good = _npz(tmp_path, "g.npz", kp, vis)
     assert main(["run", "pof", good, "--model", "lstm", "--synthetic"]) == 2
-    assert "unknown POF model variant 'lstm'" in capsys.readouterr().err
+    assert "'lstm' is not one of 'semgcn-temporal', 'semgcn', 'gcn', 'transformer'" in capsys.readouterr().err
 
 
 def test_nan_in_output_is_warned_with_frame_and_joint(clip):
