@@ -29,7 +29,7 @@ def gate(
 
     Exit code: 0 all cases pass, 1 a regression / divergence / failed case, 2 bad spec or goldens.
     """
-    from cli.common import console_for, say
+    from cli.output import console_for, say
     from pyparity.app.specs.common import checked_model_dir
     from pyparity.gate.corpus import load_corpus
     from pyparity.gate.runner import GateOptions, run_gate, write_gate_reports

@@ -53,7 +53,7 @@ def golden_show(
     root: Optional[Path] = typer.Option(None, "--root", help=_ROOT_HELP),
 ) -> None:
     """Show a golden's metadata and stages."""
-    from cli.common import console_for, say
+    from cli.output import console_for, say
     from pyparity.gate.goldens import load_golden
     from pyparity.render.table import render_trace
 

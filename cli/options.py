@@ -1,12 +1,11 @@
 """Option groups shared by commands: declared once here, added to a command by a decorator that hands
-the command one object (`ReportOptions`, `RunTarget`) instead of the loose flags."""
+the command one object (`ReportOptions`; `RunTarget` in run_options.py) instead of the loose flags."""
 
 from __future__ import annotations
 
 import functools
 import inspect
 import typing
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Callable, List, Optional
 
@@ -15,7 +14,7 @@ import typer
 P = inspect.Parameter
 
 
-def _group(name: str, params: list[inspect.Parameter], build: Callable[..., object]):
+def option_group(name: str, params: list[inspect.Parameter], build: Callable[..., object]):
     """A decorator adding ``params`` to a command and passing ``build(**their values)`` as ``name``."""
     def deco(fn):
         sig = inspect.signature(fn)
@@ -36,7 +35,7 @@ def _group(name: str, params: list[inspect.Parameter], build: Callable[..., obje
     return deco
 
 
-def _opt(name: str, annotation, default=None) -> inspect.Parameter:
+def keyword_option(name: str, annotation, default=None) -> inspect.Parameter:
     return P(name, P.KEYWORD_ONLY, default=default, annotation=annotation)
 
 
@@ -46,25 +45,25 @@ def report_options(html_help: str = "Write a self-contained HTML report here.", 
     from pyparity.app.reports import ReportOptions
 
     params = [
-        _opt("json_out", Annotated[Optional[str], typer.Option("--json", metavar="PATH|-", help=(
+        keyword_option("json_out", Annotated[Optional[str], typer.Option("--json", metavar="PATH|-", help=(
             f"Write {what} as JSON here ('-': to standard output; the table then goes to standard error)."))]),
-        _opt("junit_out", Annotated[Optional[Path], typer.Option("--junit", help="Write a JUnit XML report here.")]),
-        _opt("html_out", Annotated[Optional[Path], typer.Option("--html", help=html_help)]),
-        _opt("stage", Annotated[Optional[List[str]], typer.Option("--stage", help=(
+        keyword_option("junit_out", Annotated[Optional[Path], typer.Option("--junit", help="Write a JUnit XML report here.")]),
+        keyword_option("html_out", Annotated[Optional[Path], typer.Option("--html", help=html_help)]),
+        keyword_option("stage", Annotated[Optional[List[str]], typer.Option("--stage", help=(
             "Compare only stages matching this glob (repeatable; * stays in a component, ** crosses); "
             "default: every stage the run recorded."))]),
-        _opt("table", Annotated[bool, typer.Option("--table", help="Print the stage table even when every stage "
+        keyword_option("table", Annotated[bool, typer.Option("--table", help="Print the stage table even when every stage "
                                                    "matches (a failing comparison always prints it).")], False),
-        _opt("max_rows", Annotated[Optional[int], typer.Option("--max-rows", min=1, help=(
+        keyword_option("max_rows", Annotated[Optional[int], typer.Option("--max-rows", min=1, help=(
             "Rows of the stage table to print (default 40; implies --table)."))]),
-        _opt("policy", Annotated[Optional[str], typer.Option("--policy", metavar="NAME|PATH", help=(
+        keyword_option("policy", Annotated[Optional[str], typer.Option("--policy", metavar="NAME|PATH", help=(
             "Tolerance policy: a built-in name (mtcnn, openface, img2pose, pof, ...) or a TOML path (./NAME for a "
             "file here); default: the policy of the pipeline that produced the candidate."))]),
-        _opt("quiet", Annotated[bool, typer.Option("--quiet", "-q", help="No table: the verdict line, exit code and "
+        keyword_option("quiet", Annotated[bool, typer.Option("--quiet", "-q", help="No table: the verdict line, exit code and "
                                                    "reports only.")], False),
-        _opt("diagnose_all", Annotated[bool, typer.Option("--diagnose-all", help="Diagnose every diverged stage, not "
+        keyword_option("diagnose_all", Annotated[bool, typer.Option("--diagnose-all", help="Diagnose every diverged stage, not "
                                                           "only the first.")], False),
-        _opt("github", Annotated[bool, typer.Option("--github", help="GitHub Actions: print ::error annotations for "
+        keyword_option("github", Annotated[bool, typer.Option("--github", help="GitHub Actions: print ::error annotations for "
                                                     "the divergences and append a summary to $GITHUB_STEP_SUMMARY.")],
              False),
     ]
@@ -74,44 +73,4 @@ def report_options(html_help: str = "Write a self-contained HTML report here.", 
                              max_rows=max_rows or 40, table=True if table or max_rows else None, policy=policy,
                              quiet=quiet, diagnose_all=diagnose_all, github=github)
 
-    return _group("reports", params, build)
-
-
-@dataclass(frozen=True)
-class RunTarget:
-    """Where a run's trace goes, what it is compared with, and where it starts."""
-
-    out: Path | None
-    diff: Path | None
-    from_reference: Path | None
-    start: str | None
-
-    def stage_ref(self):
-        """``--from-reference DUMP --start STAGE`` (together or not at all) as a `StageRef`, or None."""
-        from pyparity.errors import UsageError
-        from pyparity.trace import StageRef, read_trace
-
-        if (self.from_reference is None) != (self.start is None):
-            raise UsageError("--from-reference and --start go together")
-        return StageRef(read_trace(self.from_reference), self.start) if self.from_reference is not None else None
-
-
-def run_options(start_help: str, out_help: str = "Write the trace here.",
-                diff_help: str = "Reference dump to diff against.", start_type=str):
-    """``--out --diff --from-reference --start`` -> ``target`` (a `RunTarget`)."""
-    params = [
-        _opt("out", Annotated[Optional[Path], typer.Option("--out", help=out_help)]),
-        _opt("reference", Annotated[Optional[Path], typer.Option("--diff", help=diff_help)]),
-        _opt("from_reference", Annotated[Optional[Path], typer.Option("--from-reference", help=(
-            "Reference dump to take the stages before --start from."))]),
-        _opt("start", Annotated[Optional[start_type], typer.Option("--start", help=start_help)]),
-    ]
-
-    def build(out, reference, from_reference, start):
-        return RunTarget(out, reference, from_reference, None if start is None else str(getattr(start, "value", start)))
-
-    return _group("target", params, build)
-
-
-ModelDir = Annotated[Optional[Path], typer.Option("--model-dir", help=(
-    "OpenFace model folder (checked against the model manifest; default: the model manager's)."))]
+    return option_group("reports", params, build)

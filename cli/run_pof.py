@@ -12,7 +12,8 @@ from typing import List, Optional
 
 import typer
 
-from cli.options import report_options, run_options
+from cli.options import report_options
+from cli.run_options import run_options
 from pyparity.app.specs.pof import Aspect, Fallback, FixName, Start, Torso, Variant, ZSign
 
 
@@ -46,7 +47,7 @@ def pof(
     semgcn-temporal with --diff: free-running differences that only the prev_pof feedback carries, with every
     step matching when run from the reference's previous POF, are reported as expected drift (exit 0).
     """
-    from cli.common import run_command
+    from cli.output import run_command
     from pyparity.app.specs.pof import PofOptions, parse_image_size
 
     size = parse_image_size(image_size) if image_size is not None else (1920, 1080)
