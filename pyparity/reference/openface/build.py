@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from pyparity.atomic import write_text_atomic
 from pyparity.errors import InputError
 from pyparity.reference.openface.kit import KIT_DIR, apply_kit, kit_hash, source_hash
 
@@ -141,7 +142,7 @@ def build(
         "build_seconds": round(time.monotonic() - t0, 1), "built_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
         "compiler": _first_line(["c++", "--version"]), "programs": list(PROGRAMS),
     }
-    (bdir / INFO_FILE).write_text(json.dumps(info, indent=1), encoding="utf-8")
+    write_text_atomic(bdir / INFO_FILE, json.dumps(info, indent=1))  # the mark of a finished build: whole or absent
     return Build(bdir, source, info)
 
 

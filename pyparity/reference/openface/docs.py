@@ -46,7 +46,9 @@ def regenerate(text: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     doc = Path(args[0]) if args else DOC
-    doc.write_text(regenerate(doc.read_text(encoding="utf-8")), encoding="utf-8")
+    from pyparity.atomic import write_text_atomic
+
+    write_text_atomic(doc, regenerate(doc.read_text(encoding="utf-8")))
     print(f"{doc}: {stage_count()} stage rows")
     return 0
 

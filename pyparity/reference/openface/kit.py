@@ -11,6 +11,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from pyparity.atomic import write_bytes_atomic
 from pyparity.errors import InputError
 
 try:
@@ -120,8 +121,7 @@ def apply_kit(source: Path, dest: Path) -> list[str]:
         target = dest / rel
         if target.is_file() and target.read_bytes() == data:
             continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
+        write_bytes_atomic(target, data)
     return sorted(by_file)
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from pyparity.atomic import replace_dir, write_bytes_atomic
 from pyparity.errors import InputError, TraceError
 from pyparity.reference.openface.build import Build
 from pyparity.trace.dumpio import read_trace
@@ -181,7 +182,7 @@ def record(
         raise InputError(f"two input images share the name {dup[0]!r}: their dumps would collide")
     model_dir = Path(opts.model_dir) if opts.model_dir else None
     if model_dir is None or not (model_dir / "mtcnn_detector").is_dir():
-        raise InputError(f"{model_dir}: not an OpenFace model folder (no mtcnn_detector/); pass --model-dir")
+        raise InputError(f"{model_dir}: not an OpenFace model folder (no mtcnn_detector/)", param="model_dir")
     out_dir = Path(out_dir)
     single = len(kinds) == 1 and kinds[0][1] == "image"
     if single and out_dir.exists() and not (out_dir / "index.tsv").is_file() and any(out_dir.iterdir()):
@@ -232,16 +233,14 @@ def record(
             if staged.exists():
                 shutil.rmtree(staged)
             shutil.move(str(dumps[0]), staged)
-            if out_dir.exists():
-                shutil.rmtree(out_dir)
-            os.replace(staged, out_dir)
+            replace_dir(staged, out_dir)  # the previous dump stays whole until the new one is in place
             dumps = [out_dir]
             progress(out_dir)
         if csv_tmp.is_dir():
             for c in sorted(csv_tmp.glob("*.csv")):
                 if opts.csv_dir is not None:
                     Path(opts.csv_dir).mkdir(parents=True, exist_ok=True)
-                    csvs.append(Path(shutil.copy2(c, Path(opts.csv_dir) / c.name)))
+                    csvs.append(write_bytes_atomic(Path(opts.csv_dir) / c.name, c.read_bytes()))
     return RecordResult(dumps, csvs)
 
 

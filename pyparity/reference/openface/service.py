@@ -31,7 +31,7 @@ def find_build(build_dir: Path | None = None) -> Build:
     if build_dir is not None:
         b = read_build(Path(build_dir))
         if b is None:
-            raise InputError(f"{build_dir}: no finished build there (run `pyparity reference openface build --source DIR --build-dir {build_dir}`)")
+            raise InputError(f"{build_dir}: no finished build there (build one there first)", param="build_dir")
         return b
     found = builds()
     if not found:
