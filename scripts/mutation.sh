@@ -53,10 +53,10 @@ sync_tree() {  # module dir
   find "$dir" -name __pycache__ -prune -exec rm -rf {} +
   mkdir -p "$dir/tests"
   # the module's tests and what tests import beside them (conftest.py, probe_ports/, ...)
-  cp $tests "$dir/tests/"
+  cp --parents $tests "$dir/"   # where they sit in the test tree (the folders below come whole)
   find tests -mindepth 1 -maxdepth 1 ! -name 'test_*' ! -name __pycache__ -exec cp -r {} "$dir/tests/" \;
   find "$dir/tests" -name __pycache__ -prune -exec rm -rf {} +
-  sed -i -E 's/max_examples=[0-9]+/max_examples=25/' "$dir"/tests/test_*.py
+  find "$dir/tests" -name 'test_*.py' -exec sed -i -E 's/max_examples=[0-9]+/max_examples=25/' {} +
   # no deadline or speed health check: a mutant runs on a busy machine, and a slow example is not a failure
   printf '\nfrom hypothesis import HealthCheck as _H, settings as _s\n_s.register_profile("mutation", database=None, deadline=None, suppress_health_check=list(_H))\n_s.load_profile("mutation")\n' \
     >> "$dir/tests/conftest.py"

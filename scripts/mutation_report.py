@@ -28,18 +28,18 @@ ROOT = HERE.parent
 # fast unit tests: a module's mutants run only these (mutmut picks, per mutant, those that reach the
 # mutated function), never the parity tests
 MODULES = {
-    "pyparity/diff/compare.py": ["tests/test_diff_tolerance_boundaries.py", "tests/test_diff_compare_report.py"],
-    "pyparity/diff/policy.py": ["tests/test_diff_policy_reader.py", "tests/test_policy_overlay.py",
-                                "tests/test_diff_compare_report.py"],
-    "pyparity/trace/dumpio.py": ["tests/test_trace_reader_checks.py", "tests/test_trace_writer.py",
-                                 "tests/test_trace_roundtrip.py"],
-    "pyparity/diff/align.py": ["tests/test_diff_align.py"],
+    "pyparity/diff/compare.py": ["tests/diff/test_tolerance_boundaries.py", "tests/diff/test_compare_report.py"],
+    "pyparity/diff/policy.py": ["tests/diff/test_policy.py", "tests/app/test_policy_overlay.py",
+                                "tests/diff/test_compare_report.py"],
+    "pyparity/trace/dumpio.py": ["tests/trace/test_reader_checks.py", "tests/trace/test_writer.py",
+                                 "tests/trace/test_roundtrip.py"],
+    "pyparity/diff/align.py": ["tests/diff/test_align.py"],
     "pyparity/diff/engine.py": ["tests/test_diff_engine.py", "tests/test_trust_vacuous.py",
-                                "tests/test_diff_report_origin.py"],
+                                "tests/diff/test_report_origin.py"],
     # the mapping file's schema (moved out of align.py) and the reader every user TOML file goes through
-    "pyparity/diff/mapping_file.py": ["tests/test_diff_align.py", "tests/test_tomlfile.py"],
-    "pyparity/tomlfile.py": ["tests/test_tomlfile.py", "tests/test_diff_align.py"],
-    "pyparity/probe/transforms.py": ["tests/test_probe_transforms.py", "tests/test_diff_diagnose_classes.py"],
+    "pyparity/diff/mapping_file.py": ["tests/diff/test_align.py", "tests/test_tomlfile.py"],
+    "pyparity/tomlfile.py": ["tests/test_tomlfile.py", "tests/diff/test_align.py"],
+    "pyparity/probe/transforms.py": ["tests/probe/test_transforms.py", "tests/diff/test_diagnose_classes.py"],
 }
 KILLED = {"killed", "timeout", "segfault", "caught by type check"}
 

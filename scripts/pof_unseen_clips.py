@@ -16,7 +16,7 @@ about the pelvis (0, 0.93, 0), moved to ``pelvis`` (m), projected by an ideal pi
 cast; ``occl`` maps joint -> visibility for the whole clip (others 1.0).
 
 The committed dumps were generated from these definitions (scripts/make_pof_unseen_dumps.py);
-tests/test_pof_unseen.py checks that ``make_clip`` still gives their clip inputs bit for bit, so keep
+tests/pipelines/pof/test_unseen.py checks that ``make_clip`` still gives their clip inputs bit for bit, so keep
 the arithmetic (and its order) unchanged.
 """
 

@@ -8,7 +8,7 @@ import ast
 import re
 from pathlib import Path
 
-TESTS = sorted(Path(__file__).parent.glob("test_*.py"))
+TESTS = sorted(Path(__file__).parent.rglob("test_*.py"))
 
 
 def _given_tests(tree: ast.AST):

@@ -1,7 +1,7 @@
 """docs/cpp-reference.md's stage tables, generated from the kit's stage list (kit/stages.toml).
 
 `python -m pyparity.reference.openface.docs [DOC]` rewrites the generated part of the document (between
-its BEGIN/END markers); `tests/test_reference_kit.py` fails when the document is not current.
+its BEGIN/END markers); `tests/reference/test_kit.py` fails when the document is not current.
 """
 
 from __future__ import annotations

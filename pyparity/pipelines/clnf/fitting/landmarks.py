@@ -11,8 +11,8 @@ Records `faceNN/clnf/...`-relative stages under the caller's scope: `hNN/rotatio
 `hNN/init/...`, `hNN/fit/...`, `hNN/parts/<name>/...`, `hNN/parts_merged/...`, `hNN/refit/...`.
 Landmarks are `landmarks_stacked` (2n,) float32 [x0..xn-1, y0..yn-1] in OpenCV pixel coordinates.
 On the OpenFace 2.0.2 image dumps every recorded stage is bit-identical with the reference's responses
-(tests/test_clnf_fit_rlms.py), and from the image with our own responses within 3.1e-5 px
-(tests/test_clnf_fit_e2e.py).
+(tests/pipelines/clnf/fitting/test_nu_rlms.py), and from the image with our own responses within 3.1e-5 px
+(tests/pipelines/clnf/fitting/test_landmarks_e2e.py).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Each kernel strings together the njit functions the recording path calls one by one (pdm_kernels.py,
 mean_shift.py, rotation), in the same order on the same float32 values, so the fast path is bit-identical
-to the recording path (tests/test_clnf_fast_path.py holds it to that on every reference dump); what is
+to the recording path (tests/pipelines/clnf/fitting/test_fast_path.py holds it to that on every reference dump); what is
 gone is the Python dispatch between them. Two pieces are evaluated differently, each proven equal by its
 own property test there: the KDE weights come from a table filled on first use (mean_shift.mean_shift_tabled:
 the same expf values) and the convergence test's `np.sum` is numpy's pairwise sum reproduced (pairwise_sum).

@@ -3,7 +3,7 @@ and the Gauss-Newton normal equations NU-RLMS shares with them (rlms_kernels.py'
 
 Each kernel strings together the njit functions the recording path calls one by one (pdm_kernels.py),
 in the same order on the same float32 values, so the fast path is bit-identical to the recording path
-(tests/test_clnf_fast_path.py). The Hessian sgemm runs two rows per pass (sgemm_jtwj_pairs: every output
+(tests/pipelines/clnf/fitting/test_fast_path.py). The Hessian sgemm runs two rows per pass (sgemm_jtwj_pairs: every output
 the same FMA chain); the OpenCV calls between them (cv::solve's Cholesky, cv::SVDecomp of Orthonormalise
 and cv::Rodrigues both ways) run as one kernel, solve_and_rotate, through cv_ports' bit-exact ports.
 """

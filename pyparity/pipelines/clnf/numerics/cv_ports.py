@@ -6,7 +6,7 @@ Hessian run OpenCV's own code: JacobiSVDImpl_ and CholImpl (modules/core/src/lap
 cv::Rodrigues is modules/calib3d/src/calibration.cpp. The ports follow that code statement by
 statement in the same precision (products of two floats rounded to float before a double sum, as
 C++'s usual arithmetic conversions do); no fastmath, so nothing is contracted into an FMA (the
-wheel's baseline is SSE3, which has none). tests/test_clnf_cv_ports.py holds each port to cv2's bits
+wheel's baseline is SSE3, which has none). tests/pipelines/clnf/numerics/test_cv_ports.py holds each port to cv2's bits
 on random inputs of the shapes and ranges that occur.
 """
 

@@ -11,7 +11,7 @@ The output is quantised: 0.5·(1 − (−1 + step/2 + argmax·step)) with step =
 the last layer has to agree with the reference; the layers are evaluated in float32 with NumPy matrix
 products (not the reference's OpenBLAS summation order). Everything around the products (im2col, ReLU,
 pooling, the PAW maps) is numba (validator_kernels), bit-identical to the plain NumPy form kept in
-validator_numpy (tests/test_clnf_validator_fast.py). The last layer's values (not its argmax on the
+validator_numpy (tests/pipelines/clnf/validator/test_fast_paths.py). The last layer's values (not its argmax on the
 dumps) depend on OpenBLAS's thread count: its threaded sgemm splits the product differently.
 """
 

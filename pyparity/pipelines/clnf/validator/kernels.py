@@ -3,7 +3,7 @@ products (im2col, ReLU + 2x2 max pooling, the fully connected layer's input orde
 sampling maps, the input normalisation. Pure copies, comparisons and the same float32/float64
 element-wise operations the NumPy forms did (no fastmath: no FMA contraction, no reassociation; NumPy's
 pairwise summation for np.mean), so every value is bit-identical to them (validator_numpy, tested in
-tests/test_clnf_validator_fast.py); the products themselves stay NumPy's (OpenBLAS sgemm/sgemv on the
+tests/pipelines/clnf/validator/test_fast_paths.py); the products themselves stay NumPy's (OpenBLAS sgemm/sgemv on the
 same shapes and layouts).
 
 Maps are kept transposed, (K, w, h) (each map column-major, as the fully connected layer flattens

@@ -14,7 +14,7 @@ What C++ does, in float32 where it does:
   column 2 = -T + size / 2.
 - `cv::warpAffine(frame, warp_matrix, 112×112, INTER_LINEAR)` (border 0): OpenCV's fixed-point
   bilinear warp on uint8, which the installed OpenCV 4.x computes with 4.6's bits (every recorded
-  face is identical; tests/test_openface_au.py checks it on all of them).
+  face is identical; tests/pipelines/openface/test_au.py checks it on all of them).
 - the landmarks moved by the same similarity (a float cv::Mat product: double sums rounded once, then
   + the translation in float), the outline's ends (0, 16) and the brows (17-26) raised by
   (30 / 0.7)·0.7 px (a double subtracted from a float), and `PAW(mask_landmarks, triangulation, 0, 0,
