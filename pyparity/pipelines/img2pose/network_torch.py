@@ -20,7 +20,7 @@ def _import_torch():
     return torch
 
 
-def _record_map(rec, name, t):
+def _record_map(rec: StageRecorder, name: str, t) -> None:
     if rec.enabled:
         rec.save(name, t.detach().numpy())
 

@@ -20,6 +20,7 @@ from typing import Sequence
 import numpy as np
 
 from pyparity.errors import ModelError
+from pyparity.trace.recorder import StageRecorder
 from pyparity.trace.stage_index import Stage, declare
 
 
@@ -44,7 +45,7 @@ class EarlyTermDecision:
     likelihood: np.float32
     passes: bool
 
-    def record(self, rec) -> None:
+    def record(self, rec: StageRecorder) -> None:
         """Inside the caller's `hNN/early_term` scope, in the reference's order and dtypes."""
         rec.save("view_used", np.int32(self.view_used))
         rec.save("model_likelihood", np.float32(self.model_likelihood))

@@ -82,7 +82,7 @@ class _InternalsRecorder:
 
     enabled = True
 
-    def __init__(self, rec):
+    def __init__(self, rec: StageRecorder):
         self._rec = rec
         self.pending: list[tuple[str, np.ndarray]] = []
 
@@ -109,7 +109,7 @@ class CenResponses:
     `internals` and an _InternalsRecorder, the CEN internals of those landmarks (`cen/...`) are
     computed and handed to it to be recorded in the reference's place."""
 
-    def __init__(self, experts, pdm, gray_f32, rec=None, internals=()):
+    def __init__(self, experts, pdm, gray_f32, rec: StageRecorder | None = None, internals=()):
         self.experts = experts
         self.pdm = pdm
         self.gray = gray_f32
@@ -164,7 +164,7 @@ class CenTraceResponses(TraceResponses):
 class HypothesisFitter:
     """One face: the response sources and the two DetectLandmarks calls of the early-termination path."""
 
-    def __init__(self, gray_u8, model: CeclmModel, rec, responses_from, trace_prefix, level, validator):
+    def __init__(self, gray_u8, model: CeclmModel, rec: StageRecorder, responses_from, trace_prefix, level, validator):
         self.model = model
         self.rec = rec
         self.ref = responses_from
@@ -174,7 +174,7 @@ class HypothesisFitter:
         self.gray_u8 = gray_u8
         self.gray = None if gray_u8 is None else np.asarray(gray_u8).astype(np.float32)
 
-    def source(self, prefix: str, rec=None, internals=()):
+    def source(self, prefix: str, rec: StageRecorder | None = None, internals=()):
         if self.ref is not None:
             return CenTraceResponses(self.ref, prefix, self.model.experts)
         return CenResponses(self.model.experts, self.model.clnf.pdm, self.gray, rec, internals)

@@ -31,8 +31,9 @@ import re
 import numpy as np
 
 from pyparity.errors import InputError
-from pyparity.pipelines.clnf.fitting import landmarks
 from pyparity.pipelines.clnf.ceclm.fit import CeclmModel, CeclmResult, HypothesisFitter, fit_succeeded, fit_face_ceclm
+from pyparity.pipelines.clnf.fitting import landmarks
+from pyparity.trace.recorder import StageRecorder
 
 START_NAMES_HELP = ("box, hNN/init, hNN/first_scale/fit/s0/{rigid,nonrigid}/itNN, hNN/resume, hNN/fit/sK, "
                     "hNN/fit/sK/{rigid,nonrigid}/itNN, hNN/parts, hNN/parts/<part name>, hNN/refit")
@@ -58,7 +59,7 @@ def _result(h: int, out, early: bool) -> CeclmResult:
                        detection_certainty=None if cert is None else float(cert))
 
 
-def ceclm_fit_from_reference(ref, face_prefix: str, start: str, model: CeclmModel, gray_u8=None, rec=None,
+def ceclm_fit_from_reference(ref, face_prefix: str, start: str, model: CeclmModel, gray_u8=None, rec: StageRecorder | None = None,
                              level: int = 2, validator=None) -> CeclmResult:
     """See the module doc. validator: run after the completion (as fit_face_ceclm), recorded as
     `hNN/validation/certainty`; the result's detection_certainty (None without a validator)."""

@@ -356,7 +356,7 @@ def cen_scale_responses(sc: CenScale, aois: np.ndarray, view_id: int, window_siz
     return out
 
 
-def _record_internals(sc, plan, aois, aoi_index, view_id, ws, imat, rec, internals) -> None:
+def _record_internals(sc, plan, aois, aoi_index, view_id, ws, imat, rec: StageRecorder, internals) -> None:
     """Recompute the calls of the chosen landmarks one at a time and record them as the level-2
     dumps do (names and order of STAGES.md `cen/lmNN/*`)."""
     rec.save("cen/interp_matrix", imat)

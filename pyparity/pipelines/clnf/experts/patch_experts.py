@@ -46,9 +46,10 @@ import numpy as np
 
 from pyparity.errors import InputError, ModelError
 from pyparity.pipelines.clnf.experts.aoi import areas_of_interest
-from pyparity.pipelines.clnf.model.pdm_kernels import cv_sum_f32
 from pyparity.pipelines.clnf.experts.ccnf import FMA_FUSED, CcnfScale, ccnf_responses_batch, read_ccnf_patch_experts
 from pyparity.pipelines.clnf.experts.views import ScaledExperts, nearest_view  # noqa: F401 (nearest_view: API)
+from pyparity.pipelines.clnf.model.pdm_kernels import cv_sum_f32
+from pyparity.trace.recorder import StageRecorder
 
 
 @dataclass
@@ -58,7 +59,7 @@ class PatchResponse:
     sim_img_to_ref: np.ndarray   # (2, 2) float32
     view_id: int
 
-    def record(self, rec) -> None:
+    def record(self, rec: StageRecorder) -> None:
         """Record as the reference dumps name them inside the caller's `fit/sK` scope. The reference
         records window_size and patch_scaling before these, and reg_factor... after view_id."""
         rec.save("responses", self.responses)
