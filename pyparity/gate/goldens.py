@@ -180,7 +180,7 @@ def _same(a: np.ndarray, b: np.ndarray) -> bool:
 
 
 def save_golden(
-    trace, name: str, root: str | os.PathLike, stages: Iterable[str] | None = None, update: bool = False,
+    trace, name: str, root: str | os.PathLike, stages: Iterable[str] | None = None, *, update: bool = False,
     force: bool = False, score: dict | None = None, source: str | None = None,
 ) -> GoldenChange:
     """Bless ``trace`` (only the stages matching ``stages`` globs, if given) as golden ``name``.

@@ -171,7 +171,7 @@ def track_video_frame(image: np.ndarray, gray: np.ndarray, state: TrackingState,
         raise InputError("tracking (openface-sequence) is implemented for the CCNF model only")
     initial_detection = not state.tracking_initialised
     if state.tracking_initialised:
-        res, state = track_frame(gray, state, models.clnf, models.validator, rec, level if rec.enabled else 1)
+        res, state = track_frame(gray, state, models.clnf, models.validator, rec, level=level if rec.enabled else 1)
         state = replace(state, eyes=eye_parts(models, res))
     redetect = ((not state.tracking_initialised and (state.failures_in_a_row + 1) % (REINIT_VIDEO_EVERY * 6) == 0)
                 or (state.tracking_initialised and not state.detection_success

@@ -221,7 +221,7 @@ class HypothesisFitter:
         return res, g2, loc2, lm, certainty, parts
 
 
-def fit_face_ceclm(gray_u8, bbox_xywh, model: CeclmModel, rec: StageRecorder = NULL_RECORDER, multi_view: bool = False,
+def fit_face_ceclm(gray_u8, bbox_xywh, model: CeclmModel, rec: StageRecorder = NULL_RECORDER, *, multi_view: bool = False,
                    responses_from=None, trace_prefix: str = "face00/clnf/", level: int = 2,
                    validator=None) -> CeclmResult:
     """CE-CLM landmarks of one face from its box (DetectLandmarksInImageMultiHypEarlyTerm).

@@ -278,7 +278,8 @@ def clnf_fit(pdm: PDM, source: ResponseSource, params_global, params_local, wind
                 if here is None or here.phase == "rigid":
                     with rec.scope("rigid"):
                         res = nu_rlms(pdm, r.responses, g, loc, cur, r.sim_img_to_ref, r.sim_ref_to_img, ws, r.visible,
-                                      w, reg, sig, True, False, settings.num_optimisation_iteration, rec, level, **kw)
+                                      w, reg_factor=reg, sigma=sig, rigid=True, compute_lhood=False,
+                                      n_iterations=settings.num_optimisation_iteration, rec=rec, level=level, **kw)
                     g, loc = res.params_global, res.params_local
                     kw = {}
                 g_rigid = g
@@ -287,7 +288,8 @@ def clnf_fit(pdm: PDM, source: ResponseSource, params_global, params_local, wind
                 last = scale == num_scales - 1 or ws_all[scale + 1] == 0 or g_rigid[0] < 0.30
                 with rec.scope("nonrigid"):
                     res = nu_rlms(pdm, r.responses, g, loc, cur, r.sim_img_to_ref, r.sim_ref_to_img, ws, r.visible, w,
-                                  reg, sig, False, last, settings.num_optimisation_iteration, rec, level, **kw)
+                                  reg_factor=reg, sigma=sig, rigid=False, compute_lhood=last,
+                                  n_iterations=settings.num_optimisation_iteration, rec=rec, level=level, **kw)
                 g, loc = res.params_global, res.params_local
                 if last:
                     model_ll = res.loglikelihood

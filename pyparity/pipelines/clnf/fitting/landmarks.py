@@ -194,7 +194,7 @@ def detect_landmarks(gray_f32, model: ClnfModel, params_global, params_local, wi
     return LandmarkResult(res.success, lm, g, loc, res.model_likelihood, res.landmark_likelihoods, states)
 
 
-def fit_landmarks(image, bbox_xywh, model: ClnfModel, rec: StageRecorder = NULL_RECORDER, responses_from=None,
+def fit_landmarks(image, bbox_xywh, model: ClnfModel, rec: StageRecorder = NULL_RECORDER, *, responses_from=None,
                   trace_prefix: str = "face00/clnf/h00/", hypothesis: int = 0, rotation=(0.0, 0.0, 0.0),
                   parts: bool = True, level: int = 2) -> LandmarkResult:
     """CLNF landmark fitting from a box with one rotation hypothesis (DetectLandmarksInImage's loop body).
@@ -230,13 +230,14 @@ ROTATION_HYPOTHESES = ((0, 0, 0), (0, -0.5236, 0), (0, 0.5236, 0), (0, -0.96, 0)
                        (0, 0, -0.5236), (0, -1.57, 0), (0, 1.57, 0), (0, -1.22, 0.698), (0, 1.22, -0.698))
 
 
-def fit_landmarks_multi(image, bbox_xywh, model: ClnfModel, rec: StageRecorder = NULL_RECORDER, responses_from=None,
+def fit_landmarks_multi(image, bbox_xywh, model: ClnfModel, rec: StageRecorder = NULL_RECORDER, *, responses_from=None,
                         trace_prefix: str = "face00/clnf/", hypotheses=ROTATION_HYPOTHESES, level: int = 2):
     """DetectLandmarksInImageMultiHypBasic: every hypothesis, keep the first with the highest
     model likelihood (strictly greater replaces). Returns (best LandmarkResult, its index)."""
     best, best_i = None, -1
     for i, rot in enumerate(hypotheses):
-        r = fit_landmarks(image, bbox_xywh, model, rec, responses_from, f"{trace_prefix}h{i:02d}/", i, rot, True, level)
+        r = fit_landmarks(image, bbox_xywh, model, rec, responses_from=responses_from,
+                          trace_prefix=f"{trace_prefix}h{i:02d}/", hypothesis=i, rotation=rot, parts=True, level=level)
         if best is None or best.model_likelihood < r.model_likelihood:
             best, best_i = r, i
     return best, best_i
@@ -320,7 +321,8 @@ def fit_from_reference(ref_trace, face_prefix: str, start: str, model: ClnfModel
         gray_f32 = gray_to_float(np.asarray(gray_u8))
     if start == "box":
         bbox = _ref_array(ref_trace, face_prefix + "input/bbox", start)
-        return fit_landmarks(gray_u8, bbox, model, rec, responses_from, face_prefix + "h00/", level=level)
+        return fit_landmarks(gray_u8, bbox, model, rec, responses_from=responses_from, trace_prefix=face_prefix + "h00/",
+                             level=level)
     m = _START_RE.match(start)
     if m is None:
         raise InputError(f"unknown start point {start!r}; accepted: {START_NAMES_HELP}")

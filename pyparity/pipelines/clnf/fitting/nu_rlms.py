@@ -95,7 +95,7 @@ def _shape_change(a: np.ndarray, b: np.ndarray) -> float:
 
 def nu_rlms(pdm: PDM, responses: np.ndarray, params_global, params_local, base_shape: np.ndarray,
             sim_img_to_ref: np.ndarray, sim_ref_to_img: np.ndarray, window_size: int, visible: np.ndarray,
-            w_diag: np.ndarray, reg_factor, sigma, rigid: bool, compute_lhood: bool = False,
+            w_diag: np.ndarray, *, reg_factor, sigma, rigid: bool, compute_lhood: bool = False,
             n_iterations: int = 5, rec: StageRecorder = NULL_RECORDER, level: int = 2, start_iteration: int = 0,
             previous_shape=None, dxs=None, dys=None) -> RlmsResult:
     """CLNF::NU_RLMS.
@@ -112,8 +112,9 @@ def nu_rlms(pdm: PDM, responses: np.ndarray, params_global, params_local, base_s
     """
     if not rec.enabled:
         return _nu_rlms_fast(pdm, responses, params_global, params_local, base_shape, sim_img_to_ref,
-                             sim_ref_to_img, window_size, visible, w_diag, reg_factor, sigma, rigid, compute_lhood,
-                             n_iterations, start_iteration, previous_shape, dxs, dys)
+                             sim_ref_to_img, window_size, visible, w_diag, reg_factor=reg_factor, sigma=sigma,
+                             rigid=rigid, compute_lhood=compute_lhood, n_iterations=n_iterations,
+                             start_iteration=start_iteration, previous_shape=previous_shape, dxs=dxs, dys=dys)
     n, m = pdm.n_points, pdm.n_modes
     g = np.asarray(params_global, dtype=np.float32).reshape(6).copy()
     loc = np.asarray(params_local, dtype=np.float32).reshape(m).copy()
@@ -199,7 +200,7 @@ def nu_rlms(pdm: PDM, responses: np.ndarray, params_global, params_local, base_s
 
 
 def _nu_rlms_fast(pdm: PDM, responses, params_global, params_local, base_shape, sim_img_to_ref, sim_ref_to_img,
-                  window_size: int, visible, w_diag, reg_factor, sigma, rigid: bool, compute_lhood: bool,
+                  window_size: int, visible, w_diag, *, reg_factor, sigma, rigid: bool, compute_lhood: bool,
                   n_iterations: int, start_iteration: int, previous_shape, dxs, dys) -> RlmsResult:
     """nu_rlms with recording off: the same arithmetic, bit for bit. Per iteration two fused kernels:
     the solve and rotation update (rlms_kernels.solve_and_rotate: ports of cv::solve, cv::SVDecomp and

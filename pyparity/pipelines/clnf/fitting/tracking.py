@@ -73,7 +73,7 @@ def validate(validator, gray_u8, res: LandmarkResult, rec: StageRecorder = NULL_
     return cert, bool(cert > np.float32(VALIDATION_BOUNDARY))
 
 
-def track_frame(gray_u8, state: TrackingState, model: ClnfModel, validator=None, rec: StageRecorder = NULL_RECORDER,
+def track_frame(gray_u8, state: TrackingState, model: ClnfModel, validator=None, rec: StageRecorder = NULL_RECORDER, *,
                 level: int = 1, responses_from=None, trace_prefix: str = "face00/") -> tuple[LandmarkResult, TrackingState]:
     """One tracked frame from an initialised `state`: records `init/...`, `fit/...`, `parts/...`,
     `parts_merged/...`, `refit/...`, `validation/certainty` in the caller's scope (the reference puts

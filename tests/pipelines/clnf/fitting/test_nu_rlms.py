@@ -47,7 +47,8 @@ def test_first_rigid_iteration_level2(pdm, openface_dumps, dump):
     g, loc = t["face00/clnf/h00/init/params_global"], t["face00/clnf/h00/init/params_local"]
     rec = Recorder()
     nu_rlms(pdm, resp, g, loc, t[p + "base_shape_stacked"], t[p + "sim_img_to_ref"], t[p + "sim_ref_to_img"],
-            11, vis, np.ones(136, np.float32), t[p + "reg_factor"], t[p + "sigma"], True, n_iterations=1, rec=rec)
+            11, vis, np.ones(136, np.float32), reg_factor=t[p + "reg_factor"], sigma=t[p + "sigma"], rigid=True,
+            n_iterations=1, rec=rec)
     ours = rec.finish()
     for name in ("weight_matrix_diag", "reg_term_diag", "it00/shape_stacked", "it00/jacobian", "it00/jacobian_w_t",
                  "it00/dxs", "it00/dys", "it00/mean_shifts_ref_stacked", "it00/mean_shifts_stacked", "it00/j_w_t_m",
