@@ -138,3 +138,8 @@ def _write(report, rows: list[dict], reports: ReportOptions, kept: dict) -> None
         write_html(kept["report"], reports.html, reference=kept["reference"], candidate=kept["trace"],
                    title=f"{kept['trace'].meta.get('input', {}).get('file', '')}: first diverged frame"
                    if not kept["report"].ok else None)
+    if reports.github and kept:
+        from pyparity.render.github import write_github
+
+        # the first diverged frame (else the first compared): its annotations and summary
+        write_github(kept["report"], title="pyparity sequence", elapsed=reports.elapsed())

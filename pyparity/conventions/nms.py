@@ -18,7 +18,9 @@ import numpy as np
 def openface_nms(boxes_xywh, scores, threshold: float, minimum: bool = False, ties: str = "last") -> np.ndarray:
     """Indices kept, in the order they are picked: ``(K,)`` int64."""
     if ties not in ("last", "first"):
-        raise ValueError(f"ties must be 'last' or 'first', got {ties!r}")
+        from pyparity.errors import UsageError
+
+        raise UsageError("must be 'last' or 'first'", param="ties", value=ties)
     rects = np.rint(np.asarray(boxes_xywh, np.float32)).astype(np.int64).reshape(-1, 4)
     n = len(rects)
     s = np.asarray(scores, np.float32).reshape(-1)
