@@ -49,9 +49,14 @@ NAMED = [
 def _copy(dst: Path, test_file: str) -> None:
     shutil.copytree(ROOT / "pyparity", dst / "pyparity", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(ROOT / "cli", dst / "cli", ignore=shutil.ignore_patterns("__pycache__"))
-    (dst / "tests").mkdir()
-    for name in ("conftest.py", Path(test_file).name):
-        shutil.copy(ROOT / "tests" / name, dst / "tests" / name)
+    # the test where it sits in the tree, with the packages' __init__.py, conftest.py and paths.py above it
+    tests = ROOT / "tests"
+    wanted = [ROOT / test_file, tests / "paths.py"]
+    for folder in [tests, *[tests / p for p in Path(test_file).relative_to("tests").parents if str(p) != "."]]:
+        wanted += [f for f in (folder / "__init__.py", folder / "conftest.py") if f.is_file()]
+    for f in wanted:
+        (dst / f.relative_to(ROOT)).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(f, dst / f.relative_to(ROOT))
     (dst / "pyproject.toml").write_text('[tool.pytest.ini_options]\ntestpaths = ["tests"]\n')
 
 
