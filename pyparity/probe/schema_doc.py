@@ -1,5 +1,5 @@
 """docs/probes.md's key reference, generated from the probe file's schema (`pyparity.probe.schema`):
-``python -m pyparity.probe.schema_doc`` prints it; tests/test_probe_docs.py keeps the page in step."""
+``python -m pyparity.probe.schema_doc`` prints it; tests/probe/test_docs.py keeps the page in step."""
 
 from __future__ import annotations
 

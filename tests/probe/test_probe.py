@@ -66,7 +66,7 @@ def test_hunt_names_the_injected_bug(tmp_path, dump, capsys):
     code = main(["hunt", str(_probe(tmp_path, bug="hw_swap")), str(dump / "meta.json"), "--reference", str(dump),
                  "--json", str(out)])
     assert code == 1
-    from hunt_reports import read_hunt_json
+    from tests.hunt.hunt_reports import read_hunt_json
 
     rep = read_hunt_json(out)
     assert rep["first_divergence"] == "mtcnn/pnet/s00/prob"

@@ -16,7 +16,7 @@ from cli.app import main
 from pyparity.probe import load_probe, record_probe
 from pyparity.trace import read_trace
 
-from hunt_reports import read_hunt_json  # tests/hunt_reports.py: the JSON checked against its schema
+from tests.hunt.hunt_reports import read_hunt_json  # tests/hunt/hunt_reports.py: the JSON checked against its schema
 
 
 def _require(*modules: str) -> None:

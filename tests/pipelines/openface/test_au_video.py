@@ -4,7 +4,7 @@ isolation: the AUs alone), stage by stage against FeatureExtraction's dumps reco
 recorder (reference_dumps/openface-2.0.2-fe-au/, committed: STAGES.md there) and against the AU columns
 FeatureExtraction itself wrote; the webcam path (CorrectOnlineAUs) against C++ recorded through our
 driver; the running median, online correction and offline smoothing against independent NumPy
-formulations of their definitions. The whole pipeline (tracking, then AUs): test_openface_sequence.py."""
+formulations of their definitions. The whole pipeline (tracking, then AUs): tests/pipelines/openface/test_sequence.py."""
 
 from __future__ import annotations
 

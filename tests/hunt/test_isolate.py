@@ -12,9 +12,9 @@ import pytest
 from cli.app import main
 from pyparity.probe import load_probe, record_probe
 
-from hunt_reports import read_hunt_json  # tests/hunt_reports.py: the JSON checked against its schema
+from tests.hunt.hunt_reports import read_hunt_json  # tests/hunt/hunt_reports.py: the JSON checked against its schema
+from tests.paths import PORTS
 
-PORTS = Path(__file__).parent / "probe_ports"
 STAGES = ("normalised", "gray", "pooled", "scale", "peaks", "boxes", "output")
 BUG_STAGE = {"rgb": "normalised", "offset": "normalised", "gray_weights": "gray", "pool_hw": "pooled",
              "scale": "scale", "xyxy": "boxes", "calibration": "output"}
@@ -156,8 +156,8 @@ def test_the_html_page_lists_the_chain_and_the_first_runs_stages(tmp_path, case)
 
 def test_the_hunt_schema_lists_exactly_the_fields_written(tmp_path, case):
     """The committed schema and the writer cannot drift apart (the sequence and corpus parts:
-    test_hunt_sequences.py); and it is not vacuous."""
-    from hunt_reports import HUNT, errors
+    tests/hunt/test_sequences.py); and it is not vacuous."""
+    from tests.hunt.hunt_reports import HUNT, errors
 
     from pyparity.render.json_report import schema_document
 

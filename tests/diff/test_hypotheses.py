@@ -298,7 +298,7 @@ def test_a_small_difference_everywhere_negative_control():
     assert "small-everywhere" not in ids(diagnose(a, b, TOL, Context("f/refit/params_local"), limit=20))
 
 
-# ---- conventions: negative controls (the positive cases: test_hunt_conventions.py) ------------
+# ---- conventions: negative controls (the positive cases: tests/hunt/test_conventions.py) ------------
 
 def test_rotation_and_intrinsics_negative_controls():
     e = np.array([0.1, -0.3, 0.05])

@@ -12,7 +12,7 @@ import pytest
 from cli.app import main
 from pyparity.render.json_report import schema_document
 
-from hunt_reports import read_hunt_json  # tests/hunt_reports.py: the JSON checked against its schema
+from tests.hunt.hunt_reports import read_hunt_json  # tests/hunt/hunt_reports.py: the JSON checked against its schema
 
 DUMPS = "reference_dumps/openface-2.0.2/images"
 

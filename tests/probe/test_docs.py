@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 
 from pyparity.probe import ProbeError, load_probe
 from pyparity.probe.schema import SECTIONS, keys
 from pyparity.probe.schema_doc import markdown
+from tests.paths import REPO
 
-DOC = Path(__file__).resolve().parents[1] / "docs" / "probes.md"
+DOC = REPO / "docs" / "probes.md"
 
 
 def test_the_key_reference_is_the_schemas():

@@ -14,9 +14,9 @@ import pytest
 from cli.app import main
 from pyparity.probe import load_probe, record_probe
 
-from hunt_reports import read_hunt_json  # tests/hunt_reports.py: the JSON checked against its schema
+from tests.hunt.hunt_reports import read_hunt_json  # tests/hunt/hunt_reports.py: the JSON checked against its schema
+from tests.paths import PORTS
 
-PORTS = Path(__file__).parent / "probe_ports"
 
 
 @pytest.fixture(autouse=True)

@@ -323,7 +323,7 @@ def test_a_capture_that_never_fired_is_not_reached_in_the_report(port_dir, tmp_p
         rec.save("f/never", np.float64(1.0))
     out = tmp_path / "r.json"
     code = main(["hunt", str(p), str(p), "--reference", str(ref), "--json", str(out)])
-    from hunt_reports import read_hunt_json
+    from tests.hunt.hunt_reports import read_hunt_json
 
     doc = read_hunt_json(out)
     st = next(s for s in doc["stages"] if s["name"] == "f/never")
