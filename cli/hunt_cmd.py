@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Optional
+from typing import Optional
 
 import typer
 
+from cli.options import report_options
+from cli.run_options import ModelDir
 
+
+@report_options(what="the hunt", html_help="Write an HTML report of the hunt here.")
 def hunt(
     probe: str = typer.Argument(..., help="Probe file, or the name of a shipped probe (e.g. pymtcnn-1.2)."),
     input_path: Optional[Path] = typer.Argument(None, help="An image, an image folder or a video (a sequence: "
@@ -22,15 +26,8 @@ def hunt(
     max_runs: int = typer.Option(20, "--max-runs", min=1, help="Runs of the port per input, at most."),
     corpus: Optional[Path] = typer.Option(None, "--corpus", help="A corpus spec or a folder of images: hunt each "
                                           "input and sum up."),
-    policy: Optional[str] = typer.Option(None, "--policy", help="Tolerance policy: a built-in name or a TOML path "
-                                         "(default: the probe's own policy = ..., else the built-in one)."),
-    stage: Optional[List[str]] = typer.Option(None, "--stage", help="Only stages matching this glob."),
     out: Optional[Path] = typer.Option(None, "--out", help="Keep the port's (first) trace here."),
-    json_out: Optional[Path] = typer.Option(None, "--json", help="Write the hunt as JSON."),
-    junit_out: Optional[Path] = typer.Option(None, "--junit", help="Write the first run's diff as JUnit XML."),
-    html_out: Optional[Path] = typer.Option(None, "--html", help="Write an HTML report."),
-    model_dir: Optional[Path] = typer.Option(None, "--model-dir", help="OpenFace model folder ($models, and the "
-                                             "pyparity: reference's)."),
+    model_dir: ModelDir = None,
     model: str = typer.Option("ccnf", "--model", help="pyparity: reference's landmark model: ccnf or ceclm."),
     cen_dir: Optional[Path] = typer.Option(None, "--cen-dir", help="pyparity: reference, CE-CLM: CEN experts folder."),
     early_term: Optional[Path] = typer.Option(None, "--early-term", help="pyparity: reference, CE-CLM: "
@@ -39,7 +36,7 @@ def hunt(
     bbox: Optional[str] = typer.Option(None, "--bbox", help="pyparity:clnf reference: the face box x,y,w,h."),
     min_face_size: int = typer.Option(60, "--min-face-size", min=1, help="pyparity:mtcnn reference: smallest face."),
     max_frames: Optional[int] = typer.Option(None, "--max-frames", min=1, help="A sequence: stop after this many."),
-    max_rows: int = typer.Option(40, "--max-rows", min=1),
+    *, reports,
 ) -> None:
     """Hunt every place a port differs from its reference, and which of them cause the rest.
 
@@ -47,46 +44,24 @@ def hunt(
     stages where the port introduces a difference, each diagnosed, and how it ends (the output matches,
     or the difference that remains). Exit 0: parity; 1: a difference (or nothing compared); 2: bad input.
     """
+    from cli.output import console_for, say
+    from pyparity.app.hunt import hunt_options, write_hunt_reports
     from pyparity.app.specs.common import checked_model_dir
+    from pyparity.app.specs.openface import parse_bbox
     from pyparity.hunt.references import ReferenceOptions
-    from pyparity.hunt.session import HuntOptions, run_hunt
-    from pyparity.render.table import make_console
+    from pyparity.hunt.session import run_hunt
 
     ref_opts = ReferenceOptions(model=model, cen_dir=cen_dir, early_term=early_term, multi_view=multi_view,
-                                bbox=_bbox(bbox) if bbox else None, min_face_size=min_face_size,
+                                bbox=parse_bbox(bbox) if bbox else None, min_face_size=min_face_size,
                                 model_dir=checked_model_dir(model_dir))
-    opts = HuntOptions(isolate=isolate, isolate_all=isolate_all, max_runs=max_runs, policy=policy,
-                       stages=tuple(stage) if stage else None, model_dir=ref_opts.model_dir, out=out,
-                       max_frames=max_frames, reference=ref_opts)
-    console = make_console()
+    opts = hunt_options(reports, isolate=isolate, isolate_all=isolate_all, max_runs=max_runs,
+                        model_dir=ref_opts.model_dir, out=out, max_frames=max_frames, reference=ref_opts)
+    console = console_for(reports)
     outcome = run_hunt(probe, input_path, reference, opts, corpus=corpus,
-                       on_item=lambda line: console.print(line, markup=False, highlight=False)
-                       if corpus is not None else None)
-    _present(outcome, console, json_out, junit_out, html_out, max_rows)
+                       on_item=(lambda line: say(console, line)) if corpus is not None else None)
+    if not reports.quiet:
+        from pyparity.render.hunt_table import render_hunt
+
+        render_hunt(outcome, console, max_rows=reports.max_rows)
+    write_hunt_reports(outcome, reports)
     raise typer.Exit(outcome.exit_code)
-
-
-def _bbox(text: str):
-    from pyparity.app.specs.openface import parse_bbox
-
-    return parse_bbox(text)
-
-
-def _present(outcome, console, json_out, junit_out, html_out, max_rows) -> None:
-    from pyparity.render.hunt_table import render_hunt
-
-    render_hunt(outcome, console, max_rows=max_rows)
-    if json_out:
-        from pyparity.render.hunt_json import write_hunt_json
-
-        write_hunt_json(outcome, json_out)
-    if html_out:
-        from pyparity.render.hunt_html import write_hunt_html
-
-        write_hunt_html(outcome, html_out)
-    if junit_out:
-        from pyparity.render.junit import write_junit
-
-        items = ([(name, r.first.report) for name, r in outcome.results] if outcome.kind == "corpus"
-                 else [(Path(outcome.result.input).name, outcome.result.first.report)])
-        write_junit(items, junit_out)

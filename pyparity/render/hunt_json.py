@@ -90,8 +90,12 @@ def outcome_dict(outcome) -> dict:
     return doc
 
 
+def hunt_json(outcome) -> str:
+    return json.dumps(outcome_dict(outcome), indent=1, allow_nan=False, default=_default) + "\n"
+
+
 def write_hunt_json(outcome, path: str | os.PathLike) -> None:
-    write_text_atomic(path, json.dumps(outcome_dict(outcome), indent=1, allow_nan=False, default=_default) + "\n")
+    write_text_atomic(path, hunt_json(outcome))
 
 
 def _num(x):
