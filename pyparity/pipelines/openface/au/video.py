@@ -48,6 +48,25 @@ from pyparity.pipelines.openface.au.models import ALIGN_SCALE, ALIGN_SIZE, HOG_C
 from pyparity.pipelines.openface.au.predict import linear_scores, view_id
 from pyparity.pipelines.openface.au.static import record_align, record_calc_params, record_hog
 from pyparity.trace import NULL_RECORDER
+from pyparity.trace.stage_index import Stage, declare
+
+# The per-frame stages FeatureExtraction records beyond the static ones (static.py declares those), and the
+# end-of-video post-processing.
+STAGES = declare(
+    __name__,
+    Stage("face*/au/input/success", "add_next_frame", "FaceAnalyser.cpp: FaceAnalyser::AddNextFrame",
+          "whether the frame's landmark fit succeeded"),
+    Stage("face*/au/median/*/*", "_record_median", "FaceAnalyser.cpp: FaceAnalyser::UpdateRunningMedian",
+          "the running medians of HOG and geometry: update, count, median (histogram at level 2)"),
+    Stage("face*/au/online_correction/input", "add_next_frame", "FaceAnalyser.cpp: FaceAnalyser::CorrectOnlineAUs",
+          "the intensities the online correction starts from (webcams)"),
+    Stage("face*/au/calibration/frames_stored", "add_next_frame", "FaceAnalyser.cpp: FaceAnalyser::AddNextFrame",
+          "hog_desc_frames_init.size(): the frames kept for the end-of-video re-prediction"),
+    Stage("video/au/history/**", "postprocess", "FaceAnalyser.cpp: FaceAnalyser::PostprocessOutputFile",
+          "every frame's success, time stamp and AU values as stored"),
+    Stage("video/au/postprocess/**", "postprocess", "FaceAnalyser.cpp: FaceAnalyser::PostprocessPredictions, "
+          "ExtractAllPredictionsOfflineReg/Class", "re-predicted, shifted, smoothed: what the CSV finally holds"),
+)
 
 MAX_INIT_FRAMES = 3000      # FaceAnalyser::max_init_frames
 
