@@ -8,13 +8,12 @@ import json
 import numpy as np
 import pytest
 
-from pathlib import Path
 
 from cli.app import main
 from pyparity.trace import read_trace
 from tests.paths import REPO
 
-FE_AU_DUMPS = Path(__file__).resolve().parents[1] / "reference_dumps" / "openface-2.0.2-fe-au" / "image_sequence"
+FE_AU_DUMPS = REPO / "reference_dumps" / "openface-2.0.2-fe-au" / "image_sequence"
 
 
 @pytest.fixture(scope="module")
@@ -157,7 +156,7 @@ def test_gate_corpus_passes(openface_model_dir, shared_dir, capsys):
 def _sequence_with_video(monkeypatch, n_frames: int, video_value: float, frame_aus: bool = False):
     """openface-sequence without models: each frame records a landmark stage (and an AU stage with
     `frame_aus`), then the end-of-video item records one post-processed AU series (`video_value`)."""
-    import cli.run_openface as ro
+    import pyparity.app.sequence as ro
     from pyparity.pipelines.openface import sequence
 
     def run_sequence(frames, models, recorder_for, level, max_frames, reference_for=None):
@@ -171,7 +170,7 @@ def _sequence_with_video(monkeypatch, n_frames: int, video_value: float, frame_a
         rec.save("video/au/postprocess/reg/AU01", np.full(n_frames, video_value))
         yield sequence.VIDEO_DUMP, None, rec.finish()
 
-    monkeypatch.setattr(ro, "_models", lambda model_dir, **options: None)
+    monkeypatch.setattr(ro, "load_models", lambda model_dir, **options: None)
     monkeypatch.setattr(sequence, "frames_of", lambda source: iter(()))
     monkeypatch.setattr(sequence, "run_sequence", run_sequence)
 

@@ -19,10 +19,11 @@ import pytest
 from pyparity.reference.openface.build import missing_packages
 from pyparity.reference.openface.service import build_reference, record_reference
 from pyparity.reference.openface.verify import compare_bitwise
+from tests.paths import REPO
 
 pytestmark = pytest.mark.cpp
 
-FE_AU = Path(__file__).resolve().parents[1] / "reference_dumps" / "openface-2.0.2-fe-au"
+FE_AU = REPO / "reference_dumps" / "openface-2.0.2-fe-au"
 
 
 def _dump_level(dump: Path) -> int:

@@ -8,7 +8,6 @@ formulations of their definitions. The whole pipeline (tracking, then AUs): test
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -24,9 +23,10 @@ from pyparity.pipelines.openface.au.dynamic import (correct_online, offline_inte
 from pyparity.pipelines.openface.au.video import VideoAuState, add_next_frame, postprocess
 from pyparity.diff.policy import builtin_policy
 from pyparity.trace import Recorder, Trace, read_trace
+from tests.paths import REPO
 
 N_FRAMES = 30
-FE_AU = Path(__file__).resolve().parents[1] / "reference_dumps" / "openface-2.0.2-fe-au"
+FE_AU = REPO / "reference_dumps" / "openface-2.0.2-fe-au"
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ reference_dumps/openface-2.0.2-fe-au/, STAGES.md there)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,10 +19,11 @@ from pyparity.conventions.intrinsics import openface_camera
 from pyparity.pipelines.openface.outputs import head_pose
 from pyparity.pipelines.openface.sequence import VIDEO_DUMP, frames_of, run_sequence
 from pyparity.trace import Recorder, read_trace
+from tests.paths import REPO
 
 N_FRAMES = 30
 LANDMARKS_PX = 0.005
-FE_AU_DUMPS = Path(__file__).resolve().parents[1] / "reference_dumps" / "openface-2.0.2-fe-au" / "image_sequence"
+FE_AU_DUMPS = REPO / "reference_dumps" / "openface-2.0.2-fe-au" / "image_sequence"
 
 
 @pytest.fixture(scope="module")
