@@ -34,7 +34,7 @@ MODULES = {
     "pyparity/trace/dumpio.py": ["tests/trace/test_reader_checks.py", "tests/trace/test_writer.py",
                                  "tests/trace/test_roundtrip.py"],
     "pyparity/diff/align.py": ["tests/diff/test_align.py"],
-    "pyparity/diff/engine.py": ["tests/test_diff_engine.py", "tests/test_trust_vacuous.py",
+    "pyparity/diff/engine.py": ["tests/diff/test_engine.py", "tests/test_trust_vacuous.py",
                                 "tests/diff/test_report_origin.py"],
     # the mapping file's schema (moved out of align.py) and the reader every user TOML file goes through
     "pyparity/diff/mapping_file.py": ["tests/diff/test_align.py", "tests/test_tomlfile.py"],
