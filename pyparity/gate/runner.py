@@ -1,9 +1,12 @@
 """The gate: run a corpus's pipelines on its inputs, diff against goldens and references.
 
 Each case runs through the application layer (`pyparity.app`: the same specs, policies and stage
-selection as ``pyparity run``) wherever the executor puts it (`executors`); the case records its trace in
-memory, diffs it, writes its HTML page / golden itself, and sends back only a compact `CaseOutcome`
-(summary lines, the failing stages, JUnit XML text, and the report of a failed case).
+selection as ``pyparity run``) wherever the executor puts it (`executors`: this process, local worker
+processes, a Dask cluster); the case records its trace in memory, diffs it, writes its HTML page, and
+sends back only a compact `CaseOutcome` (summary lines, the failing stages, JUnit XML text, the report of
+a failed case; with ``--update`` the few stages its golden keeps). The coordinator (`stream_gate`) writes
+goldens, streams each outcome to the results journal (`journal`) and holds none of them, so its memory
+stays flat however long the corpus is.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import functools
 import os
 import time
 import traceback
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +41,20 @@ class GateOptions:
     html_dir: Path | None = None
     inject: list[str] = field(default_factory=list)
     reports: ReportOptions = field(default_factory=ReportOptions)
+    timeout: float | None = None     # seconds per case (None: no limit)
+
+
+@dataclass
+class GoldenPayload:
+    """What an ``--update`` run sends the coordinator to bless: the golden's stages of this run."""
+
+    arrays: list
+    meta: dict
+    score: dict | None
+    source: str
+
+
+_NOT_REPORTED = ("junit", "report", "golden_payload")
 
 
 @dataclass
@@ -59,15 +76,15 @@ class CaseOutcome:
     seconds: float = 0.0
     junit: list[str] = field(default_factory=list)
     report: object | None = None     # the DiffReport that failed the case (kept for failed cases only)
+    golden_payload: GoldenPayload | None = None  # --update only; consumed by the coordinator
 
     @property
     def failed(self) -> bool:
         return self.status in FAILED
 
     def to_dict(self) -> dict:
-        d = asdict(self)
-        d.pop("junit")
-        d.pop("report")
+        d = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in _NOT_REPORTED}
+        d["failing_stages"] = list(self.failing_stages)
         d["failed"] = self.failed
         return d
 
@@ -120,12 +137,16 @@ def _record(case: Case, opts: GateOptions, entry):
 def run_case(case: Case, opts: GateOptions, pipeline_entry=None) -> CaseOutcome:
     """Run one case end to end (in whatever process calls it); never raises for a bad case."""
     from pyparity.gate.pipelines import entry
+    from pyparity.gate.timeout import CaseTimeout, time_limit
     from pyparity.render.gate import error_suite
 
     t0 = time.perf_counter()
     out = CaseOutcome(case.name, case.pipeline, case.golden, PASS)
     try:
-        _run_case(case, opts, pipeline_entry if pipeline_entry is not None else entry(case.pipeline), out)
+        with time_limit(opts.timeout):
+            _run_case(case, opts, pipeline_entry if pipeline_entry is not None else entry(case.pipeline), out)
+    except CaseTimeout:
+        out.status, out.message, out.golden_payload = ERROR, f"timed out after {opts.timeout:g} s (--timeout)", None
     except PyparityError as exc:
         out.status, out.message = ERROR, str(exc)
     except Exception as exc:  # a crashing pipeline is a failed case, reported, not a crashed gate
@@ -134,7 +155,7 @@ def run_case(case: Case, opts: GateOptions, pipeline_entry=None) -> CaseOutcome:
         out.status, out.message = ERROR, f"{type(exc).__name__}: {exc}{where}"
     if out.status == ERROR:
         out.junit = [error_suite(case.name, out.message, time.perf_counter() - t0)]
-    if not out.failed:
+    if not out.failed and out.golden_payload is None:
         out.report = None
     out.seconds = time.perf_counter() - t0
     return out
@@ -144,7 +165,7 @@ def _run_case(case: Case, opts: GateOptions, entry, out: CaseOutcome) -> None:
     from pyparity.app import compare, recorded_groups
     from pyparity.diff.compare import ONLY_IN_A
     from pyparity.diff.policy_names import resolve_policy
-    from pyparity.gate.goldens import golden_dir, load_golden, ref_score, save_golden
+    from pyparity.gate.goldens import golden_dir, load_golden, ref_score
     from pyparity.render.gate import suite_xml
     from pyparity.trace import read_trace
     from pyparity.trace.trace import glob_escape, glob_match
@@ -206,23 +227,61 @@ def _run_case(case: Case, opts: GateOptions, entry, out: CaseOutcome) -> None:
 
     out.failing_stages = failing[:50]
     if opts.update:
-        change = save_golden(trace, case.golden, opts.goldens, stages=case.golden_stages, update=True,
-                             force=opts.force, score=ref_score(ref_report), source=str(case.input))
-        out.golden_change = change.describe()
-        out.status = {"created": NEW, "updated": UPDATED, "unchanged": UNCHANGED, "refused": REFUSED}[change.action]
-        if change.action == "refused":
-            out.message = change.message
-    elif out.golden_status == "regression":
+        # goldens are written by the coordinator only (`bless`): send it the stages the golden keeps
+        sel = trace.select(case.golden_stages) if case.golden_stages else trace
+        if not len(sel):
+            raise InputError(f"golden {case.golden}: no stage of {trace.source} matches "
+                             f"{', '.join(case.golden_stages) or '*'}")
+        out.golden_payload = GoldenPayload([(n, np.asarray(sel[n])) for n in sel.names], dict(trace.meta),
+                                           ref_score(ref_report), str(case.input))
+        out.report = ref_report  # the reference's word, should the blessing pass it (`_settle`)
+        return
+    if out.golden_status == "regression":
         out.status, out.report = REGRESSION, gold_report
     elif out.golden_status == "nothing-compared":
         out.status, out.message, out.report = NOTHING, "vs golden: " + gold_report.summary().splitlines()[0], gold_report
+    out.report = out.report if out.report is not None else ref_report
+    _settle(out)
+
+
+def _settle(out: CaseOutcome) -> None:
+    """The reference's word on a case the golden (or its blessing) passed; ``out.report`` holds the
+    reference's report until then (it is kept only where it failed the case)."""
+    ref_report = out.report
     if out.status not in (REFUSED,) and out.reference_status == "diverged":
         if out.status in (PASS, NEW, UPDATED, UNCHANGED):
             out.status, out.report = DIVERGED, ref_report
     if out.status in (PASS, NEW, UPDATED, UNCHANGED) and out.reference_status == "nothing-compared":
         # a run that shares no stage with its reference proves nothing, whatever the golden says
-        out.status, out.message = NOTHING, "vs reference: " + ref_report.summary().splitlines()[0]
+        out.status, out.message = NOTHING, "vs reference: " + out.reference_summary.splitlines()[0]
         out.report = ref_report
+    if not out.failed:
+        out.report = None
+
+
+def bless(case: Case, opts: GateOptions, out: CaseOutcome) -> CaseOutcome:
+    """On the coordinator: save the golden an ``--update`` case sent (`save_golden`: atomic, locked)."""
+    from pyparity.gate.goldens import save_golden
+    from pyparity.render.gate import error_suite
+    from pyparity.trace import Trace
+
+    payload, out.golden_payload = out.golden_payload, None
+    if payload is None or out.status == ERROR:
+        return out
+    try:
+        change = save_golden(Trace.from_arrays(payload.arrays, meta=payload.meta, source=payload.source),
+                             case.golden, opts.goldens, stages=case.golden_stages, update=True, force=opts.force,
+                             score=payload.score, source=payload.source)
+    except PyparityError as exc:
+        out.status, out.message, out.report = ERROR, str(exc), None
+        out.junit = [error_suite(case.name, out.message, out.seconds)]
+        return out
+    out.golden_change = change.describe()
+    out.status = {"created": NEW, "updated": UPDATED, "unchanged": UNCHANGED, "refused": REFUSED}[change.action]
+    if change.action == "refused":
+        out.message = change.message
+    _settle(out)
+    return out
 
 
 def check_goldens(corpus: Corpus, opts: GateOptions) -> None:
@@ -239,55 +298,153 @@ def check_goldens(corpus: Corpus, opts: GateOptions) -> None:
         check_producer(p, read_golden_meta(p))
 
 
+@dataclass
+class GateRun:
+    """What the coordinator keeps of a gate run: counts, the first failed case, and where the outcomes
+    are (never the outcomes). Iterating it streams the outcomes from the journal in corpus order."""
+
+    journal: "object"
+    total: int
+    counts: dict[str, int] = field(default_factory=dict)
+    resumed: int = 0
+    not_run: int = 0                 # cases never started (--fail-fast stopped the gate)
+    first_failed: CaseOutcome | None = None  # with its report, where it ran in this run
+    seconds: float = 0.0             # wall time of the run
+    case_seconds: float = 0.0        # the cases' own times, summed
+
+    def count(self, o: CaseOutcome) -> None:
+        self.counts[o.status] = self.counts.get(o.status, 0) + 1
+        self.case_seconds += o.seconds
+        if o.failed and self.first_failed is None:
+            self.first_failed = o
+
+    @property
+    def failed(self) -> int:
+        return sum(n for s, n in self.counts.items() if s in FAILED)
+
+    @property
+    def ok(self) -> bool:
+        return self.failed == 0 and self.not_run == 0
+
+    def __len__(self) -> int:
+        return sum(self.counts.values())
+
+    def __iter__(self):
+        return self.journal.outcomes()
+
+    def outcomes(self):
+        return self.journal.outcomes()
+
+
 def _run_item(opts: GateOptions, item) -> CaseOutcome:
     case, entry = item
     return run_case(case, opts, entry)
 
 
-def run_gate(corpus: Corpus, opts: GateOptions, jobs: int | None = None, console=None, on_result=None,
-             progress: bool = True, executor=None) -> list[CaseOutcome]:
-    """Run every case on ``executor`` (default: ``jobs`` local processes, 1 runs in this process) and
-    return outcomes in corpus order."""
+def _worker_failed(item, exc: BaseException) -> CaseOutcome:
+    """The outcome of a case whose worker died under it (killed, out of memory, lost with its node)."""
+    from pyparity.render.gate import error_suite
+
+    case, _ = item
+    out = CaseOutcome(case.name, case.pipeline, case.golden, ERROR,
+                      message=f"the worker running this case died ({type(exc).__name__}: {exc})")
+    out.junit = [error_suite(case.name, out.message)]
+    return out
+
+
+def stream_gate(corpus: Corpus, opts: GateOptions, executor=None, journal=None, resume: bool = False,
+                fail_fast: bool = False, console=None, progress: bool = True, on_result=None,
+                jobs: int | None = None) -> GateRun:
+    """Run the corpus's cases on ``executor`` (default: `executors.local` with ``jobs``), streaming each
+    outcome to ``journal`` (a `journal.Journal`; default: a temporary one) as it arrives. ``resume``: a case
+    whose journaled result is current (`journal.case_key`) is not run again. ``fail_fast``: stop at the
+    first failed case (cases not yet started are cancelled and counted as not run)."""
+    import tempfile
+
     from pyparity.gate.executors import local
+    from pyparity.gate.journal import Journal, case_key, outcome_from
     from pyparity.gate.pipelines import entry
 
+    if resume and opts.update:
+        raise InputError("reuses verdicts; an update run blesses goldens: run it without --resume", param="resume")
     check_goldens(corpus, opts)
-    jobs = max(1, jobs or os.cpu_count() or 1)
-    executor = executor or local(jobs, len(corpus.cases))
-    items = [(c, entry(c.pipeline)) for c in corpus.cases]
-    results: dict[str, CaseOutcome] = {}
+    t0 = time.perf_counter()
+    if journal is None:
+        journal = Journal(Path(tempfile.mkdtemp(prefix="pyparity-gate-")) / "results.jsonl")
+    previous = journal.previous_keys() if resume else {}
+    by_name = {c.name: c for c in corpus.cases}
+    keys = {c.name: case_key(c, opts) for c in corpus.cases}
+    run = GateRun(journal, len(corpus.cases))
+    todo = [c for c in corpus.cases if previous.get(c.name) != keys[c.name]]
+    run.resumed = len(corpus.cases) - len(todo)
+    executor = executor or local(max(1, jobs or os.cpu_count() or 1), len(todo))
     prog = task = None
     if progress:
         from pyparity.render.gate import progress_bar
 
         prog = progress_bar(console)
-        prog.start()
-        task = prog.add_task("", total=len(corpus.cases))
+    journal.open(resume)
+    finished = 0
     try:
-        for o in executor.map(functools.partial(_run_item, opts), items):
-            results[o.name] = o
-            if prog is not None:
-                from pyparity.render.gate import show_progress
+        if prog is not None:
+            prog.start()
+            task = prog.add_task("", total=len(todo))
+        if run.resumed:
+            for rec in journal.records():  # the reused results count, and are reported, as if just run
+                if rec["case"] in by_name and previous.get(rec["case"]) == keys[rec["case"]] == rec.get("key"):
+                    run.count(outcome_from(rec["outcome"]))
+        results = executor.map(functools.partial(_run_item, opts), [(c, entry(c.pipeline)) for c in todo],
+                               on_error=_worker_failed) if todo else iter(())
+        try:
+            for o in results:
+                if o.golden_payload is not None:
+                    o = bless(by_name[o.name], opts, o)
+                journal.append(o, keys[o.name])
+                finished += 1
+                if not (o.failed and run.first_failed is None):
+                    o.report = None  # only the first failed case's report is kept (the summary shows it)
+                run.count(o)
+                if prog is not None:
+                    from pyparity.render.gate import show_progress
 
-                show_progress(prog, task, o)
-            if on_result is not None:
-                on_result(o)
+                    show_progress(prog, task, o)
+                if on_result is not None:
+                    on_result(o)
+                if fail_fast and o.failed:
+                    break
+        finally:
+            close = getattr(results, "close", None)
+            if close is not None:
+                close()
     finally:
         if prog is not None:
             prog.stop()
-    return [results[c.name] for c in corpus.cases]
+        journal.finish([c.name for c in corpus.cases])
+    run.not_run = len(todo) - finished
+    run.seconds = time.perf_counter() - t0
+    return run
 
 
-def write_gate_reports(outcomes: list[CaseOutcome], corpus: Corpus, reports: ReportOptions) -> Path | None:
-    """The gate's JSON (``-``: standard output), JUnit and HTML index as ``reports`` asks; returns the
-    index page written, if any."""
+def run_gate(corpus: Corpus, opts: GateOptions, jobs: int | None = None, console=None, on_result=None,
+             progress: bool = True, executor=None, **kwargs) -> list[CaseOutcome]:
+    """`stream_gate`, with every outcome read back in corpus order (for small corpora and tests; the
+    first failed case keeps its report)."""
+    run = stream_gate(corpus, opts, executor=executor, console=console, progress=progress, on_result=on_result,
+                      jobs=jobs, **kwargs)
+    first = run.first_failed
+    return [first if first is not None and o.name == first.name else o for o in run.outcomes()]
+
+
+def write_gate_reports(outcomes, corpus: Corpus, reports: ReportOptions) -> Path | None:
+    """The gate's JSON (``-``: standard output), JUnit and HTML index as ``reports`` asks, streamed from
+    ``outcomes`` (a `GateRun`, or a list); returns the index page written, if any."""
     from pyparity.app.reports import write_text
-    from pyparity.render.gate import gate_index_html, gate_json, gate_junit
+    from pyparity.render.gate import gate_index_html, write_gate_json, write_gate_junit
 
     if reports.json is not None:
-        write_text(reports.json, gate_json(outcomes, corpus))
+        write_gate_json(outcomes, corpus, reports.json)
     if reports.junit is not None:
-        write_text(reports.junit, gate_junit(outcomes))
+        write_gate_junit(outcomes, reports.junit)
     if reports.github:
         from pyparity.render.github import write_github_gate
 
