@@ -281,3 +281,17 @@ def test_cli_gate_on_dask_matches_local_and_local_never_imports_dask(toy, tmp_pa
     assert bad.returncode == 2 and "expected one of local, dask" in bad.stderr and "Traceback" not in bad.stderr
     bad = gate("--scheduler", "tcp://127.0.0.1:9")
     assert bad.returncode == 2 and "--scheduler needs --executor dask" in bad.stderr
+
+
+def dies(input_path: Path, rec, model_dir) -> None:
+    os._exit(3)  # a worker killed under its case (out of memory, a segfault)
+
+
+def test_a_dead_worker_fails_its_case_and_the_gate_goes_on(toy, tmp_path):
+    corpus = load_corpus(toy)
+    run_gate(corpus, GateOptions(goldens=corpus.goldens, update=True), jobs=1, progress=False)
+    toy.write_text(toy.read_text().replace('[[case]]\nname = "002"\n', f'[[case]]\nname = "002"\npipeline = "{HERE}:dies"\n'))
+    corpus = load_corpus(toy)
+    res = run_gate(corpus, GateOptions(goldens=corpus.goldens), executor=LocalProcesses(2), progress=False)
+    assert [o.status for o in res] == ["pass", "pass", "error", "pass"]
+    assert "the worker running this case died (BrokenProcessPool" in res[2].message

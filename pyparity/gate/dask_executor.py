@@ -75,12 +75,12 @@ class DaskExecutor:
             cluster = LocalCluster(processes=True, env=worker_environment(), silence_logs=40, **kwargs)
         return Client(cluster), cluster
 
-    def map(self, fn: Callable, items: Iterable) -> Iterator:
+    def map(self, fn: Callable, items: Iterable, on_error: Callable | None = None) -> Iterator:
         from pyparity.gate.executors import worker_environment
 
         client, cluster = self._client()
         task = _OnWorker(fn, list(sys.path), worker_environment())
-        pending: list = []
+        pending: dict = {}
         try:
             from distributed import as_completed
 
@@ -89,23 +89,28 @@ class DaskExecutor:
             done = as_completed()
             for item in todo:
                 f = client.submit(task, item, pure=False)
-                pending.append(f)
+                pending[f] = item
                 done.add(f)
                 if len(pending) >= slots:
                     break
             for f in done:
-                pending.remove(f)
-                result = f.result()
-                item = next(todo, None)
-                if item is not None:
-                    nf = client.submit(task, item, pure=False)
-                    pending.append(nf)
+                item = pending.pop(f)
+                try:
+                    result = f.result()
+                except Exception as exc:  # the task's worker died (KilledWorker), or the cluster went away
+                    if on_error is None:
+                        raise
+                    result = on_error(item, exc)
+                nxt = next(todo, None)
+                if nxt is not None:
+                    nf = client.submit(task, nxt, pure=False)
+                    pending[nf] = nxt
                     done.add(nf)
                 f.release()
                 yield result
         finally:
             if pending:
-                client.cancel(pending)
+                client.cancel(list(pending))
             client.close()
             if cluster is not None:
                 cluster.close()

@@ -5,6 +5,8 @@ executor (`pyparity.gate.dask_executor`, imported only when asked for) on a ``Lo
 existing cluster, with the same ``map`` method.
 
 Closing the iterator ``map`` returns (the gate's ``--fail-fast``) cancels every case not yet started.
+A case whose worker died under it (killed, out of memory) yields ``on_error(item, exc)`` where the caller
+gives one (the gate: an errored case), and the remaining cases go on (a broken process pool is replaced).
 Worker processes run MTCNN's pieces on one thread each (``PYPARITY_THREADS=1``, `worker_environment`):
 the workers already keep the cores busy. A ``PYPARITY_THREADS`` set by the user is passed on instead.
 """
@@ -31,8 +33,9 @@ EXECUTORS = tuple(k.value for k in ExecutorKind)
 
 
 class Executor(Protocol):
-    def map(self, fn: Callable, items: Iterable) -> Iterator:
-        """``fn(item)`` for every item, yielded in completion order."""
+    def map(self, fn: Callable, items: Iterable, on_error: Callable | None = None) -> Iterator:
+        """``fn(item)`` for every item, yielded in completion order (``on_error(item, exc)`` for an item
+        whose worker failed, where given; else the exception is raised)."""
 
 
 def worker_environment() -> dict[str, str]:
@@ -43,7 +46,7 @@ def worker_environment() -> dict[str, str]:
 class InProcess:
     """Every case in this process, in order."""
 
-    def map(self, fn: Callable, items: Iterable) -> Iterator:
+    def map(self, fn: Callable, items: Iterable, on_error: Callable | None = None) -> Iterator:
         for item in items:
             yield fn(item)
 
@@ -62,10 +65,23 @@ class LocalProcesses:
 
     jobs: int
 
-    def map(self, fn: Callable, items: Iterable) -> Iterator:
-        ex = ProcessPoolExecutor(max_workers=self.jobs, initializer=_worker_init,
-                                 initargs=(list(sys.path), worker_environment()))
-        pending: set = set()
+    def _pool(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(max_workers=self.jobs, initializer=_worker_init,
+                                   initargs=(list(sys.path), worker_environment()))
+
+    def _alone(self, fn: Callable, item, on_error: Callable):
+        with ProcessPoolExecutor(max_workers=1, initializer=_worker_init,
+                                 initargs=(list(sys.path), worker_environment())) as solo:
+            try:
+                return solo.submit(fn, item).result()
+            except Exception as exc:
+                return on_error(item, exc)
+
+    def map(self, fn: Callable, items: Iterable, on_error: Callable | None = None) -> Iterator:
+        from concurrent.futures.process import BrokenProcessPool
+
+        ex = self._pool()
+        pending: dict = {}
         try:
             todo = iter(items)
             exhausted = False
@@ -75,12 +91,33 @@ class LocalProcesses:
                     if item is None:
                         exhausted = True
                         break
-                    pending.add(ex.submit(fn, item))
+                    pending[ex.submit(fn, item)] = item
                 if not pending:
                     break
-                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for f in finished:
-                    yield f.result()
+                    if f not in pending:
+                        continue  # resubmitted to a new pool below
+                    item = pending.pop(f)
+                    try:
+                        result = f.result()
+                    except BrokenProcessPool as exc:
+                        if on_error is None:
+                            raise
+                        # a worker died and took the pool down with every case in flight: rerun those one
+                        # at a time, each in a pool of its own, so only the case that kills its worker fails
+                        ex.shutdown(wait=False, cancel_futures=True)
+                        suspects = [item, *pending.values()]
+                        pending = {}
+                        for it in suspects:
+                            yield self._alone(fn, it, on_error)
+                        ex = self._pool()
+                        continue
+                    except Exception as exc:
+                        if on_error is None:
+                            raise
+                        result = on_error(item, exc)
+                    yield result
         finally:
             for f in pending:
                 f.cancel()
