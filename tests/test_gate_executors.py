@@ -252,17 +252,19 @@ def test_workers_run_one_mtcnn_thread_and_goldens_are_written_by_the_coordinator
 
 
 def test_cli_gate_on_dask_matches_local_and_local_never_imports_dask(toy, tmp_path):
-    """The CLI both ways (``--executor dask``: a LocalCluster of worker processes); the local run in a
-    fresh interpreter imports no dask."""
+    """The CLI both ways (``--executor dask``: a LocalCluster of worker processes, each with one MTCNN
+    thread); the local run in a fresh interpreter imports no dask."""
     pytest.importorskip("distributed")
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]))
+    env.pop("PYPARITY_THREADS", None)  # the workers of both executors must set it (threads_seen checks)
+    toy.write_text(toy.read_text().replace(f'"{HERE}:replay"', f'"{HERE}:threads_seen"'))
     cmd = [sys.executable, "-c", "import sys; from cli.app import entry; sys.argv[0] = 'pyparity'; entry()"]
 
     def gate(*args):
         return subprocess.run(cmd + ["gate", str(toy), "--no-progress", *args], env=env, cwd=REPO,
                               capture_output=True, text=True, timeout=600)
 
-    assert gate("--update", "--results", str(tmp_path / "u.jsonl")).returncode == 0
+    assert gate("--update", "--jobs", "2", "--results", str(tmp_path / "u.jsonl")).returncode == 0
     _shift(toy, ["001"])
     probe = [sys.executable, "-c", "import sys, runpy; sys.argv = ['pyparity'] + sys.argv[1:]; "
              "from cli.app import entry\ntry:\n entry()\nfinally:\n assert 'dask' not in sys.modules and "
