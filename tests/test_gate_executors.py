@@ -297,3 +297,19 @@ def test_a_dead_worker_fails_its_case_and_the_gate_goes_on(toy, tmp_path):
     res = run_gate(corpus, GateOptions(goldens=corpus.goldens), executor=LocalProcesses(2), progress=False)
     assert [o.status for o in res] == ["pass", "pass", "error", "pass"]
     assert "the worker running this case died (BrokenProcessPool" in res[2].message
+
+
+def test_a_second_gate_on_the_same_journal_is_refused(toy, tmp_path):
+    from pyparity.errors import OutputError
+
+    corpus = load_corpus(toy)
+    run_gate(corpus, GateOptions(goldens=corpus.goldens, update=True), jobs=1, progress=False)
+    held = Journal(tmp_path / "j.jsonl").open(resume=False)
+    try:
+        with pytest.raises(OutputError, match="another process is writing this results journal"):
+            stream_gate(corpus, GateOptions(goldens=corpus.goldens), jobs=1, journal=Journal(tmp_path / "j.jsonl"),
+                        progress=False)
+    finally:
+        held.release()
+    assert stream_gate(corpus, GateOptions(goldens=corpus.goldens), jobs=1, journal=Journal(tmp_path / "j.jsonl"),
+                       progress=False).ok

@@ -28,10 +28,19 @@ JOURNAL_VERSION = 1
 
 def default_journal(corpus_path: Path) -> Path:
     """Where a corpus's journal lives unless ``--results`` says: the user's cache folder, one file per
-    spec path (no file appears in the checkout)."""
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "pyparity" / "gate"
+    spec path (no file appears in the checkout); the temporary folder where there is no writable home."""
+    import tempfile
+
     spec = Path(corpus_path).resolve()
-    return base / f"{spec.stem}-{hashlib.sha256(str(spec).encode()).hexdigest()[:12]}.jsonl"
+    name = f"{spec.stem}-{hashlib.sha256(str(spec).encode()).hexdigest()[:12]}.jsonl"
+    try:
+        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "pyparity" / "gate"
+        base.mkdir(parents=True, exist_ok=True)
+        if os.access(base, os.W_OK):
+            return base / name
+    except (OSError, RuntimeError):  # RuntimeError: no home directory to expand
+        pass
+    return Path(tempfile.gettempdir()) / f"pyparity-gate-{os.getuid() if hasattr(os, 'getuid') else 'user'}" / name
 
 
 def _stat(path: Path | None) -> list:
@@ -133,6 +142,7 @@ class Journal:
     def __init__(self, path: Path):
         self.path = Path(path)
         self._f = None
+        self._lock = None
 
     def previous_keys(self) -> dict[str, str]:
         """case -> key of its last stored result that did not error (what ``--resume`` may reuse)."""
@@ -149,7 +159,12 @@ class Journal:
     def open(self, resume: bool) -> "Journal":
         from pyparity.atomic import _ensure_parent, output_error, write_text_atomic
 
+        from pyparity.atomic import WriterLock
+
         _ensure_parent(self.path)
+        # two gates appending to one journal would interleave their results: the second is refused
+        self._lock = WriterLock(self.path, "results journal", kind="journal")
+        self._lock.acquire()
         if not resume:
             write_text_atomic(self.path, "")
         try:
@@ -167,20 +182,29 @@ class Journal:
             self._f.close()
             self._f = None
 
+    def release(self) -> None:
+        self.close()
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
     def finish(self, names: Iterable[str]) -> None:
         """Rewrite the journal with each case's last line, in the order of ``names`` (cases with no
         result, e.g. after --fail-fast, are left out); only the offsets are held in memory."""
         from pyparity.atomic import atomic_path
 
         self.close()
-        last: dict[str, int] = {}
-        for pos, rec in _lines(self.path):
-            last[rec["case"]] = pos
-        with atomic_path(self.path) as tmp, open(self.path, "rb") as src, open(tmp, "wb") as dst:
-            for n in names:
-                if n in last:
-                    src.seek(last[n])
-                    dst.write(src.readline())
+        try:
+            last: dict[str, int] = {}
+            for pos, rec in _lines(self.path):
+                last[rec["case"]] = pos
+            with atomic_path(self.path) as tmp, open(self.path, "rb") as src, open(tmp, "wb") as dst:
+                for n in names:
+                    if n in last:
+                        src.seek(last[n])
+                        dst.write(src.readline())
+        finally:
+            self.release()
 
     def records(self) -> Iterator[dict]:
         """Every stored line, in file order (after `finish`: corpus order, one per case)."""
