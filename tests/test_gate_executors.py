@@ -24,8 +24,8 @@ from pyparity.gate import pipelines
 from pyparity.gate.corpus import load_corpus
 from pyparity.gate.executors import InProcess, LocalProcesses
 from pyparity.gate.journal import Journal
-from pyparity.gate.runner import (GateOptions, gate_document, run_gate, stream_gate, write_gate_json,
-                                  write_gate_junit)
+from pyparity.gate.runner import GateOptions, run_gate, stream_gate
+from pyparity.render.gate import gate_document, write_gate_json, write_gate_junit
 from pyparity.render.junit import junit_document, junit_text
 from pyparity.trace import read_trace
 
@@ -280,9 +280,9 @@ def test_cli_gate_on_dask_matches_local_and_local_never_imports_dask(toy, tmp_pa
     assert _comparable(json.loads((tmp_path / "d.json").read_text())) == \
         _comparable(json.loads((tmp_path / "l.json").read_text()))
     bad = gate("--executor", "ray")
-    assert bad.returncode == 2 and "expected one of local, dask" in bad.stderr and "Traceback" not in bad.stderr
+    assert bad.returncode == 2 and "'ray' is not one of 'local', 'dask'" in bad.stderr and "Traceback" not in bad.stderr
     bad = gate("--scheduler", "tcp://127.0.0.1:9")
-    assert bad.returncode == 2 and "--scheduler needs --executor dask" in bad.stderr
+    assert bad.returncode == 2 and "--scheduler 'tcp://127.0.0.1:9': a scheduler address needs the dask executor" in bad.stderr
 
 
 def dies(input_path: Path, rec, model_dir) -> None:

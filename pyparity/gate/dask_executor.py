@@ -22,7 +22,7 @@ from pyparity.errors import InputError
 
 
 def _missing_dask() -> InputError:
-    return InputError('--executor dask needs dask.distributed: pip install "pyparity[dask]"')
+    return InputError('dask needs dask.distributed: pip install "pyparity[dask]"', param="executor")
 
 
 class _OnWorker:
@@ -63,9 +63,10 @@ class DaskExecutor:
             try:
                 return Client(self.scheduler, timeout="20s"), None
             except (OSError, TimeoutError) as exc:
-                raise InputError(f"--scheduler {self.scheduler}: cannot reach the Dask scheduler ({exc})") from None
+                raise InputError(f"cannot reach the Dask scheduler ({exc})", param="scheduler",
+                                 value=self.scheduler) from None
             except ValueError as exc:
-                raise InputError(f"--scheduler {self.scheduler}: not a scheduler address ({exc})") from None
+                raise InputError(f"not a scheduler address ({exc})", param="scheduler", value=self.scheduler) from None
         n = max(1, self.workers or os.cpu_count() or 1)
         kwargs = dict(n_workers=n, threads_per_worker=1, dashboard_address=None, scheduler_port=0)
         if self.in_process:

@@ -137,10 +137,10 @@ def make_executor(kind: str, jobs: int | None, n_items: int, scheduler: str | No
 
     if kind == "local":
         if scheduler:
-            raise InputError("--scheduler needs --executor dask")
+            raise InputError("a scheduler address needs the dask executor", param="scheduler", value=scheduler)
         return local(max(1, jobs or os.cpu_count() or 1), n_items)
     if kind == "dask":
         from pyparity.gate.dask_executor import DaskExecutor
 
         return DaskExecutor(scheduler=scheduler, workers=jobs)
-    raise InputError(f"--executor {kind!r}: expected one of {', '.join(EXECUTORS)}")
+    raise InputError(f"expected one of {', '.join(EXECUTORS)}", param="executor", value=kind)
