@@ -147,7 +147,7 @@ def test_streamed_reports_are_the_documents_written_whole(toy, tmp_path):
     write_gate_junit(run, tmp_path / "g.xml")
     whole = junit_text(junit_document([ET.fromstring(x) for o in outcomes for x in o.junit], name="pyparity gate"))
     assert (tmp_path / "g.xml").read_text() == whole
-    assert run.counts == {"pass": 3, "regression": 1} and run.first_failed == "003" and not run.ok
+    assert run.counts == {"pass": 3, "regression": 1} and run.first_failed.name == "003" and not run.ok
 
 
 def test_resume_skips_current_results_and_reruns_changed_ones(toy, tmp_path):

@@ -68,7 +68,8 @@ class DaskExecutor:
             except ValueError as exc:
                 raise InputError(f"not a scheduler address ({exc})", param="scheduler", value=self.scheduler) from None
         n = max(1, self.workers or os.cpu_count() or 1)
-        kwargs = dict(n_workers=n, threads_per_worker=1, dashboard_address=None, scheduler_port=0)
+        # any free ports: several gates (several users) on one machine must not collide on 8786 / 8787
+        kwargs = dict(n_workers=n, threads_per_worker=1, dashboard_address=":0", scheduler_port=0)
         if self.in_process:
             cluster = LocalCluster(processes=False, **kwargs)
         else:
