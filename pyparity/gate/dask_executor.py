@@ -7,7 +7,7 @@ corpus spec names must be the same on every worker: shared storage) and sends ba
 worker threads are in flight, so the coordinator's memory does not grow with the corpus. Closing the
 iterator `map` returns cancels what has not started.
 
-Workers started here run with ``PYPARITY_THREADS=1`` (`executors.worker_environment`); on an existing
+Workers started here run with ``PYPARITY_THREADS=1`` (`workers.worker_environment`); on an existing
 cluster each task sets it, unless the worker's own environment already sets it, before any pipeline
 code reads it.
 """
@@ -19,6 +19,7 @@ import sys
 from typing import Callable, Iterable, Iterator
 
 from pyparity.errors import InputError
+from pyparity.gate.workers import prepare_worker, worker_environment
 
 
 def _missing_dask() -> InputError:
@@ -33,11 +34,7 @@ class _OnWorker:
         self.fn, self.sys_path, self.env = fn, sys_path, env
 
     def __call__(self, item):
-        for k, v in self.env.items():
-            os.environ.setdefault(k, v)
-        for p in self.sys_path:
-            if p not in sys.path:
-                sys.path.append(p)
+        prepare_worker(self.sys_path, self.env, override=False)
         return self.fn(item)
 
 
@@ -57,8 +54,6 @@ class DaskExecutor:
             from distributed import Client, LocalCluster
         except ImportError:
             raise _missing_dask() from None
-        from pyparity.gate.executors import worker_environment
-
         if self.scheduler:
             try:
                 return Client(self.scheduler, timeout="20s"), None
@@ -78,8 +73,6 @@ class DaskExecutor:
         return Client(cluster), cluster
 
     def map(self, fn: Callable, items: Iterable, on_error: Callable | None = None) -> Iterator:
-        from pyparity.gate.executors import worker_environment
-
         client, cluster = self._client()
         task = _OnWorker(fn, list(sys.path), worker_environment())
         pending: dict = {}

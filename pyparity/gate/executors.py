@@ -7,8 +7,8 @@ existing cluster, with the same ``map`` method.
 Closing the iterator ``map`` returns (the gate's ``--fail-fast``) cancels every case not yet started.
 A case whose worker died under it (killed, out of memory) yields ``on_error(item, exc)`` where the caller
 gives one (the gate: an errored case), and the remaining cases go on (a broken process pool is replaced).
-Worker processes run MTCNN's pieces on one thread each (``PYPARITY_THREADS=1``, `worker_environment`):
-the workers already keep the cores busy. A ``PYPARITY_THREADS`` set by the user is passed on instead.
+Worker processes are set up by `workers.prepare_worker` (one MTCNN thread each, the coordinator's
+``sys.path``).
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from enum import Enum
 from typing import Callable, Iterable, Iterator, Protocol
+
+from pyparity.gate.workers import prepare_worker, worker_environment
 
 
 
@@ -38,24 +40,12 @@ class Executor(Protocol):
         whose worker failed, where given; else the exception is raised)."""
 
 
-def worker_environment() -> dict[str, str]:
-    """What a gate's worker process runs with: one MTCNN thread unless the user says otherwise."""
-    return {"PYPARITY_THREADS": os.environ.get("PYPARITY_THREADS") or "1"}
-
-
 class InProcess:
     """Every case in this process, in order."""
 
     def map(self, fn: Callable, items: Iterable, on_error: Callable | None = None) -> Iterator:
         for item in items:
             yield fn(item)
-
-
-def _worker_init(sys_path: list[str], env: dict[str, str]) -> None:
-    os.environ.update(env)
-    for p in sys_path:
-        if p not in sys.path:
-            sys.path.append(p)
 
 
 @dataclass
@@ -66,11 +56,11 @@ class LocalProcesses:
     jobs: int
 
     def _pool(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(max_workers=self.jobs, initializer=_worker_init,
+        return ProcessPoolExecutor(max_workers=self.jobs, initializer=prepare_worker,
                                    initargs=(list(sys.path), worker_environment()))
 
     def _alone(self, fn: Callable, item, on_error: Callable):
-        with ProcessPoolExecutor(max_workers=1, initializer=_worker_init,
+        with ProcessPoolExecutor(max_workers=1, initializer=prepare_worker,
                                  initargs=(list(sys.path), worker_environment())) as solo:
             try:
                 return solo.submit(fn, item).result()

@@ -106,14 +106,6 @@ def outcome_line(outcome, key: str) -> str:
     return json.dumps({"case": outcome.name, "key": key, "outcome": d}, separators=(",", ":")) + "\n"
 
 
-def outcome_from(d: dict):
-    from pyparity.gate.runner import CaseOutcome
-
-    d = dict(d)
-    d.pop("failed", None)
-    return CaseOutcome(**d)
-
-
 def _lines(path: Path) -> Iterator[tuple[int, dict]]:
     """(byte offset, record) for every complete, readable line."""
     try:
@@ -137,20 +129,22 @@ def _lines(path: Path) -> Iterator[tuple[int, dict]]:
 
 
 class Journal:
-    """The results of one gate run, on disk (module docstring)."""
+    """The results of one gate run, on disk (module docstring). ``decode`` turns a stored outcome back
+    into the caller's object (the gate: `runner.CaseOutcome.from_dict`)."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, decode=None):
         self.path = Path(path)
+        self.decode = decode or (lambda d: d)
         self._f = None
         self._lock = None
 
-    def previous_keys(self) -> dict[str, str]:
-        """case -> key of its last stored result that did not error (what ``--resume`` may reuse)."""
-        from pyparity.gate.runner import ERROR
-
+    def previous_keys(self, never_current: Iterable[str] = ("error",)) -> dict[str, str]:
+        """case -> key of its last stored result whose status is not one of ``never_current`` (what
+        ``--resume`` may reuse)."""
+        never = set(never_current)
         keys: dict[str, str] = {}
         for _, rec in _lines(self.path):
-            if rec["outcome"].get("status") == ERROR:
+            if rec["outcome"].get("status") in never:
                 keys.pop(rec["case"], None)
             else:
                 keys[rec["case"]] = rec.get("key", "")
@@ -213,4 +207,4 @@ class Journal:
 
     def outcomes(self) -> Iterator:
         for rec in self.records():
-            yield outcome_from(rec["outcome"])
+            yield self.decode(rec["outcome"])

@@ -82,6 +82,11 @@ class CaseOutcome:
     def failed(self) -> bool:
         return self.status in FAILED
 
+    @classmethod
+    def from_dict(cls, d: dict) -> "CaseOutcome":
+        """An outcome as `to_dict` (plus its ``junit``) stored it in the results journal."""
+        return cls(**{k: v for k, v in d.items() if k != "failed"})
+
     def to_dict(self) -> dict:
         d = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in _NOT_REPORTED}
         d["failing_stages"] = list(self.failing_stages)
@@ -352,6 +357,20 @@ def _worker_failed(item, exc: BaseException) -> CaseOutcome:
     return out
 
 
+def _map(executor, fn, items: list):
+    """``executor.map``, passing `_worker_failed` where the executor takes an ``on_error`` (an executor of
+    one's own may not)."""
+    import inspect
+
+    if not items:
+        return iter(())
+    try:
+        takes = "on_error" in inspect.signature(executor.map).parameters
+    except (TypeError, ValueError):
+        takes = False
+    return executor.map(fn, items, on_error=_worker_failed) if takes else executor.map(fn, items)
+
+
 def stream_gate(corpus: Corpus, opts: GateOptions, executor=None, journal=None, resume: bool = False,
                 fail_fast: bool = False, console=None, progress: bool = True, on_result=None,
                 jobs: int | None = None) -> GateRun:
@@ -362,7 +381,7 @@ def stream_gate(corpus: Corpus, opts: GateOptions, executor=None, journal=None, 
     import tempfile
 
     from pyparity.gate.executors import local
-    from pyparity.gate.journal import Journal, case_key, outcome_from
+    from pyparity.gate.journal import Journal, case_key
     from pyparity.gate.pipelines import entry
 
     if resume and opts.update:
@@ -371,7 +390,8 @@ def stream_gate(corpus: Corpus, opts: GateOptions, executor=None, journal=None, 
     t0 = time.perf_counter()
     if journal is None:
         journal = Journal(Path(tempfile.mkdtemp(prefix="pyparity-gate-")) / "results.jsonl")
-    previous = journal.previous_keys() if resume else {}
+    journal.decode = CaseOutcome.from_dict
+    previous = journal.previous_keys(never_current=(ERROR,)) if resume else {}
     by_name = {c.name: c for c in corpus.cases}
     keys = {c.name: case_key(c, opts) for c in corpus.cases}
     run = GateRun(journal, len(corpus.cases))
@@ -392,9 +412,8 @@ def stream_gate(corpus: Corpus, opts: GateOptions, executor=None, journal=None, 
         if run.resumed:
             for rec in journal.records():  # the reused results count, and are reported, as if just run
                 if rec["case"] in by_name and previous.get(rec["case"]) == keys[rec["case"]] == rec.get("key"):
-                    run.count(outcome_from(rec["outcome"]))
-        results = executor.map(functools.partial(_run_item, opts), [(c, entry(c.pipeline)) for c in todo],
-                               on_error=_worker_failed) if todo else iter(())
+                    run.count(CaseOutcome.from_dict(rec["outcome"]))
+        results = _map(executor, functools.partial(_run_item, opts), [(c, entry(c.pipeline)) for c in todo])
         try:
             for o in results:
                 if o.golden_payload is not None:
@@ -435,11 +454,42 @@ def run_gate(corpus: Corpus, opts: GateOptions, jobs: int | None = None, console
     return [first if first is not None and o.name == first.name else o for o in run.outcomes()]
 
 
+def _write_chunks(target, chunks) -> None:
+    """Pieces of text to a file (atomically) or, for ``"-"``, to standard output, as they come."""
+    import sys
+
+    from pyparity.app.reports import STDOUT
+    from pyparity.atomic import atomic_path
+
+    if os.fspath(target) == STDOUT:
+        for c in chunks:
+            sys.stdout.write(c)
+        sys.stdout.flush()
+        return
+    with atomic_path(target) as tmp, open(tmp, "w", encoding="utf-8") as f:
+        for c in chunks:
+            f.write(c)
+
+
+def write_gate_json(outcomes, corpus: Corpus, target) -> None:
+    """The gate's JSON report (`render.gate.gate_document`), streamed a case at a time."""
+    from pyparity.render.gate import gate_json_chunks
+
+    _write_chunks(target, gate_json_chunks(outcomes, corpus))
+
+
+def write_gate_junit(outcomes, target) -> None:
+    """The gate's JUnit report, streamed a case at a time."""
+    from pyparity.render.gate import gate_junit_chunks
+
+    _write_chunks(target, gate_junit_chunks(outcomes))
+
+
 def write_gate_reports(outcomes, corpus: Corpus, reports: ReportOptions) -> Path | None:
     """The gate's JSON (``-``: standard output), JUnit and HTML index as ``reports`` asks, streamed from
     ``outcomes`` (a `GateRun`, or a list); returns the index page written, if any."""
     from pyparity.app.reports import write_text
-    from pyparity.render.gate import gate_index_html, write_gate_json, write_gate_junit
+    from pyparity.render.gate import gate_index_html
 
     if reports.json is not None:
         write_gate_json(outcomes, corpus, reports.json)

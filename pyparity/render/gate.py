@@ -81,7 +81,7 @@ def gate_document(outcomes, corpus) -> dict:
     return {**_head(outcomes, corpus), "cases": [o.to_dict() for o in outcomes]}
 
 
-def _json_chunks(outcomes, corpus):
+def gate_json_chunks(outcomes, corpus):
     """``json.dumps(gate_document(...), indent=1) + "\\n"`` in pieces, a case at a time."""
     import textwrap
 
@@ -95,10 +95,10 @@ def _json_chunks(outcomes, corpus):
 
 
 def gate_json(outcomes, corpus) -> str:
-    return "".join(_json_chunks(outcomes, corpus))
+    return "".join(gate_json_chunks(outcomes, corpus))
 
 
-def _junit_chunks(outcomes):
+def gate_junit_chunks(outcomes):
     """The gate's JUnit document in pieces: the totals (a first pass), then each case's suites."""
     from pyparity.render.junit import junit_document, junit_text
 
@@ -130,33 +130,7 @@ def _junit_chunks(outcomes):
 
 
 def gate_junit(outcomes) -> str:
-    return "".join(_junit_chunks(outcomes))
-
-
-def _write_chunks(target, chunks) -> None:
-    """Pieces of text to a file (atomically) or, for ``"-"``, to standard output, as they come."""
-    import os
-    import sys
-
-    from pyparity.app.reports import STDOUT
-    from pyparity.atomic import atomic_path
-
-    if os.fspath(target) == STDOUT:
-        for c in chunks:
-            sys.stdout.write(c)
-        sys.stdout.flush()
-        return
-    with atomic_path(target) as tmp, open(tmp, "w", encoding="utf-8") as f:
-        for c in chunks:
-            f.write(c)
-
-
-def write_gate_json(outcomes, corpus, target) -> None:
-    _write_chunks(target, _json_chunks(outcomes, corpus))
-
-
-def write_gate_junit(outcomes, target) -> None:
-    _write_chunks(target, _junit_chunks(outcomes))
+    return "".join(gate_junit_chunks(outcomes))
 
 
 def gate_index_html(outcomes, corpus) -> str:
