@@ -14,6 +14,14 @@ coordinator process; the configurations are interleaved, round by round, and the
 1 worker, Dask / local at 2 workers) are taken within each round, then their median; the machine is
 shared and noisy, so only those ratios mean anything. The load average is printed beside them.
 
+CPU: the CPU seconds per case in steady state, of the whole gate (the coordinator, the scheduler, every
+worker: user + system time of this process and all its descendants, read from /proc at the result that
+ends the warm-up and at the last result). Unlike wall time this hardly depends on what
+else the machine runs, so where other jobs hold the cores the CPU ratios (1 worker / 2 workers; Dask /
+local) say what the wall-time ratios would be on idle cores, as far as the cases do not contend for
+memory bandwidth or caches: 2 workers reach 2x on two idle cores when a case costs the same CPU time on
+either, and Dask's overhead is its extra CPU time per case.
+
 Memory: the coordinator's peak RSS (its own, not its workers') over gates of N = 100 and N = 1,000 cases
 (``--rss-n``) on both executors at 2 workers. These cases replay the reference dump's MTCNN stages instead
 of running the detector (``--rss-pipeline replay``; the coordinator's work and the outcomes it receives
@@ -68,6 +76,26 @@ def build_corpus(folder: Path, n: int, pipeline: str) -> Path:
     return spec
 
 
+def tree_cpu() -> float:
+    """User + system CPU seconds of this process and every live descendant (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    stats = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            stats[int(d)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick)  # ppid, utime + stime
+    mine, todo = set(), [os.getpid()]
+    while todo:
+        p = todo.pop()
+        mine.add(p)
+        todo += [c for c, (pp, _) in stats.items() if pp == p and c not in mine]
+    return sum(stats[p][1] for p in mine if p in stats)
+
+
 def child(spec: Path, executor: str, workers: int, model_dir: str | None) -> dict:
     """One gate, in this (fresh) process: timings and this process's peak RSS."""
     if str(HERE) not in sys.path:
@@ -82,15 +110,25 @@ def child(spec: Path, executor: str, workers: int, model_dir: str | None) -> dic
     # one local worker is still a worker process (not the coordinator itself), like the Dask worker
     ex = LocalProcesses(workers) if executor == "local" else make_executor("dask", workers, len(corpus.cases))
     stamps: list[float] = []
+    n = len(corpus.cases)
+    warm = min(2 * workers, n - 1)  # results before this one include the workers' start-up
+    cpu: dict[int, float] = {}
+
+    def on_result(o) -> None:
+        stamps.append(time.perf_counter())
+        if len(stamps) in (warm, n):
+            cpu[len(stamps)] = tree_cpu()
+
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
         run = stream_gate(corpus, opts, executor=ex, journal=Journal(Path(tmp) / "j.jsonl"), progress=False,
-                          on_result=lambda o: stamps.append(time.perf_counter()))
+                          on_result=on_result)
         wall = time.perf_counter() - t0
     k = min(workers, len(stamps) - 1)
     steady = (len(stamps) - 1 - k) / (stamps[-1] - stamps[k]) if len(stamps) - 1 > k and stamps[-1] > stamps[k] else None
     return {"n": len(corpus.cases), "counts": run.counts, "wall": wall, "rate": len(stamps) / wall,
-            "steady": steady, "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+            "steady": steady, "cpu_per_case": (cpu[n] - cpu[warm]) / (n - warm) if warm in cpu and n > warm else None,
+            "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
 def spawn(spec: Path, executor: str, workers: int, model_dir: str | None) -> dict:
@@ -143,18 +181,29 @@ def main() -> None:
             steady = [x["steady"] for x in rs if x["steady"]]
             print(f"  {e:5s} {w} worker(s): {statistics.median(x['rate'] for x in rs):6.2f} cases/s whole gate, "
                   f"{statistics.median(steady) if steady else float('nan'):6.2f} steady; "
+                  f"{statistics.median(x['cpu_per_case'] for x in rs):.3f} CPU s/case; "
                   f"coordinator RSS {max(x['rss_mib'] for x in rs):.0f} MiB")
 
         def ratio(num, den, key):
             vals = [x[key] / y[key] for x, y in zip(runs[num], runs[den]) if x[key] and y[key]]
             return statistics.median(vals), vals
 
+        def cpu_ratio(num, den):
+            vals = [y["cpu_per_case"] / x["cpu_per_case"] for x, y in zip(runs[num], runs[den])]
+            return statistics.median(vals), vals
+
         for e in executors:
+            m, vals = cpu_ratio((e, 2), (e, 1))
+            print(f"  {e}: CPU s/case 1 worker / 2 workers: {m:.2f}  (rounds: {', '.join(f'{v:.2f}' for v in vals)}; "
+                  f"x2 = {2 * m:.2f}x: 2 workers / 1 worker on two idle cores, if nothing else limits)")
             for key in ("rate", "steady"):
                 m, vals = ratio((e, 2), (e, 1), key)
                 print(f"  {e}: 2 workers / 1 worker ({key}): {m:.2f}x  (rounds: {', '.join(f'{v:.2f}' for v in vals)};"
                       f" target >= 1.8)")
         if "dask" in executors:
+            m, vals = cpu_ratio(("local", 2), ("dask", 2))
+            print(f"  Dask's CPU overhead at 2 workers: {100 * (m - 1):+.1f} % CPU s/case vs local (rounds: "
+                  f"{', '.join(f'{100 * (v - 1):+.1f}' for v in vals)} %)")
             for key in ("rate", "steady"):
                 m, vals = ratio(("local", 2), ("dask", 2), key)
                 print(f"  Dask overhead at 2 workers ({key}): {100 * (m - 1):+.1f} %  (local/dask per round: "

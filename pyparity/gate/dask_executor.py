@@ -65,11 +65,15 @@ class DaskExecutor:
         n = max(1, self.workers or os.cpu_count() or 1)
         # any free ports: several gates (several users) on one machine must not collide on 8786 / 8787
         kwargs = dict(n_workers=n, threads_per_worker=1, dashboard_address=":0", scheduler_port=0)
-        if self.in_process:
-            cluster = LocalCluster(processes=False, **kwargs)
-        else:
-            # the gate's progress bar is the report; worker logs below warnings would scroll past it
-            cluster = LocalCluster(processes=True, env=worker_environment(), silence_logs=40, **kwargs)
+        import dask
+
+        # the workers' statistical profiler samples every thread 100 times a second: CPU a gate's cases need
+        with dask.config.set({"distributed.worker.profile.enabled": False}):
+            if self.in_process:
+                cluster = LocalCluster(processes=False, **kwargs)
+            else:
+                # the gate's progress bar is the report; worker logs below warnings would scroll past it
+                cluster = LocalCluster(processes=True, env=worker_environment(), silence_logs=40, **kwargs)
         return Client(cluster), cluster
 
     def map(self, fn: Callable, items: Iterable, on_error: Callable | None = None) -> Iterator:
