@@ -160,7 +160,7 @@ def run_case(case: Case, opts: GateOptions, pipeline_entry=None) -> CaseOutcome:
         out.status, out.message = ERROR, f"{type(exc).__name__}: {exc}{where}"
     if out.status == ERROR:
         out.junit = [error_suite(case.name, out.message, time.perf_counter() - t0)]
-    if not out.failed and out.golden_payload is None:
+    if not out.failed:
         out.report = None
     out.seconds = time.perf_counter() - t0
     return out
@@ -239,20 +239,17 @@ def _run_case(case: Case, opts: GateOptions, entry, out: CaseOutcome) -> None:
                              f"{', '.join(case.golden_stages) or '*'}")
         out.golden_payload = GoldenPayload([(n, np.asarray(sel[n])) for n in sel.names], dict(trace.meta),
                                            ref_score(ref_report), str(case.input))
-        out.report = ref_report  # the reference's word, should the blessing pass it (`_settle`)
         return
     if out.golden_status == "regression":
         out.status, out.report = REGRESSION, gold_report
     elif out.golden_status == "nothing-compared":
         out.status, out.message, out.report = NOTHING, "vs golden: " + gold_report.summary().splitlines()[0], gold_report
-    out.report = out.report if out.report is not None else ref_report
-    _settle(out)
+    _settle(out, ref_report)
 
 
-def _settle(out: CaseOutcome) -> None:
-    """The reference's word on a case the golden (or its blessing) passed; ``out.report`` holds the
-    reference's report until then (it is kept only where it failed the case)."""
-    ref_report = out.report
+def _settle(out: CaseOutcome, ref_report) -> None:
+    """The reference's word on a case the golden (or its blessing) passed (``ref_report``: kept where it
+    fails the case; the coordinator blessing a golden has only the case's summary lines)."""
     if out.status not in (REFUSED,) and out.reference_status == "diverged":
         if out.status in (PASS, NEW, UPDATED, UNCHANGED):
             out.status, out.report = DIVERGED, ref_report
@@ -285,7 +282,7 @@ def bless(case: Case, opts: GateOptions, out: CaseOutcome) -> CaseOutcome:
     out.status = {"created": NEW, "updated": UPDATED, "unchanged": UNCHANGED, "refused": REFUSED}[change.action]
     if change.action == "refused":
         out.message = change.message
-    _settle(out)
+    _settle(out, None)
     return out
 
 
