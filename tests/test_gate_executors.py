@@ -135,7 +135,8 @@ def test_dask_and_local_executors_give_identical_reports(toy, tmp_path):
         docs[name] = json.loads((tmp_path / f"{name}.json").read_text())
     assert [c["status"] for c in docs["local"]["cases"]] == ["regression", "pass", "regression", "pass"]
     assert docs["local"]["cases"][0]["golden_first"] == "mtcnn/output/boxes"
-    assert _comparable(docs["dask"]) == _comparable(docs["local"])
+    errors = {n: [(c["name"], c["message"]) for c in d["cases"] if c["status"] == "error"] for n, d in docs.items()}
+    assert _comparable(docs["dask"]) == _comparable(docs["local"]), errors
     assert _junit_comparable(tmp_path / "dask.xml") == _junit_comparable(tmp_path / "local.xml")
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from typing import Callable, Iterable, Iterator
 
 from pyparity.errors import InputError
@@ -26,6 +27,10 @@ def _missing_dask() -> InputError:
     return InputError('dask needs dask.distributed: pip install "pyparity[dask]"', param="executor")
 
 
+_first_case = threading.Lock()
+_warm = False
+
+
 class _OnWorker:
     """``fn(item)`` on a worker, after making it look like a gate's local worker: the coordinator's
     ``sys.path`` entries (toy pipelines defined beside the spec resolve) and one MTCNN thread."""
@@ -34,8 +39,16 @@ class _OnWorker:
         self.fn, self.sys_path, self.env = fn, sys_path, env
 
     def __call__(self, item):
+        global _warm
         prepare_worker(self.sys_path, self.env, override=False)
-        return self.fn(item)
+        if _warm:
+            return self.fn(item)
+        # a worker's first case imports the pipelines (and NumPy's corners, some of which call ast.parse:
+        # not thread-safe in CPython 3.11) on whichever threads run cases: one first case at a time
+        with _first_case:
+            result = self.fn(item)
+            _warm = True
+        return result
 
 
 class DaskExecutor:

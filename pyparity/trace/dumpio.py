@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import struct
+import threading
 import zipfile
 import zlib
 from pathlib import Path
@@ -148,12 +149,19 @@ def _data_bytes(shape: tuple[int, ...], dtype: np.dtype) -> int:
     return n
 
 
+# NumPy parses .npy headers with ast.literal_eval, and CPython 3.11's AST constructor is not thread-safe
+# (two threads parsing at once: "SystemError: AST constructor recursion depth mismatch", seen on 3.11.7):
+# traces read on several threads of one process (a Dask worker's) parse their headers one at a time.
+_NPY_HEADER_LOCK = threading.Lock()
+
+
 def _read_npy_header(f) -> tuple[tuple[int, ...], bool, np.dtype]:
     version = np.lib.format.read_magic(f)
-    if version == (1, 0):
-        return np.lib.format.read_array_header_1_0(f)
-    if version in ((2, 0), (3, 0)):
-        return np.lib.format.read_array_header_2_0(f)
+    with _NPY_HEADER_LOCK:
+        if version == (1, 0):
+            return np.lib.format.read_array_header_1_0(f)
+        if version in ((2, 0), (3, 0)):
+            return np.lib.format.read_array_header_2_0(f)
     raise ValueError(f".npy format version {version} is not supported")
 
 
