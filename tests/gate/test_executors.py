@@ -29,10 +29,10 @@ from pyparity.render.gate import gate_document
 from pyparity.render.junit import junit_document, junit_text
 from pyparity.trace import read_trace
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 STAGES = ["mtcnn/onet/out", "mtcnn/output/raw_boxes", "mtcnn/output/scores", "mtcnn/output/boxes"]
 CASES = ["sample1.jpg", "001.jpg", "002.jpg", "003.jpg"]
-HERE = "tests.test_gate_executors"
+HERE = "tests.gate.test_executors"
 
 
 def replay(input_path: Path, rec, model_dir) -> None:
@@ -70,7 +70,7 @@ def toy(tmp_path, openface_dumps):
     dumps = openface_dumps / "images"
     inputs = tmp_path / "in"
     inputs.mkdir()
-    body = ['[corpus]\npipeline = "tests.test_gate_executors:replay"\npolicy = "mtcnn"\ngoldens = "g"\n'
+    body = ['[corpus]\npipeline = "tests.gate.test_executors:replay"\npolicy = "mtcnn"\ngoldens = "g"\n'
             'golden_stages = ["mtcnn/output/*"]\n']
     for c in CASES:
         (inputs / f"{c[:-4]}.txt").write_text(f"{dumps / c}\n")
