@@ -13,7 +13,7 @@ Layout of the cache root (``$PYPARITY_CACHE_DIR``, else ``$XDG_CACHE_HOME/pypari
 ``$PYPARITY_MODEL_DIR``, when set, is used as the OpenFace model folder instead of the cache's, and
 ``$PYPARITY_AU_DIR`` as the AU_predictors folder.
 
-Verification is by size and sha256 against the manifest (``models/openface-2.2.0.toml``). Hashing
+Verification is by size and sha256 against the manifest (``pyparity/models/openface-2.2.0.toml``, package data). Hashing
 is done once per file version: ``verified.json`` remembers the stat signature of every file whose
 hash was checked, so ``openface_model_dir()`` costs a few ``stat`` calls, not 35 MB of hashing.
 

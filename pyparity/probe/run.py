@@ -83,9 +83,9 @@ class Inputs:
         return str(openface_model_dir())
 
     def _shared(self) -> str:
-        if self.shared_dir is not None:
-            return str(self.shared_dir)
-        return os.environ.get("PYPARITY_SHARED", str(Path.cwd().parent / "shared"))
+        from pyparity.shared import shared_dir
+
+        return str(shared_dir(self.shared_dir, option=None))
 
 
 @contextlib.contextmanager

@@ -44,10 +44,9 @@ def _fmt(x) -> str:
 # ---------------------------------------------------------------------------------------- image
 
 def _shared_dirs() -> list[Path]:
-    roots = []
-    if os.environ.get("PYPARITY_SHARED"):
-        roots.append(Path(os.environ["PYPARITY_SHARED"]))
-    roots.append(Path(__file__).resolve().parents[2].parent / "shared")
+    from pyparity.shared import shared_dir_or_none
+
+    roots = [r for r in (shared_dir_or_none(),) if r is not None]
     return [r / "openface" / "samples" for r in roots if (r / "openface" / "samples").is_dir()]
 
 

@@ -3,7 +3,6 @@ torch or onnxruntime, pre- and post-processing shared."""
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -43,8 +42,10 @@ class Img2PoseOptions:
 
 
 def default_points_dir() -> Path:
-    shared = os.environ.get("PYPARITY_SHARED") or Path(__file__).resolve().parents[4] / "shared"
-    return Path(shared) / "img2pose"
+    """``$PYPARITY_SHARED/img2pose`` (the CLI's --points overrides it); never guessed from the install."""
+    from pyparity.shared import shared_dir
+
+    return shared_dir(option="--points DIR") / "img2pose"
 
 
 def run(ctx: RunContext):
