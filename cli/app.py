@@ -6,25 +6,53 @@ import sys
 
 import typer
 
-from cli import gate_cmd, run_img2pose, run_mtcnn, run_openface, run_pof
-from cli.common import EXIT_USAGE, error_text
-from cli.diff_cmd import diff
-from cli.golden_cmd import golden_app
-from cli.ingest_cmd import ingest_app
-from cli.models_cmd import models_app
-from cli.hunt_cmd import hunt
-from cli.probe_cmd import record
-from cli.reference_cmd import reference_app
-from cli.show_cmd import show
-from cli.stages_cmd import stages
+from pyparity.cli import gate_cmd, run_img2pose, run_mtcnn, run_openface, run_pof
+from pyparity.cli.common import EXIT_USAGE, error_text
+from pyparity.cli.diff_cmd import diff
+from pyparity.cli.golden_cmd import golden_app
+from pyparity.cli.ingest_cmd import ingest_app
+from pyparity.cli.models_cmd import models_app
+from pyparity.cli.hunt_cmd import hunt
+from pyparity.cli.probe_cmd import record
+from pyparity.cli.reference_cmd import reference_app
+from pyparity.cli.show_cmd import show
+from pyparity.cli.stages_cmd import stages
+
+EXAMPLES = """Examples (the shared data folder beside the checkout, models fetched once):
+
+  pyparity models fetch --from ../shared/openface/model --accept-license
+
+  pyparity run openface-image ../shared/openface/samples/sample1.jpg --diff ../shared/reference_dumps/openface-2.0.2/images/sample1.jpg
+
+  pyparity diff REFERENCE_TRACE MY_TRACE --json report.json
+
+  pyparity show TRACE mtcnn/output/boxes
+
+Shell completion: pyparity --install-completion (bash, zsh, fish, PowerShell)."""
 
 app = typer.Typer(
     name="pyparity",
     help="Stage-by-stage parity testing for face and pose pipelines (OpenFace, img2pose, POF).",
+    epilog=EXAMPLES,
     no_args_is_help=True,
-    add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        import pyparity
+
+        typer.echo(f"pyparity {pyparity.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                       help="Print pyparity's version and exit.")) -> None:
+    pass
+
+
 run_app = typer.Typer(help="Run a reimplemented pipeline, record its trace, optionally diff it.", no_args_is_help=True)
 for command, name in ((diff, "diff"), (show, "show"), (record, "record"), (hunt, "hunt"), (gate_cmd.gate, "gate"),
                       (stages, "stages")):

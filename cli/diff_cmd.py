@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from cli.options import report_options
+from pyparity.cli.options import report_options
 
 
 @report_options()
@@ -21,7 +21,7 @@ def diff(
 
     Exit code: 0 all aligned stages match, 1 divergence or nothing compared, 2 bad usage or unreadable input.
     """
-    from cli.output import console_for, print_report
+    from pyparity.cli.output import console_for, print_report
     from pyparity.app import compare, write_reports
     from pyparity.diff import load_mapping
     from pyparity.trace import read_trace

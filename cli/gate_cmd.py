@@ -7,7 +7,7 @@ from typing import List, Optional
 
 import typer
 
-from cli.options import report_options
+from pyparity.cli.options import report_options
 from pyparity.gate.executors import ExecutorKind
 
 
@@ -41,7 +41,7 @@ def gate(
 
     Exit code: 0 all cases pass, 1 a regression / divergence / failed case, 2 bad spec or goldens.
     """
-    from cli.output import console_for, say
+    from pyparity.cli.output import console_for, say
     from pyparity.app.specs.common import checked_model_dir
     from pyparity.gate.corpus import load_corpus
     from pyparity.gate.executors import make_executor

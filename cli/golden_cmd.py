@@ -8,7 +8,7 @@ from typing import List, Optional
 
 import typer
 
-from cli.common import guarded
+from pyparity.cli.common import guarded
 
 golden_app = typer.Typer(help="Blessed traces (goldens) that the gate compares runs against.", no_args_is_help=True)
 
@@ -53,7 +53,7 @@ def golden_show(
     root: Optional[Path] = typer.Option(None, "--root", help=_ROOT_HELP),
 ) -> None:
     """Show a golden's metadata and stages."""
-    from cli.output import console_for, say
+    from pyparity.cli.output import console_for, say
     from pyparity.gate.goldens import load_golden
     from pyparity.render.table import render_trace
 

@@ -7,8 +7,8 @@ from typing import Optional
 
 import typer
 
-from cli.options import report_options
-from cli.run_options import ModelDir
+from pyparity.cli.options import report_options
+from pyparity.cli.run_options import ModelDir
 
 
 @report_options(what="the hunt", html_help="Write an HTML report of the hunt here.")
@@ -44,7 +44,7 @@ def hunt(
     stages where the port introduces a difference, each diagnosed, and how it ends (the output matches,
     or the difference that remains). Exit 0: parity; 1: a difference (or nothing compared); 2: bad input.
     """
-    from cli.output import console_for, say
+    from pyparity.cli.output import console_for, say
     from pyparity.app.hunt import hunt_options, write_hunt_reports
     from pyparity.app.specs.common import checked_model_dir
     from pyparity.app.specs.openface import parse_bbox

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from cli.models_fetch import fetch_cmd, verify_cmd
-from cli.models_info import list_cmd, path_cmd, synth_cmd
+from pyparity.cli.models_fetch import fetch_cmd, verify_cmd
+from pyparity.cli.models_info import list_cmd, path_cmd, synth_cmd
 
 models_app = typer.Typer(
     help="OpenFace / img2pose model files: fetch (download or copy from a mirror), verify, list, path. "

@@ -7,7 +7,7 @@ from typing import List, Optional
 
 import typer
 
-from cli.common import EXIT_DIVERGED, EXIT_OK, fail, guarded
+from pyparity.cli.common import EXIT_DIVERGED, EXIT_OK, fail, guarded
 
 
 @guarded
@@ -23,7 +23,7 @@ def fetch_cmd(
     force: bool = typer.Option(False, "--force", help="Re-install files that are already present and verified."),
 ) -> None:
     """Copy from a mirror or download the model files into the cache, checking size and sha256 (all or nothing)."""
-    from cli.models_ui import Bar, accepted, show_licence
+    from pyparity.cli.models_ui import Bar, accepted, show_licence
     from pyparity.models import install, manager
 
     wanted = manager.select(only, all_groups=all_groups, m=manager.manifest())

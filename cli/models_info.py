@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from cli.common import guarded
+from pyparity.cli.common import guarded
 
 
 @guarded
@@ -57,7 +57,7 @@ def synth_cmd(
 
     POF's synthetic weights are made on the fly by `pyparity run pof --synthetic`.
     """
-    from cli.models_ui import console
+    from pyparity.cli.models_ui import console
     from pyparity.app.specs.img2pose import write_synthetic_weights
 
     path = write_synthetic_weights(family, depth, out, check)

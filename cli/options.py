@@ -29,7 +29,7 @@ def option_group(name: str, params: list[inspect.Parameter], build: Callable[...
         wrapper.__signature__ = sig.replace(parameters=own + params)
         wrapper.__annotations__ = {p.name: p.annotation for p in own + params if p.annotation is not P.empty}
         del wrapper.__wrapped__
-        from cli.common import guarded
+        from pyparity.cli.common import guarded
 
         return guarded(wrapper)
     return deco

@@ -7,8 +7,8 @@ from typing import Optional
 
 import typer
 
-from cli.common import guarded
-from cli.run_options import ModelDir
+from pyparity.cli.common import guarded
+from pyparity.cli.run_options import ModelDir
 
 PROBE_HELP = "Probe file, or the name of a shipped probe (e.g. pymtcnn-1.2)."
 
@@ -28,7 +28,7 @@ def record(
     model_dir: ModelDir = None,
 ) -> None:
     """Run a third-party port under capture and record its stages under the reference's names."""
-    from cli.output import console_for, say
+    from pyparity.cli.output import console_for, say
     from pyparity.app import record as record_run
     from pyparity.app.specs.probe import ProbeOptions
 

@@ -7,8 +7,8 @@ from typing import Optional
 
 import typer
 
-from cli.options import report_options
-from cli.run_options import run_options
+from pyparity.cli.options import report_options
+from pyparity.cli.run_options import run_options
 from pyparity.app.specs.img2pose import Backend, Start
 
 
@@ -36,7 +36,7 @@ def run_img2pose(
     *, target, reports,
 ) -> None:
     """img2pose (upstream PyTorch): ResNet FPN, RPN, RoI heads, 6DoF head; NumPy, torch or onnxruntime."""
-    from cli.output import run_command
+    from pyparity.cli.output import run_command
     from pyparity.app.specs.img2pose import Img2PoseOptions
 
     options = Img2PoseOptions(weights, synthetic, config, points, depth, scipy_legacy, backend.value, threads, margins)

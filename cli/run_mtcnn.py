@@ -6,8 +6,8 @@ from pathlib import Path
 
 import typer
 
-from cli.options import report_options
-from cli.run_options import ModelDir, run_options
+from pyparity.cli.options import report_options
+from pyparity.cli.run_options import ModelDir, run_options
 
 
 def register(run_app: typer.Typer) -> None:
@@ -23,7 +23,7 @@ def mtcnn(
     *, target, reports,
 ) -> None:
     """FaceDetectorMTCNN::DetectFaces: PNet over the image pyramid, RNet, ONet, OpenFace's box calibration."""
-    from cli.output import run_command
+    from pyparity.cli.output import run_command
     from pyparity.app.specs.mtcnn import MtcnnOptions
 
     run_command("mtcnn", image, MtcnnOptions(min_face_size, model_dir), target, reports)

@@ -8,8 +8,8 @@ from typing import Optional
 
 import typer
 
-from cli.options import report_options
-from cli.run_options import ModelDir, run_options
+from pyparity.cli.options import report_options
+from pyparity.cli.run_options import ModelDir, run_options
 from pyparity.app.specs.openface import LandmarkModel
 
 IMAGE_HELP = "Image file (read as OpenFace does: 8-bit BGR)."
@@ -44,7 +44,7 @@ def openface_image(
 ) -> None:
     """FaceLandmarkImg: MTCNN, then CLNF landmarks, validator, pose, 3D landmarks, gaze and action units for
     every face."""
-    from cli.output import run_command
+    from pyparity.cli.output import run_command
     from pyparity.app.specs.openface import OpenFaceImageOptions
 
     options = OpenFaceImageOptions(model.value, cen_dir, early_term, multi_view, level, model_dir, not no_aus, au_dir)
@@ -63,8 +63,8 @@ def clnf(
     *, reports,
 ) -> None:
     """CLNF landmarks from a given face box (DetectLandmarksInImage), with validator and outputs, as face00."""
-    from cli.output import run_command
-    from cli.run_options import RunTarget
+    from pyparity.cli.output import run_command
+    from pyparity.cli.run_options import RunTarget
     from pyparity.app.specs.openface import ClnfOptions, parse_bbox
 
     options = ClnfOptions(parse_bbox(bbox), multi_view, level, model_dir)
@@ -89,7 +89,7 @@ def openface_sequence(
 ) -> None:
     """FeatureExtraction's tracking: detect on the first frame, then fit each frame from the previous one;
     action units per frame and, after the last frame, their post-processing (a `video` trace)."""
-    from cli.output import console_for, say
+    from pyparity.cli.output import console_for, say
     from pyparity.app.sequence import run_sequence_and_diff
 
     console = console_for(reports)

@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from cli.options import keyword_option, option_group
+from pyparity.cli.options import keyword_option, option_group
 
 
 @dataclass(frozen=True)

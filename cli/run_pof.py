@@ -12,8 +12,8 @@ from typing import List, Optional
 
 import typer
 
-from cli.options import report_options
-from cli.run_options import run_options
+from pyparity.cli.options import report_options
+from pyparity.cli.run_options import run_options
 from pyparity.app.specs.pof import Aspect, Fallback, FixName, Start, Torso, Variant, ZSign
 
 
@@ -47,7 +47,7 @@ def pof(
     semgcn-temporal with --diff: free-running differences that only the prev_pof feedback carries, with every
     step matching when run from the reference's previous POF, are reported as expected drift (exit 0).
     """
-    from cli.output import run_command
+    from pyparity.cli.output import run_command
     from pyparity.app.specs.pof import PofOptions, parse_image_size
 
     size = parse_image_size(image_size) if image_size is not None else (1920, 1080)

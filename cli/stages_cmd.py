@@ -15,7 +15,7 @@ def stages(
 ) -> None:
     """Where stages are computed: each declared pattern matching GLOB, its recording module and function, and the
     reference's function (exit 1 when none matches)."""
-    from cli.output import console_for, say
+    from pyparity.cli.output import console_for, say
     from pyparity.app.stages import query, where
 
     found = [where(s, glob) for s in query(glob)]

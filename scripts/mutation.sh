@@ -49,7 +49,8 @@ modules=$(.venv/bin/python scripts/mutation_report.py --modules "${wanted[@]}")
 sync_tree() {  # module dir
   local dir=$1 tests=$2
   rm -rf "$dir/pyparity" "$dir/cli" "$dir/tests"
-  cp -r pyparity cli "$dir"/
+  cp -r pyparity "$dir"/
+  cp -r cli "$dir"/pyparity/cli   # installed as pyparity.cli (pyproject package-dir)
   find "$dir" -name __pycache__ -prune -exec rm -rf {} +
   mkdir -p "$dir/tests"
   # the module's tests and what tests import beside them (conftest.py, probe_ports/, ...)
@@ -80,7 +81,6 @@ for module in $modules; do
     echo '[tool.mutmut]'
     echo 'source_paths = ["pyparity/"]'
     echo "only_mutate = [\"$module\"]"
-    echo 'also_copy = ["cli/"]'
     echo 'pytest_add_cli_args = ["-p", "no:cacheprovider", "--hypothesis-seed=0", "-q"]'
     # a busy shared machine slows tests down several times: only a mutant far slower than that is a timeout
     echo 'timeout_constant = 20.0'

@@ -48,7 +48,7 @@ NAMED = [
 
 def _copy(dst: Path, test_file: str) -> None:
     shutil.copytree(ROOT / "pyparity", dst / "pyparity", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copytree(ROOT / "cli", dst / "cli", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "cli", dst / "pyparity" / "cli", ignore=shutil.ignore_patterns("__pycache__"))
     # the test where it sits in the tree, with the packages' __init__.py, conftest.py and paths.py above it
     tests = ROOT / "tests"
     wanted = [ROOT / test_file, tests / "paths.py"]

@@ -49,7 +49,7 @@ def test_probe_values_that_are_fine(tmp_path):
 
 
 def test_probe_in_the_cli_is_one_line_and_exit_2(tmp_path, capsys):
-    from cli.app import main
+    from pyparity.cli.app import main
 
     p = _probe(tmp_path, port="setup_kwargs = 3")
     assert main(["record", str(p), str(p), "--out", str(tmp_path / "o")]) == 2

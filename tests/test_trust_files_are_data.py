@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cli.app import main
+from pyparity.cli.app import main
 
 REPO = Path(__file__).resolve().parents[1]
 

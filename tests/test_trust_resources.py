@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cli.app import main
+from pyparity.cli.app import main
 from pyparity.errors import InputError
 from pyparity.imageio import check_image_size, read_image_bgr
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cli.app import main
+from pyparity.cli.app import main
 from pyparity.diff import diff_traces
 from pyparity.errors import UsageError
 from pyparity.pytest_plugin import ParityError, assert_parity

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cli.app import main
+from pyparity.cli.app import main
 from pyparity.trace import Recorder
 
 NOT_UTF8 = b"\xff\xfe\x00bad \xc3\x28"

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cli.app import main
+from pyparity.cli.app import main
 from pyparity.atomic import AtomicDir, write_text_atomic
 from pyparity.errors import OutputError
 from pyparity.trace import Recorder, read_trace
@@ -107,7 +107,7 @@ def test_second_writer_in_another_process_gets_a_clear_error(tmp_path):
     path = tmp_path / "t"
     holder = Recorder(path)
     holder.save("x", np.ones(2))
-    code = ("import sys, numpy as np; from cli.app import main; "
+    code = ("import sys, numpy as np; from pyparity.cli.app import main; "
             f"sys.exit(main(['ingest', 'openface-dump', {str(_trace(tmp_path / 'src'))!r}, '--out', {str(path)!r}]))")
     r = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and "another process is writing this trace" in r.stderr
@@ -147,7 +147,7 @@ def test_stale_partials_of_killed_writers_are_removed(tmp_path):
 
 SIGTERM_CHILD = """
 import sys, time, numpy as np
-from cli.app import _terminate_like_interrupt
+from pyparity.cli.app import _terminate_like_interrupt
 from pyparity.trace import Recorder
 _terminate_like_interrupt()
 try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cli.app import main
+from pyparity.cli.app import main
 from pyparity.adapters.openface_csv import read_openface_csv
 from pyparity.diff import diff_traces
 from pyparity.errors import InputError

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cli.app import main
+from pyparity.cli.app import main
 from pyparity.adapters.openface_csv import N_LANDMARKS, read_openface_csv
 from pyparity.errors import PyparityError
 from pyparity.pipelines.pof.io import from_csv

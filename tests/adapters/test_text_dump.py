@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cli.app import main
+from pyparity.cli.app import main
 from pyparity.adapters.text_dump import parse_blocks, printed_decimals, read_text_dump
 from pyparity.diff import diff_traces
 from pyparity.errors import InputError

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cli.app import main
+from pyparity.cli.app import main
 from pyparity.app import ReportOptions, compare, default_policy_ref, record, run_and_diff, spec
 from pyparity.app.spec import NoOptions, PipelineSpec
 from pyparity.errors import InputError, UsageError
@@ -125,7 +125,7 @@ def test_every_comparing_command_has_the_report_options():
     """diff, every run command, hunt and gate share one option set, each with help text; choices are enums."""
     from typer.main import get_command
 
-    from cli.app import app
+    from pyparity.cli.app import app
 
     root = get_command(app)
     commands = {"diff": root.commands["diff"], "hunt": root.commands["hunt"], "gate": root.commands["gate"],

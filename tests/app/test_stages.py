@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cli.app import main
+from pyparity.cli.app import main
 from pyparity.app.stages import StageIndex, load, where
 from pyparity.trace.stage_index import globs_overlap
 from pyparity.trace.trace import glob_match

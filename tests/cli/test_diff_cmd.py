@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 
 import numpy as np
 
-from cli.app import main
+from pyparity.cli.app import main
 from pyparity.trace import read_trace
 
 

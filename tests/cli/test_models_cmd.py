@@ -9,7 +9,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from cli.models_cmd import models_app
+from pyparity.cli.models_cmd import models_app
 from pyparity.models import manager
 from pyparity.models.manifest import load_manifest
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cli.app import main
+from pyparity.cli.app import main
 from pyparity.trace import read_trace
 
 COLLECTION = "openface-2.0.2-cen-synthetic"

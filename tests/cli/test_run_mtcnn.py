@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cli.app import main
+from pyparity.cli.app import main
 from pyparity.trace import read_trace
 
 

@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from cli.app import main
+from pyparity.cli.app import main
 from pyparity.trace import read_trace
 
 

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cli.app import main
+from pyparity.cli.app import main
 from pyparity.diff.policy import BUILTIN_POLICY_DIR, MAX_ULPS, Policy, Tolerance, load_policy, parse_policy
 from pyparity.errors import PolicyError
 from pyparity.trace import Recorder

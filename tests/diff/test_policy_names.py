@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cli.app import main
+from pyparity.cli.app import main
 from pyparity.diff.policy import builtin_policy
 from pyparity.diff.policy_names import builtin_policy_names, policy_reference, resolve_policy
 from pyparity.errors import PolicyError, PyparityError

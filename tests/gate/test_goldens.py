@@ -118,7 +118,7 @@ def test_bad_names_and_empty_selection(tmp_path, run_trace):
 
 
 def test_cli_golden_save_list_show(tmp_path, openface_dumps, capsys):
-    from cli.app import main
+    from pyparity.cli.app import main
 
     root = tmp_path / "goldens"
     dump = openface_dumps / "images" / "sample1.jpg"

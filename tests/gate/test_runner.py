@@ -92,7 +92,7 @@ def test_gate_pass_fail_and_update_in_parallel(toy, tmp_path):
 
 
 def test_gate_cli_reports(toy, tmp_path, capsys):
-    from cli.app import main
+    from pyparity.cli.app import main
 
     assert main(["gate", str(toy), "--update", "--no-progress", "--jobs", "2"]) == 0
     out = tmp_path / "r"
@@ -124,7 +124,7 @@ def test_failing_pipeline_is_a_failed_case_not_a_crash(toy):
 
 
 def test_shipped_corpus_passes_and_injected_regression_names_the_stage(openface_model_dir, capsys):
-    from cli.app import main
+    from pyparity.cli.app import main
 
     spec = str(REPO / "corpus" / "openface-samples.toml")
     args = ["gate", spec, "--model-dir", str(openface_model_dir), "--no-progress", "--jobs", "2"]

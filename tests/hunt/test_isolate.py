@@ -9,7 +9,7 @@ from pathlib import Path
 import cv2
 import pytest
 
-from cli.app import main
+from pyparity.cli.app import main
 from pyparity.probe import load_probe, record_probe
 
 from tests.hunt.hunt_reports import read_hunt_json  # tests/hunt/hunt_reports.py: the JSON checked against its schema

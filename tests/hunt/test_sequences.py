@@ -9,7 +9,7 @@ import os
 
 import pytest
 
-from cli.app import main
+from pyparity.cli.app import main
 from pyparity.render.json_report import schema_document
 
 from tests.hunt.hunt_reports import read_hunt_json  # tests/hunt/hunt_reports.py: the JSON checked against its schema

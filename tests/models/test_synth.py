@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 
-from cli.app import main
+from pyparity.cli.app import main
 from pyparity.models.synthetic_weights import state_dict_sha256
 
 

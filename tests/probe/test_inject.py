@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cli.app import main
+from pyparity.cli.app import main
 from pyparity.probe import load_probe, record_probe
 from pyparity.probe.inject import InjectionError, Injector, assign_array, replace_at, restore_type
 from pyparity.probe.inverse import InverseError, forward, inverse

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cli.app import main
+from pyparity.cli.app import main
 from pyparity.diff import diff_traces
 from pyparity.probe import load_probe, record_probe
 from pyparity.trace import read_trace

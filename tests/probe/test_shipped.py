@@ -12,7 +12,7 @@ import os
 import numpy as np
 import pytest
 
-from cli.app import main
+from pyparity.cli.app import main
 from pyparity.probe import load_probe, record_probe
 from pyparity.trace import read_trace
 

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from cli.app import main
+from pyparity.cli.app import main
 from pyparity.errors import InputError
 from pyparity.reference.openface import build as build_mod
 from pyparity.reference.openface import docs

@@ -215,7 +215,7 @@ def test_python_image_pipeline_passes_on_new_inputs(openface_build, shared_dir, 
     """Inputs no shared dump covers: a mirrored sample2 (three faces) and a resized sample1."""
     import cv2
 
-    from cli.app import main
+    from pyparity.cli.app import main
 
     samples = shared_dir / "openface" / "samples"
     made = {
@@ -271,7 +271,7 @@ def test_python_tracking_passes_on_new_video(openface_build, shared_dir, tmp_pat
     import cv2
     import numpy as np
 
-    from cli.app import main
+    from pyparity.cli.app import main
     from pyparity.trace.dumpio import read_trace
 
     samples = shared_dir / "openface" / "samples"
@@ -329,7 +329,7 @@ def test_python_aus_pass_on_multi_face_failures(openface_build, shared_dir, tmp_
     ones: zeros, no median update) and the end of the video, all identical."""
     import cv2
 
-    from cli.app import main
+    from pyparity.cli.app import main
     from pyparity.trace.dumpio import read_trace
 
     samples = shared_dir / "openface" / "samples"
@@ -358,7 +358,7 @@ def test_python_aus_pass_on_multi_face_failures(openface_build, shared_dir, tmp_
 
 def test_cli_record_then_diff_is_identical(openface_build, shared_dir, tmp_path, capsys):
     """The issue's acceptance: record sample2.jpg, diff against the shared dump: exit 0, every stage identical."""
-    from cli.app import main
+    from pyparity.cli.app import main
 
     samples = shared_dir / "openface" / "samples"
     ref = shared_dir / "reference_dumps" / "openface-2.0.2" / "images" / "sample2.jpg"
@@ -373,7 +373,7 @@ def test_cli_record_then_diff_is_identical(openface_build, shared_dir, tmp_path,
 
 
 def test_record_unreadable_image_is_one_line_and_no_output(openface_build, shared_dir, tmp_path, capsys):
-    from cli.app import main
+    from pyparity.cli.app import main
 
     bad = tmp_path / "broken.jpg"
     bad.write_bytes(b"\xff\xd8 not a jpeg")

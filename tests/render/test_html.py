@@ -135,7 +135,7 @@ def test_page_without_image_or_fit_stages_still_valid(tmp_path):
 
 
 def test_diff_cli_writes_html(tmp_path, openface_dumps):
-    from cli.app import main
+    from pyparity.cli.app import main
 
     d = openface_dumps / "images"
     out = tmp_path / "d.html"

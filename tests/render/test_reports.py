@@ -16,7 +16,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 import pyparity
-from cli.app import main
+from pyparity.cli.app import main
 from pyparity.diff import diff_traces
 from pyparity.render.github import annotations, summary_markdown, workflow_command
 from pyparity.render.json_report import report_document, schema_document

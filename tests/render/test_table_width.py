@@ -110,7 +110,7 @@ def test_piped_without_a_width_shows_whole_names_and_every_column(report):
 
 def test_the_acceptance_command_at_80_columns(openface_dumps, monkeypatch, capsys):
     """`COLUMNS=80 pyparity diff 001.jpg 002.jpg`, piped and on a (forced) terminal."""
-    from cli.app import main
+    from pyparity.cli.app import main
 
     a, b = openface_dumps / "images" / "001.jpg", openface_dumps / "images" / "002.jpg"
     rep = diff_traces(read_trace(a), read_trace(b))

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cli.app import main
+from pyparity.cli.app import main
 from pyparity.diff import diff_traces
 from pyparity.errors import TraceError
 from pyparity.trace import Recorder, Trace, read_trace

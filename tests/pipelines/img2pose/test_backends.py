@@ -168,7 +168,7 @@ def test_numpy_path_never_imports_torch(shared_dir):
 def test_cli_backend_diff_exits_zero(backend, name, shared_dir, tmp_path):
     """Issue 8 acceptance: `pyparity run img2pose <image> --synthetic --config <dump> --diff <dump>
     --backend torch|onnx` exits 0 for every shared dump (the CLI's own code path, policy included)."""
-    from cli.app import main
+    from pyparity.cli.app import main
 
     _need(backend)
     d = Path(_dump(shared_dir, name))

@@ -108,7 +108,7 @@ def test_config_from_toml_and_from_dump_agree(tmp_path, shared_dir):
 
 # -- the same refusals through the CLI: one line on stderr, exit 2 -------------------------------------
 def _cli(shared_dir, image, tmp_path, config=None, weights=None, synthetic=True):
-    from cli.app import main
+    from pyparity.cli.app import main
 
     args = ["run", "img2pose", str(image), "--points", str(shared_dir / "img2pose"), "--threads", "1"]
     args += (["--synthetic"] if synthetic else []) + (["--weights", str(weights)] if weights is not None else [])
@@ -155,7 +155,7 @@ def test_cli_checkpoint_with_bad_keys_exits_2_listing_them(shared_dir, samples_d
 
 def test_cli_no_detection_exits_0_with_empty_output(shared_dir, samples_dir, tmp_path):
     """An image with nothing above the threshold is an empty result, not an error."""
-    from cli.app import main
+    from pyparity.cli.app import main
     from pyparity.pipelines.img2pose import DUMP_SETTINGS
     from pyparity.trace import read_trace
 
@@ -171,7 +171,7 @@ def test_cli_no_detection_exits_0_with_empty_output(shared_dir, samples_dir, tmp
 
 def test_cli_margins_line_matches_the_recorded_trace(shared_dir, samples_dir, tmp_path, capsys):
     """--margins prints the decision margins of the run; they are those of the written trace."""
-    from cli.app import main
+    from pyparity.cli.app import main
     from pyparity.pipelines.img2pose import Img2PoseConfig
     from pyparity.pipelines.img2pose.margins import NAMES, decision_margins
     from pyparity.trace import read_trace

@@ -259,7 +259,7 @@ def test_model_readers_fail_with_one_line_naming_the_file(tmp_path, openface_au_
 # --- the command line -------------------------------------------------------------------------------
 
 def _run(argv, capsys):
-    from cli.app import main
+    from pyparity.cli.app import main
 
     capsys.readouterr()
     code = main(argv)

@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 import pytest
 
-from cli.app import main
+from pyparity.cli.app import main
 from pyparity.errors import InputError, ModelError
 from pyparity.pipelines.pof.checkpoint import load_checkpoint, synthetic_model
 from pyparity.pipelines.pof.io import COCO17_NAMES, from_csv, from_dump, from_npz, read_keypoints

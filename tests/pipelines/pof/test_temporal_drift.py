@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cli.app import main
+from pyparity.cli.app import main
 from pyparity.app.specs import pof_drift as temporal_drift
 from pyparity.diff import diff_traces
 from pyparity.diff.policy import builtin_policy

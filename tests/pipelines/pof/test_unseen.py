@@ -17,7 +17,7 @@ import json
 import numpy as np
 import pytest
 
-from cli.app import main
+from pyparity.cli.app import main
 from pyparity.trace import read_trace
 from tests.paths import REPO
 
