@@ -1,7 +1,7 @@
 """Goldens: blessed traces (or a selected set of their stages) kept under ``goldens/<name>/``.
 
 A golden is a trace directory in the reference dump format whose ``meta.json`` carries the producer
-of the run it came from plus a ``golden`` block (name, stage globs, the run's own score against the
+of the run it came from plus a ``golden`` block (format version, name, stage globs, the run's own score against the
 reference, when it was blessed). Writes go through `write_trace` (hidden temporary directory renamed
 into place), so an interrupted save never leaves something that reads as a golden; a lock
 (``.<name>.golden.lock``, flock, gone with its process) makes a second writer of the same golden fail at
@@ -99,24 +99,31 @@ def read_golden_meta(path: Path) -> dict:
     return meta
 
 
-def check_producer(path: Path, meta: dict) -> None:
-    """A golden from another producer version may encode old behaviour: refuse it with a clear line."""
-    prod = meta.get("producer") or {}
-    want = producer_version()
-    if prod.get("name") != "pyparity" or prod.get("version") != want:
-        raise TraceError(
-            f"{path}: golden was produced by {prod.get('name', '?')} {prod.get('version', '?')}, this is "
-            f"pyparity {want}; re-bless it (after checking the change is intended)", param="update")
+GOLDEN_FORMAT = 1  # the layout of a golden (a reference-dump-format trace plus meta.json's golden block)
 
 
-def load_golden(root: str | os.PathLike, name: str, check_version: bool = True):
-    """Open golden ``name`` (a lazy `Trace`); raises TraceError naming the file when unusable."""
+def check_format(path: Path, meta: dict) -> None:
+    """A golden is checked by its format version, never by who produced it or with which pyparity
+    version: a golden blessed from a user's port, or by an older pyparity, stays valid until its values
+    change. Only a format this pyparity cannot read is refused. (Goldens written before the block had a
+    ``format`` key are format 1.)"""
+    fmt = (meta.get("golden") or {}).get("format", 1)
+    if not isinstance(fmt, int) or isinstance(fmt, bool) or fmt < 1:
+        raise TraceError(f"{path}: golden format {fmt!r} is not a format version (expected an integer >= 1)")
+    if fmt > GOLDEN_FORMAT:
+        raise TraceError(f"{path}: golden format {fmt} is newer than this pyparity reads ({GOLDEN_FORMAT}); "
+                         "upgrade pyparity")
+
+
+def load_golden(root: str | os.PathLike, name: str, check: bool = True):
+    """Open golden ``name`` (a lazy `Trace`); raises TraceError naming the file when unusable (``check``:
+    also when its format is one this pyparity cannot read)."""
     from pyparity.trace import read_trace
 
     path = golden_dir(root, name)
     meta = read_golden_meta(path)
-    if check_version:
-        check_producer(path, meta)
+    if check:
+        check_format(path, meta)
     return read_trace(path)
 
 
@@ -229,6 +236,7 @@ def save_golden(
         if isinstance(meta.get("input"), dict):  # no machine-specific paths in committed goldens
             meta["input"] = {k: v for k, v in meta["input"].items() if k != "path"}
         meta["golden"] = {
+            "format": GOLDEN_FORMAT,
             "name": name,
             "stages": globs,
             "source": Path(source or str(trace.source)).name,

@@ -196,7 +196,7 @@ def _run_case(case: Case, opts: GateOptions, entry, out: CaseOutcome) -> None:
     gold = gold_report = None
     if golden_dir(opts.goldens, case.golden).exists() or not opts.update:
         try:
-            gold = load_golden(opts.goldens, case.golden, check_version=not opts.update)
+            gold = load_golden(opts.goldens, case.golden)
         except TraceError:
             if not opts.update:
                 raise
@@ -287,8 +287,8 @@ def bless(case: Case, opts: GateOptions, out: CaseOutcome) -> CaseOutcome:
 
 
 def check_goldens(corpus: Corpus, opts: GateOptions) -> None:
-    """Before anything runs: every golden exists, is complete and from this producer version."""
-    from pyparity.gate.goldens import check_producer, golden_dir, read_golden_meta
+    """Before anything runs: every golden exists, is complete and in a format this pyparity reads."""
+    from pyparity.gate.goldens import check_format, golden_dir, read_golden_meta
 
     if opts.update:
         return
@@ -297,7 +297,7 @@ def check_goldens(corpus: Corpus, opts: GateOptions) -> None:
         if not p.exists():
             raise InputError(f"{corpus.path}: case {c.name}: golden {p} does not exist (an update run blesses it)",
                              param="update")
-        check_producer(p, read_golden_meta(p))
+        check_format(p, read_golden_meta(p))
 
 
 @dataclass

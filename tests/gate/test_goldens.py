@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from pyparity.errors import InputError, TraceError
-from pyparity.gate.goldens import (list_goldens, load_golden, producer_meta, read_golden_meta, save_golden)
+from pyparity.gate.goldens import (GOLDEN_FORMAT, list_goldens, load_golden, producer_meta, read_golden_meta,
+                                    save_golden)
 from pyparity.trace import Trace, read_trace
 
 
@@ -65,15 +66,22 @@ def test_update_refuses_a_run_worse_against_reference_unless_forced(tmp_path, ru
     assert save_golden(worse, "g", tmp_path, update=True, score=bad, force=True).action == "updated"
 
 
-def test_other_producer_version_and_half_written_goldens_are_refused(tmp_path, run_trace):
+def test_goldens_are_checked_by_format_not_producer_and_half_written_ones_are_refused(tmp_path, run_trace):
     save_golden(run_trace, "g", tmp_path, stages=["mtcnn/output/*"])
     meta_p = tmp_path / "g" / "meta.json"
     meta = json.loads(meta_p.read_text())
-    meta["producer"]["version"] = "0.0.1"
+    assert meta["golden"]["format"] == GOLDEN_FORMAT == 1
+    # another producer, another pyparity version, a golden from before the format key: all still read
+    meta["producer"] = {"name": "myport", "version": "0.0.1"}
+    del meta["golden"]["format"]
     meta_p.write_text(json.dumps(meta))
-    with pytest.raises(TraceError, match="0.0.1.*re-bless") as exc:
-        load_golden(tmp_path, "g")
-    assert exc.value.param == "update"
+    np.testing.assert_array_equal(load_golden(tmp_path, "g")["mtcnn/output/boxes"], run_trace["mtcnn/output/boxes"])
+    for fmt, match in ((2, "golden format 2 is newer than this pyparity reads \\(1\\); upgrade pyparity"),
+                       ("1", "golden format '1' is not a format version")):
+        meta["golden"]["format"] = fmt
+        meta_p.write_text(json.dumps(meta))
+        with pytest.raises(TraceError, match=match):
+            load_golden(tmp_path, "g")
     (tmp_path / "h").mkdir()
     (tmp_path / "h" / "meta.json").write_text("{}")
     with pytest.raises(TraceError, match="missing index.tsv"):
