@@ -20,6 +20,12 @@ def shared_available() -> bool:
     return (_shared_path() / "reference_dumps").is_dir()
 
 
+# pyparity itself finds the shared folder only through $PYPARITY_SHARED (or an option): the tests' default,
+# ../shared beside the checkout, is handed to it the same way (subprocesses inherit it).
+if shared_available():
+    os.environ.setdefault("PYPARITY_SHARED", str(_shared_path()))
+
+
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:
     p = _shared_path()
