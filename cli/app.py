@@ -9,6 +9,8 @@ import typer
 from pyparity.cli import gate_cmd, run_img2pose, run_mtcnn, run_openface, run_pof
 from pyparity.cli.common import EXIT_USAGE, error_text
 from pyparity.cli.diff_cmd import diff
+from pyparity.cli.examples import ROOT as ROOT_EXAMPLES
+from pyparity.cli.examples import add_examples
 from pyparity.cli.golden_cmd import golden_app
 from pyparity.cli.ingest_cmd import ingest_app
 from pyparity.cli.models_cmd import models_app
@@ -18,22 +20,10 @@ from pyparity.cli.reference_cmd import reference_app
 from pyparity.cli.show_cmd import show
 from pyparity.cli.stages_cmd import stages
 
-EXAMPLES = """Examples (the shared data folder beside the checkout, models fetched once):
-
-  pyparity models fetch --from ../shared/openface/model --accept-license
-
-  pyparity run openface-image ../shared/openface/samples/sample1.jpg --diff ../shared/reference_dumps/openface-2.0.2/images/sample1.jpg
-
-  pyparity diff REFERENCE_TRACE MY_TRACE --json report.json
-
-  pyparity show TRACE mtcnn/output/boxes
-
-Shell completion: pyparity --install-completion (bash, zsh, fish, PowerShell)."""
-
 app = typer.Typer(
     name="pyparity",
     help="Stage-by-stage parity testing for face and pose pipelines (OpenFace, img2pose, POF).",
-    epilog=EXAMPLES,
+    epilog=ROOT_EXAMPLES,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
@@ -62,6 +52,7 @@ for group, name in ((ingest_app, "ingest"), (run_app, "run"), (models_app, "mode
     app.add_typer(group, name=name)
 for module in (run_mtcnn, run_openface, run_img2pose, run_pof):
     module.register(run_app)
+add_examples(app, run_app)
 
 
 @run_app.callback()
