@@ -28,15 +28,15 @@ from pathlib import Path
 
 import pytest
 
-# pytest's own trick (_pytest.outcomes.Failed): reported as "ParityError: ..." in -ra lines and
-# tracebacks, without the module path that would push the stage name out of a short summary line.
-
 
 class ParityError(AssertionError):
     """A trace diverged from what it must match. ``report`` is the `DiffReport` (A = expected, B =
     actual); the message's first line is the first divergence, its likely cause, the values at the worst
     point and the tolerance."""
 
+    # pytest's own trick (_pytest.outcomes.Failed): shown as "ParityError: ..." in -ra lines and
+    # tracebacks, without a module path that would push the stage out of a short summary line
+    # (the price: instances do not pickle)
     __module__ = "builtins"
 
     def __init__(self, message: str, report=None):
