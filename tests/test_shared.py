@@ -46,3 +46,14 @@ def test_run_img2pose_without_points_or_shared_is_one_line_exit_2(monkeypatch, c
     assert code == 2
     assert err.endswith("the shared data folder is not given: pass --points DIR or set PYPARITY_SHARED (e.g. export "
                         "PYPARITY_SHARED=$PWD/../shared)") and "\n" not in err
+
+
+def test_a_probes_shared_placeholder_from_the_option_or_the_variable(tmp_path, monkeypatch):
+    from pyparity.probe import load_probe
+    from pyparity.probe.run import Inputs
+
+    probe = load_probe("pyclnf-0.4.1")  # its setup names $shared/openface/synthetic_cen
+    monkeypatch.delenv("PYPARITY_SHARED", raising=False)
+    with pytest.raises(InputError, match="^the shared data folder is not given: set PYPARITY_SHARED"):
+        Inputs(probe, tmp_path / "x.jpg", None, None, None).resolve("$shared/openface", "setup_kwargs")
+    assert Inputs(probe, tmp_path / "x.jpg", None, None, tmp_path).resolve("$shared/openface", "k") == f"{tmp_path}/openface"

@@ -14,9 +14,11 @@ from pyparity.app.spec import PipelineSpec, RunContext
 
 @dataclass(frozen=True)
 class ProbeOptions:
-    """model_dir: the OpenFace model folder a probe's ``$models`` names (None: the model manager's)."""
+    """model_dir: the OpenFace model folder a probe's ``$models`` names (None: the model manager's).
+    shared_dir: the shared data folder its ``$shared`` names (None: ``$PYPARITY_SHARED``)."""
 
     model_dir: Path | None = None
+    shared_dir: Path | None = None
 
 
 def probe_spec(name_or_path: str | os.PathLike) -> PipelineSpec:
@@ -30,7 +32,7 @@ def probe_spec(name_or_path: str | os.PathLike) -> PipelineSpec:
         from pyparity.probe import run_probe
 
         return run_probe(probe, ctx.input, ctx.rec, reference=ctx.reference,
-                         model_dir=checked_model_dir(ctx.options.model_dir))
+                         model_dir=checked_model_dir(ctx.options.model_dir), shared_dir=ctx.options.shared_dir)
 
     def scope(trace, options) -> list[str]:
         from pyparity.trace.trace import glob_escape
