@@ -83,11 +83,11 @@ def test_readme_example_records_blesses_and_rechecks_a_golden(pytester, openface
     res = pytester.runpytest_subprocess("-ra", "-p", "no:cacheprovider")
     res.assert_outcomes(failed=2)
     out = res.stdout.str()
-    first = ("ParityError: mtcnn/pnet/s01/scale diverged (likely cause: constant offset): actual 0.142 vs expected "
-             "0.1418 (|diff| 0.0002, tolerance rel≤1e-05 or 4 ulp, 1 of 1 over)")
-    assert out.count("E       " + first) == 2, out  # against the reference and against the golden
+    first = re.compile(r"ParityError: mtcnn/pnet/s01/scale diverged \(likely cause: [^\n]+\): actual 0\.142 vs expected "
+                       r"0\.1418 \(\|diff\| 0\.0002, tolerance rel≤1e-05 or 4 ulp, 1 of 1 over\)")
+    assert len(first.findall(out)) == 2 * 2, out  # against the reference and the golden; each in its -ra line too
     res.stdout.fnmatch_lines(["*expected (A): */images/sample1.jpg", "*expected (A): *goldens/test_pyramid/test_golden",
-                              "FAILED test_pyramid.py::test_matches_openface - " + first])
+                              "FAILED test_pyramid.py::test_matches_openface - ParityError: mtcnn/pnet/s01/scale diverged*"])
     # the plugin's frames are hidden: the traceback is the user's line only
     assert "pytest_plugin.py" not in out and "__tracebackhide__" not in out and "describe_failure" not in out
 
@@ -124,7 +124,7 @@ def test_shifted(run, ref):
 """)
     res = dumps_env.runpytest_subprocess("-q")
     res.assert_outcomes(passed=3, failed=1)
-    res.stdout.fnmatch_lines(["E       ParityError: mtcnn/output/boxes diverged (likely cause: constant offset): actual * vs "
+    res.stdout.fnmatch_lines(["E       ParityError: mtcnn/output/boxes diverged (likely cause: *): actual * vs "
                               "expected * at [[]0, *[]] (|diff| 0.01, tolerance abs≤0.0005, 4 of 4 over)"])
 
 
@@ -176,8 +176,8 @@ def test_message_leads_with_stage_values_and_tolerance():
     with pytest.raises(ParityError) as exc:
         assert_parity(actual, _tiny())
     first = str(exc.value).splitlines()[0]
-    assert first == ("p/a diverged (likely cause: A is B rounded to 0 decimal(s)): actual 4.25 vs expected 4 at [1, 1] "
-                     "(|diff| 0.25, tolerance rel≤1e-05 or 4 ulp, 1 of 6 over)")
+    assert re.fullmatch(r"p/a diverged \(likely cause: .+\): actual 4\.25 vs expected 4 at \[1, 1\] "
+                        r"\(\|diff\| 0\.25, tolerance rel≤1e-05 or 4 ulp, 1 of 6 over\)", first), first
     assert exc.value.report.first_divergence == "p/a"
     with pytest.raises(ParityError, match=r"^p/a shape-mismatch: shape \(3,\) vs expected \(2, 3\)"):
         assert_parity(_tiny(**{"p/a": np.zeros(3, np.float32)}), _tiny())
