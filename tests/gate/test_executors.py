@@ -266,7 +266,7 @@ def test_cli_gate_on_dask_matches_local_and_local_never_imports_dask(toy, tmp_pa
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]))
     env.pop("PYPARITY_THREADS", None)  # the workers of both executors must set it (threads_seen checks)
     toy.write_text(toy.read_text().replace(f'"{HERE}:replay"', f'"{HERE}:threads_seen"'))
-    cmd = [sys.executable, "-c", "import sys; from cli.app import entry; sys.argv[0] = 'pyparity'; entry()"]
+    cmd = [sys.executable, "-c", "import sys; from pyparity.cli.app import entry; sys.argv[0] = 'pyparity'; entry()"]
 
     def gate(*args):
         return subprocess.run(cmd + ["gate", str(toy), "--no-progress", *args], env=env, cwd=REPO,
@@ -275,7 +275,7 @@ def test_cli_gate_on_dask_matches_local_and_local_never_imports_dask(toy, tmp_pa
     assert gate("--update", "--jobs", "2", "--results", str(tmp_path / "u.jsonl")).returncode == 0
     _shift(toy, ["001"])
     probe = [sys.executable, "-c", "import sys, runpy; sys.argv = ['pyparity'] + sys.argv[1:]; "
-             "from cli.app import entry\ntry:\n entry()\nfinally:\n assert 'dask' not in sys.modules and "
+             "from pyparity.cli.app import entry\ntry:\n entry()\nfinally:\n assert 'dask' not in sys.modules and "
              "'distributed' not in sys.modules, 'local executor imported dask'"]
     local = subprocess.run(probe + ["gate", str(toy), "--no-progress", "--jobs", "2", "--results",
                                     str(tmp_path / "l.jsonl"), "--json", str(tmp_path / "l.json")],
