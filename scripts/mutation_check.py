@@ -40,7 +40,7 @@ NAMED = [
      "    if extra:\n", "    if False:\n", "tests/trace/test_reader_checks.py", "reader_check and array and index"),
     ("dumpio: the truncated-member check skipped", "pyparity/trace/dumpio.py",
      "        if end > zi.file_size:\n", "        if False:\n", "tests/trace/test_reader_checks.py", "reader_check and truncated"),
-    ("diagnose: the stacked direction of the layout diagnosis broken", "pyparity/diff/diagnose.py",
+    ("diagnose: the stacked direction of the layout diagnosis broken", "pyparity/diff/hypotheses/layout.py",
      "st = np.moveaxis(interleaved_to_stacked(moved), 0, axis)", "st = np.moveaxis(stacked_to_interleaved(moved), 0, axis)",
      "tests/diff/test_diagnose_classes.py", "stacked"),
 ]

@@ -1,7 +1,7 @@
 """Non-maximum suppression as OpenFace decides it (FaceDetectorMTCNN.cpp's ``non_maximum_supression``),
 in NumPy: the definition the MTCNN port's compiled NMS (`pyparity.pipelines.mtcnn.nms`) is held to
-(tests/conventions/test_nms.py). The diagnosis's stale-scores check still has its own copy
-(`diff.diagnose._nms`, from main's hunt work): moving it onto this one is open.
+(tests/conventions/test_nms.py), and the one the diagnosis re-runs on the reference's boxes
+(`diff.hypotheses.nms`: tie-breaks, NMS on stale scores).
 
 - Boxes ``(N, 4)`` xywh are compared as integer ``cv::Rect`` (each coordinate rounded half to even).
 - Overlap = ``float(intersection) / float(union)``, or ``/ float(min(area_i, area_j))`` with

@@ -16,6 +16,9 @@ from pyparity.diff.policy import Tolerance
 #: that is most likely a bug, unless the reference is known to use that convention.
 FIX_KINDS = ("convention", "mask")
 
+#: Arrays larger than this (elements) are not diagnosed: the hypotheses would cost more than the report.
+MAX_SIZE = 20_000_000
+
 
 @dataclass
 class Hypothesis:

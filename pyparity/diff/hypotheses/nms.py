@@ -1,55 +1,29 @@
-"""NMS tie-breaks: a port keeps another set of boxes because, among candidates with exactly equal
-scores, its non-maximum suppression starts from another one.
+"""NMS hypotheses, both re-running OpenFace's NMS (`pyparity.conventions.nms.openface_nms`:
+FaceDetectorMTCNN.cpp's ``non_maximum_supression``, the one the MTCNN port is held to) on the
+reference's own boxes.
 
-`openface_nms` is FaceDetectorMTCNN.cpp's ``non_maximum_supression`` in NumPy (boxes compared as
-integer ``cv::Rect`` rounded half to even, float overlaps, a box removed when ``overlap >
-threshold``, candidates ranked in a ``std::multimap`` keyed by score, so among equal scores the one
-inserted *last* is picked first); ``ties="first"`` picks the first instead (what a stable ascending
-sort read from the front, or an unstable sort, may do). The hypothesis re-runs each NMS the
-reference recorded (a ``*/nms_keep`` stage and the candidates beside it) both ways; where the tie
-rule changes the survivors and B's rows differ from A's at those boxes, it names the tie.
+- Tie-breaks (`nms_tie_break`): a port keeps another set of boxes because, among candidates with
+  exactly equal scores, its NMS starts from another one. OpenFace ranks candidates in a
+  ``std::multimap`` keyed by score, so among equal scores the one inserted *last* is picked first;
+  ``ties="first"`` picks the first instead (what a stable ascending sort read from the front, or an
+  unstable sort, may do). Each NMS the reference recorded (a ``*/nms_keep`` stage and the candidates
+  beside it) is re-run both ways; where the tie rule changes the survivors and B's rows differ from
+  A's at those boxes, the tie is named.
+- Stale scores (`nms_scores`): B's keep-list is what the reference's NMS (its threshold and overlap
+  found by reproducing A's keep-list) keeps when it ranks by another recorded score stage.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from pyparity.conventions.nms import openface_nms
 from pyparity.diff.hypothesis import Hypothesis
+from pyparity.diff.hypotheses.stages import rows_of
 
 _SETTINGS = ((0.5, False), (0.7, False), (0.7, True), (0.5, True), (0.3, False))
-
-
-def openface_nms(boxes_xywh: np.ndarray, scores: np.ndarray, threshold: float, minimum: bool,
-                 ties: str = "last") -> np.ndarray:
-    """Indices kept, in the order they are picked (as OpenFace's MTCNN; see the module docstring)."""
-    n = len(boxes_xywh)
-    if n == 0:
-        return np.zeros(0, np.int64)
-    rects = np.rint(np.asarray(boxes_xywh, np.float64)).astype(np.int64).reshape(-1, 4)
-    idx = np.arange(n)
-    s = np.asarray(scores, np.float32)
-    order = np.lexsort((idx, s)) if ties == "last" else np.lexsort((-idx, s))
-    alive = np.ones(n, bool)
-    keep = []
-    thr = np.float32(threshold)
-    for pos in range(n - 1, -1, -1):
-        if not alive[pos]:
-            continue
-        i = order[pos]
-        keep.append(i)
-        xi, yi, wi, hi = rects[i]
-        for q in range(pos):
-            if not alive[q]:
-                continue
-            xo, yo, wo, ho = rects[order[q]]
-            iw = min(xi + wi, xo + wo) - max(xi, xo)
-            ih = min(yi + hi, yo + ho) - max(yi, yo)
-            inter = np.float32(iw * ih) if (iw > 0 and ih > 0 and wi > 0 and hi > 0 and wo > 0 and ho > 0) \
-                else np.float32(0)
-            union = np.float32(min(wi * hi, wo * ho)) if minimum else np.float32(wi * hi + wo * ho) - inter
-            if union > 0 and np.float32(inter / union) > thr:
-                alive[q] = False
-    return np.array(keep, np.int64)
+#: (threshold, overlap) in the order the stale-scores check tries them; "min" is ONet's minimum-area overlap
+_SCORE_SETTINGS = ((0.7, "union"), (0.5, "union"), (0.7, "min"), (0.5, "min"), (0.3, "union"))
 
 
 def _candidates(ref, keep_name: str):
@@ -142,3 +116,42 @@ def nms_tie_break(a, b, tol, ctx):
                              detail, "# rank equal scores as the reference does: a stable sort in the reference's "
                              "candidate order, the last of equal scores first", 0.0)
             return
+
+
+def nms_scores(a, b, tol, ctx):
+    """An NMS keep-list that a known NMS over the reference's own boxes reproduces with other scores."""
+    ref = ctx.reference
+    if ref is None or b.ndim != 1 or b.dtype.kind not in "iu" or not ctx.stage.endswith("keep"):
+        return
+    if np.array_equal(np.sort(a), np.sort(b)):
+        return
+    n_max = int(max(a.max(initial=-1), b.max(initial=-1))) + 1
+    names = list(ctx.earlier)
+    # The keep-list indexes a set of rows: a box stage, or a subset picked by an earlier keep-list.
+    lengths = {ref.info(n).shape[0] for n in names if len(ref.info(n).shape) in (1, 2)
+               and (len(ref.info(n).shape) == 1 and ref.info(n).dtype.startswith(("int", "uint"))
+                    or ref.info(n).shape[-1] == 4)}
+    for length in sorted(x for x in lengths if x >= n_max):
+        if length == 0 or length > 2000:
+            continue
+        boxes = rows_of(ref, names, length, "boxes", max_out=6)
+        if not boxes:
+            continue
+        scores = rows_of(ref, names, length, "scores", max_out=200)
+        for bn, bx in boxes:
+            # the first setting and score stage (in that order) that reproduce the reference's keep-list
+            correct = next(((sn, thr, method) for thr, method in _SCORE_SETTINGS for sn, sc in scores
+                            if np.array_equal(np.sort(openface_nms(bx, sc, thr, minimum=method == "min")), np.sort(a))),
+                           None)
+            if correct is None:
+                continue
+            thr, method = correct[1], correct[2]
+            for sn, sc in scores:
+                keep = np.sort(openface_nms(bx, sc, thr, minimum=method == "min"))
+                if np.array_equal(keep, np.sort(b)):
+                    yield Hypothesis(
+                        "nms-inputs", f"NMS on stale scores: {sn} instead of {correct[0]}",
+                        f"B's kept indices are NMS({bn}, IoU {thr}, {method}) ranked by {sn}; the reference's "
+                        f"are reproduced with {correct[0]}", "# fix the port: NMS must rank by the current scores",
+                        0.0)
+                    return

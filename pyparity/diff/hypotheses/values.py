@@ -45,7 +45,7 @@ def single_value(a, b, tol, ctx):
 _ROUNDERS = (
     ("floor", np.floor),
     ("ceil", np.ceil),
-    ("trunc", np.trunc),  # the first three: diagnose.py's _rounding names them
+    ("trunc", np.trunc),  # the first three: transforms.py's `rounding` names them
     ("round half to even", np.round),
     ("round half away from zero", lambda x: np.sign(x) * np.floor(np.abs(x) + 0.5)),
 )
@@ -113,7 +113,7 @@ def size_off_by_one(a, b, tol, ctx):
 def rounding_modes(a, b, tol, ctx):
     """B is A rounded to integers half to even where the reference rounds half away from zero, or the
     other way (NumPy's round and cv::Rect's cvRound vs C's round): only the halves tell them apart.
-    (floor, ceil and trunc are diagnose.py's `_rounding`.)"""
+    (floor, ceil and trunc are transforms.py's `rounding`.)"""
     if a.shape != b.shape or a.size < 2 or a.dtype.kind not in "iuf" or b.dtype.kind not in "iuf":
         return
     fa, fb = f64(a), f64(b)
