@@ -1,4 +1,5 @@
-"""`pyparity hunt PROBE INPUT --reference R [--isolate] [--isolate-all]` and `hunt PROBE --corpus SPEC|DIR`."""
+"""`pyparity hunt PROBE INPUT --reference R [--isolate] [--isolate-all]` and `hunt PROBE --corpus SPEC|DIR
+[--executor local|dask] [--scheduler ADDRESS] [--jobs N]`."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from typing import Optional
 import typer
 
 from pyparity.cli.options import report_options
+from pyparity.cli.probe_cmd import SharedDir
 from pyparity.cli.run_options import ModelDir
+from pyparity.gate.executors import ExecutorKind
 
 
 @report_options(what="the hunt", html_help="Write an HTML report of the hunt here.")
@@ -26,6 +29,12 @@ def hunt(
     max_runs: int = typer.Option(20, "--max-runs", min=1, help="Runs of the port per input, at most."),
     corpus: Optional[Path] = typer.Option(None, "--corpus", help="A corpus spec or a folder of images: hunt each "
                                           "input and sum up."),
+    executor: ExecutorKind = typer.Option(ExecutorKind.local, "--executor", help="--corpus: where inputs are hunted: "
+                                          "local processes, or dask (a LocalCluster, or the cluster at --scheduler)."),
+    jobs: Optional[int] = typer.Option(None, "--jobs", "-j", min=1, help="--corpus: workers (default: CPU count)."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="With --executor dask: an existing cluster's "
+                                            "scheduler address (tcp://HOST:8786); inputs at the same paths there."),
+    shared: SharedDir = None,
     out: Optional[Path] = typer.Option(None, "--out", help="Keep the port's (first) trace here."),
     model_dir: ModelDir = None,
     model: str = typer.Option("ccnf", "--model", help="pyparity: reference's landmark model: ccnf or ceclm."),
@@ -45,7 +54,7 @@ def hunt(
     or the difference that remains). Exit 0: parity; 1: a difference (or nothing compared); 2: bad input.
     """
     from pyparity.cli.output import console_for, say
-    from pyparity.app.hunt import hunt_options, write_hunt_reports
+    from pyparity.app.hunt import corpus_executor, hunt_options, write_hunt_reports
     from pyparity.app.specs.common import checked_model_dir
     from pyparity.app.specs.openface import parse_bbox
     from pyparity.hunt.references import ReferenceOptions
@@ -55,9 +64,11 @@ def hunt(
                                 bbox=parse_bbox(bbox) if bbox else None, min_face_size=min_face_size,
                                 model_dir=checked_model_dir(model_dir))
     opts = hunt_options(reports, isolate=isolate, isolate_all=isolate_all, max_runs=max_runs,
-                        model_dir=ref_opts.model_dir, out=out, max_frames=max_frames, reference=ref_opts)
+                        model_dir=ref_opts.model_dir, out=out, max_frames=max_frames, reference=ref_opts,
+                        shared_dir=shared)
     console = console_for(reports)
-    outcome = run_hunt(probe, input_path, reference, opts, corpus=corpus,
+    spread = corpus_executor(executor.value, jobs, scheduler, corpus)
+    outcome = run_hunt(probe, input_path, reference, opts, corpus=corpus, executor=spread,
                        on_item=(lambda line: say(console, line)) if corpus is not None else None)
     if not reports.quiet:
         from pyparity.render.hunt_table import render_hunt

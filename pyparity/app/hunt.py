@@ -1,6 +1,7 @@
 """A hunt under the one set of report options: `hunt_options` turns `ReportOptions` (and the hunt's own
-choices) into the hunt's options, `write_hunt_reports` writes what they ask for (JSON or standard output,
-JUnit, HTML, GitHub annotations)."""
+choices) into the hunt's options, `corpus_executor` picks where a corpus's inputs are hunted
+(``--executor``, ``--jobs``, ``--scheduler``, as the gate's), `write_hunt_reports` writes what they ask for
+(JSON or standard output, JUnit, HTML, GitHub annotations)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,27 @@ def hunt_options(reports: ReportOptions, **choices):
     """`pyparity.hunt.session.HuntOptions` with the policy and stage globs of ``reports``."""
     from pyparity.hunt.session import HuntOptions
 
+    if choices.get("shared_dir") is not None:
+        from pyparity.shared import shared_dir
+
+        choices["shared_dir"] = shared_dir(choices["shared_dir"]).resolve()  # absolute: workers may run elsewhere
     return HuntOptions(policy=None if reports.policy is None else str(reports.policy),
                        stages=tuple(reports.stages) or None, **choices)
+
+
+def corpus_executor(kind: str, jobs: int | None, scheduler: str | None, corpus: Path | None):
+    """A function of the number of cases that makes the executor ``--executor KIND`` names
+    (`pyparity.gate.executors.make_executor`), or None for one image or a sequence, where these options
+    have no work to spread: given there anyway, a `UsageError`."""
+    if corpus is None:
+        if kind != "local" or jobs is not None or scheduler is not None:
+            from pyparity.errors import UsageError
+
+            raise UsageError("--executor, --jobs and --scheduler spread a --corpus's inputs: give --corpus SPEC|DIR")
+        return None
+    from pyparity.gate.executors import make_executor
+
+    return lambda n_items: make_executor(kind, jobs, n_items, scheduler)
 
 
 def _results(outcome) -> list[tuple[str, object]]:

@@ -56,6 +56,7 @@ class FramesSubject:
     policy: object = None
     stages: list[str] | None = None
     model_dir: Path | None = None
+    shared_dir: Path | None = None
     reference_label: str = ""
     last_frames: list[FrameOutcome] = field(default_factory=list)
     first_frames: list[FrameOutcome] | None = None
@@ -76,15 +77,16 @@ class FramesSubject:
 
     def run(self, plan: Plan | None) -> Attempt:
         first_ref = next((r for r in self.references if r is not None), None)
-        port = build_port(self.probe, self.frames[0][1], reference=first_ref, model_dir=self.model_dir)
+        port = build_port(self.probe, self.frames[0][1], reference=first_ref, model_dir=self.model_dir,
+                          shared_dir=self.shared_dir)
         merged = Attempt(report=None)
         stages, outcomes, diagnosers = [], [], {}
         for i, ((name, file, img), ref) in enumerate(zip(self.frames, self.references)):
             label = frame_label(i)
             prefix = label + "/"
             inj = Injector(ref, stages=plan.stages, captures=plan.captures) if plan and ref is not None else None
-            pr = run_probe_once(self.probe, file, reference=ref, model_dir=self.model_dir, injector=inj, port=port,
-                                image=img)
+            pr = run_probe_once(self.probe, file, reference=ref, model_dir=self.model_dir, shared_dir=self.shared_dir,
+                                injector=inj, port=port, image=img)
             if ref is None:
                 outcomes.append(FrameOutcome(label, name, None))
                 continue

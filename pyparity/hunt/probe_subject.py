@@ -58,6 +58,7 @@ class ProbeSubject:
     policy: object = None
     stages: list[str] | None = None          # --stage globs
     model_dir: Path | None = None
+    shared_dir: Path | None = None           # --shared: what the probe's ``$shared`` names
     reference_label: str = ""
     out: Path | None = None                  # where the first (plain) run's trace is kept
     image: object = None                     # a frame already read (sequences)
@@ -87,7 +88,8 @@ class ProbeSubject:
         out = self.out if self._runs == 0 else None
         self._runs += 1
         pr = run_probe_once(self.probe, self.input_path, out=out, reference=self.reference,
-                            model_dir=self.model_dir, injector=inj, port=self.port, image=self.image)
+                            model_dir=self.model_dir, shared_dir=self.shared_dir, injector=inj, port=self.port,
+                            image=self.image)
         ref = self.scope(pr.trace)
         report = diff_traces(ref, pr.trace, policy=self.policy, stages=self.stages)
         mark_not_reached(report, self.probe, pr.calls)

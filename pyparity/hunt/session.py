@@ -28,6 +28,7 @@ class HuntOptions:
     model_dir: Path | None = None
     out: Path | None = None
     max_frames: int | None = None
+    shared_dir: Path | None = None              # --shared: the probe's ``$shared`` (else $PYPARITY_SHARED)
     reference: ReferenceOptions = field(default_factory=ReferenceOptions)
 
 
@@ -78,10 +79,11 @@ def output_stages(probe) -> list[str]:
 
 
 def run_hunt(probe_name: str, input_path: Path | None, reference: str | None, options: HuntOptions,
-             corpus: Path | None = None, on_item=None) -> HuntOutcome:
+             corpus: Path | None = None, on_item=None, executor=None) -> HuntOutcome:
     """Hunt ``probe_name``'s port on ``input_path`` (an image, an image folder or a video) or on every
     input of ``corpus``, against ``reference`` (a dump or ``pyparity:PIPELINE``). ``on_item(line)``
-    receives one line per frame or input as it finishes."""
+    receives one line per frame or input as it finishes. ``executor``: where a corpus's inputs are hunted
+    (`pyparity.gate.executors`; default: one after another in this process)."""
     from pyparity.probe import load_probe
 
     probe = load_probe(probe_name)
@@ -90,7 +92,9 @@ def run_hunt(probe_name: str, input_path: Path | None, reference: str | None, op
     if corpus is not None:
         if input_path is not None:
             raise UsageError("give an INPUT or --corpus, not both")
-        return _corpus(probe, Path(corpus), reference, options, on_item)
+        from pyparity.hunt.corpus import hunt_corpus
+
+        return hunt_corpus(probe_name, Path(corpus), reference, options, on_item=on_item, executor=executor)
     if input_path is None:
         raise UsageError("give an INPUT (an image, an image folder or a video) or --corpus SPEC|DIR")
     if reference is None:
@@ -104,18 +108,20 @@ def run_hunt(probe_name: str, input_path: Path | None, reference: str | None, op
         return _sequence(probe, input_path, ref, options, on_item)
     if options.max_frames is not None:
         raise UsageError("--max-frames is for a sequence (an image folder or a video)")
-    result = _image(probe, input_path, ref, options, out=options.out)
+    result = hunt_image(probe, input_path, ref, options, out=options.out)
     return HuntOutcome("image", probe.name, ref.label, result=result)
 
 
-def _image(probe, input_path: Path, ref: Reference, options: HuntOptions, out: Path | None = None) -> HuntResult:
+def hunt_image(probe, input_path: Path, ref: Reference, options: HuntOptions,
+               out: Path | None = None) -> HuntResult:
+    """One image hunted (the first run's stage globs must all match)."""
     from pyparity.hunt.isolate import hunt
     from pyparity.hunt.probe_subject import ProbeSubject
 
     trace = ref.for_image(input_path)
     subject = ProbeSubject(probe, input_path, trace, policy=_policy(probe, options.policy),
                            stages=list(options.stages) if options.stages else None, model_dir=options.model_dir,
-                           reference_label=ref.label, out=out)
+                           shared_dir=options.shared_dir, reference_label=ref.label, out=out)
     result = hunt(subject, isolate=options.isolate, isolate_all=options.isolate_all, max_runs=options.max_runs)
     result.first.report.require_every_stage_glob()
     return result
@@ -134,17 +140,17 @@ def _sequence(probe, source: Path, ref: Reference, options: HuntOptions, on_item
                          "(expected frame0000/, ... or one dump per file name)")
     subject = FramesSubject(probe, source, frames, refs, policy=_policy(probe, options.policy),
                             stages=list(options.stages) if options.stages else None, model_dir=options.model_dir,
-                            reference_label=ref.label)
+                            shared_dir=options.shared_dir, reference_label=ref.label)
     result = hunt(subject, isolate=options.isolate, isolate_all=options.isolate_all, max_runs=options.max_runs)
     summary = Summary(items=frame_items(subject.first_frames, result, output_stages(probe)), reference=ref.label,
                       subject=probe.name, unit="frames")
     if on_item is not None:
         for it in summary.items:
-            on_item(_line(it))
+            on_item(item_line(it))
     return HuntOutcome("sequence", probe.name, ref.label, result=result, summary=summary)
 
 
-def _line(it) -> str:
+def item_line(it) -> str:
     out = f"{it.name}" + (f" {it.input}" if it.input and it.input != it.name else "") + f": {it.status}"
     if it.first_divergence:
         out += f", first divergence {it.first_divergence}"
@@ -191,31 +197,3 @@ def corpus_inputs(corpus: Path, reference: str | None, options: HuntOptions) -> 
         else:
             out.append((case.name, case.input, forced))
     return out
-
-
-def _corpus(probe, corpus: Path, reference: str | None, options: HuntOptions, on_item) -> HuntOutcome:
-    from pyparity.errors import PyparityError
-    from pyparity.hunt.summary import Item
-
-    if options.out is not None:
-        raise UsageError("--out keeps one trace: not for a corpus")
-    cases = corpus_inputs(corpus, reference, options)
-    label = cases[0][2].label if cases and cases[0][2] is not None and cases[0][2].pipeline else (
-        reference or f"the reference dumps of {corpus}")
-    outcome = HuntOutcome("corpus", probe.name, label, summary=Summary(reference=label, subject=probe.name))
-    outs = output_stages(probe)
-    for name, path, ref in cases:
-        if ref is None:
-            item = Item(name=name, input=str(path), status="no-reference")
-        else:
-            try:
-                result = _image(probe, path, ref, options)
-            except PyparityError as exc:
-                item = Item(name=name, input=str(path), status="error", error=str(exc))
-            else:
-                outcome.results.append((name, result))
-                item = item_of(name, str(path), result, outs)
-        outcome.summary.items.append(item)
-        if on_item is not None:
-            on_item(_line(item))
-    return outcome

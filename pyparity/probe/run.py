@@ -85,7 +85,7 @@ class Inputs:
     def _shared(self) -> str:
         from pyparity.shared import shared_dir
 
-        return str(shared_dir(self.shared_dir, option=None))  # hunt has no --shared; record does
+        return str(shared_dir(self.shared_dir, option=None))  # hunt's and record's --shared
 
 
 @contextlib.contextmanager

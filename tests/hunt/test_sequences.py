@@ -5,6 +5,7 @@ and the shared OpenFace samples; bad input is one line and exit 2."""
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 
 import pytest
@@ -118,6 +119,44 @@ reference = "{shared_dir / DUMPS / '018.jpg'}"
     assert [(i["name"], i["status"]) for i in doc["summary"]["items"]] == [("s1", "match"), ("f18", "diverged")]
 
 
+def _untimed(doc):
+    """A hunt report without wall times (none are expected in it; any that appear must not count)."""
+    if isinstance(doc, dict):
+        return {k: _untimed(v) for k, v in doc.items() if k not in ("seconds", "elapsed", "wall_s", "stage_seconds")}
+    if isinstance(doc, list):
+        return [_untimed(v) for v in doc]
+    return doc
+
+
+def test_a_corpus_hunt_is_the_same_on_every_executor(tmp_path, three_frames, shared_dir, openface_model_dir):
+    """One corpus hunt (a match, two NMS tie-breaks isolated) in this process, in two local worker
+    processes and on an in-process Dask LocalCluster: the same JSON report, in corpus order."""
+    pytest.importorskip("distributed")
+    from pyparity.app.reports import ReportOptions
+    from pyparity.app.hunt import hunt_options
+    from pyparity.gate.dask_executor import DaskExecutor
+    from pyparity.gate.executors import InProcess, LocalProcesses
+    from pyparity.hunt.session import run_hunt
+    from pyparity.render.hunt_json import hunt_json
+
+    opts = hunt_options(ReportOptions(), isolate=True, model_dir=openface_model_dir, shared_dir=shared_dir)
+    docs, lines = {}, {}
+    for name, ex in (("here", InProcess()), ("local", LocalProcesses(2)),
+                     ("dask", DaskExecutor(workers=2, in_process=True))):
+        lines[name] = []
+        outcome = run_hunt("pymtcnn-1.2", None, str(shared_dir / DUMPS), opts, corpus=three_frames, executor=ex,
+                           on_item=lines[name].append)
+        docs[name] = json.loads(hunt_json(outcome))
+    s = docs["here"]["summary"]
+    assert [(i["name"], i["status"]) for i in s["items"]] == [("012.jpg", "match"), ("013.jpg", "diverged"),
+                                                              ("018.jpg", "diverged")]
+    assert s["chains_by_stage"][0]["items"] == ["013.jpg", "018.jpg"] and list(docs["here"]["inputs"]) == [
+        "012.jpg", "013.jpg", "018.jpg"]
+    assert _untimed(docs["local"]) == _untimed(docs["here"])
+    assert _untimed(docs["dask"]) == _untimed(docs["here"])
+    assert all(sorted(v) == sorted(lines["here"]) for v in lines.values())   # one line per input, as it finishes
+
+
 @pytest.mark.parametrize("args,message", [
     (["IMG", "--reference", "pyparity:nope"], "unknown pipeline"),
     (["IMG", "--reference", "pyparity:openface-image", "--model", "ceclm"], "--model ceclm needs --cen-dir"),
@@ -132,6 +171,10 @@ reference = "{shared_dir / DUMPS / '018.jpg'}"
     (["FRAMES", "--reference", "DUMP", "--out", "OUT"], "--out keeps one trace"),
     (["IMG", "--reference", "DUMP", "--max-frames", "2"], "--max-frames is for a sequence"),
     (["IMG", "--reference", "DUMP", "--stage", "no/such/*", "--model-dir", "MODELS"], "matches no stage"),
+    (["IMG", "--reference", "DUMP", "--executor", "dask"], "spread a --corpus's inputs"),
+    (["IMG", "--reference", "DUMP", "--jobs", "2"], "spread a --corpus's inputs"),
+    (["--corpus", "FRAMES", "--reference", "DUMP", "--scheduler", "tcp://h:8786"], "needs the dask executor"),
+    (["IMG", "--reference", "DUMP", "--shared", "NOWHERE"], "the shared data folder does not exist"),
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path, three_frames, samples_dir, shared_dir, openface_model_dir, capsys,
                                           args, message):
