@@ -10,9 +10,9 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from pyparity.errors import PyparityError, UsageError
+from pyparity.errors import InputError, PyparityError, UsageError
 from pyparity.hunt.chain import HuntResult
-from pyparity.hunt.references import Reference
+from pyparity.hunt.references import Reference, parse_reference
 from pyparity.hunt.summary import Item, Summary, item_of
 
 
@@ -49,7 +49,7 @@ def _probe(probe_name: str):
 
 def hunt_case(probe_name: str, options, case: CorpusCase) -> CaseHunt:
     """Hunt one case (on a worker): a hunt's `PyparityError` is the case's error, not the corpus's."""
-    from pyparity.hunt.session import hunt_image, output_stages
+    from pyparity.hunt.one import hunt_image, output_stages
 
     name, path = case.name, str(case.input)
     if case.reference is None:
@@ -81,7 +81,7 @@ def hunt_corpus(probe_name: str, corpus: Path, reference: str | None, options, o
     ``on_item(line)`` as each input finishes (completion order); the summary
     and the per-input results in corpus order."""
     from pyparity.gate.executors import InProcess
-    from pyparity.hunt.session import HuntOutcome, corpus_inputs, item_line
+    from pyparity.hunt.one import HuntOutcome, item_line
     from pyparity.probe import load_probe
 
     if options.out is not None:
@@ -106,3 +106,41 @@ def hunt_corpus(probe_name: str, corpus: Path, reference: str | None, options, o
     return HuntOutcome("corpus", probe.name, label, summary=Summary(items=[h.item for h in ordered], reference=label,
                                                                    subject=probe.name),
                        results=[(h.item.name, h.result) for h in ordered if h.result is not None])
+
+
+def corpus_inputs(corpus: Path, reference: str | None, options) -> list[tuple[str, Path, Reference]]:
+    """``(name, input, reference)`` per case: a corpus spec's cases (their own reference dumps unless
+    ``--reference pyparity:...`` is given), or every image of a folder (``--reference``: a folder of
+    per-image dumps named after the files, or ``pyparity:...``)."""
+    from pyparity.pipelines.openface.sequence import IMAGE_EXTENSIONS
+
+    forced = parse_reference(reference, options.reference) if reference is not None else None
+    if corpus.is_dir():
+        if forced is None:
+            raise UsageError("--corpus DIR needs --reference: a folder of dumps named after the images, "
+                             "or pyparity:PIPELINE")
+        files = sorted(p for p in corpus.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+        if not files:
+            raise InputError(f"{corpus}: no images (.jpg, .jpeg, .png, .bmp) in this folder")
+        out = []
+        for f in files:
+            if forced.path is not None:
+                d = forced.path / f.name
+                out.append((f.name, f, Reference(str(d), path=d) if (d / "index.tsv").is_file() else None))
+            else:
+                out.append((f.name, f, forced))
+        return out
+    if not corpus.is_file():
+        raise InputError(f"{corpus}: no such corpus spec or folder")
+    from pyparity.gate.corpus import load_corpus
+
+    spec = load_corpus(corpus)
+    out = []
+    for case in spec.cases:
+        if forced is not None and forced.pipeline is not None:
+            out.append((case.name, case.input, forced))
+        elif case.reference is not None:
+            out.append((case.name, case.input, Reference(str(case.reference), path=case.reference)))
+        else:
+            out.append((case.name, case.input, forced))
+    return out
