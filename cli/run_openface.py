@@ -89,10 +89,9 @@ def openface_sequence(
 ) -> None:
     """FeatureExtraction's tracking: detect on the first frame, then fit each frame from the previous one;
     action units per frame and, after the last frame, their post-processing (a `video` trace)."""
-    from pyparity.cli.output import console_for, say
-    from pyparity.app.sequence import run_sequence_and_diff
+    from pyparity.cli.output import run_command
+    from pyparity.cli.run_options import RunTarget
+    from pyparity.app.specs.openface import SequenceOptions
 
-    console = console_for(reports)
-    raise typer.Exit(run_sequence_and_diff(source, out=out, reference=reference, reports=reports, max_frames=max_frames,
-                                           level=level, model_dir=model_dir, isolate=isolate, aus=not no_aus,
-                                           au_dir=au_dir, on_line=lambda line: say(console, line)))
+    options = SequenceOptions(max_frames, isolate, level, model_dir, aus=not no_aus, au_dir=au_dir)
+    run_command("openface-sequence", source, options, RunTarget(out, reference, None, None), reports)

@@ -57,13 +57,13 @@ def run_and_diff(spec: PipelineSpec, input, options=None, *, reference=None, sta
     ``start`` (a StageRef) if given, recording to ``out`` (a trace folder; a folder of frame traces for
     a frames pipeline) or memory; with ``reference`` (a trace or its path) compare as ``reports`` asks
     and write the reports. ``on_frame`` receives one line per frame of a frames pipeline."""
-    if reference is None and reports.files:
-        raise UsageError("reports (JSON, JUnit, HTML) need a reference to compare with", param="reference")
-    if spec.frames:
-        from pyparity.app.frames import run_frames_and_diff
+    if spec.frames:  # its JSON report lists the frames run, with or without a reference
+        from pyparity.app.sequence import run_frames_and_diff
 
         return run_frames_and_diff(spec, input, options, reference=reference, start=start, out=out,
                                    reports=reports, on_frame=on_frame)
+    if reference is None and reports.files:
+        raise UsageError("reports (JSON, JUnit, HTML) need a reference to compare with", param="reference")
     ref = _trace(reference)
     trace, result, ctx = record(spec, input, options, out=out, start=start, reference=ref)
     outcome = RunOutcome(spec, trace, result, out=Path(out) if out is not None else None)

@@ -1,20 +1,24 @@
-"""FeatureExtraction's tracking as the command line runs it (`pyparity run openface-sequence`): a trace per
-frame and one for the end of the video, each diffed with the reference's, a line per frame, the summary and
-the JSON report. Moved here from the command's module: the front-end parses, calls this, and prints."""
+"""Frames pipelines (FeatureExtraction's tracking, ``pyparity run openface-sequence``): a trace per frame
+and one for the end of the video, each diffed with the reference's dump of the same name (``frameNNNN/``,
+``video/``), a line per frame, the summary and the JSON report. `run_and_diff` comes here for a spec
+with ``frames``; the front-ends parse, call that, and print."""
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Callable
 
+from pyparity.app.compare import resolve_policy_for
 from pyparity.app.reports import ReportOptions
-from pyparity.errors import InputError, UsageError
+from pyparity.errors import InputError
 
-POLICY = "openface"
+FRAME = re.compile(r"frame\d{4,}")
 
 
 def load_models(model_dir=None, aus: bool = False, au_dir=None, au_dynamic: bool = False):
+    """OpenFace's models for tracking (with the AU predictors, dynamic ones included, when ``aus``)."""
     from pyparity.app.specs.common import checked_model_dir
     from pyparity.pipelines.openface import load_openface_models
 
@@ -22,57 +26,48 @@ def load_models(model_dir=None, aus: bool = False, au_dir=None, au_dynamic: bool
                                 au_dir=checked_model_dir(au_dir, group="openface_au", param="au_dir"))
 
 
-def _frames_folder(out: Path) -> None:
-    """``--out`` of a sequence is replaced whole: refuse a folder that holds anything but frame traces."""
-    import re
-
-
+def check_frames_folder(out: Path) -> None:
+    """A frames run's output folder is replaced whole: refuse one that holds anything but frame traces."""
     if not out.exists():
         return
     if not out.is_dir():
-        raise InputError(f"{out}: exists and is not a folder of frame traces; refusing to overwrite it")
+        raise InputError(f"{out}: exists and is not a folder of frame traces; refusing to overwrite it", param="out")
     for q in out.iterdir():
-        if not (q.name.startswith(".") or (re.fullmatch(r"frame\d{4,}|video", q.name) and (q / "index.tsv").is_file())):
-            raise InputError(f"{out}: holds {q.name!r}, not only frame traces; refusing to overwrite it")
+        if not (q.name.startswith(".") or ((FRAME.fullmatch(q.name) or q.name == "video")
+                                           and (q / "index.tsv").is_file())):
+            raise InputError(f"{out}: holds {q.name!r}, not only frame traces; refusing to overwrite it", param="out")
 
 
-def run_sequence_and_diff(source, *, out=None, reference=None, reports: ReportOptions = ReportOptions(),
-                          max_frames: int | None = None, level: int = 1, model_dir=None, isolate: bool = False,
-                          aus: bool = True, au_dir=None, on_line: Callable[[str], None] = lambda line: None) -> int:
-    """FeatureExtraction's tracking over ``source`` (an image folder or a video): a trace per frame (under
-    ``out``: frame0000/, ..., and video/ for the end-of-video AU post-processing), each diffed with the
-    reference folder's frame of the same number; one line per frame to ``on_line``; the JSON report as
-    ``reports`` asks. Returns the exit code (0: parity or nothing asked, 1: a divergence)."""
-    diff, policy, json_out = reference, reports.policy, reports.json
-    import re
-
+def run_frames_and_diff(spec, source, options=None, *, reference=None, start=None, out=None,
+                        reports: ReportOptions = ReportOptions(),
+                        on_frame: Callable[[str], None] | None = None):
+    """Run the frames pipeline ``spec`` over ``source`` (an image folder or a video): a trace per frame
+    (under ``out``: frame0000/, ..., and video/ for the end-of-video AU post-processing), each diffed with
+    the ``reference`` folder's dump of the same name; one line per frame to ``on_frame``; the JSON report
+    as ``reports`` asks. Returns a `RunOutcome` (exit code 0: parity or nothing asked, 1: a divergence)."""
     import numpy as np
 
+    from pyparity.app.meta import run_meta
     from pyparity.app.reports import write_text
+    from pyparity.app.spec import RunContext, RunOutcome
     from pyparity.atomic import AtomicDir
     from pyparity.diff import diff_traces
-    from pyparity.diff.policy_names import resolve_policy
     from pyparity.diff.report import FrameDiff, FramesReport
-    from pyparity.pipelines.openface.sequence import VIDEO_DUMP, frames_of, run_sequence
+    from pyparity.pipelines.openface.sequence import VIDEO_DUMP
     from pyparity.trace import Recorder, read_trace
 
-    if max_frames is not None and max_frames <= 0:
-        raise UsageError("must be positive", param="max_frames", value=max_frames)
-    if diff is not None and not Path(diff).is_dir():
+    on_line = on_frame if on_frame is not None else (lambda line: None)
+    options = options if options is not None else spec.options()
+    diff = Path(reference) if reference is not None else None
+    max_frames = getattr(options, "max_frames", None)
+    if diff is not None and not diff.is_dir():
         raise InputError(f"{diff}: no such folder of reference frame dumps", param="reference")
-    if isolate and diff is None:
-        raise UsageError("needs a reference to compare with (its frames are where tracked frames start)",
-                         param="isolate")
-
-    def reference_for(i):
-        d = Path(diff) / f"frame{i:04d}"
-        return read_trace(d) if d.is_dir() else None
-
-    models = load_models(model_dir, aus=aus, au_dir=au_dir, au_dynamic=True)
-    pol = resolve_policy(POLICY if policy is None else policy) if diff is not None else None
+    ctx = RunContext(Path(source), options, None, start, diff)
+    meta = run_meta(spec, ctx)
+    pol = resolve_policy_for(reports.policy, default=spec.default_policy(meta["producer"])) if diff is not None else None
     frames_dir = None
     if out is not None:
-        _frames_folder(Path(out))
+        check_frames_folder(Path(out))
         frames_dir = AtomicDir(out, what="folder of frame traces")  # renamed into place when the run ends
 
     def dump_name(i, name):
@@ -81,14 +76,13 @@ def run_sequence_and_diff(source, *, out=None, reference=None, reports: ReportOp
     def recorder_for(i, name):
         # as the reference's: the end-of-video dump names the video it came from ("" for an image folder)
         video_file = "" if Path(source).is_dir() else Path(source).name
-        meta = {"producer": {"name": "pyparity", "command": "openface-sequence", "dump_level": level},
-                "input": {"file": video_file if name == VIDEO_DUMP else name}}
-        return Recorder(frames_dir.tmp / dump_name(i, name), meta=meta) if out is not None else Recorder(meta=meta)
+        m = {**meta, "input": {"file": video_file if name == VIDEO_DUMP else name}}
+        return Recorder(frames_dir.tmp / dump_name(i, name), meta=m) if out is not None else Recorder(meta=m)
 
-    rows, report, video = [], FramesReport(), None
+    ctx.rec = recorder_for
+    rows, report, video, kept = [], FramesReport(), None, {}
     try:
-        for i, (name, face, trace) in enumerate(run_sequence(frames_of(source), models, recorder_for, level,
-                                                                    max_frames, reference_for if isolate else None)):
+        for i, (name, face, trace) in enumerate(spec.run(ctx)):
             if name == VIDEO_DUMP:
                 video = _video_row(trace, diff, pol, max_frames, Path(source).is_dir(), face)
                 on_line(video["line"] + (_reinit_margin_text(video) if "smallest_reinit_margin" in video else ""))
@@ -104,8 +98,7 @@ def run_sequence_and_diff(source, *, out=None, reference=None, reports: ReportOp
                 ref_dir = Path(diff) / row["frame"]
                 if ref_dir.is_dir():
                     ref = read_trace(ref_dir)
-                    prefixes = sorted({s.split("/")[0] for s in trace.names})
-                    fd.report = diff_traces(ref, trace, policy=pol, stages=[p + "/**" for p in prefixes])
+                    fd.report = diff_traces(ref, trace, policy=pol, stages=spec.scope(trace, options))
                     name_lm = "face00/output/landmarks_stacked"
                     if name_lm in ref and name_lm in trace:
                         row["landmarks_max_abs"] = float(np.abs(np.asarray(ref[name_lm], np.float64)
@@ -114,17 +107,19 @@ def run_sequence_and_diff(source, *, out=None, reference=None, reports: ReportOp
                     row.update(_compared(fd.report))
                     if fd.report.nothing_compared:
                         row["nothing_compared"] = fd.report.nothing_compared
+                    if not kept or (kept["report"].ok and not fd.report.ok):
+                        kept = {"report": fd.report, "reference": ref, "trace": trace}
                 row["status"] = fd.status
                 report.frames.append(fd)
             rows.append(row)
             lm = row.get("landmarks_max_abs")
             label = row["frame"] if name == row["frame"] else f"{row['frame']} {name}"
             on_line(f"{label}: success {row['success']}"
-                                    + (f", AUs {' '.join(row['aus_present']) or '-'}" if "aus_present" in row else "")
-                                    + (f", {row['status']}" if "status" in row else "")
-                                    + (f", landmarks max abs {lm:.6f} px" if lm is not None else "")
-                                    + (_compared_text(row) if "stages_compared" in row else "")
-                                    + (f", first divergence {row['first_divergence']}" if row.get("first_divergence") else "")
+                    + (f", AUs {' '.join(row['aus_present']) or '-'}" if "aus_present" in row else "")
+                    + (f", {row['status']}" if "status" in row else "")
+                    + (f", landmarks max abs {lm:.6f} px" if lm is not None else "")
+                    + (_compared_text(row) if "stages_compared" in row else "")
+                    + (f", first divergence {row['first_divergence']}" if row.get("first_divergence") else "")
                     + (f" ({row['nothing_compared']})" if row.get("nothing_compared") else ""))
         if frames_dir is not None:
             frames_dir.commit()
@@ -132,32 +127,52 @@ def run_sequence_and_diff(source, *, out=None, reference=None, reports: ReportOp
         if frames_dir is not None:
             frames_dir.abort()
         raise
-    if out is not None:
-        on_line(f"traces: {out} ({len(rows)} frames)")
+    outcome = RunOutcome(spec, None, out=Path(out) if out is not None else None, frames=len(rows))
     margins = [(abs(r["smallest_presence_margin"][1]), r) for r in rows if "smallest_presence_margin" in r]
     if margins:
         r = min(margins, key=lambda m: m[0])[1]
         name, value = r["smallest_presence_margin"]
-        on_line(f"smallest presence margin {value:+.3g} ({name}, {r['frame']})")
+        outcome.notes.append(f"smallest presence margin {value:+.3g} ({name}, {r['frame']})")
     if diff is not None:
         run = {r["frame"] for r in rows}
-        report.reference_only = sorted(q.name for q in Path(diff).iterdir()
-                                       if re.fullmatch(r"frame\d{4,}", q.name) and q.name not in run
-                                       and max_frames is None)
+        report.reference_only = sorted(q.name for q in diff.iterdir()
+                                       if FRAME.fullmatch(q.name) and q.name not in run and max_frames is None)
         worst = max((r.get("landmarks_max_abs", 0.0) for r in rows), default=0.0)
         with_aus = sum(1 for r in rows if r.get("au_stages_compared"))
-        on_line(f"{report.summary_line()}; AU stages compared in {with_aus}/{len(rows)} frames"
-                f"; worst face00/output/landmarks_stacked max abs {worst:.6f} px"
-                + (f"; video {video['status']}" if video is not None and "status" in video else ""))
-    if json_out is not None:
+        outcome.notes.append(f"{report.summary_line()}; AU stages compared in {with_aus}/{len(rows)} frames"
+                             f"; worst face00/output/landmarks_stacked max abs {worst:.6f} px"
+                             + (f"; video {video['status']}" if video is not None and "status" in video else ""))
+        outcome.report = report
+        outcome.also_ok = video is None or video.get("ok", True)
+    if reports.json is not None:
         doc = {"frames": rows, "diverged": report.count("diverged") if diff is not None else 0}
         if video is not None:
             doc["video"] = {k: v for k, v in video.items() if k != "line"}
         if diff is not None:
             doc.update(ok=report.ok, nothing_compared=report.nothing_compared or None,
                        no_reference=report.count("no-reference"), reference_only=report.reference_only)
-        write_text(json_out, json.dumps(doc, indent=1) + "\n")
-    return 0 if diff is None or (report.ok and (video is None or video.get("ok", True))) else 1
+        write_text(reports.json, json.dumps(doc, indent=1) + "\n")
+    _write_frame_reports(report, reports, kept)
+    return outcome
+
+
+def _write_frame_reports(report, reports: ReportOptions, kept: dict) -> None:
+    """JUnit (a case per compared frame), and the HTML and GitHub reports of the first diverged frame
+    (else the first compared)."""
+    if reports.junit is not None:
+        from pyparity.render.junit import write_junit
+
+        write_junit([(f.frame, f.report) for f in report.frames if f.report is not None], reports.junit)
+    if reports.html is not None and kept:
+        from pyparity.render.html import write_html
+
+        write_html(kept["report"], reports.html, reference=kept["reference"], candidate=kept["trace"],
+                   title=f"{kept['trace'].meta.get('input', {}).get('file', '')}: first diverged frame"
+                   if not kept["report"].ok else None)
+    if reports.github and kept:
+        from pyparity.render.github import write_github
+
+        write_github(kept["report"], title="pyparity sequence", elapsed=reports.elapsed())
 
 
 def _video_row(trace, diff, pol, max_frames, from_folder: bool, final=None) -> dict:

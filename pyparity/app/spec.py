@@ -78,11 +78,12 @@ class RunOutcome:
     notes: list[str] = field(default_factory=list)
     out: Path | None = None
     frames: int = 0
+    also_ok: bool = True                 # what the report does not hold (a frames run's end-of-video diff)
 
     @property
     def exit_code(self) -> int:
         """0: no comparison asked, or parity; 1: a divergence, or nothing compared."""
-        return 0 if self.report is None or self.report.ok else 1
+        return 0 if (self.report is None or self.report.ok) and self.also_ok else 1
 
 
 def recorded_groups(trace) -> list[str]:
@@ -98,7 +99,6 @@ class PipelineSpec:
     run(ctx) records into ``ctx.rec`` and returns the pipeline's own result; for a ``frames`` spec it
     yields ``(frame name, result, trace)`` per frame, recording each frame with ``ctx.rec(i, name)``.
     describe(result, trace, ctx): lines a front-end prints about the run (faces found, margins);
-    frame_fields(result): a frames pipeline's per-frame fields (its JSON rows and progress lines).
     key_outputs: the stages whose error matters most to users (the first present is summed up per frame).
     producer(options): keys added to the trace's producer block (e.g. the fixes applied, which select
     the default policy); a run adds its parameters and model checksums with ``ctx.rec.update_meta``.
@@ -116,7 +116,6 @@ class PipelineSpec:
     producer: Callable[[object], dict] | None = None
     check: Callable[[CheckContext], CheckResult] | None = None
     describe: Callable[[object, object, object], list[str]] | None = None
-    frame_fields: Callable[[object], dict] | None = None
     key_outputs: tuple[str, ...] = ()
     scope: Callable[[object, object], list[str]] = lambda trace, options: recorded_groups(trace)
     frames: bool = False

@@ -10,7 +10,7 @@ from enum import Enum
 from pathlib import Path
 
 from pyparity.app.spec import PipelineSpec, RunContext
-from pyparity.errors import InputError
+from pyparity.errors import InputError, UsageError
 
 POLICY = "openface"
 KEY_OUTPUTS = ("face00/output/landmarks_stacked",)
@@ -53,12 +53,15 @@ class ClnfOptions:
 @dataclass(frozen=True)
 class SequenceOptions:
     """max_frames: stop after this many; isolate: start every tracked frame from the reference frame's
-    own ``face00/init`` parameters (errors do not carry over; needs the reference)."""
+    own ``face00/init`` parameters (errors do not carry over; needs the reference); aus: action units per
+    frame and their end-of-video post-processing (AU predictors from ``au_dir``, default the manager's)."""
 
     max_frames: int | None = None
     isolate: bool = False
     level: int = 1
     model_dir: Path | None = None
+    aus: bool = True
+    au_dir: Path | None = None
 
 
 def parse_bbox(text: str) -> tuple[float, float, float, float]:
@@ -136,21 +139,22 @@ def describe_faces(faces, trace=None, ctx=None) -> list[str]:
 
 
 def run_openface_sequence(ctx: RunContext):
+    from pyparity.app import sequence as frames_run
     from pyparity.pipelines.openface import sequence
     from pyparity.trace import read_trace
 
     o = ctx.options
     if o.max_frames is not None and o.max_frames <= 0:
-        raise InputError("must be positive", param="max_frames", value=o.max_frames)
+        raise UsageError("must be positive", param="max_frames", value=o.max_frames)
     if o.isolate and ctx.reference is None:
-        raise InputError("needs a reference to compare with (its frames are where tracked frames start)",
+        raise UsageError("needs a reference to compare with (its frames are where tracked frames start)",
                          param="isolate")
 
     def reference_for(i: int):
         d = Path(ctx.reference) / f"frame{i:04d}"
         return read_trace(d) if d.is_dir() else None
 
-    models = load_models(o.model_dir)
+    models = frames_run.load_models(o.model_dir, aus=o.aus, au_dir=o.au_dir, au_dynamic=True)
     return sequence.run_sequence(sequence.frames_of(ctx.input), models, ctx.rec, o.level, o.max_frames,
                                  reference_for if o.isolate else None)
 
@@ -172,6 +176,5 @@ CLNF = PipelineSpec(
 OPENFACE_SEQUENCE = PipelineSpec(
     name="openface-sequence", about="FeatureExtraction's tracking: detect on the first frame, then fit each "
     "frame from the previous one", policy=POLICY, run=run_openface_sequence, options=SequenceOptions,
-    producer=_level, frame_fields=lambda face: {"success": None if face is None else int(face.detection_success)},
-    key_outputs=KEY_OUTPUTS, frames=True,
+    producer=_level, key_outputs=KEY_OUTPUTS, frames=True,
 )
