@@ -167,9 +167,8 @@ def run_case(case: Case, opts: GateOptions, pipeline_entry=None) -> CaseOutcome:
 
 
 def _run_case(case: Case, opts: GateOptions, entry, out: CaseOutcome) -> None:
-    from pyparity.app import compare, recorded_groups
+    from pyparity.app import compare, recorded_groups, resolve_policy_for
     from pyparity.diff.compare import ONLY_IN_A
-    from pyparity.diff.policy_names import resolve_policy
     from pyparity.gate.goldens import golden_dir, load_golden, ref_score
     from pyparity.render.gate import suite_xml
     from pyparity.trace import read_trace
@@ -178,8 +177,10 @@ def _run_case(case: Case, opts: GateOptions, entry, out: CaseOutcome) -> None:
     trace, spec_policy = _record(case, opts, entry)
     trace = inject_regression(trace, opts.inject)
     reports = opts.reports
-    policy = resolve_policy(reports.policy or case.policy or spec_policy)
-    gpolicy = resolve_policy(reports.policy or case.golden_policy) if (reports.policy or case.golden_policy) else policy
+    # as every front-end resolves them: --policy, else the case's, else its pipeline's default
+    policy = resolve_policy_for(reports.policy or case.policy, trace, default=spec_policy)
+    gpolicy = (resolve_policy_for(reports.policy or case.golden_policy, trace)
+               if (reports.policy or case.golden_policy) else policy)
     failing: list[str] = []
 
     ref = ref_report = None
