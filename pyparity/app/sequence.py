@@ -47,7 +47,6 @@ def run_frames_and_diff(spec, source, options=None, *, reference=None, start=Non
     as ``reports`` asks. Returns a `RunOutcome` (exit code 0: parity or nothing asked, 1: a divergence)."""
     import numpy as np
 
-    from pyparity.app.meta import run_meta
     from pyparity.app.reports import write_text
     from pyparity.app.spec import RunContext, RunOutcome
     from pyparity.atomic import AtomicDir
@@ -63,8 +62,8 @@ def run_frames_and_diff(spec, source, options=None, *, reference=None, start=Non
     if diff is not None and not diff.is_dir():
         raise InputError(f"{diff}: no such folder of reference frame dumps", param="reference")
     ctx = RunContext(Path(source), options, None, start, diff)
-    meta = run_meta(spec, ctx)
-    pol = resolve_policy_for(reports.policy, default=spec.default_policy(meta["producer"])) if diff is not None else None
+    producer = spec.producer_meta(options)  # the input block is each frame's (a video is not read twice)
+    pol = resolve_policy_for(reports.policy, default=spec.default_policy(producer)) if diff is not None else None
     frames_dir = None
     if out is not None:
         check_frames_folder(Path(out))
@@ -76,7 +75,7 @@ def run_frames_and_diff(spec, source, options=None, *, reference=None, start=Non
     def recorder_for(i, name):
         # as the reference's: the end-of-video dump names the video it came from ("" for an image folder)
         video_file = "" if Path(source).is_dir() else Path(source).name
-        m = {**meta, "input": {"file": video_file if name == VIDEO_DUMP else name}}
+        m = {"producer": producer, "input": {"file": video_file if name == VIDEO_DUMP else name}}
         return Recorder(frames_dir.tmp / dump_name(i, name), meta=m) if out is not None else Recorder(meta=m)
 
     ctx.rec = recorder_for
