@@ -240,6 +240,10 @@ def _run_case(case: Case, opts: GateOptions, entry, out: CaseOutcome) -> None:
                              f"{', '.join(case.golden_stages) or '*'}")
         out.golden_payload = GoldenPayload([(n, np.asarray(sel[n])) for n in sel.names], dict(trace.meta),
                                            ref_score(ref_report), str(case.input))
+        # the reference's word already here, so that a worker's verdict (and --fail-fast) never says pass for a
+        # case that diverges from or compares nothing with its reference; `bless` settles again after saving
+        _settle(out, ref_report)
+        out.report = None  # an --update case sends the coordinator its golden's stages, not a diff report
         return
     if out.golden_status == "regression":
         out.status, out.report = REGRESSION, gold_report
