@@ -7,7 +7,7 @@ import sys
 import typer
 
 from pyparity.cli import gate_cmd, run_img2pose, run_mtcnn, run_openface, run_pof
-from pyparity.cli.common import EXIT_USAGE, error_text
+from pyparity.cli.common import EXIT_USAGE, error_text, terminate_like_interrupt
 from pyparity.cli.diff_cmd import diff
 from pyparity.cli.examples import ROOT as ROOT_EXAMPLES
 from pyparity.cli.examples import add_examples
@@ -63,19 +63,6 @@ def _before_run() -> None:
     announce_numba_compilation()
 
 
-def _terminate_like_interrupt() -> None:
-    """SIGTERM (a CI timeout, `kill`) unwinds like Ctrl-C: writers abort, temporaries are removed."""
-    import signal
-
-    def handler(signum, frame):
-        raise SystemExit(128 + signum)
-
-    try:
-        signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread (an embedding application): leave its handlers alone
-        pass
-
-
 def main(argv: list[str] | None = None) -> int:
     """Entry point: PyparityError (bad input) -> one line on stderr naming the flag at fault, exit 2; never
     a traceback for it. Usage errors (unknown option, value out of range) are one line too, exit 2;
@@ -84,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     from pyparity.errors import PyparityError
     from pyparity.render.table import print_error
 
-    _terminate_like_interrupt()
+    terminate_like_interrupt()
     try:
         code = app(args=argv, prog_name="pyparity", standalone_mode=False)
     except SystemExit as exc:

@@ -55,3 +55,16 @@ def fail(message: str) -> "typer.Exit":
 
     print_error(message)
     raise typer.Exit(EXIT_USAGE)
+
+
+def terminate_like_interrupt() -> None:
+    """SIGTERM (a CI timeout, `kill`) unwinds like Ctrl-C: writers abort, temporaries are removed."""
+    import signal
+
+    def handler(signum, frame):
+        raise SystemExit(128 + signum)
+
+    try:
+        signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread (an embedding application): leave its handlers alone
+        pass

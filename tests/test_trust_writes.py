@@ -147,9 +147,9 @@ def test_stale_partials_of_killed_writers_are_removed(tmp_path):
 
 SIGTERM_CHILD = """
 import sys, time, numpy as np
-from pyparity.cli.app import _terminate_like_interrupt
+from pyparity.cli.common import terminate_like_interrupt
 from pyparity.trace import Recorder
-_terminate_like_interrupt()
+terminate_like_interrupt()
 try:
     with Recorder(sys.argv[1]) as rec:
         rec.save("a", np.ones(3))
