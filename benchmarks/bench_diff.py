@@ -42,7 +42,7 @@ def main() -> None:
         times, base = [], []
         for _ in range(args.repeat):
             t0 = time.perf_counter()
-            rep = diff_traces(a, b)
+            rep = diff_traces(b, a)
             times.append(time.perf_counter() - t0)
             assert rep.ok, rep.summary()
             t0 = time.perf_counter()

@@ -27,7 +27,7 @@ def diff(
     from pyparity.trace import read_trace
 
     ta, tb = read_trace(a), read_trace(b)
-    report = compare(ta, tb, reports, mapping=load_mapping(map_file) if map_file else None)
+    report = compare(tb, ta, reports, mapping=load_mapping(map_file) if map_file else None)
     print_report(report, reports, console_for(reports))
     write_reports(report, reports, ta, tb)
     raise typer.Exit(0 if report.ok else 1)

@@ -132,7 +132,7 @@ def assert_parity(actual, expected, policy=None, stages=None, only_recorded: boo
     if isinstance(stages, str):
         stages = [stages]
     # the engine's order is the command line's (`pyparity diff REFERENCE CANDIDATE`): expected first
-    report = compare(exp, act, ReportOptions(policy=policy, stages=tuple(stages or ())),
+    report = compare(act, exp, ReportOptions(policy=policy, stages=tuple(stages or ())),
                      scope=recorded_groups(act) if only_recorded else None)
     if not report.ok:
         raise ParityError(describe_failure(report, act, exp), report)

@@ -118,7 +118,7 @@ def test_run_diff_against_a_reference_without_its_stages(tmp_path, capsys):
 
     ours = Trace.from_arrays({"mtcnn/output/boxes": np.ones((2, 4), np.float32)})
     other = _trace(tmp_path / "img2pose_dump", img2pose__output__boxes=np.ones((2, 4), np.float32))
-    report = compare(read_trace(other), ours, ReportOptions(policy="mtcnn"), scope=recorded_groups(ours))
+    report = compare(ours, read_trace(other), ReportOptions(policy="mtcnn"), scope=recorded_groups(ours))
     assert not report.ok
     assert report.verdict() == "NOTHING COMPARED: no stage of the reference (A) matches mtcnn/** (1 stage(s) of B do)"
 

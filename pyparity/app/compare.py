@@ -35,9 +35,9 @@ def resolve_policy_for(policy, candidate=None, reference=None, default=None):
     return resolve_policy(ref) or default_policy()
 
 
-def compare(reference, candidate, reports: ReportOptions = ReportOptions(), *, mapping=None, scope=None,
+def compare(candidate, reference, reports: ReportOptions = ReportOptions(), *, mapping=None, scope=None,
             default_policy=None, policy=None):
-    """Diff ``candidate`` against ``reference`` as ``reports`` asks (policy, stages, diagnosis).
+    """Diff ``candidate`` (actual) against ``reference`` (expected) as ``reports`` asks (policy, stages, diagnosis).
 
     scope: globs compared when ``reports.stages`` is empty (a run's recorded groups; None: every stage).
     default_policy: the policy when ``reports.policy`` is None (else the candidate's producer's).
@@ -48,7 +48,7 @@ def compare(reference, candidate, reports: ReportOptions = ReportOptions(), *, m
 
     pol = policy if policy is not None else resolve_policy_for(reports.policy, candidate, reference, default_policy)
     stages = list(reports.stages) or (list(scope) if scope is not None else None)
-    report = diff_traces(reference, candidate, policy=pol, mapping=mapping, stages=stages,
+    report = diff_traces(candidate, reference, policy=pol, mapping=mapping, stages=stages,
                          diagnose_all=reports.diagnose_all)
     if reports.stages:
         report.require_every_stage_glob()  # a --stage typo beside globs that match: refused, not ignored

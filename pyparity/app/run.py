@@ -72,7 +72,7 @@ def run_and_diff(spec: PipelineSpec, input, options=None, *, reference=None, sta
     if ref is None:
         return outcome
     policy = resolve_policy_for(reports.policy, default=spec.default_policy(trace.meta.get("producer")))
-    report = compare(ref, trace, reports, scope=spec.scope(trace, ctx.options), policy=policy)
+    report = compare(trace, ref, reports, scope=spec.scope(trace, ctx.options), policy=policy)
     if spec.check is not None:
         checked = spec.check(CheckContext(report, ref, trace, ctx.options, policy, ctx, result, reports))
         report, outcome.notes = checked.report, checked.notes

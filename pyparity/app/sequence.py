@@ -97,7 +97,7 @@ def run_frames_and_diff(spec, source, options=None, *, reference=None, start=Non
                 ref_dir = Path(diff) / row["frame"]
                 if ref_dir.is_dir():
                     ref = read_trace(ref_dir)
-                    fd.report = diff_traces(ref, trace, policy=pol, stages=spec.scope(trace, options))
+                    fd.report = diff_traces(trace, ref, policy=pol, stages=spec.scope(trace, options))
                     name_lm = "face00/output/landmarks_stacked"
                     if name_lm in ref and name_lm in trace:
                         row["landmarks_max_abs"] = float(np.abs(np.asarray(ref[name_lm], np.float64)
@@ -197,7 +197,7 @@ def _video_row(trace, diff, pol, max_frames, from_folder: bool, final=None) -> d
     if (Path(diff) / "video").is_dir():
         ref = read_trace(Path(diff) / "video")
         stages, note = end_of_video_stages(ref, from_folder)
-        fd.report = diff_traces(ref, trace, policy=pol, stages=stages)
+        fd.report = diff_traces(trace, ref, policy=pol, stages=stages)
         row["first_divergence"] = fd.report.first_divergence
         row.update(_compared(fd.report))
     row.update(status=fd.status, ok=fd.report is None or fd.report.ok)

@@ -22,15 +22,18 @@ def _printed_decimals(trace: Trace, name: str) -> list[int] | None:
 
 
 def diff_traces(
-    a: Trace,
-    b: Trace,
+    actual: Trace,
+    expected: Trace,
     policy: Policy | None = None,
     mapping: Mapping | None = None,
     stages: list[str] | None = None,
     diagnose_all: bool = False,
     progress=None,
 ) -> DiffReport:
-    """Compare trace ``b`` (candidate) against ``a`` (reference), stage by stage.
+    """Compare ``actual`` (the candidate: a port's trace) against ``expected`` (the reference), stage by stage.
+
+    ``(actual, expected)`` as everywhere in the API (`pyparity.app.compare`, the pytest plugin). The report
+    names the expected side A and the actual side B, as `pyparity diff A B` does.
 
     Parameters
     ----------
@@ -43,6 +46,11 @@ def diff_traces(
     diagnose_all : diagnose every diverged stage, not only the first one (diagnosis costs time).
     progress : optional callable(done, total) for progress bars.
     """
+    for name, value in (("actual", actual), ("expected", expected)):
+        if not isinstance(value, Trace):
+            raise TypeError(f"diff_traces: {name} must be a Trace (pyparity.trace.read_trace(path), "
+                            f"Trace.from_arrays(dict)), not {type(value).__name__}")
+    a, b = expected, actual
     started = time.perf_counter()
     policy = policy or default_policy()
     mapping = mapping or Mapping()

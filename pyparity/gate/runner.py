@@ -186,7 +186,7 @@ def _run_case(case: Case, opts: GateOptions, entry, out: CaseOutcome) -> None:
     ref = ref_report = None
     if case.reference is not None:
         ref = read_trace(case.reference)
-        ref_report = compare(ref, trace, reports, scope=recorded_groups(trace), policy=policy)
+        ref_report = compare(trace, ref, reports, scope=recorded_groups(trace), policy=policy)
         out.reference_status = ("nothing-compared" if ref_report.nothing_compared
                                 else "match" if ref_report.ok else "diverged")
         out.reference_first = ref_report.first_divergence
@@ -205,7 +205,7 @@ def _run_case(case: Case, opts: GateOptions, entry, out: CaseOutcome) -> None:
     scope = [glob_escape(n) for n in (gold.names if gold is not None else ())
              if not reports.stages or any(glob_match(n, g) for g in reports.stages)]
     if gold is not None and scope:
-        gold_report = compare(gold, trace, scope=scope, policy=gpolicy, reports=replace(reports, stages=()))
+        gold_report = compare(trace, gold, scope=scope, policy=gpolicy, reports=replace(reports, stages=()))
         missing = [s.name for s in gold_report.stages if s.status == ONLY_IN_A]
         regressed = [s.name for s in gold_report.failing] + missing
         out.golden_status = ("regression" if regressed else "nothing-compared" if gold_report.nothing_compared

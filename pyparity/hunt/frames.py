@@ -91,7 +91,7 @@ class FramesSubject:
                 outcomes.append(FrameOutcome(label, name, None))
                 continue
             sub = ProbeSubject(self.probe, file, ref).scope(pr.trace)
-            rep = diff_traces(sub, pr.trace, policy=self.policy, stages=self.stages)
+            rep = diff_traces(pr.trace, sub, policy=self.policy, stages=self.stages)
             mark_not_reached(rep, self.probe, pr.calls)
             diagnosers[prefix] = _diagnoser(ref, pr.trace, self.policy)
             if rep.first is not None:  # with the whole reference frame as context, not only the compared stages

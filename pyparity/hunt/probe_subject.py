@@ -91,7 +91,7 @@ class ProbeSubject:
                             model_dir=self.model_dir, shared_dir=self.shared_dir, injector=inj, port=self.port,
                             image=self.image)
         ref = self.scope(pr.trace)
-        report = diff_traces(ref, pr.trace, policy=self.policy, stages=self.stages)
+        report = diff_traces(pr.trace, ref, policy=self.policy, stages=self.stages)
         mark_not_reached(report, self.probe, pr.calls)
         return Attempt(report=report, injected=list(inj.injected) if inj else [],
                        failed=dict(inj.failed) if inj else {}, notes=list(inj.notes) if inj else [],

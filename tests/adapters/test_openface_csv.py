@@ -24,7 +24,7 @@ def test_every_image_csv_matches_its_dump(openface_dumps):
     for csv, dump in _image_pairs(openface_dumps):
         t = read_openface_csv(csv)
         ref = read_trace(dump)
-        report = diff_traces(ref, t, stages=["face*/output/**"])
+        report = diff_traces(t, ref, stages=["face*/output/**"])
         assert report.ok, f"{csv.name}: {report.summary()}"
         aligned = [s for s in report.stages if s.status == "match"]
         assert any(s.name.endswith("landmarks_stacked") for s in aligned)
@@ -41,7 +41,7 @@ def test_au_columns_match_the_au_dumps_at_printed_precision(openface_dumps, au_d
         ref = read_trace(au_dumps / "images" / dump.name)
         for key in ("au_reg_names", "au_class_names"):
             assert t.meta["parameters"][key] == ref.meta["parameters"][key]
-        report = diff_traces(ref, t, stages=["face*/au/**"])
+        report = diff_traces(t, ref, stages=["face*/au/**"])
         assert report.ok, f"{csv.name}: {report.summary()}"
         matched = [s for s in report.stages if s.status == "match"]
         assert {s.name.split("/", 1)[1] for s in matched} == {"au/reg/output", "au/class/output"}
@@ -51,7 +51,7 @@ def test_au_columns_match_the_au_dumps_at_printed_precision(openface_dumps, au_d
     # a presence printed as 1.0 where C++ decided 0 is a divergence, not rounding
     name = "face00/au/class/output"
     flipped = Trace.from_arrays([(k, 1.0 - t[k] if k == name else t[k]) for k in t.names], meta=t.meta)
-    assert diff_traces(ref, flipped, stages=["face*/au/**"]).first_divergence == name
+    assert diff_traces(flipped, ref, stages=["face*/au/**"]).first_divergence == name
 
 
 def test_sequence_csv_matches_every_frame(openface_dumps):
@@ -61,7 +61,7 @@ def test_sequence_csv_matches_every_frame(openface_dumps):
     assert sum(1 for n in whole.names if n.endswith("/output/landmarks_stacked")) == len(frames) == 30
     for i, frame in enumerate(frames):
         t = read_openface_csv(csv, frame=i)
-        report = diff_traces(read_trace(frame), t, stages=["face00/output/**"])
+        report = diff_traces(t, read_trace(frame), stages=["face00/output/**"])
         assert report.ok, f"{frame.name}: {report.summary()}"
 
 
@@ -73,7 +73,7 @@ def test_precision_is_taken_from_the_printed_digits(openface_dumps):
     assert set(t.meta["printed_decimals"][name]) == {1}
     # 0.06 px off is beyond what one printed decimal can hide: diverged
     moved = Trace.from_arrays([(n, t[n] + np.float32(0.06) if n == name else t[n]) for n in t.names], meta=t.meta)
-    report = diff_traces(ref, moved, stages=["face*/output/**"])
+    report = diff_traces(moved, ref, stages=["face*/output/**"])
     assert report.first_divergence == name
 
 

@@ -64,9 +64,9 @@ def test_reads_blocks_by_label_index_and_column(dump_dir):
 def test_diff_uses_printed_precision(dump_dir):
     t = read_text_dump(dump_dir, dump_dir / "map.toml")
     exact = Trace.from_arrays([("mtcnn/output/boxes", np.array([[149.74, 178.16, 190.2, 195.8]], np.float32))])
-    assert diff_traces(exact, t, stages=["mtcnn/output/boxes"]).ok  # within half of the printed 0.1
+    assert diff_traces(t, exact, stages=["mtcnn/output/boxes"]).ok  # within half of the printed 0.1
     off = Trace.from_arrays([("mtcnn/output/boxes", np.array([[149.8, 178.2, 190.2, 195.8]], np.float32))])
-    assert not diff_traces(off, t, stages=["mtcnn/output/boxes"]).ok
+    assert not diff_traces(t, off, stages=["mtcnn/output/boxes"]).ok
 
 
 def test_cli_writes_trace_and_rejects_bad_input(dump_dir, tmp_path, capsys):

@@ -144,9 +144,9 @@ def test_rtol_max_scales_with_the_stage_peak(tmp_path):
     b = Trace.from_arrays({"maps": np.array([1000.05, 2e-3, -2.05], np.float32)})
     pol = tmp_path / "p.toml"
     pol.write_text('[[rule]]\nstages = ["maps"]\nrtol_max = 1e-4\n')
-    assert diff_traces(a, b, load_policy(pol)).ok          # 0.05 <= 1e-4 * 1000
+    assert diff_traces(b, a, load_policy(pol)).ok          # 0.05 <= 1e-4 * 1000
     pol.write_text('[[rule]]\nstages = ["maps"]\nrtol_max = 1e-5\n')
-    assert not diff_traces(a, b, load_policy(pol)).ok      # 0.05 > 1e-5 * 1000
+    assert not diff_traces(b, a, load_policy(pol)).ok      # 0.05 > 1e-5 * 1000
 
 
 def test_expected_divergence_is_listed_and_fails_nothing(tmp_path):
@@ -157,10 +157,10 @@ def test_expected_divergence_is_listed_and_fails_nothing(tmp_path):
     b = Trace.from_arrays({"solver/scale": np.array([1.0, 2.5]), "solver/out": np.array([3.5])})
     pol = tmp_path / "p.toml"
     pol.write_text('[[rule]]\nstages = ["solver/**"]\nexpected = "the signed fallback fixes upstream"\n')
-    rep = diff_traces(a, b, load_policy(pol))
+    rep = diff_traces(b, a, load_policy(pol))
     assert rep.ok and [s.name for s in rep.expected] == ["solver/scale", "solver/out"]
     assert "expected divergence" in rep.summary()
     assert rep.to_dict()["expected_divergences"][0]["reason"].startswith("expected: the signed")
     pol.write_text('[[rule]]\nstages = ["solver/out"]\nexpected = "later stage"\n')
-    rep = diff_traces(a, b, load_policy(pol))
+    rep = diff_traces(b, a, load_policy(pol))
     assert rep.first_divergence == "solver/scale"

@@ -61,10 +61,10 @@ def test_mapping_through_diff(tmp_path):
     b = Trace.from_arrays({"port/x": np.ones(2), "port/y": np.ones(2)})
     f = tmp_path / "map.toml"
     f.write_text('strip_prefix_a = "face00/"\n[[rename_regex]]\npattern = "^port/(.*)$"\nreplace = "m/\\\\1"\n')
-    rep = diff_traces(a, b, mapping=load_mapping(f))
+    rep = diff_traces(b, a, mapping=load_mapping(f))
     assert [s.name for s in rep.stages] == ["m/x", "m/y"] and rep.first_divergence == "m/y"
     f.write_text('strip_prefix_a = "face00/"\nignore = "m/y"\n[rename]\n"port/x" = "m/x"\n')
-    rep = diff_traces(a, b, mapping=load_mapping(f))
+    rep = diff_traces(b, a, mapping=load_mapping(f))
     assert rep.ok and [s.name for s in rep.stages] == ["m/x", "port/y"]
 
 

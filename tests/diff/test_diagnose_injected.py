@@ -54,7 +54,7 @@ def test_injected_bug_is_named(reference, stage, bug, hyp_id, words):
         assert stale.shape == reference[stage].shape
         bug = lambda a: stale  # noqa: E731
     candidate = _inject(reference, stage, bug)
-    report = diff_traces(reference, candidate)
+    report = diff_traces(candidate, reference)
     assert report.first_divergence == stage, report.summary()
     ids = [h.id for h in report.first.diagnosis]
     assert hyp_id in ids, report.summary()
@@ -79,7 +79,7 @@ def test_landmarks_denormalised_with_wrong_box(openface_dumps):
     bad = _denormalise(out, ref["mtcnn/onet/corrected_boxes"])
     a = Trace.from_arrays(arrays + [("mtcnn/onet/landmarks", good)])
     b = Trace.from_arrays(arrays + [("mtcnn/onet/landmarks", bad)])
-    report = diff_traces(a, b)
+    report = diff_traces(b, a)
     assert report.first_divergence == "mtcnn/onet/landmarks"
     hyp = {h.id: h for h in report.first.diagnosis}
     assert "landmark-box" in hyp, report.summary()
@@ -113,7 +113,7 @@ def test_nms_on_stale_scores(openface_dumps):
     ref = t.select(["mtcnn/**"])
     arrays = [(n, ref[n]) for n in ref.names]
     b = Trace.from_arrays([(n, bad_keep if n == "mtcnn/rnet/nms_keep" else v) for n, v in arrays])
-    report = diff_traces(Trace.from_arrays(arrays), b, stages=["mtcnn/**"])
+    report = diff_traces(b, Trace.from_arrays(arrays), stages=["mtcnn/**"])
     assert report.first_divergence == "mtcnn/rnet/nms_keep", report.summary()
     hyp = {h.id: h for h in report.first.diagnosis}
     assert "nms-inputs" in hyp, report.summary()
@@ -124,10 +124,10 @@ def test_set_policy_matches_reordered_rows(reference):
     from pyparity.diff.policy import parse_policy
 
     cand = _inject(reference, "mtcnn/pnet/merged/boxes", lambda a: a[::-1].copy())
-    strict = diff_traces(reference, cand)
+    strict = diff_traces(cand, reference)
     assert strict.first.order_only and "only in row order" in strict.first.note
     pol = parse_policy({"rule": [{"stages": ["mtcnn/pnet/merged/*"], "order": "set", "atol": 0.0005}]}, "t")
-    loose = diff_traces(reference, cand, policy=pol)
+    loose = diff_traces(cand, reference, policy=pol)
     assert loose.ok and loose.stage("mtcnn/pnet/merged/boxes").order_only
 
 
@@ -135,7 +135,7 @@ def test_a_row_lost_by_selection_is_named(reference):
     """A filtering step that drops one candidate (e.g. an NMS tie broken the other way)."""
     stage = "mtcnn/pnet/merged/boxes"
     cand = _inject(reference, stage, lambda a: np.delete(a, 3, axis=0))
-    report = diff_traces(reference, cand)
+    report = diff_traces(cand, reference)
     assert report.first_divergence == stage and report.first.status == "shape-mismatch"
     hyp = {h.id: h for h in report.first.diagnosis}
     assert "row-set" in hyp and "rows missing [3]" in hyp["row-set"].title

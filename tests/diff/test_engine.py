@@ -27,14 +27,14 @@ def T(source=None, meta=None, **arrays) -> Trace:
 def test_without_a_policy_the_built_in_default_applies():
     """The built-in default is rtol 1e-5 or 4 ulps (policy.py): 2e-5 relative fails, 0.5e-5 passes."""
     a = T(x=[1.0])
-    assert diff_traces(a, T(x=[1.0 + 2e-5])).stage("x").status == DIVERGED
-    r = diff_traces(a, T(x=[1.0 + 0.5e-5])).stage("x")
+    assert diff_traces(T(x=[1.0 + 2e-5]), a).stage("x").status == DIVERGED
+    r = diff_traces(T(x=[1.0 + 0.5e-5]), a).stage("x")
     assert r.status == MATCH and r.tolerance == "rel≤1e-05 or 4 ulp" and r.rule == "default"
 
 
 def test_each_stage_gets_its_rule_and_the_rule_that_matched():
     pol = Policy([Rule(("loose/*",), Tolerance(atol=0.5))], Tolerance())
-    rep = diff_traces(T(loose__x=[1.0], tight=[1.0]), T(loose__x=[1.25], tight=[1.25]), pol)
+    rep = diff_traces(T(loose__x=[1.25], tight=[1.25]), T(loose__x=[1.0], tight=[1.0]), pol)
     loose, tight = rep.stage("loose/x"), rep.stage("tight")
     assert (loose.status, loose.rule, loose.tolerance) == (MATCH, "loose/*", "abs≤0.5")
     assert (tight.status, tight.rule, tight.tolerance) == (DIVERGED, "default", "equal")
@@ -43,7 +43,7 @@ def test_each_stage_gets_its_rule_and_the_rule_that_matched():
 
 def test_sources_and_names_in_the_report():
     a, b = T(source="ref/", x=[1.0]), T(source="port/", y=[1.0])
-    rep = diff_traces(a, b, mapping=Mapping(rename={"y": "x"}))
+    rep = diff_traces(b, a, mapping=Mapping(rename={"y": "x"}))
     assert (rep.a_source, rep.b_source) == ("ref/", "port/")
     s = rep.stage("x")
     assert s.status == MATCH and s.name_b == "y"
@@ -59,7 +59,7 @@ def test_sources_and_names_in_the_report():
 def test_one_sided_stages_keep_their_side_dtype_and_shape():
     a = T(both=[1.0], only_a=np.zeros((2, 3), np.float32))
     b = T(both=[1.0], only_b=np.zeros(4, np.int16))
-    rep = diff_traces(a, b, Policy([Rule(("only_b",), Tolerance(atol=1.0))], Tolerance()))
+    rep = diff_traces(b, a, Policy([Rule(("only_b",), Tolerance(atol=1.0))], Tolerance()))
     oa, ob = rep.stage("only_a"), rep.stage("only_b")
     assert (oa.status, oa.dtype_a, oa.shape_a, oa.dtype_b, oa.shape_b, oa.name_b) == (ONLY_IN_A, "float32", (2, 3), None, None, None)
     assert (ob.status, ob.dtype_b, ob.shape_b, ob.dtype_a, ob.shape_a, ob.name_b) == (ONLY_IN_B, "int16", (4,), None, None, "only_b")
@@ -69,7 +69,7 @@ def test_one_sided_stages_keep_their_side_dtype_and_shape():
 
 def test_one_sided_stage_under_an_ignore_rule_is_ignored():
     pol = Policy([Rule(("extra*",), Tolerance(ignore=True))], Tolerance())
-    rep = diff_traces(T(x=[1.0], extra_a=[0.0]), T(x=[1.0], extra_b=[0.0]), pol)
+    rep = diff_traces(T(x=[1.0], extra_b=[0.0]), T(x=[1.0], extra_a=[0.0]), pol)
     assert rep.stage("extra_a").status == IGNORED and rep.stage("extra_b").status == IGNORED
 
 
@@ -80,7 +80,7 @@ def test_a_corrupt_one_sided_stage_is_bad_input(side):
     lying = Trace([StageInfo(0, "x", "float64", (1,)), StageInfo(1, "lonely", "float64", (3,))],
                   lambda n: np.ones(1) if n == "x" else np.ones(2), source="lying")
     with pytest.raises(TraceError, match="lonely"):
-        diff_traces(*((lying, good) if side == "A" else (good, lying)))
+        diff_traces(*((good, lying) if side == "A" else (lying, good)))
 
 
 # printed decimals ---------------------------------------------------------------------------
@@ -91,17 +91,17 @@ def test_stages_a_text_source_printed_are_compared_to_half_a_digit(side):
     meta = {"printed_decimals": {"x": [2, 2]}}
     a = T(meta=meta if side == "A" else None, x=[1.0, 2.0])
     b = T(meta=meta if side == "B" else None, x=[1.004, 2.0])
-    r = diff_traces(a, b, Policy([], Tolerance())).stage("x")
+    r = diff_traces(b, a, Policy([], Tolerance())).stage("x")
     assert r.status == MATCH and r.tolerance.startswith("printed to 2 decimal") and r.rule == "default"
-    over = diff_traces(a, T(meta=b.meta, x=[1.006, 2.0]), Policy([], Tolerance())).stage("x")
+    over = diff_traces(T(meta=b.meta, x=[1.006, 2.0]), a, Policy([], Tolerance())).stage("x")
     assert over.status == DIVERGED
 
 
 def test_printed_decimals_give_way_to_ignore_and_to_a_size_that_does_not_fit():
     meta = {"printed_decimals": {"x": [2, 2]}}
-    ign = diff_traces(T(meta=meta, x=[1.0, 2.0]), T(x=[1.5, 2.0]), Policy([], Tolerance(ignore=True))).stage("x")
+    ign = diff_traces(T(x=[1.5, 2.0]), T(meta=meta, x=[1.0, 2.0]), Policy([], Tolerance(ignore=True))).stage("x")
     assert ign.status == IGNORED
-    other = diff_traces(T(meta=meta, x=[1.0, 2.0, 3.0]), T(x=[1.004, 2.0, 3.0]), Policy([], Tolerance())).stage("x")
+    other = diff_traces(T(x=[1.004, 2.0, 3.0]), T(meta=meta, x=[1.0, 2.0, 3.0]), Policy([], Tolerance())).stage("x")
     assert other.status == DIVERGED and other.tolerance == "equal"    # 3 elements, 2 digit counts: the policy
 
 
@@ -115,28 +115,28 @@ def test_only_the_first_failing_stage_is_diagnosed_unless_asked():
     x, minus_x = _flip()
     a, b = T(s1=x, s2=x, s3=x), T(s1=x, s2=minus_x, s3=minus_x)
     pol = Policy([], Tolerance())
-    rep = diff_traces(a, b, pol)
+    rep = diff_traces(b, a, pol)
     assert rep.first_divergence == "s2"
     assert [h.id for h in rep.stage("s2").diagnosis] and "sign" in [h.id for h in rep.stage("s2").diagnosis]
     assert rep.stage("s3").diagnosis == [] and rep.stage("s1").diagnosis == []
-    every = diff_traces(a, b, pol, diagnose_all=True)
+    every = diff_traces(b, a, pol, diagnose_all=True)
     assert "sign" in [h.id for h in every.stage("s3").diagnosis]
 
 
 def test_diagnosis_sees_the_earlier_reference_stages():
     """A stale input: B's stage equals an earlier stage of A (only A's earlier stages are offered)."""
     first, second = np.array([1.0, 5.0, 2.0]), np.array([7.0, 3.0, 9.0])
-    rep = diff_traces(T(p=first, q=second), T(p=first, q=first), Policy([], Tolerance()))
+    rep = diff_traces(T(p=first, q=first), T(p=first, q=second), Policy([], Tolerance()))
     ids = {h.id: h for h in rep.stage("q").diagnosis}
     assert "stale-values" in ids and "'p'" in ids["stale-values"].title
-    later = diff_traces(T(q=second, p=first), T(q=first, p=first), Policy([], Tolerance()))
+    later = diff_traces(T(q=first, p=first), T(q=second, p=first), Policy([], Tolerance()))
     assert "stale-values" not in [h.id for h in later.stage("q").diagnosis]   # p comes after q in A
 
 
 def test_expected_divergences_diagnose_only_the_first_and_never_fail():
     x, minus_x = _flip()
     pol = Policy([Rule(("fix/*",), Tolerance(expected="the fix"))], Tolerance())
-    rep = diff_traces(T(fix__a=x, fix__b=x), T(fix__a=minus_x, fix__b=minus_x), pol)
+    rep = diff_traces(T(fix__a=minus_x, fix__b=minus_x), T(fix__a=x, fix__b=x), pol)
     fa, fb = rep.stage("fix/a"), rep.stage("fix/b")
     assert fa.status == EXPECTED and fb.status == EXPECTED and rep.ok and rep.first_divergence is None
     assert "sign" in [h.id for h in fa.diagnosis] and fb.diagnosis == []
@@ -147,27 +147,27 @@ def test_expected_divergences_diagnose_only_the_first_and_never_fail():
 def test_an_expected_divergence_keeps_its_note_after_the_reason():
     a = np.array([[1.0, 2.0], [3.0, 4.0]])
     pol = Policy([Rule(("fix",), Tolerance(expected="reordered"))], Tolerance())
-    r = diff_traces(T(fix=a), T(fix=a[::-1]), pol).stage("fix")
+    r = diff_traces(T(fix=a[::-1]), T(fix=a), pol).stage("fix")
     assert r.status == EXPECTED and r.note == "expected: reordered; differs only in row order"
 
 
 def test_a_real_divergence_after_an_expected_one_is_still_diagnosed():
     x, minus_x = _flip()
     pol = Policy([Rule(("fix",), Tolerance(expected="the fix"))], Tolerance())
-    rep = diff_traces(T(fix=x, real=x), T(fix=minus_x, real=minus_x), pol)
+    rep = diff_traces(T(fix=minus_x, real=minus_x), T(fix=x, real=x), pol)
     assert rep.stage("fix").status == EXPECTED and rep.first_divergence == "real" and not rep.ok
     assert "sign" in [h.id for h in rep.stage("real").diagnosis]
 
 
 def test_an_expected_stage_that_matches_is_a_match():
     pol = Policy([Rule(("fix",), Tolerance(atol=0.5, expected="the fix"))], Tolerance())
-    rep = diff_traces(T(fix=[1.0]), T(fix=[1.25]), pol)
+    rep = diff_traces(T(fix=[1.25]), T(fix=[1.0]), pol)
     assert rep.stage("fix").status == MATCH and rep.stage("fix").note == "" and rep.expected == []
 
 
 def test_expected_does_not_excuse_a_one_sided_stage_or_mark_it():
     pol = Policy([Rule(("**",), Tolerance(expected="drift"))], Tolerance())
-    rep = diff_traces(T(x=[1.0], gone=[1.0]), T(x=[1.0]), pol)
+    rep = diff_traces(T(x=[1.0]), T(x=[1.0], gone=[1.0]), pol)
     assert rep.stage("gone").status == ONLY_IN_A and rep.stage("gone").note == ""
 
 
@@ -175,7 +175,7 @@ def test_expected_does_not_excuse_a_one_sided_stage_or_mark_it():
 
 def test_progress_counts_every_stage_compared():
     calls = []
-    diff_traces(T(a=[1.0], b=[2.0], c=[3.0]), T(a=[1.0], c=[3.0], d=[0.0]), progress=lambda i, n: calls.append((i, n)))
+    diff_traces(T(a=[1.0], c=[3.0], d=[0.0]), T(a=[1.0], b=[2.0], c=[3.0]), progress=lambda i, n: calls.append((i, n)))
     assert calls == [(1, 4), (2, 4), (3, 4), (4, 4)]
     calls.clear()
     diff_traces(T(a=[1.0], b=[2.0]), T(a=[1.0], b=[2.0]), stages=["b"], progress=lambda i, n: calls.append((i, n)))
@@ -183,7 +183,7 @@ def test_progress_counts_every_stage_compared():
 
 
 def test_stages_are_reported_in_the_reference_order():
-    rep = diff_traces(T(a=[1.0], b=[2.0], c=[3.0]), T(c=[3.0], b=[2.0], a=[1.0]))
+    rep = diff_traces(T(c=[3.0], b=[2.0], a=[1.0]), T(a=[1.0], b=[2.0], c=[3.0]))
     assert [s.name for s in rep.stages] == ["a", "b", "c"] and rep.ok
 
 
@@ -192,21 +192,21 @@ def test_stages_are_reported_in_the_reference_order():
 def test_the_filter_keeps_matching_stages_and_lists_globs_that_match_nothing():
     a = T(m__x=[1.0], m__y=[1.0], n__z=[1.0])
     b = T(m__x=[1.0], m__y=[2.0], n__z=[1.0])
-    rep = diff_traces(a, b, stages=["m/x", "n/*", "q/*"])
+    rep = diff_traces(b, a, stages=["m/x", "n/*", "q/*"])
     assert [s.name for s in rep.stages] == ["m/x", "n/z"] and rep.ok
     assert rep.unmatched_stage_globs == ["q/*"]
-    assert diff_traces(a, b, stages=["m/*"]).first_divergence == "m/y"
-    assert diff_traces(a, b, stages=("m/*", "m/x")).unmatched_stage_globs == []   # one stage, two globs: both used
-    assert diff_traces(a, b).unmatched_stage_globs == []
+    assert diff_traces(b, a, stages=["m/*"]).first_divergence == "m/y"
+    assert diff_traces(b, a, stages=("m/*", "m/x")).unmatched_stage_globs == []   # one stage, two globs: both used
+    assert diff_traces(b, a).unmatched_stage_globs == []
 
 
 def test_a_filter_that_matches_nothing_is_a_usage_error_naming_both_traces():
     a, b = T(source="ref", x=[1.0], y=[1.0]), T(source="port", x=[1.0])
     with pytest.raises(UsageError) as err:
-        diff_traces(a, b, stages=["nope/*", "zz"])
+        diff_traces(b, a, stages=["nope/*", "zz"])
     assert str(err.value) == "stage filter 'nope/*', 'zz' matches no stage of ref (2 stages) or port (1 stages)"
     with pytest.raises(UsageError) as err:
-        diff_traces(Trace(a.stages, a._loader), Trace(b.stages, b._loader), stages=["nope"])
+        diff_traces(Trace(b.stages, b._loader), Trace(a.stages, a._loader), stages=["nope"])
     assert str(err.value) == "stage filter 'nope' matches no stage of A (2 stages) or B (1 stages)"
 
 
@@ -248,7 +248,7 @@ NOTHING = [
 
 @pytest.mark.parametrize("a,b,kw,why", [c[1:] for c in NOTHING], ids=[c[0] for c in NOTHING])
 def test_why_nothing_was_compared(a, b, kw, why):
-    rep = diff_traces(a, b, **kw)
+    rep = diff_traces(b, a, **kw)
     assert rep.nothing_compared == why and not rep.ok and rep.n_compared == 0
 
 
@@ -256,16 +256,16 @@ def test_why_nothing_was_compared(a, b, kw, why):
 def test_one_compared_stage_is_something(stages):
     """One stage compared among one-sided and ignored ones: not a comparison of nothing."""
     pol = Policy([Rule(("ign",), Tolerance(ignore=True))], Tolerance())
-    rep = diff_traces(T(x=[1.0], ign=[1.0], a_only=[1.0]), T(x=[1.0], ign=[1.0], b_only=[1.0]), pol, stages=stages)
+    rep = diff_traces(T(x=[1.0], ign=[1.0], b_only=[1.0]), T(x=[1.0], ign=[1.0], a_only=[1.0]), pol, stages=stages)
     assert rep.nothing_compared == "" and rep.ok and rep.n_compared == 1
-    diverged = diff_traces(T(x=[1.0]), T(x=[2.0]), pol)
+    diverged = diff_traces(T(x=[2.0]), T(x=[1.0]), pol)
     assert diverged.nothing_compared == "" and not diverged.ok
 
 
 def test_the_diagnosis_sees_the_stage_by_its_name_in_a():
     a = Trace.from_arrays({"s/x": np.array([1.0, 2.0, 3.0]), "s/y": np.array([4.0, 5.0, 6.0])})
     b = Trace.from_arrays({"s/x": np.array([1.0, 2.0, 3.0]), "s/y": np.array([1.0, 2.0, 3.0])})
-    r = diff_traces(a, b).stages[1]
+    r = diff_traces(b, a).stages[1]
     stale = [h for h in r.diagnosis if h.id == "stale-values"]
     assert stale and stale[0].detail == ("B's 's/y' equals the reference's earlier stage 's/x' "
                                          "(a stale or wrong input, or a missing update step)")
@@ -275,7 +275,7 @@ def test_the_diagnosis_sees_the_candidate_trace():
     """The candidate recorded the score it thresholds (d/margin); the reference did not."""
     a = Trace.from_arrays({"d/output": np.array([0.0, 1.0])})
     b = Trace.from_arrays({"d/output": np.array([1.0, 1.0]), "d/margin": np.array([0.25, 0.5])})
-    r = diff_traces(a, b).stages[0]
+    r = diff_traces(b, a).stages[0]
     flip = [h for h in r.diagnosis if h.id == "decision-flip"]
     assert flip and flip[0].title == "decision flipped: [0]"
     assert flip[0].detail == ("[0] (0 in A, 1 in B; margin B +0.25); "
@@ -285,6 +285,6 @@ def test_the_diagnosis_sees_the_candidate_trace():
 def test_the_report_gives_the_candidates_origin():
     a = Trace.from_arrays({"s": np.zeros(2)}, source="A-dir")
     b = Trace.from_arrays({"s": np.zeros(2)}, meta={"producer": {"name": "port", "version": "1.0"}}, source="B-dir")
-    rep = diff_traces(a, b)
+    rep = diff_traces(b, a)
     assert (rep.b_origin["path"], rep.b_origin["producer"]) == ("B-dir", "port 1.0")
     assert (rep.a_origin["path"], rep.a_origin["producer"]) == ("A-dir", None)

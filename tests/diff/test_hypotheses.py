@@ -321,5 +321,5 @@ def test_a_pose_rotation_part_in_degrees():
 def test_diff_report_carries_the_fix_kind():
     a = Trace.from_arrays({"x/lm": rng.uniform(0, 9, (5, 6))})
     b = Trace.from_arrays({"x/lm": np.ascontiguousarray(a["x/lm"].T)})
-    rep = diff_traces(a, b)
+    rep = diff_traces(b, a)
     assert rep.first.diagnosis[0].to_dict()["fix_kind"] == "convention"

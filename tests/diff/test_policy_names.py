@@ -75,7 +75,7 @@ def test_run_front_end_uses_the_builtin(planted, diverging):
 
     a, b = diverging
     tb = read_trace(b)
-    assert not compare(read_trace(a), tb, ReportOptions(policy="mtcnn"), scope=recorded_groups(tb)).ok
+    assert not compare(tb, read_trace(a), ReportOptions(policy="mtcnn"), scope=recorded_groups(tb)).ok
 
 
 def test_pytest_plugin_uses_the_builtin(planted, diverging):

@@ -35,7 +35,7 @@ def test_a_trace_in_memory_says_what_it_is_and_how_to_keep_it():
 def test_diff_reports_both_origins_and_times_every_stage():
     a = Trace.from_arrays({"s/x": np.zeros(3), "s/y": np.ones(3), "s/only_a": np.ones(1)}, source="A-dir")
     b = Trace.from_arrays({"s/x": np.zeros(3), "s/y": np.ones(3) * 2})
-    rep = diff_traces(a, b)
+    rep = diff_traces(b, a)
     assert rep.origin("a")["path"] == "A-dir" and rep.origin("b")["path"] is None
     assert rep.to_dict()["a"] == rep.a_origin and rep.to_dict()["b"] == rep.b_origin
     assert len(rep.stage_seconds) == len(rep.stages) == 3

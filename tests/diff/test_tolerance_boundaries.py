@@ -460,7 +460,7 @@ def test_expected_divergence_on_both_sides_of_the_limit():
     ref = Trace.from_arrays({"fix/x": np.array([1.0]), "other": np.array([1.0])})
 
     def run(x):
-        return diff_traces(ref, Trace.from_arrays({"fix/x": np.array([x]), "other": np.array([1.0])}), pol)
+        return diff_traces(Trace.from_arrays({"fix/x": np.array([x]), "other": np.array([1.0])}), ref, pol)
 
     at = run(1.0 + 2.0 ** -10)
     assert at.ok and at.stage("fix/x").status == MATCH and not at.expected
@@ -468,7 +468,7 @@ def test_expected_divergence_on_both_sides_of_the_limit():
     assert over.ok and over.stage("fix/x").status == EXPECTED and over.first_divergence is None
     assert "the fix changes it" in over.stage("fix/x").note
     # an expected divergence never hides a real one elsewhere
-    rep = diff_traces(ref, Trace.from_arrays({"fix/x": np.array([2.0]), "other": np.array([1.5])}), pol)
+    rep = diff_traces(Trace.from_arrays({"fix/x": np.array([2.0]), "other": np.array([1.5])}), ref, pol)
     assert not rep.ok and rep.first_divergence == "other"
 
 
@@ -476,11 +476,11 @@ def test_expected_overlay_keeps_exact_stages_failing():
     base = Policy([Rule(("keep",), Tolerance(exact=True))], Tolerance(atol=2.0 ** -10))
     pol = base.with_expected(["**"], "drift")
     ref = Trace.from_arrays({"keep": np.array([1, 2]), "x": np.array([1.0])})
-    at = diff_traces(ref, Trace.from_arrays({"keep": np.array([1, 2]), "x": np.array([1.0 + 2.0 ** -10])}), pol)
+    at = diff_traces(Trace.from_arrays({"keep": np.array([1, 2]), "x": np.array([1.0 + 2.0 ** -10])}), ref, pol)
     assert at.ok and at.stage("x").status == MATCH
-    over = diff_traces(ref, Trace.from_arrays({"keep": np.array([1, 2]), "x": np.array([1.1])}), pol)
+    over = diff_traces(Trace.from_arrays({"keep": np.array([1, 2]), "x": np.array([1.1])}), ref, pol)
     assert over.ok and over.stage("x").status == EXPECTED
-    bad = diff_traces(ref, Trace.from_arrays({"keep": np.array([1, 3]), "x": np.array([1.0])}), pol)
+    bad = diff_traces(Trace.from_arrays({"keep": np.array([1, 3]), "x": np.array([1.0])}), ref, pol)
     assert not bad.ok and bad.first_divergence == "keep"
 
 

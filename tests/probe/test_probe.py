@@ -57,7 +57,7 @@ def test_recorded_stages_match_the_reference(tmp_path, dump):
     probe = load_probe(_probe(tmp_path))
     trace, result = record_probe(probe, dump / "meta.json", out=tmp_path / "t", reference=ref)
     assert trace.names == [f"mtcnn/pnet/s{i:02d}/{k}" for i in range(3) for k in ("out", "prob")]
-    report = diff_traces(ref.select(trace.names), trace)
+    report = diff_traces(trace, ref.select(trace.names))
     assert report.ok, report.summary()
 
 
@@ -168,7 +168,7 @@ stage = "mtcnn/pnet/s00/out"
     finally:
         sys.path.remove(str(tmp_path))
     assert trace.names == ["mtcnn/pnet/s00/out", "mtcnn/pnet/s00/prob"]
-    report = diff_traces(ref.select(trace.names), trace)
+    report = diff_traces(trace, ref.select(trace.names))
     assert report.ok, report.summary()
 
 
@@ -200,6 +200,6 @@ stage = "mtcnn/pnet/s00/prob"
     trace, _ = record_probe(load_probe(p), dump / "meta.json", reference=ref)
     # onnxruntime's Sigmoid is a vectorised approximation: ~1e-7 absolute from C++'s 1/(1+exp(x))
     loose = parse_policy({"default": {"atol": 2e-7, "rtol": 1e-5}}, "onnx")
-    report = diff_traces(ref.select(trace.names), trace, policy=loose)
+    report = diff_traces(trace, ref.select(trace.names), policy=loose)
     assert trace.names == ["mtcnn/pnet/s00/prob"] and report.ok, report.summary()
-    assert not diff_traces(ref.select(trace.names), trace).ok  # the strict default sees the approximation
+    assert not diff_traces(trace, ref.select(trace.names)).ok  # the strict default sees the approximation

@@ -79,7 +79,7 @@ def stalled(sample1):
 
 
 def test_page_for_sample1_has_overlays_convergence_and_heat_maps(tmp_path, sample1, stalled, samples_dir):
-    rep = diff_traces(sample1, stalled)
+    rep = diff_traces(stalled, sample1)
     assert rep.first_divergence == "face00/clnf/h00/fit/s1/responses"
     path = write_html(rep, tmp_path / "r" / "sample1.html", reference=sample1, candidate=stalled,
                       image=samples_dir / "sample1.jpg")
@@ -129,7 +129,7 @@ def test_to_2d_tiles_stacks_and_reduces_channels():
 def test_page_without_image_or_fit_stages_still_valid(tmp_path):
     a = Trace.from_arrays([("mtcnn/output/boxes", np.array([[10, 20, 30, 40]], np.float32))])
     b = Trace.from_arrays([("mtcnn/output/boxes", np.array([[11, 20, 30, 40]], np.float32))])
-    html = render_html(diff_traces(a, b), reference=a, candidate=b)
+    html = render_html(diff_traces(b, a), reference=a, candidate=b)
     _check(html)
     assert "no optimiser iterations" in html and html.count('<rect class="box"') == 2
 

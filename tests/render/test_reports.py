@@ -64,7 +64,7 @@ def test_cli_json_validates_and_names_its_schema_version_and_sources(images, tmp
 def test_schema_lists_exactly_the_fields_written(images):
     """The committed schema and the writer cannot drift apart: every field written is documented there."""
     ref = read_trace(images / "001.jpg")
-    doc = report_document(diff_traces(ref, read_trace(images / "002.jpg")))
+    doc = report_document(diff_traces(read_trace(images / "002.jpg"), ref))
     schema = schema_document()
     assert set(doc) == set(schema["properties"]) == set(schema["required"])
     stage = schema["$defs"]["stage"]
@@ -77,7 +77,7 @@ def test_schema_lists_exactly_the_fields_written(images):
 def test_in_memory_run_says_so_instead_of_memory(images):
     ref = read_trace(images / "001.jpg")
     run = _mtcnn_only(ref, producer={"name": "pyparity", "command": "mtcnn"}, input={"file": "001.jpg"})
-    doc = report_document(diff_traces(ref, run, stages=["mtcnn/**"]))
+    doc = report_document(diff_traces(run, ref, stages=["mtcnn/**"]))
     assert _errors("pyparity-diff-report/1", doc) == []
     assert doc["b"]["path"] is None and "<memory>" not in json.dumps(doc)
     assert doc["b"]["label"] == "in memory: pyparity (mtcnn) on 001.jpg (not saved; --out PATH keeps it)"
@@ -88,7 +88,7 @@ def test_in_memory_run_says_so_instead_of_memory(images):
 def test_non_finite_metrics_validate():
     a = Trace.from_arrays({"x/output/y": np.array([2.0])}, source="a")
     b = Trace.from_arrays({"x/output/y": np.array([np.inf])}, source="b")
-    doc = report_document(diff_traces(a, b))
+    doc = report_document(diff_traces(b, a))
     assert doc["stages"][0]["max_abs"] == "inf" and _errors("pyparity-diff-report/1", doc) == []
     json.dumps(doc, allow_nan=False)
 
@@ -114,7 +114,7 @@ def test_junit_has_times_and_no_skipped_groups(images, tmp_path):
     out = tmp_path / "r.xml"
     from pyparity.render.junit import write_junit
 
-    report = diff_traces(ref, run)
+    report = diff_traces(run, ref)
     write_junit([("002", report)], out)
     root = ET.parse(out).getroot()
     suite = root.find("testsuite")
@@ -167,7 +167,7 @@ def test_github_without_a_step_summary_file_still_annotates(images, monkeypatch,
 def test_github_text_from_traces_is_escaped():
     a = Trace.from_arrays({"odd|name<b>/x": np.zeros(3)}, source="a")
     b = Trace.from_arrays({"odd|name<b>/x": np.ones(3)}, source="b")
-    rep = diff_traces(a, b)
+    rep = diff_traces(b, a)
     md = summary_markdown(rep)
     assert "<b>" not in md and "odd&#124;name&lt;b&gt;/x" in md
     (line,) = annotations(rep)

@@ -26,7 +26,7 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 @pytest.fixture(scope="module")
 def report(openface_dumps):
     a, b = openface_dumps / "images" / "001.jpg", openface_dumps / "images" / "002.jpg"
-    return diff_traces(read_trace(a), read_trace(b))
+    return diff_traces(read_trace(b), read_trace(a))
 
 
 def _num(x) -> str:
@@ -113,7 +113,7 @@ def test_the_acceptance_command_at_80_columns(openface_dumps, monkeypatch, capsy
     from pyparity.cli.app import main
 
     a, b = openface_dumps / "images" / "001.jpg", openface_dumps / "images" / "002.jpg"
-    rep = diff_traces(read_trace(a), read_trace(b))
+    rep = diff_traces(read_trace(b), read_trace(a))
     monkeypatch.setenv("COLUMNS", "80")
     for force in ("", "1"):
         monkeypatch.setenv("FORCE_COLOR", force) if force else monkeypatch.delenv("FORCE_COLOR", raising=False)

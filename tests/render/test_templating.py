@@ -16,7 +16,7 @@ HOSTILE = ["a/<script>alert(1)</script>", "b/' onmouseover='x", "c/\x1b[2Jclear"
 def test_names_from_traces_are_text_in_every_section():
     a = Trace.from_arrays([(n, np.zeros((3, 3))) for n in HOSTILE], source="<b>A</b>")
     b = Trace.from_arrays([(n, np.eye(3)) for n in HOSTILE], source="B")
-    html = render_html(diff_traces(a, b), reference=a, candidate=b, title="t <i>x</i>",
+    html = render_html(diff_traces(b, a), reference=a, candidate=b, title="t <i>x</i>",
                        extra={"golden <u>": "note <script>"})
     assert "<script" not in html and "<u>" not in html and "<i>x" not in html and "<b>A" not in html
     assert "onmouseover='x" not in html and "&#39; onmouseover=&#39;x" in html  # quotes escaped inside attributes

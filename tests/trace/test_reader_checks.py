@@ -328,7 +328,7 @@ def test_corrupt_member_of_a_stage_only_one_side_has(tmp_path, capsys):
         err = capsys.readouterr().err
         assert "'b.npy' is corrupt" in err and len(err.strip().splitlines()) == 1
     with pytest.raises(TraceError, match="CRC-32"):
-        diff_traces(read_trace(good), read_trace(bad))
+        diff_traces(read_trace(bad), read_trace(good))
 
 
 def test_compressed_member_corruption_is_detected(tmp_path):
@@ -433,10 +433,10 @@ def test_declared_size_lie_is_refused_before_decompressing(tmp_path):
 def test_big_endian_member_is_compared_by_value_with_a_message(tmp_path, capsys):
     le = _trace(tmp_path / "le", x=np.array([1.0, 2.5], "<f8"))
     be = _trace(tmp_path / "be", x=np.array([1.0, 2.5], ">f8"))
-    rep = diff_traces(read_trace(le), read_trace(be))
+    rep = diff_traces(read_trace(be), read_trace(le))
     assert rep.ok and "byte order <f8 vs >f8" in rep.stage("x").note
     other = _trace(tmp_path / "other", x=np.array([1.0, 2.0], ">f8"))
-    rep = diff_traces(read_trace(le), read_trace(other))
+    rep = diff_traces(read_trace(other), read_trace(le))
     assert not rep.ok and "float64 vs float64" not in rep.stage("x").note and rep.stage("x").n_over == 1
     assert main(["diff", str(le), str(be), "-q"]) == 0
 
@@ -461,7 +461,7 @@ def _outcome(path: Path) -> str:
         t = read_trace(path)
         t.validate()
         arrays = {n: t[n] for n in t.names}
-        rep = diff_traces(Trace.from_arrays(ARRAYS), t)
+        rep = diff_traces(t, Trace.from_arrays(ARRAYS))
     except TraceError as exc:
         assert "\n" not in str(exc)
         return "refused"

@@ -63,7 +63,7 @@ def test_trace_diffed_with_itself_matches(tmp_path_factory, arrays):
     t = Trace.from_arrays({f"s{i}": a for i, a in enumerate(numeric)})
     path = tmp_path_factory.mktemp("t") / "trace"
     write_trace(t, path)
-    report = diff_traces(t, read_trace(path))
+    report = diff_traces(read_trace(path), t)
     if not numeric:  # two empty traces: a comparison of nothing, never parity
         assert not report.ok and report.nothing_compared == "both traces are empty"
         return

@@ -157,12 +157,12 @@ def check_temporal_drift(ctx: CheckContext) -> CheckResult:
     except InputError as e:  # the reference lacks the per-frame model inputs: the free diff stands
         return CheckResult(free, [f"per-step check not possible ({e}); the free-running divergence stands"])
     steps = rec.finish()
-    per_step = compare(ctx.reference, steps, policy=ctx.policy, scope=_groups(steps))
+    per_step = compare(steps, ctx.reference, policy=ctx.policy, scope=_groups(steps))
     if not per_step.ok:
         return CheckResult(free, ["per-step run (each frame from the reference's previous POF) diverges too:\n"
                                   + per_step.summary()])
     reason = pof_drift.drift_reason(free, per_step)
-    report = compare(ctx.reference, ctx.trace, ctx.reports, policy=pof_drift.drift_policy(ctx.policy, reason),
+    report = compare(ctx.trace, ctx.reference, ctx.reports, policy=pof_drift.drift_policy(ctx.policy, reason),
                      scope=_groups(ctx.trace))
     return CheckResult(report, ["semgcn-temporal: the free-running differences above are drift through the "
                                 "feedback, not a defect (the strict-temporal option makes them fail)"])

@@ -73,7 +73,7 @@ def test_backend_matches_dump_under_policy(backend, name, shared_dir):
     _need(backend)
     ref, ours = _run(backend, _dump(shared_dir, name), str(shared_dir / "img2pose"))
     assert ours.names == ref.names  # same stages, same order, whatever the backend
-    report = diff_traces(ref, ours, load_policy(POLICY))
+    report = diff_traces(ours, ref, load_policy(POLICY))
     bad = [(s.name, s.status, s.max_abs) for s in report.stages if s.status not in ("match", "ignored")]
     assert report.first_divergence is None, bad
     # decisions the policy ignores (top-k order) are checked here: the kept anchors are identical
@@ -101,7 +101,7 @@ def test_backends_agree_with_each_other(name, shared_dir):
     _, t_torch = _run("torch", d, pts)
     for other in ("onnx", "numpy"):
         _, t = _run(other, d, pts)
-        report = diff_traces(t_torch, t, load_policy(POLICY))
+        report = diff_traces(t, t_torch, load_policy(POLICY))
         assert report.first_divergence is None, other
 
 
@@ -209,7 +209,7 @@ def test_unseen_images_backends_agree_and_decisions_are_robust(name, shared_dir)
     m = decision_margins(ref, _model("torch", d, pts).cfg)
     for other in ("onnx", "numpy"):
         t = traces[other]
-        report = diff_traces(ref, t, load_policy(POLICY))
+        report = diff_traces(t, ref, load_policy(POLICY))
         assert report.first_divergence is None, (other, [(s.name, s.status) for s in report.stages
                                                          if s.status not in ("match", "ignored")])
         assert set(_kept_anchors(t).tolist()) == set(_kept_anchors(ref).tolist())

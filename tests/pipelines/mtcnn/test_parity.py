@@ -57,7 +57,7 @@ def test_all_mtcnn_stages_match_reference(name, openface_dumps, samples_dir, ope
     assert [n for n in ours.names if n in set(ref_names)] == ref_names
     assert set(ours.names) - set(ref_names) <= {"mtcnn/rnet/crops", "mtcnn/onet/crops"}
 
-    report = diff_traces(ref, ours, policy=policy, stages=["mtcnn/**"])
+    report = diff_traces(ours, ref, policy=policy, stages=["mtcnn/**"])
     assert report.first_divergence is None, report.stage(report.first_divergence)
 
     # the acceptance figure itself, independent of the policy file

@@ -32,7 +32,7 @@ def test_start_from_reference_stage(name, stage, openface_dumps, samples_dir, op
     before = before[:next(i for i, n in enumerate(before) if n.startswith(stage))]
     for n in before:
         np.testing.assert_array_equal(ours[n], ref[n], err_msg=n)
-    report = diff_traces(ref, ours, policy=load_policy(POLICY), stages=["mtcnn/**"])
+    report = diff_traces(ours, ref, policy=load_policy(POLICY), stages=["mtcnn/**"])
     assert report.first_divergence is None
     assert np.abs(det.boxes_xywh - ref["mtcnn/output/boxes"]).max() <= 0.0005
 

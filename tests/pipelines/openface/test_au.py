@@ -64,7 +64,7 @@ def test_au_stages_from_reference_landmarks_are_bit_exact(name, isolated):
     ref, trace = isolated(name)
     faces = _faces(ref)
     assert faces and not any(n.startswith(("mtcnn/", "face00/clnf")) for n in trace.names)
-    rep = diff_traces(ref, trace, policy=EXACT, stages=[f + "/au/**" for f in faces])
+    rep = diff_traces(trace, ref, policy=EXACT, stages=[f + "/au/**" for f in faces])
     assert rep.ok, rep.summary()
     compared = {s.name for s in rep.stages if s.status == "match"}
     assert compared == {f"{f}/au/{s}" for f in faces for s in AU_STAGES}
@@ -74,7 +74,7 @@ def test_au_stages_from_reference_landmarks_are_bit_exact(name, isolated):
 def test_au_stages_match_under_the_committed_policy(name, isolated):
     """What `pyparity run openface-image IMAGE --from-reference DUMP --start au --diff DUMP` decides."""
     ref, trace = isolated(name)
-    rep = diff_traces(ref, trace, policy=builtin_policy("openface"), stages=["face*/au/**"])
+    rep = diff_traces(trace, ref, policy=builtin_policy("openface"), stages=["face*/au/**"])
     assert rep.ok, rep.summary()
     assert sum(s.status == "match" for s in rep.stages) == len(AU_STAGES) * len(_faces(ref))
     assert [s.name for s in rep.stages if s.status == "only-in-B"] == [f"{f}/au/class/margin" for f in _faces(ref)]
@@ -104,7 +104,7 @@ def test_flipped_presence_is_named_as_a_decision(isolated):
     flipped = np.array(trace[stage], copy=True)
     flipped[i] = 1.0 - flipped[i]
     bad = Trace.from_arrays([(n, flipped if n == stage else trace[n]) for n in trace.names], meta=trace.meta)
-    rep = diff_traces(ref, bad, policy=builtin_policy("openface"), stages=["face*/au/**"])
+    rep = diff_traces(bad, ref, policy=builtin_policy("openface"), stages=["face*/au/**"])
     assert rep.first_divergence == stage
     hyp = rep.first.diagnosis[0]
     assert hyp.id == "decision-flip" and "AU12" in hyp.title

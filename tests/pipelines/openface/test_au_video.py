@@ -61,7 +61,7 @@ def test_postprocessed_aus_match_feature_extractions_csv(sequence_aus, openface_
     assert list(out.class_names) == csv.meta["parameters"]["au_class_names"]
     ours = Trace.from_arrays([(f"frame{i:04d}/face00/au/{s}", v[i]) for i in range(N_FRAMES)
                               for s, v in (("reg/output", out.reg), ("class/output", out.presence))])
-    rep = diff_traces(csv, ours, stages=["frame*/face00/au/**"])
+    rep = diff_traces(ours, csv, stages=["frame*/face00/au/**"])
     assert rep.ok, rep.summary()
     assert sum(s.status == "match" for s in rep.stages) == 2 * N_FRAMES
     # not a loose agreement: the presences are identical and the intensities round to the printed digits
@@ -201,7 +201,7 @@ def test_every_frame_au_stage_is_bit_identical(i, replayed):
     assert au and [n for n in ours.names if n in au] == au         # same stages, same order
     for n in au:
         assert ours[n].dtype == ref[n].dtype and np.array_equal(ours[n], ref[n]), n
-    rep = diff_traces(ref, ours, policy=builtin_policy("openface"), stages=["face00/au/**"])
+    rep = diff_traces(ours, ref, policy=builtin_policy("openface"), stages=["face00/au/**"])
     assert rep.ok and sum(s.status == "match" for s in rep.stages) == len(au), rep.summary()
 
 
@@ -254,7 +254,7 @@ def test_a_flipped_running_median_bin_is_a_divergence(replayed):
     name = "face00/au/median/hog/median"
     moved = traces[4][name].copy()
     moved[0, 100] += 1.005 / 1000
-    rep = diff_traces(refs[4], Trace.from_arrays([(name, moved)]), policy=builtin_policy("openface"), stages=[name])
+    rep = diff_traces(Trace.from_arrays([(name, moved)]), refs[4], policy=builtin_policy("openface"), stages=[name])
     assert not rep.ok and rep.first_divergence == name
 
 
@@ -289,4 +289,4 @@ def test_online_correction_is_bit_identical(i, online):
     assert [n for n in ours.names if n in ref] == ref.names
     for n in ref.names:
         assert ours[n].dtype == ref[n].dtype and np.array_equal(ours[n], ref[n]), n
-    assert diff_traces(ref, ours, policy=builtin_policy("openface")).ok
+    assert diff_traces(ours, ref, policy=builtin_policy("openface")).ok

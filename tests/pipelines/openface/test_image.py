@@ -98,7 +98,7 @@ def test_whole_trace_matches_under_committed_policy(name, runs, openface_dumps):
     ref = read_trace(openface_dumps / "images" / name)
     _, trace = runs(name)
     prefixes = sorted({n.split("/")[0] for n in trace.names})
-    rep = diff_traces(ref, trace, policy=builtin_policy("openface"), stages=[p + "/**" for p in prefixes])
+    rep = diff_traces(trace, ref, policy=builtin_policy("openface"), stages=[p + "/**" for p in prefixes])
     assert rep.ok, f"first divergence {rep.first_divergence}; {rep.summary()}"
     # every stage the run records is compared and matches, but for what C++ does not dump (the MTCNN
     # crops, ignored by the policy anyway, and the eye landmarks the CSV holds) and the AUs (their
@@ -115,7 +115,7 @@ def test_au_stages_match_the_au_dumps(name, runs, au_dumps):
     bit-identical: the landmarks are, and tests/pipelines/openface/test_au.py shows the AU stages are from them)."""
     ref = read_trace(au_dumps / "images" / name)
     _, trace = runs(name)
-    rep = diff_traces(ref, trace, policy=builtin_policy("openface"), stages=["face*/**"])
+    rep = diff_traces(trace, ref, policy=builtin_policy("openface"), stages=["face*/**"])
     assert rep.ok, f"first divergence {rep.first_divergence}; {rep.summary()}"
     want = {n for n in ref.names if "/au/" in n}
     assert want and want <= {s.name for s in rep.stages if s.status == "match"}
@@ -130,7 +130,7 @@ def test_outputs_match_openface_csv(name, runs, openface_dumps):
 
     csv = read_openface_csv(openface_dumps / "csv" / "images" / (name.rsplit(".", 1)[0] + ".csv"))
     _, trace = runs(name)
-    rep = diff_traces(csv, trace, policy=builtin_policy("openface"))
+    rep = diff_traces(trace, csv, policy=builtin_policy("openface"))
     assert all(s.status != "only-in-A" for s in rep.stages), [s.name for s in rep.stages if s.status == "only-in-A"]
     assert rep.ok, f"first divergence {rep.first_divergence}; {rep.summary()}"
 
@@ -302,6 +302,6 @@ def test_ceclm_backend_whole_trace(collection, name, multi_view, openface_model_
     run_image(read_image_bgr(sample_for(samples_dir, name)), models, rec=rec, multi_view=multi_view, level=1)
     trace = rec.finish()
     prefixes = sorted({n.split("/")[0] for n in trace.names})
-    rep = diff_traces(ref, trace, policy=builtin_policy("openface"), stages=[p + "/**" for p in prefixes])
+    rep = diff_traces(trace, ref, policy=builtin_policy("openface"), stages=[p + "/**" for p in prefixes])
     assert all(f"{f}output/gaze" in trace for f in [p + "/" for p in prefixes if p.startswith("face")])
     assert rep.ok, f"first divergence {rep.first_divergence}; {rep.summary()}"

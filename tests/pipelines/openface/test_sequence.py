@@ -74,7 +74,7 @@ def test_frame_outputs_match_openface_csv(i, tracked, openface_dumps):
     # the CSV's AU columns hold the end-of-video post-processing, not the frame's own predictions: they
     # are compared with the run's `video` item (test_au_csv_columns_are_the_end_of_video_values)
     ours = tracked[i][2]
-    rep = diff_traces(csv, ours.select([n for n in ours.names if "/au/" not in n]), policy=builtin_policy("openface"))
+    rep = diff_traces(ours.select([n for n in ours.names if "/au/" not in n]), csv, policy=builtin_policy("openface"))
     missing = [s.name for s in rep.stages if s.status == "only-in-A" and "/au/" not in s.name]
     assert not missing, missing
     assert rep.ok, f"frame {i}: first divergence {rep.first_divergence}; {rep.summary()}"
@@ -181,7 +181,7 @@ def test_frame_au_stages_bit_identical_through_the_pipeline(i, tracked):
     assert len(au) == 19 + (6 if i % 2 == 0 else 0)          # the medians move on odd frames_tracking
     for n in au:
         assert np.array_equal(trace[n], ref[n]) and trace[n].dtype == ref[n].dtype, n
-    rep = diff_traces(ref, trace, policy=builtin_policy("openface"), stages=["face00/au/**"])
+    rep = diff_traces(trace, ref, policy=builtin_policy("openface"), stages=["face00/au/**"])
     assert rep.ok and sum(s.status == "match" for s in rep.stages) == len(au), rep.summary()
 
 
@@ -195,7 +195,7 @@ def test_end_of_video_bit_identical_through_the_pipeline(tracked):
     assert abs(margin) == min(np.abs(trace[n]).min() for n in trace.names if "/reinit/margin/" in n)
     for n in ref.names:
         assert np.array_equal(trace[n], ref[n]) and trace[n].dtype == ref[n].dtype, n
-    assert diff_traces(ref, trace, policy=builtin_policy("openface")).ok
+    assert diff_traces(trace, ref, policy=builtin_policy("openface")).ok
 
 
 def test_au_csv_columns_are_the_end_of_video_values(tracked, openface_dumps):

@@ -18,7 +18,7 @@ FIXES = {"signed": "fallback", "zsign": "zsign", "isotropic": "aspect", "bone_ta
 
 def _diff(ref, ours, policy):
     sel = [p + "/**" for p in sorted({n.split("/")[0] for n in ours.names})]
-    return diff_traces(ref, ours, builtin_policy(policy), stages=sel)
+    return diff_traces(ours, ref, builtin_policy(policy), stages=sel)
 
 
 def _check(ref, ours, fix, first_stage):

@@ -62,7 +62,7 @@ def test_reconstruct_3d_matches_upstream(shared_dir, variant, clip):
     for n in ours.names:
         a, b = ref.info(n), ours.info(n)
         assert (a.dtype, a.shape) == (b.dtype, b.shape), n
-    rep = diff_traces(ref, ours, builtin_policy("pof"), stages=["const/**", "frame*/**"])
+    rep = diff_traces(ours, ref, builtin_policy("pof"), stages=["const/**", "frame*/**"])
     assert rep.ok and rep.n_aligned == len(ours.names), rep.summary()
     assert not rep.expected
     np.testing.assert_allclose(res.pose_3d_m, np.stack([ref[f"frame{f:04d}/output/reconstruct_3d"] for f in range(8)]),

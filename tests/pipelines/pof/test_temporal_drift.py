@@ -114,10 +114,10 @@ def walk_run(shared_dir):
 def test_only_feedback_stages_after_frame0_can_be_drift(walk_run, stage, delta, drift):
     dump, ours = walk_run
     policy = builtin_policy("pof")
-    rep = diff_traces(dump, _perturbed(ours, stage, delta), policy=policy, stages=["frame*/**"])
+    rep = diff_traces(_perturbed(ours, stage, delta), dump, policy=policy, stages=["frame*/**"])
     assert rep.first_divergence == stage
     assert temporal_drift.could_be_drift(rep, policy) is drift
     if drift:  # the drift policy keeps the stage's own tolerance: the unperturbed stages still match
-        rep2 = diff_traces(dump, _perturbed(ours, stage, delta), policy=temporal_drift.drift_policy(policy, "r"),
+        rep2 = diff_traces(_perturbed(ours, stage, delta), dump, policy=temporal_drift.drift_policy(policy, "r"),
                            stages=["frame*/**"])
         assert rep2.ok and [s.name for s in rep2.expected] == [stage]
