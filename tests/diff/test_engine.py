@@ -288,3 +288,19 @@ def test_the_report_gives_the_candidates_origin():
     rep = diff_traces(b, a)
     assert (rep.b_origin["path"], rep.b_origin["producer"]) == ("B-dir", "port 1.0")
     assert (rep.a_origin["path"], rep.a_origin["producer"]) == ("A-dir", None)
+
+
+@pytest.mark.parametrize("wrong", [{"x": np.ones(2)}, "some/path", None])
+def test_arguments_that_are_not_traces_are_refused_by_name(wrong):
+    """(actual, expected): a dict, a path or None is a TypeError naming the argument and what is accepted."""
+    trace = T(x=[1.0, 2.0])
+    with pytest.raises(TypeError, match=r"diff_traces: actual must be a Trace .*read_trace"):
+        diff_traces(wrong, trace)
+    with pytest.raises(TypeError, match=r"diff_traces: expected must be a Trace"):
+        diff_traces(trace, wrong)
+
+
+def test_actual_comes_first():
+    """The report's A is the expected side (the reference), B the actual one, as `pyparity diff A B`."""
+    report = diff_traces(T(only_actual=[1.0]), T(only_expected=[1.0]))
+    assert {s.name: s.status for s in report.stages} == {"only_expected": ONLY_IN_A, "only_actual": ONLY_IN_B}
