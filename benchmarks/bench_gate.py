@@ -1,6 +1,6 @@
 """The gate's throughput and the coordinator's memory, on the local and Dask executors (issue 19).
 
-    .venv/bin/python benchmarks/bench_gate.py [--n 104] [--rounds 3] [--rss-n 100 1000] [--no-dask]
+    .venv/bin/python benchmarks/bench_gate.py [--n 312] [--rounds 3] [--rss-n 100 1000] [--no-dask]
 
 A corpus of N cases is built from the shared inputs: the 26 images of corpus/openface-samples.toml,
 cycled (case ``001-k`` runs image 001 and is compared with its C++ dump and its committed golden), so
@@ -148,7 +148,7 @@ def load() -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--n", type=int, default=104, help="cases in the throughput corpus (default 104 = 4 x 26)")
+    ap.add_argument("--n", type=int, default=312, help="cases in the throughput corpus (default 312 = 12 x 26)")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--rss-n", type=int, nargs="*", default=[100, 1000], help="corpus sizes for the RSS runs")
     ap.add_argument("--rss-pipeline", choices=("replay", "mtcnn"), default="replay")

@@ -1,11 +1,17 @@
 """The gate on Dask (``dask.distributed``): a ``LocalCluster`` sized to this machine, or an existing
 cluster (``--scheduler tcp://HOST:8786``).
 
-Each case is one task: the worker reads the case's input and reference where they are (the paths the
-corpus spec names must be the same on every worker: shared storage) and sends back the case's compact
-`CaseOutcome`, never its trace; the coordinator writes goldens and reports. At most ``2 x`` the cluster's
-worker threads are in flight, so the coordinator's memory does not grow with the corpus. Closing the
-iterator `map` returns cancels what has not started.
+The worker reads each case's input and reference where they are (the paths the corpus spec names must
+be the same on every worker: shared storage) and sends back the case's compact `CaseOutcome`, never its
+trace; the coordinator writes goldens and reports.
+
+Cases travel in tasks of several (`Batching`): a Dask task costs the scheduler, the client and the worker
+a few milliseconds of CPU whatever it does, as much as a tenth of a short case. The first tasks carry one
+case each; then as many as take about ``task_seconds`` on a worker, never so many that a worker would be
+left idle at the end. A task's cases come back together; a task whose worker died is split and its cases
+run again one per task, so only a case that kills its worker is reported as errored. At most ``2 x`` the
+cluster's worker threads of tasks are in flight, so the coordinator's memory does not grow with the
+corpus. Closing the iterator `map` returns cancels what has not started.
 
 Workers started here run with ``PYPARITY_THREADS=1`` (`workers.worker_environment`); on an existing
 cluster each task sets it, unless the worker's own environment already sets it, before any pipeline
@@ -15,8 +21,12 @@ code reads it.
 from __future__ import annotations
 
 import os
+import statistics
 import sys
 import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
 
 from pyparity.errors import InputError
@@ -38,26 +48,56 @@ class _OnWorker:
     def __init__(self, fn: Callable, sys_path: list[str], env: dict[str, str]):
         self.fn, self.sys_path, self.env = fn, sys_path, env
 
-    def __call__(self, item):
+    def __call__(self, items: list) -> tuple[list, float]:
+        """The results of ``items``, in order, and the seconds they took."""
         global _warm
         prepare_worker(self.sys_path, self.env, override=False)
-        if _warm:
-            return self.fn(item)
-        # a worker's first case imports the pipelines (and NumPy's corners, some of which call ast.parse:
-        # not thread-safe in CPython 3.11) on whichever threads run cases: one first case at a time
-        with _first_case:
-            result = self.fn(item)
-            _warm = True
-        return result
+        t0 = time.perf_counter()
+        results = []
+        for item in items:
+            if _warm:
+                results.append(self.fn(item))
+                continue
+            # a worker's first case imports the pipelines (and NumPy's corners, some of which call ast.parse:
+            # not thread-safe in CPython 3.11) on whichever threads run cases: one first case at a time
+            with _first_case:
+                results.append(self.fn(item))
+                _warm = True
+        return results, time.perf_counter() - t0
+
+
+@dataclass
+class Batching:
+    """How many cases one task carries: one until a task has come back, then as many as take about
+    ``task_seconds`` at the median seconds per case of the last tasks (a worker's first case, which loads
+    the models, does not skew it), at most ``max_cases``, and no more than an equal share of what is left
+    for every slot (``slots``: tasks the cluster runs at once), so that the last tasks end together."""
+
+    slots: int
+    task_seconds: float = 1.0
+    max_cases: int = 64
+    per_case: deque = field(default_factory=lambda: deque(maxlen=16))
+
+    def measured(self, n_cases: int, seconds: float) -> None:
+        self.per_case.append(seconds / max(1, n_cases))
+
+    def size(self, remaining: int) -> int:
+        if not self.per_case:
+            return 1
+        wanted = int(self.task_seconds / max(statistics.median(self.per_case), 1e-6))
+        return max(1, min(wanted, self.max_cases, remaining // (2 * self.slots)))
 
 
 class DaskExecutor:
     """Cases as Dask tasks. ``scheduler``: an existing cluster's address (else a ``LocalCluster`` of
     ``workers`` single-threaded worker processes, default one per core); ``in_process``: the
-    ``LocalCluster``'s workers are threads of this process (tests)."""
+    ``LocalCluster``'s workers are threads of this process (tests); ``cases_per_task``: a fixed number of
+    cases in every task (default: `Batching`'s)."""
 
-    def __init__(self, scheduler: str | None = None, workers: int | None = None, in_process: bool = False):
+    def __init__(self, scheduler: str | None = None, workers: int | None = None, in_process: bool = False,
+                 cases_per_task: int | None = None):
         self.scheduler, self.workers, self.in_process = scheduler, workers, in_process
+        self.cases_per_task = cases_per_task
 
     def describe(self) -> str:
         return f"dask cluster {self.scheduler}" if self.scheduler else "dask LocalCluster"
@@ -80,8 +120,11 @@ class DaskExecutor:
         kwargs = dict(n_workers=n, threads_per_worker=1, dashboard_address=":0", scheduler_port=0)
         import dask
 
-        # the workers' statistical profiler samples every thread 100 times a second: CPU a gate's cases need
-        with dask.config.set({"distributed.worker.profile.enabled": False}):
+        # the workers' statistical profiler samples every thread 100 times a second: CPU a gate's cases need.
+        # Dask's MALLOC_TRIM_THRESHOLD_ (64 KiB) makes glibc map and unmap every image-sized array afresh,
+        # for memory the next case allocates again: a third more CPU per MTCNN case (None unsets it)
+        with dask.config.set({"distributed.worker.profile.enabled": False,
+                              "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
             if self.in_process:
                 cluster = LocalCluster(processes=False, **kwargs)
             else:
@@ -92,34 +135,49 @@ class DaskExecutor:
     def map(self, fn: Callable, items: Iterable, on_error: Callable | None = None) -> Iterator:
         client, cluster = self._client()
         task = _OnWorker(fn, list(sys.path), worker_environment())
-        pending: dict = {}
+        pending: dict = {}  # future -> the items it carries
         try:
             from distributed import as_completed
 
-            slots = 2 * max(1, sum(client.nthreads().values()) or 1)
-            todo = iter(items)
-            done = as_completed()
-            for item in todo:
-                f = client.submit(task, item, pure=False)
-                pending[f] = item
-                done.add(f)
-                if len(pending) >= slots:
-                    break
-            for f in done:
-                item = pending.pop(f)
-                try:
-                    result = f.result()
-                except Exception as exc:  # the task's worker died (KilledWorker), or the cluster went away
-                    if on_error is None:
-                        raise
-                    result = on_error(item, exc)
-                nxt = next(todo, None)
-                if nxt is not None:
-                    nf = client.submit(task, nxt, pure=False)
-                    pending[nf] = nxt
-                    done.add(nf)
+            slots = max(1, sum(client.nthreads().values()) or 1)
+            batching = Batching(slots)
+            todo = list(items)
+            todo.reverse()  # popped from the end: the corpus's order
+            retry: list = []  # a dead worker's task's items, one per task
+            done = as_completed(with_results=True, raise_errors=False)
+
+            def submit() -> None:
+                # one graph update for all the tasks that fill the window
+                chunks = []
+                while len(pending) + len(chunks) < 2 * slots and (retry or todo):
+                    if retry:
+                        chunks.append([retry.pop()])
+                        continue
+                    n = self.cases_per_task or batching.size(len(todo))
+                    chunks.append([todo.pop() for _ in range(min(n, len(todo)))])
+                if chunks:
+                    futures = client.map(task, chunks, pure=False)
+                    pending.update(zip(futures, chunks))
+                    done.update(futures)
+
+            submit()
+            for f, result in done:
+                chunk = pending.pop(f)
+                finished = f.status == "finished"
                 f.release()
-                yield result
+                if finished:
+                    results, seconds = result
+                    batching.measured(len(chunk), seconds)
+                elif len(chunk) > 1:  # its worker died (KilledWorker): find the case that kills it
+                    retry.extend(reversed(chunk))
+                    results = []
+                else:  # the task's worker died under this case, or the cluster went away
+                    exc = result[1] if isinstance(result, tuple) else result
+                    if on_error is None:
+                        raise exc
+                    results = [on_error(chunk[0], exc)]
+                submit()
+                yield from results
         finally:
             if pending:
                 client.cancel(list(pending))

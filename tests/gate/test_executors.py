@@ -53,8 +53,8 @@ def replay_shifted(input_path: Path, rec, model_dir) -> None:
 
 def slow(input_path: Path, rec, model_dir) -> None:
     t = time.monotonic()
-    while time.monotonic() - t < 60:  # a pipeline that hangs
-        pass
+    while time.monotonic() - t < 60:  # a pipeline that hangs (and lets other threads run: the in-process
+        time.sleep(0.01)              # cluster's other worker shares this interpreter's GIL)
 
 
 def threads_seen(input_path: Path, rec, model_dir) -> None:
@@ -116,9 +116,11 @@ def _dask(**kw):
     return DaskExecutor(workers=2, in_process=True, **kw)
 
 
-def test_dask_and_local_executors_give_identical_reports(toy, tmp_path):
+@pytest.mark.parametrize("cases_per_task", [None, 3])
+def test_dask_and_local_executors_give_identical_reports(toy, tmp_path, cases_per_task):
     """One corpus, with passes, regressions and divergences, through the local processes and an
-    in-process Dask LocalCluster: the JSON and JUnit reports are the same but for wall times."""
+    in-process Dask LocalCluster (one case per task, and several): the JSON and JUnit reports are the
+    same but for wall times."""
     pytest.importorskip("distributed")
     corpus = load_corpus(toy)
     blessed = run_gate(corpus, GateOptions(goldens=corpus.goldens, update=True), progress=False,
@@ -128,7 +130,7 @@ def test_dask_and_local_executors_give_identical_reports(toy, tmp_path):
     corpus = load_corpus(toy)
     opts = GateOptions(goldens=corpus.goldens)
     docs = {}
-    for name, ex in (("local", LocalProcesses(2)), ("dask", _dask())):
+    for name, ex in (("local", LocalProcesses(2)), ("dask", _dask(cases_per_task=cases_per_task))):
         run = stream_gate(corpus, opts, executor=ex, journal=Journal(tmp_path / f"{name}.jsonl"), progress=False)
         write_gate_json(run, corpus, tmp_path / f"{name}.json")
         write_gate_junit(run, tmp_path / f"{name}.xml")
@@ -232,7 +234,7 @@ def test_a_case_over_its_timeout_is_an_error_and_the_gate_goes_on(toy, tmp_path,
     t0 = time.monotonic()
     res = run_gate(corpus, GateOptions(goldens=corpus.goldens, timeout=1.0), executor=ex, progress=False)
     assert time.monotonic() - t0 < 50
-    assert [o.status for o in res] == ["pass", "error", "pass", "pass"]
+    assert [o.status for o in res] == ["pass", "error", "pass", "pass"], [o.message for o in res]
     assert res[1].message == "timed out after 1 s (--timeout)"
 
 
@@ -305,6 +307,24 @@ def test_a_dead_worker_fails_its_case_and_the_gate_goes_on(toy, tmp_path):
     res = run_gate(corpus, GateOptions(goldens=corpus.goldens), executor=LocalProcesses(2), progress=False)
     assert [o.status for o in res] == ["pass", "pass", "error", "pass"]
     assert "the worker running this case died (BrokenProcessPool" in res[2].message
+
+
+def test_a_dead_dask_worker_fails_only_its_case_when_tasks_carry_several(toy, tmp_path):
+    """A task of three cases whose worker dies is split: its cases run again one per task, and only the
+    case that kills its worker is an errored case."""
+    dask = pytest.importorskip("dask")
+    pytest.importorskip("distributed")
+    from pyparity.gate.dask_executor import DaskExecutor
+
+    corpus = load_corpus(toy)
+    run_gate(corpus, GateOptions(goldens=corpus.goldens, update=True), jobs=1, progress=False)
+    toy.write_text(toy.read_text().replace('[[case]]\nname = "002"\n', f'[[case]]\nname = "002"\npipeline = "{HERE}:dies"\n'))
+    corpus = load_corpus(toy)
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):  # no retries on other workers
+        res = run_gate(corpus, GateOptions(goldens=corpus.goldens), progress=False,
+                       executor=DaskExecutor(workers=2, cases_per_task=3))
+    assert [o.status for o in res] == ["pass", "pass", "error", "pass"], [o.message for o in res]
+    assert "the worker running this case died (KilledWorker" in res[2].message
 
 
 def test_a_second_gate_on_the_same_journal_is_refused(toy, tmp_path):
