@@ -22,19 +22,14 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Callable, Iterator
 
-# BLAS thread control and the thread-count default are MTCNN's (one setting for the process)
+# BLAS thread control is MTCNN's (one setting for the process)
 from pyparity.pipelines.mtcnn.blas import single_thread
-from pyparity.pipelines.mtcnn.parallel import _default_threads
+from pyparity.pipelines.threads import default_threads
 
 _state = threading.local()
 _pool_lock = threading.Lock()
 _pool: ThreadPoolExecutor | None = None
 _pool_size = 0
-
-
-def default_threads() -> int:
-    """``PYPARITY_THREADS`` if set, else the CPUs this process may run on (as MTCNN's threads)."""
-    return _default_threads()
 
 
 def _executor(workers: int) -> ThreadPoolExecutor:

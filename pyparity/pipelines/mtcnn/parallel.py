@@ -4,7 +4,7 @@ Every piece computes exactly what it would alone (its own single-threaded sgemm 
 numba kernels, which release the GIL), so the bits do not depend on the thread count; only the
 wall time does. The pool is shared by the process and created on first use.
 
-Threads: ``PYPARITY_THREADS`` if set, else the CPUs this process may run on; ``set_threads(n)``
+Threads: `pyparity.pipelines.threads.default_threads` (``PYPARITY_THREADS``, else the CPUs); ``set_threads(n)``
 changes it (1 runs everything on the calling thread, e.g. in a worker process of a gate that already
 keeps every core busy).
 """
@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Sequence, TypeVar
 
 from pyparity.errors import InputError
+from pyparity.pipelines.threads import default_threads
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -26,27 +27,11 @@ _pool: ThreadPoolExecutor | None = None
 _threads: int | None = None
 
 
-def _default_threads() -> int:
-    env = os.environ.get("PYPARITY_THREADS", "").strip()
-    if env:
-        try:
-            n = int(env)
-        except ValueError:
-            raise InputError(f"PYPARITY_THREADS must be a positive integer, got {env!r}") from None
-        if n < 1:
-            raise InputError(f"PYPARITY_THREADS must be a positive integer, got {env!r}")
-        return n
-    try:
-        return max(len(os.sched_getaffinity(0)), 1)
-    except AttributeError:  # pragma: no cover - platforms without sched_getaffinity
-        return max(os.cpu_count() or 1, 1)
-
-
 def threads() -> int:
     """How many threads MTCNN's independent pieces run on."""
     global _threads
     if _threads is None:
-        _threads = _default_threads()
+        _threads = default_threads()
     return _threads
 
 

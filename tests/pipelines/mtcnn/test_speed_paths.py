@@ -163,11 +163,6 @@ def test_forked_worker_after_the_pool_started(samples_dir, openface_model_dir, r
     assert there == here
 
 
-def test_threads_setting_is_validated(monkeypatch, restore_threads):
+def test_threads_setting_is_validated(restore_threads):
     with pytest.raises(InputError, match=">= 1"):
         parallel.set_threads(0)
-    monkeypatch.setenv("PYPARITY_THREADS", "two")
-    with pytest.raises(InputError, match="PYPARITY_THREADS"):
-        parallel._default_threads()
-    monkeypatch.setenv("PYPARITY_THREADS", "3")
-    assert parallel._default_threads() == 3
