@@ -28,6 +28,9 @@ from pyparity.errors import InputError
 
 MAX_IMAGE_PIXELS = 100_000_000
 
+#: Files pyparity takes for videos, by their suffix (the hunt, the C++ recorder, the sequence runs).
+VIDEO_SUFFIXES = frozenset({".avi", ".mp4", ".mov", ".mkv", ".wmv", ".mpg", ".mpeg", ".m4v", ".webm"})
+
 
 def max_image_pixels() -> int:
     """The limit in force: ``$PYPARITY_MAX_IMAGE_PIXELS`` if set (a positive integer), else MAX_IMAGE_PIXELS."""

@@ -12,7 +12,7 @@ from pyparity.app.reports import ReportOptions, write_text
 
 def hunt_options(reports: ReportOptions, **choices):
     """`pyparity.hunt.session.HuntOptions` with the policy and stage globs of ``reports``."""
-    from pyparity.hunt.session import HuntOptions
+    from pyparity.hunt.one import HuntOptions
 
     if choices.get("shared_dir") is not None:
         from pyparity.shared import shared_dir

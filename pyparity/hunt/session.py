@@ -11,17 +11,16 @@ from pyparity.hunt.one import (HuntOptions, HuntOutcome, hunt_image, item_line, 
                                probe_policy)
 from pyparity.hunt.references import Reference, parse_reference
 from pyparity.hunt.summary import Summary, frame_items
+from pyparity.imageio import VIDEO_SUFFIXES
 
-__all__ = ["HuntOptions", "HuntOutcome", "run_hunt", "input_kind"]
-
-VIDEO_EXTENSIONS = (".avi", ".mp4", ".mov", ".mkv", ".webm", ".wmv", ".mpg", ".mpeg")
+__all__ = ["run_hunt", "input_kind"]
 
 
 def input_kind(path: Path) -> str:
     p = Path(path)
     if p.is_dir():
         return "sequence"
-    if p.suffix.lower() in VIDEO_EXTENSIONS:
+    if p.suffix.lower() in VIDEO_SUFFIXES:
         return "sequence"
     return "image"
 

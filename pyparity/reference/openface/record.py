@@ -20,11 +20,11 @@ from typing import Callable
 
 from pyparity.atomic import replace_dir, write_bytes_atomic
 from pyparity.errors import InputError, TraceError
+from pyparity.imageio import VIDEO_SUFFIXES
 from pyparity.reference.openface.build import Build
 from pyparity.trace.dumpio import read_trace
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
-VIDEO_SUFFIXES = {".avi", ".mp4", ".mov", ".mkv", ".wmv", ".mpg", ".mpeg", ".m4v", ".webm"}
 DUMP_MARKER = "pyparity-dump: "  # what the recorder prints for every dump it has written
 MODEL_NAMES = ("main_clnf_general", "main_ceclm_general", "main_clnf_wild", "main_clnf_multi_pie", "main_clm_general")
 
