@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import importlib
 import os
 import sys
@@ -19,6 +18,7 @@ from pyparity.probe.inject import Injector
 from pyparity.probe.spec import Capture, Probe, ProbeError
 from pyparity.probe.transforms import apply_steps, normalise_steps
 from pyparity.trace import Recorder, Trace
+from pyparity.trace.meta import file_sha256
 
 
 class Inputs:
@@ -128,17 +128,6 @@ def check_requirements(probe: Probe) -> None:
             raise ProbeError(f"{probe.path}: the port needs {mod!r}, which is not installed{hint}") from None
 
 
-def _sha256(path: Path) -> str | None:
-    try:
-        h = hashlib.sha256()
-        with open(path, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                h.update(block)
-        return h.hexdigest()
-    except OSError:
-        return None
-
-
 @dataclass
 class ProbeRun:
     """One run of a port under a probe: the trace, the port's result, how often each capture fired
@@ -204,7 +193,7 @@ def probe_meta(probe: Probe, input_path: Path, hash_input: bool = True) -> dict:
     """A probe trace's metadata: the probe that recorded it (its policy is the default for comparing the
     trace: `pyparity.app` reads ``producer``) and the input."""
     return {"producer": {"name": f"probe:{probe.name}", "probe_file": str(probe.path)},
-            "input": {"file": Path(input_path).name, "sha256": _sha256(Path(input_path)) if hash_input else None}}
+            "input": {"file": Path(input_path).name, "sha256": file_sha256(input_path) if hash_input else None}}
 
 
 def run_probe(probe: Probe, input_path: Path, rec, reference: Trace | None = None, model_dir: Path | None = None,
