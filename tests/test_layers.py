@@ -20,6 +20,7 @@ NEVER = [
     ("diff", "pipelines", "the diff engine is independent of any port"),
     ("diff", "render", "results are data; renderers read them"),
     ("diff", "app", "the engine is below the application layer"),
+    ("diff", "probe", "the engine is below the probes (they align with its row order)"),
     ("trace", "diff", "traces sit below the diff"),
     ("trace", "app", "traces sit below the application layer"),
     ("conventions", "trace", "conventions are the ground floor"),

@@ -393,6 +393,14 @@ def match_as_set(a: np.ndarray, b: np.ndarray, tol: Tolerance) -> np.ndarray | N
     return candidate
 
 
+def row_order(a: np.ndarray, keys) -> np.ndarray:
+    """The permutation that sorts ``a``'s rows: by every column left to right (``keys`` true) or by the
+    listed columns of the flattened rows, the first one the primary key."""
+    rows = a.reshape(a.shape[0], -1)
+    cols = rows.T[::-1] if keys is True else rows.T[list(keys)][::-1]
+    return np.lexsort(cols)
+
+
 def pair_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray | None:
     """``b``'s rows reordered so that the total distance to ``a``'s rows is least (Hungarian assignment),
     or None when that is ``b``'s own order (or the arrays are too large to pair)."""

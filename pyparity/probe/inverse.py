@@ -23,8 +23,9 @@ import numpy as np
 from pyparity.conventions import (
     interleaved_to_stacked, stacked_to_interleaved, stacked_to_xy, xy_to_stacked, xywh_to_xyxy, xyxy_to_xywh,
 )
+from pyparity.diff.compare import row_order
 from pyparity.errors import PyparityError
-from pyparity.probe.transforms import JOINS, TransformError, apply_steps, as_parts, row_order
+from pyparity.probe.transforms import JOINS, TransformError, apply_steps, as_parts
 
 
 class InverseError(PyparityError):

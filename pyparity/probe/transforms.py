@@ -37,6 +37,7 @@ import numpy as np
 from pyparity.conventions import (
     interleaved_to_stacked, stacked_to_interleaved, stacked_to_xy, xy_to_stacked, xywh_to_xyxy, xyxy_to_xywh,
 )
+from pyparity.diff.compare import row_order
 from pyparity.errors import PyparityError
 
 
@@ -122,14 +123,6 @@ def _prefix(where: str) -> str:
 
 def _is_int(v) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
-
-
-def row_order(a: np.ndarray, keys) -> np.ndarray:
-    """The permutation that sorts ``a``'s rows: by every column left to right (``keys`` true) or by the
-    listed columns of the flattened rows, the first one the primary key."""
-    rows = a.reshape(a.shape[0], -1)
-    cols = rows.T[::-1] if keys is True else rows.T[list(keys)][::-1]
-    return np.lexsort(cols)
 
 
 def as_parts(value) -> list[np.ndarray]:

@@ -34,7 +34,7 @@ def row_order(a, b, tol, ctx):
 def _sort_keys_that_align(a, b, tol):
     """``True`` or a list of key columns such that B sorted by them equals A (the reference's rows are in
     that sorted order), else None."""
-    from pyparity.probe.transforms import row_order
+    from pyparity.diff.compare import row_order
 
     if a.ndim > 2 or a.shape[1:] and a.shape[1] > 6:
         cands = [True]
