@@ -101,7 +101,7 @@ def child(spec: Path, executor: str, workers: int, model_dir: str | None) -> dic
     if str(HERE) not in sys.path:
         sys.path.insert(0, str(HERE))
     from pyparity.gate.corpus import load_corpus
-    from pyparity.gate.executors import LocalProcesses, make_executor
+    from pyparity.executors import LocalProcesses, make_executor
     from pyparity.gate.journal import Journal
     from pyparity.gate.runner import GateOptions, stream_gate
 

@@ -8,7 +8,7 @@ from typing import List, Optional
 import typer
 
 from pyparity.cli.options import report_options
-from pyparity.gate.executors import ExecutorKind
+from pyparity.executors import ExecutorKind
 
 
 @report_options(what="the gate results", html_help="Write one HTML report per case and an index.html in this folder.")
@@ -44,7 +44,7 @@ def gate(
     from pyparity.cli.output import console_for, say
     from pyparity.app.specs.common import checked_model_dir
     from pyparity.gate.corpus import load_corpus
-    from pyparity.gate.executors import make_executor
+    from pyparity.executors import make_executor
     from pyparity.gate.journal import Journal, default_journal
     from pyparity.gate.runner import GateOptions, stream_gate, write_gate_reports
     from pyparity.render.gate import render_summary

@@ -11,7 +11,7 @@ import typer
 from pyparity.cli.options import report_options
 from pyparity.cli.probe_cmd import SharedDir
 from pyparity.cli.run_options import ModelDir
-from pyparity.gate.executors import ExecutorKind
+from pyparity.executors import ExecutorKind
 
 
 @report_options(what="the hunt", html_help="Write an HTML report of the hunt here.")

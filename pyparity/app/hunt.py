@@ -24,7 +24,7 @@ def hunt_options(reports: ReportOptions, **choices):
 
 def corpus_executor(kind: str, jobs: int | None, scheduler: str | None, corpus: Path | None):
     """A function of the number of cases that makes the executor ``--executor KIND`` names
-    (`pyparity.gate.executors.make_executor`), or None for one image or a sequence, where these options
+    (`pyparity.executors.make_executor`), or None for one image or a sequence, where these options
     have no work to spread: given there anyway, a `UsageError`."""
     if corpus is None:
         if kind != "local" or jobs is not None or scheduler is not None:
@@ -32,7 +32,7 @@ def corpus_executor(kind: str, jobs: int | None, scheduler: str | None, corpus: 
 
             raise UsageError("--executor, --jobs and --scheduler spread a --corpus's inputs: give --corpus SPEC|DIR")
         return None
-    from pyparity.gate.executors import make_executor
+    from pyparity.executors import make_executor
 
     return lambda n_items: make_executor(kind, jobs, n_items, scheduler)
 

@@ -382,7 +382,7 @@ def stream_gate(corpus: Corpus, opts: GateOptions, executor=None, journal=None, 
     first failed case (cases not yet started are cancelled and counted as not run)."""
     import tempfile
 
-    from pyparity.gate.executors import local
+    from pyparity.executors import local
     from pyparity.gate.journal import Journal, case_key
     from pyparity.gate.pipelines import entry
 

@@ -1,4 +1,4 @@
-"""A hunt over a corpus on any executor (`pyparity.gate.executors`: this process, local worker
+"""A hunt over a corpus on any executor (`pyparity.executors`: this process, local worker
 processes, Dask): each input is hunted where the executor puts it and comes back as a `CaseHunt` (its
 summary `Item` and its `HuntResult`: reports, never traces); the coordinator puts them back in corpus order
 and sums them up, so the summary and the reports are the same whichever executor ran the cases."""
@@ -80,7 +80,7 @@ def hunt_corpus(probe_name: str, corpus: Path, reference: str | None, options, o
     executor, or a function of the number of cases that makes one; default: here, one after another);
     ``on_item(line)`` as each input finishes (completion order); the summary
     and the per-input results in corpus order."""
-    from pyparity.gate.executors import InProcess
+    from pyparity.executors import InProcess
     from pyparity.hunt.one import HuntOutcome, item_line
     from pyparity.probe import load_probe
 

@@ -30,7 +30,7 @@ def run_hunt(probe_name: str, input_path: Path | None, reference: str | None, op
     """Hunt ``probe_name``'s port on ``input_path`` (an image, an image folder or a video) or on every
     input of ``corpus``, against ``reference`` (a dump or ``pyparity:PIPELINE``). ``on_item(line)``
     receives one line per frame or input as it finishes. ``executor``: where a corpus's inputs are hunted
-    (`pyparity.gate.executors`; default: one after another in this process)."""
+    (`pyparity.executors`; default: one after another in this process)."""
     from pyparity.probe import load_probe
 
     probe = load_probe(probe_name)

@@ -1,6 +1,6 @@
 """How many threads a pipeline spreads its independent work over (MTCNN's pyramid levels and crops,
 img2pose's numpy layers): ``PYPARITY_THREADS`` if set, else the CPUs this process may run on. One
-setting for the process; a gate's workers set ``PYPARITY_THREADS=1`` (`pyparity.gate.workers`)."""
+setting for the process; a gate's workers set ``PYPARITY_THREADS=1`` (`pyparity.executors.workers`)."""
 
 from __future__ import annotations
 

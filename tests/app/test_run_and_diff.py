@@ -144,7 +144,7 @@ def test_gate_runs_cases_on_any_executor(tmp_path):
     ran, in process)."""
     from pyparity.gate import pipelines
     from pyparity.gate.corpus import Case, Corpus
-    from pyparity.gate.executors import InProcess
+    from pyparity.executors import InProcess
     from pyparity.gate.runner import GateOptions, run_gate
 
     ran = []

@@ -22,7 +22,7 @@ import pytest
 
 from pyparity.gate import pipelines
 from pyparity.gate.corpus import load_corpus
-from pyparity.gate.executors import InProcess, LocalProcesses
+from pyparity.executors import InProcess, LocalProcesses
 from pyparity.gate.journal import Journal
 from pyparity.gate.runner import GateOptions, run_gate, stream_gate, write_gate_json, write_gate_junit
 from pyparity.render.gate import gate_document
@@ -111,7 +111,7 @@ def _untimed(text: str) -> str:
 
 
 def _dask(**kw):
-    from pyparity.gate.dask_executor import DaskExecutor
+    from pyparity.executors.dask_cluster import DaskExecutor
 
     return DaskExecutor(workers=2, in_process=True, **kw)
 
@@ -314,7 +314,7 @@ def test_a_dead_dask_worker_fails_only_its_case_when_tasks_carry_several(toy, tm
     case that kills its worker is an errored case."""
     dask = pytest.importorskip("dask")
     pytest.importorskip("distributed")
-    from pyparity.gate.dask_executor import DaskExecutor
+    from pyparity.executors.dask_cluster import DaskExecutor
 
     corpus = load_corpus(toy)
     run_gate(corpus, GateOptions(goldens=corpus.goldens, update=True), jobs=1, progress=False)

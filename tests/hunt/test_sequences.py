@@ -134,8 +134,8 @@ def test_a_corpus_hunt_is_the_same_on_every_executor(tmp_path, three_frames, sha
     pytest.importorskip("distributed")
     from pyparity.app.reports import ReportOptions
     from pyparity.app.hunt import hunt_options
-    from pyparity.gate.dask_executor import DaskExecutor
-    from pyparity.gate.executors import InProcess, LocalProcesses
+    from pyparity.executors.dask_cluster import DaskExecutor
+    from pyparity.executors import InProcess, LocalProcesses
     from pyparity.hunt.session import run_hunt
     from pyparity.render.hunt_json import hunt_json
 

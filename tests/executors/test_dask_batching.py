@@ -1,8 +1,8 @@
-"""How many cases one Dask task carries (`pyparity.gate.dask_executor.Batching`)."""
+"""How many cases one Dask task carries (`pyparity.executors.dask_cluster.Batching`)."""
 
 from __future__ import annotations
 
-from pyparity.gate.dask_executor import Batching
+from pyparity.executors.dask_cluster import Batching
 
 
 def test_one_case_per_task_until_a_task_has_come_back():

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
 
 from pyparity.errors import InputError
-from pyparity.gate.workers import prepare_worker, worker_environment
+from pyparity.executors.workers import prepare_worker, worker_environment
 
 
 def _missing_dask() -> InputError:

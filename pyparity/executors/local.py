@@ -1,43 +1,16 @@
-"""Where the gate's cases run: an executor maps a picklable function over the cases and yields the
-results as they complete. `InProcess` runs them here, one after another; `LocalProcesses` in worker
-processes with at most ``2 * jobs`` in flight, so memory stays flat however long the corpus is; the Dask
-executor (`pyparity.gate.dask_executor`, imported only when asked for) on a ``LocalCluster`` or an
-existing cluster, with the same ``map`` method.
-
-Closing the iterator ``map`` returns (the gate's ``--fail-fast``) cancels every case not yet started.
-A case whose worker died under it (killed, out of memory) yields ``on_error(item, exc)`` where the caller
-gives one (the gate: an errored case), and the remaining cases go on (a broken process pool is replaced).
-Worker processes are set up by `workers.prepare_worker` (one MTCNN thread each, the coordinator's
-``sys.path``).
+"""Items on this machine: `InProcess` runs them here, one after another; `LocalProcesses` in worker
+processes with at most ``2 * jobs`` in flight, so memory stays flat however long the corpus is (a
+broken process pool is replaced, and the items it held are rerun one by one).
 """
 
 from __future__ import annotations
 
-import os
 import sys
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
-from enum import Enum
-from typing import Callable, Iterable, Iterator, Protocol
+from typing import Callable, Iterable, Iterator
 
-from pyparity.gate.workers import prepare_worker, worker_environment
-
-
-
-class ExecutorKind(str, Enum):
-    """``--executor``: where a gate's cases run."""
-
-    local = "local"
-    dask = "dask"
-
-
-EXECUTORS = tuple(k.value for k in ExecutorKind)
-
-
-class Executor(Protocol):
-    def map(self, fn: Callable, items: Iterable, on_error: Callable | None = None) -> Iterator:
-        """``fn(item)`` for every item, yielded in completion order (``on_error(item, exc)`` for an item
-        whose worker failed, where given; else the exception is raised)."""
+from pyparity.executors.workers import prepare_worker, worker_environment
 
 
 class InProcess:
@@ -114,23 +87,6 @@ class LocalProcesses:
             ex.shutdown(wait=True, cancel_futures=True)
 
 
-def local(jobs: int, n_items: int) -> Executor:
+def local(jobs: int, n_items: int) -> InProcess | LocalProcesses:
     """In this process for one job or one case, else ``jobs`` local processes."""
     return InProcess() if jobs <= 1 or n_items <= 1 else LocalProcesses(jobs)
-
-
-def make_executor(kind: str, jobs: int | None, n_items: int, scheduler: str | None = None):
-    """The executor ``--executor KIND`` names: ``local`` (``jobs`` processes, default all cores) or
-    ``dask`` (a ``LocalCluster`` of ``jobs`` workers, default sized to the machine, or the cluster at
-    ``scheduler``). Dask is imported only here, only for ``dask``."""
-    from pyparity.errors import InputError
-
-    if kind == "local":
-        if scheduler:
-            raise InputError("a scheduler address needs the dask executor", param="scheduler", value=scheduler)
-        return local(max(1, jobs or os.cpu_count() or 1), n_items)
-    if kind == "dask":
-        from pyparity.gate.dask_executor import DaskExecutor
-
-        return DaskExecutor(scheduler=scheduler, workers=jobs)
-    raise InputError(f"expected one of {', '.join(EXECUTORS)}", param="executor", value=kind)
