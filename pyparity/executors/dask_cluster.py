@@ -120,11 +120,18 @@ class DaskExecutor:
         kwargs = dict(n_workers=n, threads_per_worker=1, dashboard_address=":0", scheduler_port=0)
         import dask
 
-        # the workers' statistical profiler samples every thread 100 times a second: CPU a gate's cases need.
-        # Dask's MALLOC_TRIM_THRESHOLD_ (64 KiB) makes glibc map and unmap every image-sized array afresh,
-        # for memory the next case allocates again: a third more CPU per MTCNN case (None unsets it)
-        with dask.config.set({"distributed.worker.profile.enabled": False,
-                              "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
+        # Dask's defaults that cost a gate's cases CPU (measured on MTCNN cases, ~65 CPU ms each):
+        # - the workers' statistical profiler samples every thread 100 times a second;
+        # - the nanny's MALLOC_TRIM_THRESHOLD_ (64 KiB) makes glibc map and unmap every image-sized array
+        #   afresh, for memory the next case allocates again: a third more CPU per case (None unsets it);
+        # - periodic chores in every process, ~5 % more: the event-loop tick (every 20 ms), the system
+        #   monitor (the dashboard's time series, every 500 ms), the memory monitor (every 100 ms: a runaway
+        #   case now meets the memory limit up to a second later).
+        cfg = {"distributed.worker.profile.enabled": False,
+               "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
+               "distributed.admin.tick.interval": "1s", "distributed.admin.system-monitor.interval": "5s",
+               "distributed.worker.memory.monitor-interval": "1s"}
+        with dask.config.set(cfg):
             if self.in_process:
                 cluster = LocalCluster(processes=False, **kwargs)
             else:
