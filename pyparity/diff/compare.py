@@ -107,9 +107,9 @@ _EXACT_IN_F64 = 2 ** 53  # integers up to this magnitude convert to float64 exac
 def _int_gaps_within(a: np.ndarray, b: np.ndarray, d: np.ndarray, thr: np.ndarray, within: np.ndarray) -> None:
     """Redo ``within`` and ``d`` exactly where 64-bit integers lost digits in float64 (in place, rare: values of
     2**53 or more). Every such element is redone: float64 rounding moves a gap either way (2**53 + 1 and
-    2**53 + 2 are 2 apart in float64, 2**53 - 1 and 2**53 + 1 are 1 apart). An integer against a float is
-    compared in float64, as NumPy compares them."""
-    if a.dtype.kind not in "iu" or b.dtype.kind not in "iu" or max(a.dtype.itemsize, b.dtype.itemsize) < 8:
+    2**53 + 2 are 2 apart in float64, 2**53 - 1 and 2**53 + 1 are 1 apart). Booleans count as the integers
+    0 and 1. An integer against a float is compared in float64, as NumPy compares them."""
+    if a.dtype.kind not in "biu" or b.dtype.kind not in "biu" or max(a.dtype.itemsize, b.dtype.itemsize) < 8:
         return
     big = np.flatnonzero((np.abs(a.astype(np.float64)) >= _EXACT_IN_F64)
                          | (np.abs(b.astype(np.float64)) >= _EXACT_IN_F64))

@@ -195,6 +195,17 @@ def test_64_bit_gap_that_float64_widens_is_redone_exactly():
     assert r.status == DIVERGED and r.n_over == 2 and r.max_abs == 1.0
 
 
+@pytest.mark.parametrize("bool_side", ["A", "B"])
+def test_a_64_bit_integer_against_a_boolean_gap_is_exact(bool_side):
+    """True is 1: 2**53 + 1 and True are 2**53 apart, which float64 would round to 2**53 - 1."""
+    i, t = np.array([2 ** 53 + 1], np.int64), np.array([True])
+    assert abs(np.float64(i[0]) - np.float64(t[0])) == 2.0 ** 53 - 1
+    a, b = (t, i) if bool_side == "A" else (i, t)
+    r = compare_arrays("s", a, b, Tolerance(atol=2 ** 53 - 1, check_dtype=False))
+    assert r.status == DIVERGED and r.n_over == 1 and r.max_abs == 2.0 ** 53
+    assert compare_arrays("s", a, b, Tolerance(atol=2 ** 53, check_dtype=False)).status == MATCH
+
+
 @pytest.mark.parametrize("int_side", ["A", "B"])
 def test_an_integer_against_a_float_compares_in_float64_as_numpy_does(int_side):
     i, f = np.array([2 ** 53 + 1], np.int64), np.array([2.0 ** 53])
