@@ -35,13 +35,20 @@ class ParityError(AssertionError):
     point and the tolerance."""
 
     # pytest's own trick (_pytest.outcomes.Failed): shown as "ParityError: ..." in -ra lines and
-    # tracebacks, without a module path that would push the stage out of a short summary line
-    # (the price: instances do not pickle)
+    # tracebacks, without a module path that would push the stage out of a short summary line;
+    # `__reduce__` pickles instances through this module, where pickle would look in builtins
     __module__ = "builtins"
 
     def __init__(self, message: str, report=None):
         super().__init__(message)
         self.report = report
+
+    def __reduce__(self):
+        return _parity_error, (str(self), self.report)
+
+
+def _parity_error(message: str, report) -> ParityError:
+    return ParityError(message, report)
 
 
 def _as_trace(t, role: str):

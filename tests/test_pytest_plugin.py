@@ -186,6 +186,18 @@ def test_message_leads_with_stage_values_and_tolerance():
         assert_parity(_tiny(**{"p/a": np.zeros((2, 3), np.float32), "p/c": np.zeros(1)}), _tiny())
 
 
+def test_a_parity_error_pickles_with_its_report():
+    """It poses as a builtin for pytest's short lines, yet crosses process boundaries (pytest-xdist,
+    multiprocessing) whole."""
+    import pickle
+
+    with pytest.raises(ParityError) as exc:
+        assert_parity(_tiny(**{"p/a": np.zeros((2, 3), np.float32)}), _tiny())
+    back = pickle.loads(pickle.dumps(exc.value))
+    assert type(back) is ParityError and str(back) == str(exc.value)
+    assert back.report.first_divergence == "p/a" == exc.value.report.first_divergence
+
+
 @pytest.mark.parametrize("nodeid, name", [
     ("tests/test_port.py::test_x", "tests/test_port/test_x"),
     ("test_port.py::TestA::test_x[sample1.jpg-0.5]", "test_port/TestA.test_x-sample1.jpg-0.5"),
