@@ -157,7 +157,7 @@ def test_gate_case_that_compares_nothing_fails(tmp_path, ref):
 
 def _fake_sequence(monkeypatch, n_frames: int, stage: str = "face00/output/landmarks_stacked"):
     """openface-sequence's command without the models: each frame records one stage."""
-    import pyparity.app.sequence as ro
+    import pyparity.app.specs.openface as ro
     from pyparity.pipelines.openface import sequence
 
     def run_sequence(frames, models, recorder_for, level, max_frames, reference_for=None):

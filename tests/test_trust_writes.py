@@ -199,7 +199,7 @@ def test_atomic_dir_refuses_a_file_in_the_way(tmp_path):
 
 
 def _fake_sequence(monkeypatch, n_frames: int, fail_at: int | None = None):
-    import pyparity.app.sequence as ro
+    import pyparity.app.specs.openface as ro
     from pyparity.errors import InputError
     from pyparity.pipelines.openface import sequence
 

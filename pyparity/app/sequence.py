@@ -17,15 +17,6 @@ from pyparity.errors import InputError
 FRAME = re.compile(r"frame\d{4,}")
 
 
-def load_models(model_dir=None, aus: bool = False, au_dir=None, au_dynamic: bool = False):
-    """OpenFace's models for tracking (with the AU predictors, dynamic ones included, when ``aus``)."""
-    from pyparity.app.specs.common import checked_model_dir
-    from pyparity.pipelines.openface import load_openface_models
-
-    return load_openface_models(checked_model_dir(model_dir), aus=aus, au_dynamic=au_dynamic,
-                                au_dir=checked_model_dir(au_dir, group="openface_au", param="au_dir"))
-
-
 def check_frames_folder(out: Path) -> None:
     """A frames run's output folder is replaced whole: refuse one that holds anything but frame traces."""
     if not out.exists():

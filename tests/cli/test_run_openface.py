@@ -156,7 +156,7 @@ def test_gate_corpus_passes(openface_model_dir, shared_dir, capsys):
 def _sequence_with_video(monkeypatch, n_frames: int, video_value: float, frame_aus: bool = False):
     """openface-sequence without models: each frame records a landmark stage (and an AU stage with
     `frame_aus`), then the end-of-video item records one post-processed AU series (`video_value`)."""
-    import pyparity.app.sequence as ro
+    import pyparity.app.specs.openface as ro
     from pyparity.pipelines.openface import sequence
 
     def run_sequence(frames, models, recorder_for, level, max_frames, reference_for=None):

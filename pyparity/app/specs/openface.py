@@ -78,13 +78,15 @@ def parse_bbox(text: str) -> tuple[float, float, float, float]:
 
 
 @functools.lru_cache(maxsize=2)
-def load_models(model_dir=None, model: str = "ccnf", cen_dir=None, early_term=None, aus: bool = False, au_dir=None):
-    """The OpenFace models (once per process and settings: a gate's worker runs many images)."""
+def load_models(model_dir=None, model: str = "ccnf", cen_dir=None, early_term=None, aus: bool = False, au_dir=None,
+                au_dynamic: bool = False):
+    """The OpenFace models (once per process and settings: a gate's worker runs many images); ``au_dynamic``:
+    the dynamic AU predictors too (FeatureExtraction on sequences)."""
     from pyparity.app.specs.common import checked_model_dir
     from pyparity.pipelines.openface import load_openface_models
 
     return load_openface_models(checked_model_dir(model_dir), backend=str(getattr(model, "value", model)),
-                                cen_dir=cen_dir, early_term=early_term, aus=aus,
+                                cen_dir=cen_dir, early_term=early_term, aus=aus, au_dynamic=au_dynamic,
                                 au_dir=checked_model_dir(au_dir, group="openface_au", param="au_dir"))
 
 
@@ -139,7 +141,6 @@ def describe_faces(faces, trace=None, ctx=None) -> list[str]:
 
 
 def run_openface_sequence(ctx: RunContext):
-    from pyparity.app import sequence as frames_run
     from pyparity.pipelines.openface import sequence
     from pyparity.trace import read_trace
 
@@ -154,7 +155,7 @@ def run_openface_sequence(ctx: RunContext):
         d = Path(ctx.reference) / f"frame{i:04d}"
         return read_trace(d) if d.is_dir() else None
 
-    models = frames_run.load_models(o.model_dir, aus=o.aus, au_dir=o.au_dir, au_dynamic=True)
+    models = load_models(o.model_dir, aus=o.aus, au_dir=o.au_dir, au_dynamic=True)
     return sequence.run_sequence(sequence.frames_of(ctx.input), models, ctx.rec, o.level, o.max_frames,
                                  reference_for if o.isolate else None)
 
