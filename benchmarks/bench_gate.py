@@ -103,7 +103,8 @@ def child(spec: Path, executor: str, workers: int, model_dir: str | None) -> dic
     from pyparity.gate.corpus import load_corpus
     from pyparity.executors import LocalProcesses, make_executor
     from pyparity.gate.journal import Journal
-    from pyparity.gate.runner import GateOptions, stream_gate
+    from pyparity.gate.outcome import GateOptions
+    from pyparity.gate.runner import stream_gate
 
     corpus = load_corpus(spec)
     opts = GateOptions(goldens=corpus.goldens, model_dir=Path(model_dir) if model_dir else None)

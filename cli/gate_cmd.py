@@ -46,7 +46,9 @@ def gate(
     from pyparity.gate.corpus import load_corpus
     from pyparity.executors import make_executor
     from pyparity.gate.journal import Journal, default_journal
-    from pyparity.gate.runner import GateOptions, stream_gate, write_gate_reports
+    from pyparity.gate.outcome import GateOptions
+    from pyparity.gate.reports import write_gate_reports
+    from pyparity.gate.runner import stream_gate
     from pyparity.render.gate import render_summary
     from pyparity.render.table import make_console
 

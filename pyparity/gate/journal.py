@@ -130,7 +130,7 @@ def _lines(path: Path) -> Iterator[tuple[int, dict]]:
 
 class Journal:
     """The results of one gate run, on disk (module docstring). ``decode`` turns a stored outcome back
-    into the caller's object (the gate: `runner.CaseOutcome.from_dict`)."""
+    into the caller's object (the gate: `outcome.CaseOutcome.from_dict`)."""
 
     def __init__(self, path: Path, decode=None):
         self.path = Path(path)

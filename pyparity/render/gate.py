@@ -15,7 +15,7 @@ from pyparity.render.escape import printable, printable_lines
 
 _STYLE = {"pass": "green", "unchanged": "green", "new": "cyan", "updated": "cyan"}
 _ORDER = ("pass", "unchanged", "new", "updated", "regression", "diverged", "error", "refused", "nothing-compared")
-_FAILED = _ORDER[4:]  # runner.FAILED
+_FAILED = _ORDER[4:]  # gate.outcome.FAILED
 
 
 def suite_xml(report, name: str) -> str:

@@ -145,7 +145,8 @@ def test_gate_runs_cases_on_any_executor(tmp_path):
     from pyparity.gate import pipelines
     from pyparity.gate.corpus import Case, Corpus
     from pyparity.executors import InProcess
-    from pyparity.gate.runner import GateOptions, run_gate
+    from pyparity.gate.outcome import GateOptions
+    from pyparity.gate.runner import run_gate
 
     ran = []
 

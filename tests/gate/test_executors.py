@@ -24,7 +24,9 @@ from pyparity.gate import pipelines
 from pyparity.gate.corpus import load_corpus
 from pyparity.executors import InProcess, LocalProcesses
 from pyparity.gate.journal import Journal
-from pyparity.gate.runner import GateOptions, run_gate, stream_gate, write_gate_json, write_gate_junit
+from pyparity.gate.outcome import GateOptions
+from pyparity.gate.reports import write_gate_json, write_gate_junit
+from pyparity.gate.runner import run_gate, stream_gate
 from pyparity.render.gate import gate_document
 from pyparity.render.junit import junit_document, junit_text
 from pyparity.trace import read_trace

@@ -15,7 +15,8 @@ import pytest
 
 from pyparity.gate import pipelines
 from pyparity.gate.corpus import load_corpus
-from pyparity.gate.runner import GateOptions, run_gate
+from pyparity.gate.outcome import GateOptions
+from pyparity.gate.runner import run_gate
 from pyparity.trace import read_trace
 from tests.paths import REPO
 

@@ -95,7 +95,7 @@ def test_non_finite_metrics_validate():
 
 def test_gate_json_validates(tmp_path):
     from pyparity.gate.corpus import Corpus
-    from pyparity.gate.runner import CaseOutcome
+    from pyparity.gate.outcome import CaseOutcome
     from pyparity.render.gate import gate_document
 
     outcomes = [CaseOutcome("s1", "mtcnn", "mtcnn/s1", "pass", golden_status="match", reference_status="match",
@@ -191,7 +191,7 @@ def test_passing_run_prints_one_summary_block(images, capsys):
 
 
 def test_gate_annotations_point_at_the_case_in_the_spec(tmp_path, monkeypatch):
-    from pyparity.gate.runner import CaseOutcome
+    from pyparity.gate.outcome import CaseOutcome
     from pyparity.render.github import gate_annotations, write_github_gate
 
     spec = tmp_path / "c.toml"
