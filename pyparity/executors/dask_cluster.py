@@ -8,8 +8,10 @@ trace; the coordinator writes goldens and reports.
 Cases travel in tasks of several (`Batching`): a Dask task costs the scheduler, the client and the worker
 a few milliseconds of CPU whatever it does, as much as a tenth of a short case. The first tasks carry one
 case each; then as many as take about ``task_seconds`` on a worker, never so many that a worker would be
-left idle at the end. A task's cases come back together; a task whose worker died is split and its cases
-run again one per task, so only a case that kills its worker is reported as errored. At most ``2 x`` the
+left idle at the end. A task's cases come back together. A dead worker takes the tasks queued on it down
+too: a task whose worker died (Dask's ``KilledWorker``) is split and its cases run again one per task, and
+a case whose own task died runs once more with nothing else in flight, so only a case that kills its
+worker alone is reported as errored. At most ``2 x`` the
 cluster's worker threads of tasks are in flight, so the coordinator's memory does not grow with the
 corpus. Closing the iterator `map` returns cancels what has not started.
 
@@ -145,20 +147,32 @@ class DaskExecutor:
         pending: dict = {}  # future -> the items it carries
         try:
             from distributed import as_completed
+            from distributed.scheduler import KilledWorker
 
             slots = max(1, sum(client.nthreads().values()) or 1)
             batching = Batching(slots)
             todo = list(items)
             todo.reverse()  # popped from the end: the corpus's order
-            retry: list = []  # a dead worker's task's items, one per task
+            # a dead worker takes down the tasks queued on it too: the items of a task that died run again
+            # one per task (`split`), and an item whose own task died runs once more alone (`alone`: nothing
+            # else in flight), where only it can kill its worker
+            split: list = []
+            alone: list = []
+            alone_keys: set = set()
             done = as_completed(with_results=True, raise_errors=False)
 
             def submit() -> None:
-                # one graph update for all the tasks that fill the window
-                chunks = []
-                while len(pending) + len(chunks) < 2 * slots and (retry or todo):
-                    if retry:
-                        chunks.append([retry.pop()])
+                if alone:
+                    if not pending:
+                        f = client.submit(task, [alone[-1]], pure=False)
+                        pending[f] = [alone.pop()]
+                        alone_keys.add(f.key)
+                        done.add(f)
+                    return
+                chunks = []  # one graph update for all the tasks that fill the window
+                while len(pending) + len(chunks) < 2 * slots and (split or todo):
+                    if split:
+                        chunks.append([split.pop()])
                         continue
                     n = self.cases_per_task or batching.size(len(todo))
                     chunks.append([todo.pop() for _ in range(min(n, len(todo)))])
@@ -170,19 +184,23 @@ class DaskExecutor:
             submit()
             for f, result in done:
                 chunk = pending.pop(f)
-                finished = f.status == "finished"
+                ran_alone = f.key in alone_keys
+                status = f.status
                 f.release()
-                if finished:
+                results = []
+                if status == "finished":
                     results, seconds = result
                     batching.measured(len(chunk), seconds)
-                elif len(chunk) > 1:  # its worker died (KilledWorker): find the case that kills it
-                    retry.extend(reversed(chunk))
-                    results = []
-                else:  # the task's worker died under this case, or the cluster went away
+                else:
                     exc = result[1] if isinstance(result, tuple) else result
-                    if on_error is None:
+                    if isinstance(exc, KilledWorker) and len(chunk) > 1:
+                        split.extend(reversed(chunk))
+                    elif isinstance(exc, KilledWorker) and not ran_alone:
+                        alone.append(chunk[0])
+                    elif on_error is None:
                         raise exc
-                    results = [on_error(chunk[0], exc)]
+                    else:  # the item killed its worker when alone, the task failed, or the cluster went away
+                        results = [on_error(item, exc) for item in chunk]
                 submit()
                 yield from results
         finally:
