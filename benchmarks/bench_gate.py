@@ -1,6 +1,6 @@
 """The gate's throughput and the coordinator's memory, on the local and Dask executors (issue 19).
 
-    .venv/bin/python benchmarks/bench_gate.py [--n 312] [--rounds 3] [--rss-n 100 1000] [--no-dask]
+    .venv/bin/python benchmarks/bench_gate.py [--n 312] [--rounds 3] [--rss-n 100 1000] [--no-dask] [--workers 1 2]
 
 A corpus of N cases is built from the shared inputs: the 26 images of corpus/openface-samples.toml,
 cycled (case ``001-k`` runs image 001 and is compared with its C++ dump and its committed golden), so
@@ -154,6 +154,8 @@ def main() -> None:
     ap.add_argument("--rss-n", type=int, nargs="*", default=[100, 1000], help="corpus sizes for the RSS runs")
     ap.add_argument("--rss-pipeline", choices=("replay", "mtcnn"), default="replay")
     ap.add_argument("--no-dask", action="store_true", help="the local executor only")
+    ap.add_argument("--workers", type=int, nargs="+", default=[1, 2], choices=(1, 2),
+                    help="worker counts to run (default 1 2; --workers 2: only the Dask / local comparison)")
     ap.add_argument("--model-dir", default=os.environ.get("PYPARITY_MODEL_DIR")
                     or str(Path(os.environ.get("PYPARITY_SHARED", REPO.parent / "shared")) / "openface" / "model"))
     ap.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
@@ -164,7 +166,7 @@ def main() -> None:
         return
 
     executors = ["local"] + ([] if a.no_dask else ["dask"])
-    configs = [(e, w) for e in executors for w in (1, 2)]
+    configs = [(e, w) for e in executors for w in a.workers]
     print(f"cpus {os.cpu_count()}, load average before {load()}")
     with tempfile.TemporaryDirectory() as tmp:
         spec = build_corpus(Path(tmp), a.n, "mtcnn")
@@ -193,7 +195,7 @@ def main() -> None:
             vals = [y["cpu_per_case"] / x["cpu_per_case"] for x, y in zip(runs[num], runs[den])]
             return statistics.median(vals), vals
 
-        for e in executors:
+        for e in executors if 1 in a.workers and 2 in a.workers else ():
             m, vals = cpu_ratio((e, 2), (e, 1))
             print(f"  {e}: CPU s/case 1 worker / 2 workers: {m:.2f}  (rounds: {', '.join(f'{v:.2f}' for v in vals)}; "
                   f"x2 = {2 * m:.2f}x: 2 workers / 1 worker on two idle cores, if nothing else limits)")
@@ -201,7 +203,7 @@ def main() -> None:
                 m, vals = ratio((e, 2), (e, 1), key)
                 print(f"  {e}: 2 workers / 1 worker ({key}): {m:.2f}x  (rounds: {', '.join(f'{v:.2f}' for v in vals)};"
                       f" target >= 1.8)")
-        if "dask" in executors:
+        if "dask" in executors and 2 in a.workers:
             m, vals = cpu_ratio(("local", 2), ("dask", 2))
             print(f"  Dask's CPU overhead at 2 workers: {100 * (m - 1):+.1f} % CPU s/case vs local (rounds: "
                   f"{', '.join(f'{100 * (v - 1):+.1f}' for v in vals)} %)")
