@@ -51,21 +51,35 @@ class _OnWorker:
         self.fn, self.sys_path, self.env = fn, sys_path, env
 
     def __call__(self, items: list) -> tuple[list, float]:
-        """The results of ``items``, in order, and the seconds they took."""
+        """The results of ``items``, in order (an item whose ``fn`` raised: `_Raised`), and the seconds they
+        took."""
         global _warm
         prepare_worker(self.sys_path, self.env, override=False)
         t0 = time.perf_counter()
         results = []
         for item in items:
             if _warm:
-                results.append(self.fn(item))
+                results.append(self._one(item))
                 continue
             # a worker's first case imports the pipelines (and NumPy's corners, some of which call ast.parse:
             # not thread-safe in CPython 3.11) on whichever threads run cases: one first case at a time
             with _first_case:
-                results.append(self.fn(item))
+                results.append(self._one(item))
                 _warm = True
         return results, time.perf_counter() - t0
+
+    def _one(self, item):
+        try:
+            return self.fn(item)
+        except Exception as exc:  # this item's failure, not its task-mates'
+            return _Raised(exc)
+
+
+@dataclass
+class _Raised:
+    """What ``fn`` raised for one item of a task (the coordinator passes it to ``on_error``, or raises it)."""
+
+    exc: Exception
 
 
 @dataclass
@@ -191,6 +205,11 @@ class DaskExecutor:
                 if status == "finished":
                     results, seconds = result
                     batching.measured(len(chunk), seconds)
+                    for k, r in enumerate(results):
+                        if isinstance(r, _Raised):
+                            if on_error is None:
+                                raise r.exc
+                            results[k] = on_error(chunk[k], r.exc)
                 else:
                     exc = result[1] if isinstance(result, tuple) else result
                     if isinstance(exc, KilledWorker) and len(chunk) > 1:

@@ -58,3 +58,20 @@ def test_only_the_item_that_kills_its_worker_fails(cases_per_task):
             tenfold_or_die, range(12), on_error=lambda item, exc: (item, type(exc).__name__)))
     assert sorted(out, key=str) == sorted([10 * i for i in range(12) if i != KILLER] + [(KILLER, "KilledWorker")],
                                           key=str)
+
+
+def tenfold_or_raise(i: int) -> int:
+    if i == 4:
+        raise ValueError("four")
+    return 10 * i
+
+
+def test_an_item_that_raises_fails_alone_and_its_task_mates_come_back():
+    pytest.importorskip("distributed")
+    from pyparity.executors.dask_cluster import DaskExecutor
+
+    ex = DaskExecutor(workers=2, in_process=True, cases_per_task=3)
+    out = list(ex.map(tenfold_or_raise, range(9), on_error=lambda item, exc: (item, str(exc))))
+    assert sorted(out, key=str) == sorted([10 * i for i in range(9) if i != 4] + [(4, "four")], key=str)
+    with pytest.raises(ValueError, match="four"):
+        list(DaskExecutor(workers=2, in_process=True, cases_per_task=3).map(tenfold_or_raise, range(9)))
