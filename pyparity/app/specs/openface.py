@@ -77,17 +77,25 @@ def parse_bbox(text: str) -> tuple[float, float, float, float]:
     return tuple(vals)
 
 
-@functools.lru_cache(maxsize=2)
 def load_models(model_dir=None, model: str = "ccnf", cen_dir=None, early_term=None, aus: bool = False, au_dir=None,
                 au_dynamic: bool = False):
-    """The OpenFace models (once per process and settings: a gate's worker runs many images); ``au_dynamic``:
-    the dynamic AU predictors too (FeatureExtraction on sequences)."""
+    """The OpenFace models: for images once per process and settings (a gate's worker runs many images);
+    with ``au_dynamic`` (FeatureExtraction on a sequence: the dynamic AU predictors too) afresh, so that a
+    sequence's models do not push the images' out of the cache."""
+    load = _load_models if au_dynamic else _load_models_cached
+    return load(model_dir, model, cen_dir, early_term, aus, au_dir, au_dynamic)
+
+
+def _load_models(model_dir, model, cen_dir, early_term, aus, au_dir, au_dynamic):
     from pyparity.app.specs.common import checked_model_dir
     from pyparity.pipelines.openface import load_openface_models
 
     return load_openface_models(checked_model_dir(model_dir), backend=str(getattr(model, "value", model)),
                                 cen_dir=cen_dir, early_term=early_term, aus=aus, au_dynamic=au_dynamic,
                                 au_dir=checked_model_dir(au_dir, group="openface_au", param="au_dir"))
+
+
+_load_models_cached = functools.lru_cache(maxsize=2)(_load_models)
 
 
 def _meta(models) -> dict:
