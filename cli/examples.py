@@ -24,7 +24,9 @@ COMMANDS = {
     "show": [f"pyparity show {D}/sample1.jpg", f"pyparity show {D}/sample1.jpg mtcnn/output/boxes"],
     "hunt": [f"pyparity hunt pymtcnn-1.2 {S}/openface/samples/image_sequence/018.jpg --reference {D}/018.jpg"],
     "record": [f"pyparity record pymtcnn-1.2 {S}/openface/samples/image_sequence/018.jpg --out port-trace"],
-    "gate": [f"pyparity gate corpus/openface-clnf.toml --model-dir {S}/openface/model"],
+    "gate": [f"pyparity gate corpus/openface-clnf.toml --model-dir {S}/openface/model",
+             f"pyparity gate corpus/openface-samples.toml --model-dir {S}/openface/model --executor dask --resume "
+             "--results samples.jsonl --junit gate.xml"],
     "stages": ["pyparity stages 'mtcnn/pnet/**'"],
 }
 RUN = {
