@@ -75,3 +75,27 @@ def test_an_item_that_raises_fails_alone_and_its_task_mates_come_back():
     assert sorted(out, key=str) == sorted([10 * i for i in range(9) if i != 4] + [(4, "four")], key=str)
     with pytest.raises(ValueError, match="four"):
         list(DaskExecutor(workers=2, in_process=True, cases_per_task=3).map(tenfold_or_raise, range(9)))
+
+
+
+def blas_threads(_) -> int:
+    """This worker's OpenBLAS thread count."""
+    from pyparity.pipelines.mtcnn.blas import _openblas
+
+    lib = _openblas()
+    old = lib.openblas_set_num_threads_local(1)
+    lib.openblas_set_num_threads_local(old)
+    return old
+
+
+def test_local_cluster_workers_run_openblas_on_one_thread():
+    """The workers are forked from a fork server that imports NumPy before Dask's nanny sets
+    ``OPENBLAS_NUM_THREADS=1`` and the rest; the fork server must have them already, or OpenBLAS in every
+    worker runs on all cores, against the other workers."""
+    pytest.importorskip("distributed")
+    from pyparity.executors.dask_cluster import DaskExecutor
+    from pyparity.pipelines.mtcnn.blas import _openblas
+
+    if _openblas() is None:
+        pytest.skip("NumPy's bundled OpenBLAS is not found here")
+    assert list(DaskExecutor(workers=2, cases_per_task=1).map(blas_threads, range(2))) == [1, 1]
