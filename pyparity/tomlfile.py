@@ -17,6 +17,7 @@ from typing import Annotated, Any, ClassVar, TypeVar
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 
 from pyparity.errors import PyparityError
+from pyparity.textfile import read_text
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -53,14 +54,7 @@ def read_toml(path: str | Path, what: str, error: type[PyparityError], missing: 
     """The TOML table in ``path`` (``what``: "mapping file", "probe file", ...); `error` for a file
     that is missing (``missing``: its message), unreadable, not UTF-8 or not TOML."""
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise error(f"{p}: not UTF-8 text (byte {exc.start}); a {what} is TOML in UTF-8") from None
-    except FileNotFoundError:
-        raise error(f"{p}: {missing}" if missing else f"{p}: cannot read {what} (No such file or directory)") from None
-    except OSError as exc:
-        raise error(f"{p}: cannot read {what} ({exc.strerror or exc})") from None
+    text = read_text(p, what, error, missing=missing, not_utf8=f"; a {what} is TOML in UTF-8")
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

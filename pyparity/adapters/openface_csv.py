@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from pyparity.errors import InputError
+from pyparity.textfile import read_text
 from pyparity.trace import Trace
 
 N_LANDMARKS = 68
@@ -59,12 +60,7 @@ def _decimals(text: str) -> int:
 def read_openface_csv(path: str | Path, frame: int | None = None) -> Trace:
     """Read a FaceLandmarkImg / FeatureExtraction CSV into a trace (see the module docstring)."""
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{p}: not UTF-8 text (byte {exc.start}), not an OpenFace CSV") from None
-    except OSError as exc:
-        raise InputError(f"{p}: cannot read ({exc.strerror or exc})") from None
+    text = read_text(p, "OpenFace CSV", InputError, not_utf8=", not an OpenFace CSV")
     lines = text.split("\n")
     if not text.strip():
         raise InputError(f"{p}: empty file, expected an OpenFace CSV header")

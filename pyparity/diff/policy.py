@@ -35,6 +35,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from pyparity.errors import PolicyError
+from pyparity.textfile import read_text
 from pyparity.trace.trace import glob_match
 
 if sys.version_info >= (3, 11):
@@ -193,12 +194,7 @@ def load_policy(path: str | Path | None) -> Policy:
     if path is None:
         return default_policy()
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise PolicyError(f"{p}: cannot read policy file ({exc.strerror or exc})") from None
-    except UnicodeDecodeError as exc:
-        raise PolicyError(f"{p}: not UTF-8 text (byte {exc.start}: {exc.reason})") from None
+    text = read_text(p, "policy file", PolicyError, not_utf8="; a policy file is TOML in UTF-8")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

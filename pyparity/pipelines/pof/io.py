@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from pyparity.errors import InputError
+from pyparity.textfile import read_text
 from pyparity.pipelines.pof import constants as C
 from pyparity.trace.stage_index import Stage, declare
 
@@ -101,12 +102,7 @@ def from_csv(path: str | Path):
     """A long or wide keypoint CSV (module docstring). Frame indices must be integers in
     0..MAX_FRAMES-1, each (frame, joint) once, every frame complete."""
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except UnicodeDecodeError as e:
-        raise InputError(f"{p}: not UTF-8 text (byte {e.start})") from None
-    except OSError as e:
-        raise InputError(f"{p}: cannot read CSV ({e.strerror or e})") from None
+    text = read_text(p, "CSV", InputError)
     try:
         rows = [(n, r) for n, r in enumerate(csv.reader(text.splitlines()), start=1)
                 if r and not r[0].lstrip().startswith("#")]

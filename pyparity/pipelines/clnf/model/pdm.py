@@ -22,6 +22,7 @@ import cv2
 import numpy as np
 
 from pyparity.errors import ModelError
+from pyparity.textfile import read_text
 from pyparity.pipelines.clnf.numerics.f32kernels import FMA_FUSED
 from pyparity.pipelines.clnf.model.pdm_kernels import (clamp_params, cv_gemv_f32, jacobian, l2_dist, matx33_mul, matx_mul,
                                                  orthonormalise_finish, project, sgemm_jtwj, shape2d, shape3d,
@@ -305,12 +306,7 @@ def read_pdm(path: str | Path) -> PDM:
     """PDM::Read: three matrices (mean 3n×1, principal components 3n×m, eigenvalues 1×m or m×1)
     after '#' comment lines; values read as double and converted to float32."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as e:
-        raise ModelError(f"{path}: not a PDM text file (byte {e.start} is not UTF-8)") from None
-    except OSError as e:
-        raise ModelError(f"{path}: cannot read PDM file ({e.strerror})") from None
+    text = read_text(path, "PDM file", ModelError, not_utf8=", not a PDM text file")
     tokens = [t for line in text.splitlines() if not line.lstrip().startswith("#") for t in line.split()]
     mean, pos = _read_mat(tokens, 0, path)
     pc, pos = _read_mat(tokens, pos, path)
