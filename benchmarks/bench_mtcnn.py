@@ -27,7 +27,7 @@ sys.path.insert(0, str(REPO))
 import pyparity  # noqa: E402,F401  (sets OPENBLAS_CORETYPE before NumPy loads)
 from pyparity.imageio import read_image_bgr  # noqa: E402
 from pyparity.pipelines.mtcnn import detect, parallel  # noqa: E402
-from pyparity.pipelines.mtcnn.blas import corename  # noqa: E402
+from pyparity.pipelines.blas import corename  # noqa: E402
 
 import cpp_reference  # noqa: E402  (benchmarks/cpp_reference.py)
 

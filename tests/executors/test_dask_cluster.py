@@ -80,7 +80,7 @@ def test_an_item_that_raises_fails_alone_and_its_task_mates_come_back():
 
 def blas_threads(_) -> int:
     """This worker's OpenBLAS thread count."""
-    from pyparity.pipelines.mtcnn.blas import _openblas
+    from pyparity.pipelines.blas import _openblas
 
     lib = _openblas()
     old = lib.openblas_set_num_threads_local(1)
@@ -94,7 +94,7 @@ def test_local_cluster_workers_run_openblas_on_one_thread():
     worker runs on all cores, against the other workers."""
     pytest.importorskip("distributed")
     from pyparity.executors.dask_cluster import DaskExecutor
-    from pyparity.pipelines.mtcnn.blas import _openblas
+    from pyparity.pipelines.blas import _openblas
 
     if _openblas() is None:
         pytest.skip("NumPy's bundled OpenBLAS is not found here")

@@ -22,8 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Callable, Iterator
 
-# BLAS thread control is MTCNN's (one setting for the process)
-from pyparity.pipelines.mtcnn.blas import single_thread
+from pyparity.pipelines.blas import single_thread
 from pyparity.pipelines.threads import default_threads
 
 _state = threading.local()

@@ -7,7 +7,8 @@ import os
 import numpy as np
 
 from pyparity.errors import InputError, ModelError, TraceError
-from pyparity.pipelines.mtcnn import blas, onet, output, pnet, rnet
+from pyparity.pipelines import blas
+from pyparity.pipelines.mtcnn import onet, output, pnet, rnet
 from pyparity.pipelines.mtcnn.output import Detections
 from pyparity.pipelines.mtcnn.pyramid import num_scales
 from pyparity.pipelines.mtcnn.scopes import SCOPES

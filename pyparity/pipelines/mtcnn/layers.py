@@ -11,7 +11,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from pyparity.pipelines.mtcnn import blas, sgemm
+from pyparity.pipelines import blas
+from pyparity.pipelines.mtcnn import sgemm
 from pyparity.pipelines.mtcnn.weights import CNN, Conv, FullyConnected, MaxPool, PReLU, Sigmoid
 
 

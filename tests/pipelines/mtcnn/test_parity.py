@@ -11,7 +11,7 @@ import pytest
 from pyparity.diff import diff_traces, load_policy
 from pyparity.imageio import read_image_bgr
 from pyparity.pipelines.mtcnn import detect
-from pyparity.pipelines.mtcnn.blas import corename
+from pyparity.pipelines.blas import corename
 from pyparity.trace import Recorder, read_trace
 from tests.paths import REPO
 

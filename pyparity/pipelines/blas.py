@@ -1,4 +1,5 @@
-"""Run NumPy's float32 matrix products the way OpenFace's OpenBLAS did: one thread.
+"""NumPy's OpenBLAS on one thread, for the pipelines whose matrix products must not depend on the thread
+count: MTCNN's, which match OpenFace's OpenBLAS bit for bit, and the img2pose numpy backend's chunks.
 
 OpenFace calls ``openblas_set_num_threads(1)`` (CNN::Read) and its sgemm ran with OpenBLAS's Haswell
 kernels. Which accumulator an element of a product lands in depends on how OpenBLAS tiles the
