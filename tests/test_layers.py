@@ -24,6 +24,7 @@ NEVER = [
     ("executors", "gate", "executors run any picklable function; the gate and the hunt both use them"),
     ("executors", "hunt", "executors run any picklable function; the gate and the hunt both use them"),
     ("executors", "app", "executors sit below the application layer"),
+    ("hunt", "gate", "a corpus hunt reads corpus specs (corpus_spec), not the gate's checks of them"),
     ("trace", "diff", "traces sit below the diff"),
     ("trace", "app", "traces sit below the application layer"),
     ("conventions", "trace", "conventions are the ground floor"),

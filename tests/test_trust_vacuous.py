@@ -140,7 +140,7 @@ def test_hunt_whose_captures_never_fire(tmp_path, ref, capsys, monkeypatch):
 
 def test_gate_case_that_compares_nothing_fails(tmp_path, ref):
     from pyparity.gate import pipelines
-    from pyparity.gate.corpus import Case
+    from pyparity.corpus_spec import Case
     from pyparity.gate.case import run_case
     from pyparity.gate.outcome import FAILED, GateOptions
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from pyparity.errors import InputError, PyparityError, TraceError
-from pyparity.gate.corpus import Case
+from pyparity.corpus_spec import Case
 from pyparity.gate.outcome import (DIVERGED, ERROR, NEW, NOTHING, PASS, REFUSED, REGRESSION, UNCHANGED, UPDATED,
                                    CaseOutcome, GateOptions, GoldenPayload)
 

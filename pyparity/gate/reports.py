@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from pyparity.app.reports import ReportOptions
-from pyparity.gate.corpus import Corpus
+from pyparity.corpus_spec import Corpus
 
 
 def _write_chunks(target, chunks) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from pyparity.errors import InputError, PyparityError
 from pyparity.gate.case import _settle, run_case
-from pyparity.gate.corpus import Case, Corpus
+from pyparity.corpus_spec import Case, Corpus
 from pyparity.gate.outcome import ERROR, FAILED, NEW, REFUSED, UNCHANGED, UPDATED, CaseOutcome, GateOptions
 
 

@@ -132,9 +132,9 @@ def corpus_inputs(corpus: Path, reference: str | None, options) -> list[tuple[st
         return out
     if not corpus.is_file():
         raise InputError(f"{corpus}: no such corpus spec or folder")
-    from pyparity.gate.corpus import load_corpus
+    from pyparity.corpus_spec import read_corpus_spec
 
-    spec = load_corpus(corpus)
+    spec = read_corpus_spec(corpus)  # a hunt runs the probe, not the spec's pipelines or goldens
     out = []
     for case in spec.cases:
         if forced is not None and forced.pipeline is not None:

@@ -143,7 +143,7 @@ def test_gate_runs_cases_on_any_executor(tmp_path):
     """The executor seam: the runner hands each case to an executor's map (here one that records what it
     ran, in process)."""
     from pyparity.gate import pipelines
-    from pyparity.gate.corpus import Case, Corpus
+    from pyparity.corpus_spec import Case, Corpus
     from pyparity.executors import InProcess
     from pyparity.gate.outcome import GateOptions
     from pyparity.gate.runner import run_gate

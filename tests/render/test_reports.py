@@ -94,7 +94,7 @@ def test_non_finite_metrics_validate():
 
 
 def test_gate_json_validates(tmp_path):
-    from pyparity.gate.corpus import Corpus
+    from pyparity.corpus_spec import Corpus
     from pyparity.gate.outcome import CaseOutcome
     from pyparity.render.gate import gate_document
 
