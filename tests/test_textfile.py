@@ -16,19 +16,16 @@ def test_utf8_text_comes_back_as_written(tmp_path):
     assert read_text(p, "CSV", InputError) == "frame,joint\n0,é\n"
 
 
-def test_a_missing_file_is_named_with_what_it_should_have_been(tmp_path):
+@pytest.mark.parametrize("where, what, missing, expected", [
+    ("nope.toml", "policy file", None, "cannot read policy file (No such file or directory)"),
+    ("nope.toml", "corpus spec", "no such corpus spec", "no such corpus spec"),
+    ("", "CSV", None, "cannot read CSV (Is a directory)"),
+])
+def test_a_file_that_cannot_be_read_is_named_with_what_it_should_have_been(tmp_path, where, what, missing, expected):
+    path = tmp_path / where if where else tmp_path
     with pytest.raises(PolicyError) as ei:
-        read_text(tmp_path / "nope.toml", "policy file", PolicyError)
-    assert str(ei.value) == f"{tmp_path / 'nope.toml'}: cannot read policy file (No such file or directory)"
-    with pytest.raises(InputError) as ei:
-        read_text(tmp_path / "nope.toml", "spec", InputError, missing="no such corpus spec")
-    assert str(ei.value) == f"{tmp_path / 'nope.toml'}: no such corpus spec"
-
-
-def test_an_unreadable_path_says_why(tmp_path):
-    with pytest.raises(InputError) as ei:
-        read_text(tmp_path, "CSV", InputError)
-    assert str(ei.value) == f"{tmp_path}: cannot read CSV (Is a directory)"
+        read_text(path, what, PolicyError, missing=missing)
+    assert str(ei.value) == f"{path}: {expected}"
 
 
 def test_bytes_that_are_not_utf8_name_the_first_bad_byte_and_the_hint(tmp_path):
