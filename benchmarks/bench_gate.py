@@ -48,6 +48,12 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 
+def default_model_dir() -> str:
+    """``$PYPARITY_MODEL_DIR``, else the shared folder's OpenFace models (``$PYPARITY_SHARED``, else ../shared)."""
+    return os.environ.get("PYPARITY_MODEL_DIR") or str(
+        Path(os.environ.get("PYPARITY_SHARED", REPO.parent / "shared")) / "openface" / "model")
+
+
 def replay(input_path: Path, rec, model_dir) -> None:
     """The case's input is a reference dump's meta.json: record every MTCNN stage of that dump."""
     from pyparity.trace import read_trace
@@ -156,8 +162,7 @@ def main() -> None:
     ap.add_argument("--no-dask", action="store_true", help="the local executor only")
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2], choices=(1, 2),
                     help="worker counts to run (default 1 2; --workers 2: only the Dask / local comparison)")
-    ap.add_argument("--model-dir", default=os.environ.get("PYPARITY_MODEL_DIR")
-                    or str(Path(os.environ.get("PYPARITY_SHARED", REPO.parent / "shared")) / "openface" / "model"))
+    ap.add_argument("--model-dir", default=default_model_dir())
     ap.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.child:

@@ -19,14 +19,13 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from bench_gate import REPO, default_model_dir  # this folder is on sys.path when the script runs
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rounds", type=int, default=8)
-    ap.add_argument("--model-dir", default=os.environ.get("PYPARITY_MODEL_DIR")
-                    or str(Path(os.environ.get("PYPARITY_SHARED", REPO.parent / "shared")) / "openface" / "model"))
+    ap.add_argument("--model-dir", default=default_model_dir())
     a = ap.parse_args()
     os.environ.setdefault("PYPARITY_THREADS", "1")  # as in a gate's workers
     from pyparity.gate.corpus import load_corpus

@@ -122,7 +122,7 @@ class _CaseTable(Strict):
 
 
 class CorpusFile(Strict):
-    """The corpus spec's schema (module docstring); paths and ${VARS} are resolved by `load_corpus`."""
+    """The corpus spec's schema (module docstring); paths and ${VARS} are resolved by `read_corpus_spec`."""
 
     MESSAGES = {"corpus": "[corpus] must be a table", "vars.**": "[vars]: values must be strings",
                 "case": "no [[case]] entries", "case.*": "case {i}: must be a table",

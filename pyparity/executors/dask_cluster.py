@@ -178,7 +178,7 @@ class DaskExecutor:
         if forked:
             # workers forked from a fork server that has imported Dask, NumPy and the task's module once
             # start sooner than fresh interpreters that each import them (`spawn`), and close in
-            # milliseconds, not half a second: about 0.9 s less a gate. The coordinator itself is never
+            # milliseconds, not half a second: 1.3 s less a gate on the project's machine (docs/gate-cluster.md). The coordinator itself is never
             # forked (Dask's ``fork``): its event-loop thread could hold a lock at the fork.
             cfg["distributed.worker.multiprocessing-method"] = "forkserver"
         with dask.config.set(cfg):

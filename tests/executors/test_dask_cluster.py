@@ -77,7 +77,6 @@ def test_an_item_that_raises_fails_alone_and_its_task_mates_come_back():
         list(DaskExecutor(workers=2, in_process=True, cases_per_task=3).map(tenfold_or_raise, range(9)))
 
 
-
 def blas_threads(_) -> int:
     """This worker's OpenBLAS thread count."""
     from pyparity.pipelines.blas import _openblas
